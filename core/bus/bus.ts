@@ -1,0 +1,72 @@
+/** The event bus: the only way services talk to each other. */
+
+/** A record as stored on a topic. Values are JSON text; typed access goes through zod. */
+export interface BusRecord {
+  /** Topic the record was read from. */
+  topic: string;
+  /** Partition within the topic. */
+  partition: number;
+  /** Offset within the partition, as a decimal string (Kafka offsets exceed 2^53). */
+  offset: string;
+  /** Partitioning key; records with one key keep their order. */
+  key: string | null;
+  /** The JSON text of the message. */
+  value: string;
+  /** Optional string headers. */
+  headers: Record<string, string>;
+}
+
+/** A record to publish. */
+export interface OutgoingRecord {
+  /** Partitioning key; records with one key keep their order. */
+  key?: string;
+  /** The JSON text of the message. */
+  value: string;
+  /** Optional string headers. */
+  headers?: Record<string, string>;
+}
+
+/** How a topic is created. */
+export interface TopicSpec {
+  /** Topic name. */
+  topic: string;
+  /** Number of partitions. */
+  partitions: number;
+  /** Retention in milliseconds; -1 keeps records forever. */
+  retentionMs: number;
+}
+
+/** Handles one record; the offset is committed only after the promise resolves. */
+export type RecordHandler = (record: BusRecord) => Promise<void>;
+
+/** Options for {@linkcode Bus.subscribe}. */
+export interface SubscribeOptions {
+  /** Consumer group: every group receives every record; members of a group share partitions. */
+  groupId: string;
+  /** Topics to consume. */
+  topics: string[];
+  /** Start from the earliest record when the group has no committed offset (default true). */
+  fromBeginning?: boolean;
+  /** Called once per record, in order per partition. */
+  handler: RecordHandler;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  /** Stops consuming after in-flight handlers finish and their offsets are committed. */
+  close(): Promise<void>;
+}
+
+/** The broker abstraction implemented by the Kafka and in-memory buses. */
+export interface Bus {
+  /** Creates the topics that do not exist yet. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** Publishes records to one topic; resolves once the broker has acknowledged them. */
+  publish(topic: string, records: OutgoingRecord[]): Promise<void>;
+  /** Joins a consumer group and calls the handler for each record (at-least-once). */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Reads every record of a topic from the beginning up to its current end, then resolves. */
+  readAll(topic: string, handler: RecordHandler): Promise<void>;
+  /** Closes subscriptions, producer and connections gracefully. */
+  close(): Promise<void>;
+}
