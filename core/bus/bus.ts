@@ -47,6 +47,8 @@ export interface SubscribeOptions {
   topics: string[];
   /** Start from the earliest record when the group has no committed offset (default true). */
   fromBeginning?: boolean;
+  /** How many partitions are handled at once (default 1); order per partition always holds. */
+  concurrency?: number;
   /** Called once per record, in order per partition. */
   handler: RecordHandler;
 }
@@ -65,6 +67,8 @@ export interface Bus {
   publish(topic: string, records: OutgoingRecord[]): Promise<void>;
   /** Joins a consumer group and calls the handler for each record (at-least-once). */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Next offset to be written in every partition of a topic, keyed by partition. */
+  endOffsets(topic: string): Promise<Map<number, string>>;
   /** Reads every record of a topic from the beginning up to its current end, then resolves. */
   readAll(topic: string, handler: RecordHandler): Promise<void>;
   /** Closes subscriptions, producer and connections gracefully. */

@@ -110,6 +110,14 @@ export class MemoryBus implements Bus {
     });
   }
 
+  /** Next offset to be written in every partition of a topic. */
+  endOffsets(topic: string): Promise<Map<number, string>> {
+    const stored = this.#topic(topic);
+    return Promise.resolve(
+      new Map(stored.partitions.map((log, partition) => [partition, String(log.length)])),
+    );
+  }
+
   /** Reads every record of a topic up to its current end. */
   async readAll(topic: string, handler: (record: BusRecord) => Promise<void>): Promise<void> {
     const stored = this.#topic(topic);

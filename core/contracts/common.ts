@@ -11,7 +11,7 @@ export const Version: z.ZodLiteral<1> = z.literal(CONTRACT_VERSION);
 /** An exact decimal number written as a string, e.g. `"4652.69"` or `"-0.5"`. */
 export const DecimalString: z.ZodString = z.string().regex(
   /^-?\d+(\.\d+)?$/,
-  "Expected a decimal number as a string, e.g. \"4652.69\"",
+  'Expected a decimal number as a string, e.g. "4652.69"',
 );
 
 /** An ISO-8601 UTC timestamp on the market clock. */

@@ -1,0 +1,33 @@
+/** A tool: a typed function with a zod input schema, offered to models as JSON Schema. */
+
+import { z } from "zod";
+import type { ToolDefinition } from "../contracts/chat.ts";
+import type { ToolContext } from "../contracts/tools.ts";
+
+/** What a tool returns to the model: `ok: false` is an error the model reads and can fix. */
+export interface ToolOutcome {
+  /** Whether the tool did what was asked. */
+  ok: boolean;
+  /** Text the model reads (JSON for structured results). */
+  content: string;
+}
+
+/** A tool a ToolNode serves; `run` receives validated input and the caller's context. */
+export interface ToolSpec<S extends z.ZodType = z.ZodType> {
+  /** Name the model calls, e.g. `execute_trade`. */
+  name: string;
+  /** The model's manual for the tool. */
+  description: string;
+  /** Input schema: validates the model's arguments and generates the JSON Schema. */
+  input: S;
+  /** Runs the tool; the context (agent, tool call id) is injected, never shown to the model. */
+  run(input: z.infer<S>, context: ToolContext): Promise<ToolOutcome>;
+}
+
+/** The definition sent to models for a tool, with JSON Schema generated from its zod input. */
+export function toolDefinition(spec: ToolSpec): ToolDefinition {
+  const { $schema: _schema, ...parameters } = z.toJSONSchema(spec.input, { io: "input" }) as
+    & Record<string, unknown>
+    & { $schema?: unknown };
+  return { name: spec.name, description: spec.description, parameters };
+}
