@@ -1,0 +1,439 @@
+/** Kafka bus on kafkajs: works with Apache Kafka (KRaft) and Redpanda. */
+
+import {
+  type Admin,
+  type Consumer,
+  type EachMessagePayload,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type RetryOptions,
+} from "kafkajs";
+import type {
+  Bus,
+  BusRecord,
+  OutgoingRecord,
+  RecordHandler,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from "./bus.ts";
+import { dynamicTopic } from "./topics.ts";
+import { createLogger, type Logger } from "../log.ts";
+
+/** Options for {@linkcode KafkaBus}. */
+export interface KafkaBusOptions {
+  /** Bootstrap servers as `host:port`; an entry may hold a comma-separated list. */
+  brokers: string[];
+  /** Client id reported to the broker (shows in broker logs and consoles). */
+  clientId: string;
+  /** Where bus and kafkajs warnings go; default a logger named `bus`. */
+  log?: Logger;
+  /** Consumer session timeout: a member silent this long is removed (default 30000). */
+  sessionTimeoutMs?: number;
+  /** How often members heartbeat; bounds how fast a rebalance is noticed (default 1000). */
+  heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for members to rejoin (default 60000). */
+  rebalanceTimeoutMs?: number;
+  /** Longest time a fetch waits for new records when a partition is idle (default 500). */
+  maxWaitTimeMs?: number;
+}
+
+/** First delay before a record whose handler threw is delivered again. */
+const REDELIVERY_DELAY_MS = 100;
+/** Longest delay between deliveries of a record whose handler keeps throwing. */
+const MAX_REDELIVERY_DELAY_MS = 5_000;
+
+/**
+ * Retries for broker requests: bounded per attempt (about 40 s in all), after which a consumer
+ * restarts itself, so a consumer survives a broker restart of any length.
+ */
+const RETRY: RetryOptions = {
+  initialRetryTime: 200,
+  maxRetryTime: 5_000,
+  retries: 10,
+  factor: 0.2,
+  multiplier: 2,
+};
+
+/** kafkajs messages that describe normal operation; logged at debug instead of warn. */
+const ROUTINE_MESSAGES = [
+  "The group is rebalancing, re-joining",
+  "Limiting retries for the idempotent producer may invalidate EoS guarantees",
+];
+
+interface ActiveSubscription {
+  consumer: Consumer;
+  close(): Promise<void>;
+}
+
+/** A bus on a Kafka-protocol broker: idempotent producer, one consumer per subscription. */
+export class KafkaBus implements Bus {
+  #kafka: Kafka;
+  #log: Logger;
+  #options: KafkaBusOptions;
+  #producer?: Promise<Producer>;
+  #admin?: Promise<Admin>;
+  #knownTopics = new Map<string, Promise<void>>();
+  #subscriptions = new Set<ActiveSubscription>();
+  #closed = false;
+
+  /** Creates a bus; connections open lazily on first use. */
+  constructor(options: KafkaBusOptions) {
+    const brokers = options.brokers.flatMap((entry) => entry.split(","))
+      .map((broker) => broker.trim())
+      .filter((broker) => broker.length > 0);
+    if (brokers.length === 0) {
+      throw new Error("Kafka bus needs at least one broker as host:port, got none");
+    }
+    this.#options = options;
+    this.#log = options.log ?? createLogger("bus");
+    const kafkaLog = this.#log.child("kafkajs");
+    this.#kafka = new Kafka({
+      clientId: options.clientId,
+      brokers,
+      retry: RETRY,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => routeKafkaLog(kafkaLog, entry),
+    });
+  }
+
+  /** Creates the topics that do not exist yet with their partitions and retention. */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    this.#assertOpen();
+    const missing = specs.filter((spec) => !this.#knownTopics.has(spec.topic));
+    if (missing.length === 0) {
+      await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
+      return;
+    }
+    const creation = this.#createTopics(missing);
+    for (const spec of missing) this.#knownTopics.set(spec.topic, creation);
+    try {
+      await creation;
+    } catch (error) {
+      for (const spec of missing) this.#knownTopics.delete(spec.topic);
+      throw error;
+    }
+    await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
+  }
+
+  /** Publishes records with acks from all in-sync replicas; unknown topics are created. */
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    this.#assertOpen();
+    if (records.length === 0) return;
+    await this.#ensureTopic(topic);
+    const producer = await this.#connectedProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: records.map((record) => ({
+        key: record.key ?? null,
+        value: record.value,
+        headers: record.headers,
+      })),
+    });
+  }
+
+  /** Joins a consumer group; offsets are committed only after the handler resolved. */
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.#assertOpen();
+    const fromBeginning = options.fromBeginning ?? true;
+    await Promise.all(options.topics.map((topic) => this.#ensureTopic(topic)));
+    if (!fromBeginning) await this.#startNewGroupAtEnd(options.groupId, options.topics);
+    const log = this.#log.child(`consumer.${options.groupId}`);
+    let closing = false;
+    let wakeRedelivery: (() => void) | undefined;
+    const consumer = this.#kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      rebalanceTimeout: this.#options.rebalanceTimeoutMs ?? 60_000,
+      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 500,
+      allowAutoTopicCreation: false,
+      retry: {
+        ...RETRY,
+        restartOnFailure: (error: Error) => {
+          log.warn("Kafka consumer failed, restarting", { error: error.message });
+          return Promise.resolve(!closing);
+        },
+      },
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && !closing) {
+        log.error("Kafka consumer stopped after an error", { error: event.payload.error });
+      }
+    });
+    const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
+      const record = toBusRecord(payload);
+      const stopHeartbeat = keepAlive(payload.heartbeat, this.#options.heartbeatIntervalMs);
+      try {
+        for (let attempt = 0;; attempt++) {
+          try {
+            await options.handler(record);
+            return;
+          } catch (error) {
+            if (closing) throw error;
+            const delay = Math.min(REDELIVERY_DELAY_MS * 2 ** attempt, MAX_REDELIVERY_DELAY_MS);
+            log.warn("Handler failed; the record will be delivered again", {
+              topic: record.topic,
+              partition: record.partition,
+              offset: record.offset,
+              attempt: attempt + 1,
+              retryInMs: delay,
+              error: error instanceof Error ? error.message : String(error),
+            });
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, delay);
+              wakeRedelivery = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wakeRedelivery = undefined;
+            if (closing) {
+              throw new Error(`Subscription closed before ${record.topic} was handled`);
+            }
+          }
+        }
+      } finally {
+        stopHeartbeat();
+      }
+    };
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: options.topics, fromBeginning });
+      await consumer.run({
+        partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 1),
+        eachMessage,
+      });
+    } catch (error) {
+      closing = true;
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
+    let closed: Promise<void> | undefined;
+    const active: ActiveSubscription = {
+      consumer,
+      close: () => {
+        closed ??= (async () => {
+          closing = true;
+          wakeRedelivery?.();
+          try {
+            await consumer.disconnect();
+          } finally {
+            this.#subscriptions.delete(active);
+          }
+        })();
+        return closed;
+      },
+    };
+    this.#subscriptions.add(active);
+    return { close: () => active.close() };
+  }
+
+  /** Next offset to be written in every partition of a topic. */
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    this.#assertOpen();
+    await this.#ensureTopic(topic);
+    const admin = await this.#connectedAdmin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((entry) => [entry.partition, entry.high]));
+  }
+
+  /** Reads every record from the beginning up to the end offsets seen at call time. */
+  async readAll(topic: string, handler: RecordHandler): Promise<void> {
+    this.#assertOpen();
+    await this.#ensureTopic(topic);
+    const admin = await this.#connectedAdmin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const remaining = new Map<number, bigint>();
+    for (const entry of offsets) {
+      if (BigInt(entry.high) > BigInt(entry.low)) {
+        remaining.set(entry.partition, BigInt(entry.high));
+      }
+    }
+    if (remaining.size === 0) return;
+    const groupId = `${this.#options.clientId}.read-all.${crypto.randomUUID()}`;
+    const consumer = this.#kafka.consumer({
+      groupId,
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 500,
+      allowAutoTopicCreation: false,
+      retry: RETRY,
+    });
+    const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
+    let failed = false;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async (payload) => {
+          const end = remaining.get(payload.partition);
+          if (failed || end === undefined || BigInt(payload.message.offset) >= end) return;
+          try {
+            await handler(toBusRecord(payload));
+          } catch (error) {
+            failed = true;
+            reject(error);
+            return;
+          }
+          if (BigInt(payload.message.offset) + 1n >= end) {
+            remaining.delete(payload.partition);
+            if (remaining.size === 0) resolve();
+          }
+        },
+      });
+      await finished;
+    } finally {
+      await consumer.disconnect().catch(() => {});
+      await admin.deleteGroups([groupId]).catch((error) => {
+        this.#log.debug("Could not delete the read-all group", { groupId, error });
+      });
+    }
+  }
+
+  /** Closes subscriptions (after in-flight handlers), the producer and the admin client. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#subscriptions].map((subscription) => subscription.close()));
+    const producer = this.#producer;
+    const admin = this.#admin;
+    await Promise.all([
+      producer?.then((connected) => connected.disconnect()).catch(() => {}),
+      admin?.then((connected) => connected.disconnect()).catch(() => {}),
+    ]);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("Bus is closed");
+  }
+
+  #ensureTopic(topic: string): Promise<void> {
+    return this.#knownTopics.get(topic) ?? this.ensureTopics([dynamicTopic(topic)]);
+  }
+
+  async #createTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.#connectedAdmin();
+    const existing = new Set(await admin.listTopics());
+    const toCreate = specs.filter((spec) => !existing.has(spec.topic));
+    if (toCreate.length === 0) return;
+    for (const spec of toCreate) {
+      if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
+        throw new Error(
+          `Topic ${spec.topic} needs a positive whole number of partitions, got ${spec.partitions}`,
+        );
+      }
+    }
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: toCreate.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          configEntries: [{ name: "retention.ms", value: String(spec.retentionMs) }],
+        })),
+      });
+    } catch (error) {
+      // Another process may have created the same topics at the same moment.
+      const now = new Set(await admin.listTopics());
+      if (!toCreate.every((spec) => now.has(spec.topic))) throw error;
+    }
+    this.#log.debug("Created topics", { topics: toCreate.map((spec) => spec.topic) });
+  }
+
+  /** A new group that must not read old records starts at the end offsets of now. */
+  async #startNewGroupAtEnd(groupId: string, topics: string[]): Promise<void> {
+    const admin = await this.#connectedAdmin();
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    for (const { topic, partitions } of committed) {
+      if (partitions.some((partition) => partition.offset !== "-1")) continue;
+      const ends = await admin.fetchTopicOffsets(topic);
+      try {
+        await admin.setOffsets({
+          groupId,
+          topic,
+          partitions: ends.map((entry) => ({ partition: entry.partition, offset: entry.high })),
+        });
+      } catch (error) {
+        // The group gained a member meanwhile; that member already chose the start.
+        this.#log.debug("Group start offsets were set elsewhere", { groupId, topic, error });
+      }
+    }
+  }
+
+  #connectedProducer(): Promise<Producer> {
+    this.#producer ??= (async () => {
+      const producer = this.#kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: RETRY,
+      });
+      await producer.connect();
+      return producer;
+    })();
+    this.#producer.catch(() => this.#producer = undefined);
+    return this.#producer;
+  }
+
+  #connectedAdmin(): Promise<Admin> {
+    this.#admin ??= (async () => {
+      const admin = this.#kafka.admin({ retry: RETRY });
+      await admin.connect();
+      return admin;
+    })();
+    this.#admin.catch(() => this.#admin = undefined);
+    return this.#admin;
+  }
+}
+
+function toBusRecord(payload: EachMessagePayload): BusRecord {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(payload.message.headers ?? {})) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) headers[name] = first.toString();
+  }
+  return {
+    topic: payload.topic,
+    partition: payload.partition,
+    offset: payload.message.offset,
+    key: payload.message.key?.toString() ?? null,
+    value: payload.message.value?.toString() ?? "",
+    headers,
+  };
+}
+
+/** Heartbeats while a long handler runs, so the member keeps its partitions. */
+function keepAlive(heartbeat: () => Promise<void>, intervalMs = 1_000): () => void {
+  const timer = setInterval(() => {
+    heartbeat().catch(() => {
+      // A rebalance is signalled here; kafkajs rejoins once the handler returns.
+    });
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+function routeKafkaLog(log: Logger, entry: LogEntry): void {
+  const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry.log as {
+    message: string;
+    timestamp?: string;
+    logger?: string;
+    [field: string]: unknown;
+  };
+  const context = { namespace: entry.namespace, ...fields };
+  if (ROUTINE_MESSAGES.some((routine) => message.startsWith(routine))) {
+    log.debug(message, context);
+  } else if (entry.level === logLevel.ERROR) {
+    log.error(message, context);
+  } else if (entry.level === logLevel.WARN) {
+    log.warn(message, context);
+  } else {
+    log.debug(message, context);
+  }
+}
