@@ -346,23 +346,47 @@ export class KafkaBus implements Bus {
     this.#log.debug("Created topics", { topics: toCreate.map((spec) => spec.topic) });
   }
 
-  /** A new group that must not read old records starts at the end offsets of now. */
+  /**
+   * A new group that must not read old records starts at the end offsets of now: they are
+   * committed before the real member joins (kafkajs would otherwise look up the end lazily, at
+   * its first fetch, and miss records published in between).
+   */
   async #startNewGroupAtEnd(groupId: string, topics: string[]): Promise<void> {
     const admin = await this.#connectedAdmin();
     const committed = await admin.fetchOffsets({ groupId, topics });
-    for (const { topic, partitions } of committed) {
-      if (partitions.some((partition) => partition.offset !== "-1")) continue;
-      const ends = await admin.fetchTopicOffsets(topic);
-      try {
-        await admin.setOffsets({
-          groupId,
-          topic,
-          partitions: ends.map((entry) => ({ partition: entry.partition, offset: entry.high })),
-        });
-      } catch (error) {
-        // The group gained a member meanwhile; that member already chose the start.
-        this.#log.debug("Group start offsets were set elsewhere", { groupId, topic, error });
+    const fresh = committed
+      .filter(({ partitions }) => partitions.every((partition) => partition.offset === "-1"))
+      .map(({ topic }) => topic);
+    if (fresh.length === 0) return;
+    const ends = await Promise.all(
+      fresh.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
+    );
+    const consumer = this.#kafka.consumer({
+      groupId,
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      maxWaitTimeInMs: 20,
+      allowAutoTopicCreation: false,
+      retry: RETRY,
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: fresh, fromBeginning: false });
+      // Like kafkajs' admin.setOffsets, without its five-second fetch wait: seeks commit at
+      // the next fetch, and the consumer leaves right after it.
+      const { promise: fetched, resolve } = Promise.withResolvers<void>();
+      consumer.on(consumer.events.FETCH, () => resolve());
+      const running = consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => {} });
+      consumer.pause(fresh.map((topic) => ({ topic })));
+      for (const { topic, offsets } of ends) {
+        for (const entry of offsets) {
+          consumer.seek({ topic, partition: entry.partition, offset: entry.high });
+        }
       }
+      await running;
+      await fetched;
+    } finally {
+      await consumer.disconnect();
     }
   }
 
