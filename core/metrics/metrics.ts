@@ -1,0 +1,404 @@
+/**
+ * Performance metrics as pure functions over ledger events and prices (market clock only).
+ *
+ * Conventions (documented for the README):
+ * - Positions are marked at the best bid ({@linkcode MarkPoint}); before a product's first mark
+ *   a position is valued at its cost basis.
+ * - The equity curve is sampled on a fixed grid of `periodMs` (default 60 s, the arena's tick)
+ *   from the account opening (or the first mark) to the last mark or event.
+ * - Sharpe ratio: mean / sample standard deviation of the per-period simple returns of that
+ *   curve, times sqrt(periods per year), with 365 x 24 h per year (crypto trades around the
+ *   clock) and a risk-free rate of 0. Null with fewer than 2 returns or zero volatility.
+ * - Max drawdown: the largest fall from a running peak of the sampled equity, in percent.
+ * - Win rate: every sell closes a round trip of the sold quantity against the average cost
+ *   (average-cost method, matching the ledger); its P&L is proceeds - cost removed - the sell
+ *   fee - the pro-rata share of the buy fees. A round trip with P&L > 0 is a win.
+ * - Turnover: traded notional (buys + sells) / starting cash.
+ * - Exposure: mean over the samples of market value of positions / equity, in percent.
+ * - Benchmark: equal-weight buy-and-hold of the products (given, else all marked products):
+ *   starting cash split equally, bought at each product's first mark in the window with the
+ *   same taker fee, valued at its last mark in the window.
+ */
+
+import { Decimal } from "decimal.js";
+import type { LedgerEvent } from "../contracts/ledger.ts";
+import type { PriceTick } from "../contracts/market.ts";
+import { type Account, applyEvent, createLedgerState } from "../ledger/account.ts";
+import { bps, Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
+
+/** A mark price of one product at a market-clock time (best bid). */
+export interface MarkPoint {
+  /** Product id such as `BTC-USD`. */
+  productId: string;
+  /** Market-clock time as unix milliseconds. */
+  timeMs: number;
+  /** Mark price as an exact decimal string. */
+  price: string;
+}
+
+/** One sample of an equity curve. */
+export interface EquityPoint {
+  /** Market-clock time as unix milliseconds. */
+  timeMs: number;
+  /** Cash + market value, exact decimal string. */
+  equity: string;
+  /** Cash at that time. */
+  cash: string;
+  /** Market value of positions at that time. */
+  marketValue: string;
+}
+
+/** Options for {@linkcode equityCurve} and {@linkcode computeMetrics}. */
+export interface MetricsOptions {
+  /** Sampling period of the equity curve in ms (default 60 000). */
+  periodMs?: number;
+  /** Window start (unix ms); default the account opening. */
+  startMs?: number;
+  /** Window end (unix ms); default the last mark or event. */
+  endMs?: number;
+  /** Products of the buy-and-hold benchmark; default every product with marks. */
+  benchmarkProducts?: string[];
+  /** Taker fee of the benchmark's purchase in bps (default 60). */
+  takerFeeBps?: number;
+  /** At most this many samples; the period grows to fit (default 100 000). */
+  maxSamples?: number;
+}
+
+/** Everything measured about one agent. */
+export interface AgentMetrics {
+  /** Agent name. */
+  agent: string;
+  /** Window start (ISO, market clock). */
+  start: string;
+  /** Window end (ISO, market clock). */
+  end: string;
+  /** Starting cash. */
+  startingCash: string;
+  /** Equity at the end of the window. */
+  finalEquity: string;
+  /** Cash at the end of the window. */
+  cash: string;
+  /** Final equity / starting cash - 1, percent, 4 decimals. */
+  totalReturnPct: string;
+  /** Largest peak-to-trough fall of the equity curve, percent (>= 0), 4 decimals. */
+  maxDrawdownPct: string;
+  /** Annualised Sharpe ratio of per-period returns, or null when undefined. */
+  sharpe: number | null;
+  /** Sampling period of the curve in seconds. */
+  periodSeconds: number;
+  /** Periods per year used to annualise. */
+  periodsPerYear: number;
+  /** Share of winning round trips in [0, 1], or null without round trips. */
+  winRate: number | null;
+  /** Closed round trips (sells). */
+  roundTrips: number;
+  /** Round trips with a profit after fees. */
+  wins: number;
+  /** Realized P&L, fees excluded. */
+  realizedPnl: string;
+  /** Fees paid. */
+  feesPaid: string;
+  /** Traded notional of buys and sells. */
+  tradedNotional: string;
+  /** Traded notional / starting cash, 4 decimals. */
+  turnover: string;
+  /** Mean share of equity held in positions, percent, 2 decimals. */
+  exposurePct: string;
+  /** Executed trades. */
+  tradeCount: number;
+  /** Equal-weight buy-and-hold return over the same window, percent, 4 decimals. */
+  benchmarkReturnPct: string;
+  /** totalReturnPct - benchmarkReturnPct, 4 decimals. */
+  excessReturnPct: string;
+  /** The sampled equity curve. */
+  equityCurve: EquityPoint[];
+}
+
+const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** Mark points from price ticks: the best bid at the tick's market time. */
+export function markPointsFromTicks(ticks: Iterable<PriceTick>): MarkPoint[] {
+  const points: MarkPoint[] = [];
+  for (const tick of ticks) {
+    points.push({ productId: tick.productId, timeMs: Date.parse(tick.time), price: tick.bestBid });
+  }
+  return points;
+}
+
+/** Sorts marks by time (stable) without changing the input. */
+function sortedMarks(points: readonly MarkPoint[]): MarkPoint[] {
+  return points.filter((point) => Number.isFinite(point.timeMs))
+    .map((point, index) => ({ point, index }))
+    .sort((a, b) => a.point.timeMs - b.point.timeMs || a.index - b.index)
+    .map(({ point }) => point);
+}
+
+function eventsOf(events: readonly LedgerEvent[], agent: string): LedgerEvent[] {
+  return events.filter((event) => event.agent === agent)
+    .map((event, index) => ({ event, index }))
+    .sort((a, b) => Date.parse(a.event.time) - Date.parse(b.event.time) || a.index - b.index)
+    .map(({ event }) => event);
+}
+
+function marketValueOf(account: Account, marks: ReadonlyMap<string, Decimal>): Decimal {
+  let value = ZERO;
+  for (const position of account.positions.values()) {
+    const mark = marks.get(position.productId);
+    value = value.plus(mark ? position.quantity.times(mark) : position.costBasis);
+  }
+  return value;
+}
+
+/** The agents that appear in a ledger, in order of first appearance. */
+export function agentsOf(events: readonly LedgerEvent[]): string[] {
+  return [...new Set(events.map((event) => event.agent))];
+}
+
+/** Window of an agent's curve: opening (or first mark) to the last mark or event. */
+function windowOf(
+  events: readonly LedgerEvent[],
+  marks: readonly MarkPoint[],
+  options: MetricsOptions,
+): { startMs: number; endMs: number } {
+  const opened = events.find((event) => event.type === "account_opened");
+  const times = [
+    ...events.map((event) => Date.parse(event.time)),
+    ...marks.map((mark) => mark.timeMs),
+  ].filter(Number.isFinite);
+  const startMs = options.startMs ??
+    (opened ? Date.parse(opened.time) : Math.min(...times, Number.POSITIVE_INFINITY));
+  const endMs = options.endMs ?? Math.max(...times, startMs);
+  return { startMs, endMs: Math.max(endMs, startMs) };
+}
+
+/**
+ * The equity curve of one agent sampled every period from the window start to its end
+ * (both included). Events and marks at or before a sample time count for it.
+ */
+export function equityCurve(
+  events: readonly LedgerEvent[],
+  points: readonly MarkPoint[],
+  options: MetricsOptions & { agent: string },
+): EquityPoint[] {
+  return curveOf(eventsOf(events, options.agent), sortedMarks(points), options).curve;
+}
+
+function curveOf(
+  events: readonly LedgerEvent[],
+  marks: readonly MarkPoint[],
+  options: MetricsOptions,
+): { curve: EquityPoint[]; exposure: number[]; periodMs: number; account: Account | undefined } {
+  const { startMs, endMs } = windowOf(events, marks, options);
+  const maxSamples = options.maxSamples ?? 100_000;
+  let periodMs = Math.max(1, options.periodMs ?? 60_000);
+  if ((endMs - startMs) / periodMs + 1 > maxSamples) {
+    periodMs = Math.ceil((endMs - startMs) / (maxSamples - 1));
+  }
+  const state = createLedgerState();
+  const latest = new Map<string, Decimal>();
+  const curve: EquityPoint[] = [];
+  const exposure: number[] = [];
+  let eventIndex = 0;
+  let markIndex = 0;
+  let account: Account | undefined;
+  if (!Number.isFinite(startMs)) return { curve, exposure, periodMs, account };
+  for (let time = startMs;; time += periodMs) {
+    const sampleTime = Math.min(time, endMs);
+    while (eventIndex < events.length && Date.parse(events[eventIndex]!.time) <= sampleTime) {
+      try {
+        applyEvent(state, events[eventIndex]!);
+      } catch {
+        // A contradictory event is skipped here; the ledger service reports it.
+      }
+      eventIndex++;
+    }
+    while (markIndex < marks.length && marks[markIndex]!.timeMs <= sampleTime) {
+      const mark = marks[markIndex]!;
+      latest.set(mark.productId, new Money(mark.price));
+      markIndex++;
+    }
+    account = state.accounts.values().next().value;
+    if (account) {
+      const marketValue = marketValueOf(account, latest);
+      const equity = account.cash.plus(marketValue);
+      curve.push({
+        timeMs: sampleTime,
+        equity: moneyString(equity),
+        cash: moneyString(account.cash),
+        marketValue: moneyString(marketValue),
+      });
+      exposure.push(equity.isZero() ? 0 : marketValue.div(equity).toNumber());
+    }
+    if (sampleTime >= endMs) break;
+  }
+  // Events after the window end still belong to the account's totals.
+  return { curve, exposure, periodMs, account };
+}
+
+/** Largest peak-to-trough fall of a series of equity values, as a fraction (>= 0). */
+export function maxDrawdown(equities: readonly Decimal[]): Decimal {
+  let peak: Decimal | undefined;
+  let worst = ZERO;
+  for (const equity of equities) {
+    if (!peak || equity.gt(peak)) peak = equity;
+    if (peak.gt(0)) {
+      const fall = peak.minus(equity).div(peak);
+      if (fall.gt(worst)) worst = fall;
+    }
+  }
+  return worst;
+}
+
+/** Simple per-period returns of a series of equity values. */
+export function periodReturns(equities: readonly Decimal[]): number[] {
+  const returns: number[] = [];
+  for (let i = 1; i < equities.length; i++) {
+    const previous = equities[i - 1]!;
+    if (previous.isZero()) continue;
+    returns.push(equities[i]!.div(previous).minus(1).toNumber());
+  }
+  return returns;
+}
+
+/** Annualised Sharpe ratio (risk-free 0) of per-period returns, null when undefined. */
+export function sharpeRatio(returns: readonly number[], periodsPerYear: number): number | null {
+  if (returns.length < 2) return null;
+  const mean = returns.reduce((sum, value) => sum + value, 0) / returns.length;
+  const variance = returns.reduce((sum, value) => sum + (value - mean) ** 2, 0) /
+    (returns.length - 1);
+  const deviation = Math.sqrt(variance);
+  if (!(deviation > 1e-15)) return null;
+  return (mean / deviation) * Math.sqrt(periodsPerYear);
+}
+
+/** Round trips closed by sells (average-cost method, fees included in each trip's P&L). */
+export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[] } {
+  const open = new Map<string, { quantity: Decimal; cost: Decimal; fees: Decimal }>();
+  const pnl: Decimal[] = [];
+  for (const event of events) {
+    if (event.type !== "trade_executed") continue;
+    const quantity = new Money(event.quantity);
+    const notional = new Money(event.notional);
+    const fee = new Money(event.fee);
+    const key = `${event.agent}\u0000${event.productId}`;
+    const position = open.get(key) ?? { quantity: ZERO, cost: ZERO, fees: ZERO };
+    if (event.side === "buy") {
+      open.set(key, {
+        quantity: position.quantity.plus(quantity),
+        cost: position.cost.plus(notional),
+        fees: position.fees.plus(fee),
+      });
+      continue;
+    }
+    if (position.quantity.lte(0)) continue;
+    const share = Money.min(quantity.div(position.quantity), 1);
+    const cost = position.cost.times(share);
+    const entryFees = position.fees.times(share);
+    pnl.push(notional.minus(cost).minus(fee).minus(entryFees));
+    open.set(key, {
+      quantity: position.quantity.minus(quantity),
+      cost: position.cost.minus(cost),
+      fees: position.fees.minus(entryFees),
+    });
+  }
+  return { pnl };
+}
+
+/** Equal-weight buy-and-hold return over a window, as a fraction. */
+export function buyAndHoldReturn(
+  points: readonly MarkPoint[],
+  options: { startMs: number; endMs: number; products?: string[]; takerFeeBps?: number },
+): Decimal {
+  const first = new Map<string, Decimal>();
+  const last = new Map<string, Decimal>();
+  for (const point of sortedMarks(points)) {
+    if (point.timeMs > options.endMs) break;
+    const price = new Money(point.price);
+    if (point.timeMs >= options.startMs && !first.has(point.productId) && price.gt(0)) {
+      first.set(point.productId, price);
+    }
+    last.set(point.productId, price);
+  }
+  const products = (options.products ?? [...first.keys()]).filter((id) => first.has(id));
+  if (products.length === 0) return ZERO;
+  const keep = new Money(1).minus(bps(options.takerFeeBps ?? 60));
+  let total = ZERO;
+  for (const product of products) {
+    total = total.plus(last.get(product)!.div(first.get(product)!).times(keep));
+  }
+  return total.div(products.length).minus(1);
+}
+
+/** All metrics of one agent over its ledger events and the mark prices. */
+export function computeMetrics(
+  events: readonly LedgerEvent[],
+  points: readonly MarkPoint[],
+  options: MetricsOptions & { agent: string },
+): AgentMetrics {
+  const own = eventsOf(events, options.agent);
+  const marks = sortedMarks(points);
+  const { startMs, endMs } = windowOf(own, marks, options);
+  const { curve, exposure, periodMs } = curveOf(own, marks, { ...options, startMs, endMs });
+  const full = createLedgerState();
+  for (const event of own) {
+    try {
+      applyEvent(full, event);
+    } catch {
+      // Skipped as in the curve.
+    }
+  }
+  const account = full.accounts.get(options.agent);
+  const startingCash = account?.startingCash ?? ZERO;
+  const equities = curve.map((point) => new Money(point.equity));
+  const finalEquity = equities.at(-1) ?? startingCash;
+  const totalReturn = startingCash.isZero() ? ZERO : finalEquity.div(startingCash).minus(1);
+  const periodsPerYear = YEAR_MS / periodMs;
+  const trips = roundTrips(own).pnl;
+  const wins = trips.filter((pnl) => pnl.gt(0)).length;
+  const benchmark = buyAndHoldReturn(marks, {
+    startMs,
+    endMs,
+    products: options.benchmarkProducts,
+    takerFeeBps: options.takerFeeBps,
+  });
+  const meanExposure = exposure.length === 0
+    ? 0
+    : exposure.reduce((sum, value) => sum + value, 0) / exposure.length;
+  const toIso = (ms: number) => Number.isFinite(ms) ? new Date(ms).toISOString() : "";
+  return {
+    agent: options.agent,
+    start: toIso(startMs),
+    end: toIso(endMs),
+    startingCash: moneyString(startingCash),
+    finalEquity: moneyString(finalEquity),
+    cash: moneyString(account?.cash ?? ZERO),
+    totalReturnPct: roundedString(totalReturn.times(100), 4),
+    maxDrawdownPct: roundedString(maxDrawdown(equities).times(100), 4),
+    sharpe: sharpeRatio(periodReturns(equities), periodsPerYear),
+    periodSeconds: periodMs / 1000,
+    periodsPerYear,
+    winRate: trips.length === 0 ? null : wins / trips.length,
+    roundTrips: trips.length,
+    wins,
+    realizedPnl: moneyString(account?.realizedPnl ?? ZERO),
+    feesPaid: moneyString(account?.feesPaid ?? ZERO),
+    tradedNotional: moneyString(account?.tradedNotional ?? ZERO),
+    turnover: startingCash.isZero()
+      ? "0"
+      : roundedString((account?.tradedNotional ?? ZERO).div(startingCash), 4),
+    exposurePct: roundedString(new Money(meanExposure).times(100), 2),
+    tradeCount: account?.tradeCount ?? 0,
+    benchmarkReturnPct: roundedString(benchmark.times(100), 4),
+    excessReturnPct: roundedString(totalReturn.minus(benchmark).times(100), 4),
+    equityCurve: curve,
+  };
+}
+
+/** Metrics of every agent in the ledger, in order of first appearance. */
+export function computeAllMetrics(
+  events: readonly LedgerEvent[],
+  points: readonly MarkPoint[],
+  options: MetricsOptions = {},
+): AgentMetrics[] {
+  return agentsOf(events).map((agent) => computeMetrics(events, points, { ...options, agent }));
+}

@@ -1,0 +1,3 @@
+/** Performance metrics over ledger events and mark prices. */
+
+export * from "./metrics.ts";

@@ -1,0 +1,4 @@
+/** Imports shared by the metrics tests. */
+
+export * from "../../core/metrics/mod.ts";
+export { Money } from "../../core/ledger/money.ts";
