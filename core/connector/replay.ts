@@ -1,0 +1,230 @@
+/** Replays candle CSVs or recordings onto any bus, at a speed or in lockstep with the agents. */
+
+import type { Bus } from "../bus/bus.ts";
+import { publishMessages } from "../bus/messages.ts";
+import { AGENT_INPUT_TOPIC, PRICE_TOPIC } from "../bus/topics.ts";
+import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
+import type { Logger } from "../log.ts";
+import { loadCandleCsv, type ProductCandles, productIdFromFileName } from "../market/candles.ts";
+import { CsvMarket, type MarketTick } from "../market/csv_market.ts";
+import { LiveMarket } from "../market/live_market.ts";
+import { LockstepGate } from "./lockstep.ts";
+import { isRecordingText, parseRecording, type Recording } from "./recording.ts";
+
+export { loadCandleCsv, productIdFromFileName };
+export type { ProductCandles, Recording };
+
+/** Where a replay's data comes from: candles of several products, or a recording. */
+export type ReplaySource = ProductCandles[] | Recording;
+
+/** Options for {@linkcode ReplayFeed}. */
+export interface ReplayFeedOptions {
+  /** The bus to publish to. */
+  bus: Bus;
+  /** Candles (one entry per product) or a recording. */
+  source: ReplaySource;
+  /** Market seconds between snapshots for candle replays (default 60). */
+  intervalSeconds?: number;
+  /** N x real time; omitted means as fast as possible. */
+  speed?: number;
+  /** Wait for every agent's decision on a tick before publishing the next. */
+  lockstep?: { agents: string[]; timeoutMs?: number };
+  /** Stop after this many snapshots. */
+  maxTicks?: number;
+  /** Half-spread in bps for synthesised bid/ask in candle replays (default 1). */
+  halfSpreadBps?: number;
+  /** Market time skipped before the first candle-replay tick (default 4 h). */
+  warmupSeconds?: number;
+  /** Aborting stops the replay after the current tick. */
+  signal?: AbortSignal;
+  /** Progress and lockstep warnings. */
+  log: Logger;
+}
+
+/** Result of a replay. */
+export interface ReplayResult {
+  /** Snapshots published. */
+  ticks: number;
+}
+
+/**
+ * Replays market data: every snapshot goes to the agents' input topic and every price tick to
+ * the price topic (keyed by product), exactly as the live connector would publish them.
+ */
+export class ReplayFeed {
+  readonly #options: ReplayFeedOptions;
+
+  /** Validates options; nothing is published until {@linkcode ReplayFeed.run}. */
+  constructor(options: ReplayFeedOptions) {
+    if (options.speed !== undefined && !(options.speed > 0)) {
+      throw new Error(`Replay speed must be a positive number, got ${options.speed}`);
+    }
+    this.#options = options;
+  }
+
+  /** Publishes every tick and resolves at the end of the data (or at maxTicks/abort). */
+  async run(): Promise<ReplayResult> {
+    const { bus, lockstep, log } = this.#options;
+    const gate = lockstep ? await LockstepGate.open(bus, { ...lockstep, log }) : undefined;
+    let ticks = 0;
+    let previousMs: number | undefined;
+    try {
+      for (const tick of this.#ticks()) {
+        if (this.#options.signal?.aborted) break;
+        const timeMs = Date.parse(tick.snapshot.time);
+        if (this.#options.speed !== undefined && previousMs !== undefined && !gate) {
+          await sleep((timeMs - previousMs) / this.#options.speed, this.#options.signal);
+        }
+        previousMs = timeMs;
+        await publishTick(bus, tick);
+        ticks++;
+        if (gate) await gate.wait(tick.snapshot.tick);
+        if (ticks % 500 === 0) log.debug("Replay progress", { ticks, time: tick.snapshot.time });
+      }
+    } finally {
+      await gate?.close();
+    }
+    log.info("Replay finished", { ticks });
+    return { ticks };
+  }
+
+  *#ticks(): Generator<MarketTick> {
+    const { source, maxTicks } = this.#options;
+    if (Array.isArray(source)) {
+      const market = new CsvMarket(source, {
+        intervalSeconds: this.#options.intervalSeconds,
+        halfSpreadBps: this.#options.halfSpreadBps,
+        warmupSeconds: this.#options.warmupSeconds,
+      });
+      yield* market.ticks(maxTicks);
+      return;
+    }
+    yield* recordingTicks(source, { maxTicks, log: this.#options.log });
+  }
+}
+
+/** Publishes one tick: price ticks first (so fills see them), then the snapshot. */
+export async function publishTick(bus: Bus, tick: MarketTick): Promise<void> {
+  await publishPriceTicks(bus, tick.priceTicks);
+  await publishSnapshot(bus, tick.snapshot);
+}
+
+/** Publishes price ticks keyed by product id. */
+export async function publishPriceTicks(bus: Bus, ticks: PriceTick[]): Promise<void> {
+  if (ticks.length === 0) return;
+  await publishMessages(
+    bus,
+    PRICE_TOPIC,
+    ticks.map((message) => ({ key: message.productId, message })),
+  );
+}
+
+/** Publishes one snapshot to the agents' input topic. */
+export async function publishSnapshot(bus: Bus, snapshot: MarketSnapshot): Promise<void> {
+  await publishMessages(bus, AGENT_INPUT_TOPIC, [{ message: snapshot }]);
+}
+
+/**
+ * The ticks a recording yields: frames and candle bodies are applied in order through the
+ * same state machine as the live feed; a snapshot is built at every recorded publish moment
+ * (or every interval after the start when the recording has none). Price ticks between
+ * snapshots are delivered with the next snapshot.
+ */
+export function* recordingTicks(
+  recording: Recording,
+  options: { maxTicks?: number; log: Logger },
+): Generator<MarketTick> {
+  const market = new LiveMarket({
+    productIds: recording.productIds,
+    intervalMs: recording.intervalMs,
+    source: "replay",
+  });
+  const hasPublish = recording.events.some((event) => event.type === "publish");
+  const startAt = recording.events[0]?.at ?? 0;
+  let nextSynthetic = startAt + recording.intervalMs;
+  let pending: PriceTick[] = [];
+  let count = 0;
+  const emit = (atMs: number): MarketTick | undefined => {
+    const { snapshot, staleTicks } = market.publishable(atMs);
+    if (!snapshot) return undefined;
+    const priceTicks = [...pending, ...staleTicks];
+    pending = [];
+    return { snapshot, priceTicks };
+  };
+  for (const event of recording.events) {
+    if (options.maxTicks !== undefined && count >= options.maxTicks) return;
+    if (!hasPublish) {
+      while (event.at >= nextSynthetic) {
+        const tick = emit(nextSynthetic);
+        nextSynthetic += recording.intervalMs;
+        if (tick) {
+          count++;
+          yield tick;
+          if (options.maxTicks !== undefined && count >= options.maxTicks) return;
+        }
+      }
+    }
+    if (event.type === "ws") {
+      const outcome = market.applyFrame(event.data, event.at);
+      if (outcome.kind === "price") pending.push(outcome.tick);
+    } else if (event.type === "rest") {
+      try {
+        market.applyCandles(event.productId, event.granularity, event.data);
+      } catch (error) {
+        options.log.warn("Skipping recorded candles", {
+          productId: event.productId,
+          reason: (error as Error).message,
+        });
+      }
+    } else if (event.type === "publish") {
+      const tick = emit(event.at);
+      if (tick) {
+        count++;
+        yield tick;
+      }
+    }
+  }
+}
+
+/**
+ * Reads replay input: a recording file (JSON lines), or one or more candle CSV files or
+ * folders of `<PRODUCT>-1m.csv` files (detected by content).
+ */
+export async function loadReplaySource(paths: string[]): Promise<ReplaySource> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) {
+      const names: string[] = [];
+      for await (const entry of Deno.readDir(path)) {
+        if (entry.isFile && entry.name.endsWith(".csv")) names.push(entry.name);
+      }
+      names.sort();
+      if (names.length === 0) throw new Error(`Replay folder ${path} has no .csv files`);
+      files.push(...names.map((name) => `${path}/${name}`));
+    } else {
+      files.push(path);
+    }
+  }
+  const texts = await Promise.all(files.map((file) => Deno.readTextFile(file)));
+  if (texts.some(isRecordingText)) {
+    if (texts.length !== 1) {
+      throw new Error("Replay takes one recording, or any number of candle CSV files");
+    }
+    return parseRecording(texts[0]!);
+  }
+  return texts.map((text, index) => loadCandleCsv(text, productIdFromFileName(files[index]!)));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * The market snapshot as text for the agents: the original's CSV layout (for comparison) and
+ * our compact, lossless layout (integer deltas in exchange units, one header per table).
+ */
+
+import { Decimal } from "decimal.js";
+import type { Candle, MarketSnapshot, ProductSnapshot } from "../contracts/market.ts";
+import { decimalPlaces, MarketDecimal } from "./decimal.ts";
+import { WINDOW_GRANULARITY, type WindowName } from "./windows.ts";
+
+const WINDOWS: { name: WindowName; label: string; original: string }[] = [
+  { name: "m15", label: "15m", original: "15-min candles (4h ago -> 90min ago)" },
+  { name: "m5", label: "5m", original: "5-min candles (90min ago -> 20min ago)" },
+  { name: "m1", label: "1m", original: "1-min candles (last 20 minutes)" },
+];
+
+/**
+ * The original's layout: per product a ticker line and one CSV table per timeframe with a
+ * `time,low,high,open,close,volume` row per candle (unix seconds, exchange strings).
+ */
+export function renderSnapshotOriginal(snapshot: MarketSnapshot): string {
+  const lines = [`Market data update (${snapshot.time}):`];
+  for (const product of snapshot.products) {
+    const ticker = product.ticker;
+    lines.push(
+      "",
+      `=== ${product.productId} ===`,
+      `Ticker: price=${ticker.price}, best_bid=${ticker.bestBid}, best_ask=${ticker.bestAsk}, ` +
+        `volume_24h=${ticker.volume24h}`,
+    );
+    for (const window of WINDOWS) {
+      lines.push(`${window.original}:`, "time,low,high,open,close,volume");
+      for (const candle of product.candles[window.name]) {
+        lines.push(
+          `${candle.time},${candle.low},${candle.high},${candle.open},${candle.close},${candle.volume}`,
+        );
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/** The legend printed once at the top of the compact prompt. */
+export const COMPACT_LEGEND = [
+  "Prices are integers in units of px; volumes in units of vu. p=price, b/a=bid/ask-p.",
+  "Bars oldest first, each after the previous: [d] H L C V; open=previous close+d (d=0 if " +
+  "absent; first bar d=open), high=open+H, low=open-L, close=low+C. @N: bar starts N min ago.",
+].join("\n");
+
+function unitsOf(value: string, decimals: number): string {
+  return new MarketDecimal(value).times(new MarketDecimal(10).pow(decimals)).toFixed(0);
+}
+
+function productDecimals(product: ProductSnapshot): { px: number; vol: number } {
+  let px = Math.max(
+    decimalPlaces(product.ticker.price),
+    decimalPlaces(product.ticker.bestBid),
+    decimalPlaces(product.ticker.bestAsk),
+  );
+  let vol = 0;
+  for (const window of WINDOWS) {
+    for (const candle of product.candles[window.name]) {
+      px = Math.max(
+        px,
+        decimalPlaces(candle.low),
+        decimalPlaces(candle.high),
+        decimalPlaces(candle.open),
+        decimalPlaces(candle.close),
+      );
+      vol = Math.max(vol, decimalPlaces(candle.volume));
+    }
+  }
+  return { px, vol };
+}
+
+function unitText(decimals: number): string {
+  return decimals === 0 ? "1" : new MarketDecimal(10).pow(-decimals).toFixed(decimals);
+}
+
+/**
+ * Our compact layout, lossless: every value of the original (ticker price, best bid/ask,
+ * 24 h volume, and every candle's time and OHLCV in the three windows) can be recovered
+ * exactly with {@linkcode parseSnapshotPrompt}. Times are minute offsets before the snapshot.
+ */
+export function renderSnapshotPrompt(snapshot: MarketSnapshot): string {
+  const now = Math.floor(Date.parse(snapshot.time) / 1000);
+  const lines = [`Market ${snapshot.time} tick ${snapshot.tick}`, COMPACT_LEGEND];
+  for (const product of snapshot.products) {
+    const { px, vol } = productDecimals(product);
+    const ticker = product.ticker;
+    const price = BigInt(unitsOf(ticker.price, px));
+    const bid = BigInt(unitsOf(ticker.bestBid, px)) - price;
+    const ask = BigInt(unitsOf(ticker.bestAsk, px)) - price;
+    lines.push(
+      `${product.productId}${product.stale ? " STALE" : ""} px=${unitText(px)} vu=${
+        unitText(vol)
+      } p=${price} b=${bid} a=${ask} v24=${ticker.volume24h}`,
+    );
+    let previousClose: bigint | undefined;
+    for (const window of WINDOWS) {
+      const candles = product.candles[window.name];
+      const step = WINDOW_GRANULARITY[window.name];
+      lines.push(`${window.label}:`);
+      let expected: number | undefined;
+      for (const candle of candles) {
+        const open = BigInt(unitsOf(candle.open, px));
+        const high = BigInt(unitsOf(candle.high, px));
+        const low = BigInt(unitsOf(candle.low, px));
+        const close = BigInt(unitsOf(candle.close, px));
+        const d = previousClose === undefined ? open : open - previousClose;
+        const at = candle.time === expected ? "" : `@${(now - candle.time) / 60} `;
+        const delta = d === 0n && previousClose !== undefined ? "" : `${d} `;
+        lines.push(
+          `${at}${delta}${high - open} ${open - low} ${close - low} ${unitsOf(candle.volume, vol)}`,
+        );
+        previousClose = close;
+        expected = candle.time + step;
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/** What the compact prompt carries for one product. */
+export interface ParsedPromptProduct {
+  /** Product id. */
+  productId: string;
+  /** True when marked STALE. */
+  stale: boolean;
+  /** Ticker values as decimal strings. */
+  ticker: { price: string; bestBid: string; bestAsk: string; volume24h: string };
+  /** The three windows, oldest first. */
+  candles: Record<WindowName, Candle[]>;
+}
+
+/** What the compact prompt carries. */
+export interface ParsedPrompt {
+  /** Snapshot time (ISO). */
+  time: string;
+  /** Tick number. */
+  tick: number;
+  /** Products in order. */
+  products: ParsedPromptProduct[];
+}
+
+function fromUnits(units: bigint, decimals: number): string {
+  return new MarketDecimal(units.toString()).div(new MarketDecimal(10).pow(decimals)).toFixed();
+}
+
+/** Parses the compact prompt back into values (proves the layout loses nothing). */
+export function parseSnapshotPrompt(text: string): ParsedPrompt {
+  const lines = text.split("\n");
+  const head = /^Market (\S+) tick (\d+)$/.exec(lines[0] ?? "");
+  if (!head) throw new Error(`Prompt must start with "Market <time> tick <n>", got ${lines[0]}`);
+  const time = head[1]!;
+  const now = Math.floor(Date.parse(time) / 1000);
+  const products: ParsedPromptProduct[] = [];
+  let current: ParsedPromptProduct | undefined;
+  let px = 0;
+  let vol = 0;
+  let window: WindowName | undefined;
+  let previousClose: bigint | undefined;
+  let expected: number | undefined;
+  const productLine = /^(\S+?)( STALE)? px=(\S+) vu=(\S+) p=(-?\d+) b=(-?\d+) a=(-?\d+) v24=(\S+)$/;
+  for (const line of lines.slice(1 + COMPACT_LEGEND.split("\n").length)) {
+    const productMatch = productLine.exec(line);
+    if (productMatch) {
+      px = decimalPlaces(productMatch[3]!);
+      vol = decimalPlaces(productMatch[4]!);
+      const price = BigInt(productMatch[5]!);
+      current = {
+        productId: productMatch[1]!,
+        stale: productMatch[2] !== undefined,
+        ticker: {
+          price: fromUnits(price, px),
+          bestBid: fromUnits(price + BigInt(productMatch[6]!), px),
+          bestAsk: fromUnits(price + BigInt(productMatch[7]!), px),
+          volume24h: productMatch[8]!,
+        },
+        candles: { m15: [], m5: [], m1: [] },
+      };
+      products.push(current);
+      previousClose = undefined;
+      continue;
+    }
+    const label = WINDOWS.find((entry) => `${entry.label}:` === line);
+    if (label) {
+      window = label.name;
+      expected = undefined;
+      continue;
+    }
+    const row = /^(?:@(\d+) )?(?:(-?\d+) )?(\d+) (\d+) (\d+) (\d+)$/.exec(line);
+    if (!row || !current || !window) throw new Error(`Unexpected prompt line: ${line}`);
+    const start = row[1] !== undefined ? now - Number(row[1]) * 60 : expected;
+    if (start === undefined) throw new Error(`Candle row without a time: ${line}`);
+    const d = BigInt(row[2] ?? "0");
+    const open = previousClose === undefined ? d : previousClose + d;
+    const low = open - BigInt(row[4]!);
+    const close = low + BigInt(row[5]!);
+    current.candles[window].push({
+      time: start,
+      open: fromUnits(open, px),
+      high: fromUnits(open + BigInt(row[3]!), px),
+      low: fromUnits(low, px),
+      close: fromUnits(close, px),
+      volume: fromUnits(BigInt(row[6]!), vol),
+    });
+    previousClose = close;
+    expected = start + WINDOW_GRANULARITY[window];
+  }
+  return { time, tick: Number(head[2]), products };
+}
+
+/** True when two decimal strings denote the same number (`"354"` equals `"354.00"`). */
+export function sameDecimal(a: string, b: string): boolean {
+  return new Decimal(a).eq(b);
+}

@@ -1,0 +1,49 @@
+/** The original's three candle windows, as pure functions of the market clock. */
+
+import type { Candle } from "../contracts/market.ts";
+
+/** Granularity in seconds of each window's candles. */
+export const WINDOW_GRANULARITY = { m15: 900, m5: 300, m1: 60 } as const;
+
+/** Name of one of the three windows. */
+export type WindowName = keyof typeof WINDOW_GRANULARITY;
+
+/** Start (inclusive) and end (exclusive) of a window, in unix seconds of bar starts. */
+export interface WindowBounds {
+  /** First bar start included. */
+  start: number;
+  /** Bar starts must be strictly below this. */
+  end: number;
+}
+
+const MINUTE = 60;
+
+/**
+ * Bounds of the three windows at market time `now` (unix seconds): 15-min bars starting from
+ * 4 h ago up to (not including) 90 min ago, 5-min bars from 90 min ago up to 20 min ago, and
+ * 1-min bars of the last 20 minutes. A bar belongs to a window when its start is in bounds.
+ */
+export function windowBounds(now: number): Record<WindowName, WindowBounds> {
+  return {
+    m15: { start: now - 240 * MINUTE, end: now - 90 * MINUTE },
+    m5: { start: now - 90 * MINUTE, end: now - 20 * MINUTE },
+    m1: { start: now - 20 * MINUTE, end: now },
+  };
+}
+
+/** Index of the first candle whose time is >= `time` in an ascending array. */
+export function lowerBound(candles: Candle[], time: number): number {
+  let low = 0;
+  let high = candles.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (candles[middle]!.time < time) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The candles of an ascending array whose start lies in `bounds`, oldest first. */
+export function selectWindow(candles: Candle[], bounds: WindowBounds): Candle[] {
+  return candles.slice(lowerBound(candles, bounds.start), lowerBound(candles, bounds.end));
+}
