@@ -1,0 +1,165 @@
+/** The run report: a self-contained HTML page (data and chart library inlined) and its JSON. */
+
+import type { PortfolioView } from "../contracts/portfolio.ts";
+import type { WebAssets } from "./assets.ts";
+import type { DashboardState } from "./state.ts";
+import { buildDashboardView, type DashboardView, type TradeView } from "./view.ts";
+
+/** One leaderboard row of the report. */
+export interface ReportRow {
+  /** 1-based rank by equity. */
+  rank: number;
+  /** Agent name. */
+  agent: string;
+  /** Model label. */
+  model: string;
+  /** Final equity (decimal string, USD). */
+  equity: string;
+  /** Total return in percent. */
+  returnPct: string;
+  /** Largest fall from a peak in percent. */
+  maxDrawdownPct: string;
+  /** Annualised Sharpe ratio, null when undefined. */
+  sharpe: number | null;
+  /** Winning share of closed round trips, null without round trips. */
+  winRate: number | null;
+  /** Fees paid (decimal string, USD). */
+  feesPaid: string;
+  /** Trades executed. */
+  trades: number;
+  /** Tokens used. */
+  tokens: number;
+  /** Estimated model cost in USD. */
+  costUsd: number;
+}
+
+/** The report's JSON document. */
+export interface ReportJson {
+  /** Report format version. */
+  v: 1;
+  /** Market time of the last event in the run. */
+  marketTime: string | null;
+  /** Last snapshot tick. */
+  tick: number | null;
+  /** Agents by equity, best first. */
+  leaderboard: ReportRow[];
+  /** Buy-and-hold benchmark, when prices allowed one. */
+  benchmark: { returnPct: string; maxDrawdownPct: string; sharpe: number | null } | null;
+  /** Final portfolio of every agent. */
+  portfolios: PortfolioView[];
+  /** Every trade, newest first. */
+  trades: TradeView[];
+}
+
+/** A built report. */
+export interface Report {
+  /** The self-contained page. */
+  html: string;
+  /** The JSON document. */
+  json: ReportJson;
+  /** The full view embedded in the page. */
+  view: DashboardView;
+}
+
+/** Nothing may be fetched by the report: inline scripts and styles only. */
+const REPORT_CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+
+/** Builds the report of a finished run from its state; pure. */
+export function buildReport(state: DashboardState, assets: WebAssets): Report {
+  const view = buildDashboardView(
+    { ...state, status: "finished" },
+    { tradeLimit: Infinity, activityLimit: 300, maxPoints: 3000 },
+  );
+  const json: ReportJson = {
+    v: 1,
+    marketTime: view.clock.time,
+    tick: view.clock.tick,
+    leaderboard: view.agents.map((agent) => ({
+      rank: agent.rank,
+      agent: agent.name,
+      model: agent.model,
+      equity: agent.portfolio.equity,
+      returnPct: agent.returnPct,
+      maxDrawdownPct: agent.maxDrawdownPct,
+      sharpe: agent.sharpe,
+      winRate: agent.winRate,
+      feesPaid: agent.portfolio.feesPaid,
+      trades: agent.tradeCount,
+      tokens: agent.tokens,
+      costUsd: agent.costUsd,
+    })),
+    benchmark: view.benchmark
+      ? {
+        returnPct: view.benchmark.returnPct,
+        maxDrawdownPct: view.benchmark.maxDrawdownPct,
+        sharpe: view.benchmark.sharpe,
+      }
+      : null,
+    portfolios: view.agents.map((agent) => agent.portfolio),
+    trades: view.trades,
+  };
+  return { html: reportHtml(view, assets), json, view };
+}
+
+function reportHtml(view: DashboardView, assets: WebAssets): string {
+  const replaceOnce = (html: string, needle: string, replacement: string): string => {
+    const at = html.indexOf(needle);
+    if (at < 0) throw new Error(`Report template must contain ${needle}`);
+    return html.slice(0, at) + replacement + html.slice(at + needle.length);
+  };
+  let html = assets.indexHtml;
+  html = replaceOnce(
+    html,
+    "<title>Daytrading Agents Arena</title>",
+    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">\n` +
+      `    <title>Daytrading Agents Arena — report${
+        view.clock.time ? ` ${escapeHtml(view.clock.time)}` : ""
+      }</title>`,
+  );
+  html = replaceOnce(
+    html,
+    '<link rel="stylesheet" href="/styles.css">',
+    `<style>\n${assets.stylesCss}\n</style>`,
+  );
+  html = replaceOnce(
+    html,
+    '<script src="/vendor/lightweight-charts.js"></script>',
+    `<script>\n${inlineScript(assets.chartsJs)}\n</script>`,
+  );
+  html = replaceOnce(
+    html,
+    '<script src="/app.js"></script>',
+    `<script id="report-data" type="application/json">${inlineScript(JSON.stringify(view))}` +
+      `</script>\n    <script>\n${inlineScript(assets.appJs)}\n</script>`,
+  );
+  return html;
+}
+
+/** Makes text safe inside a script element (no early `</script>` or comment opener). */
+function inlineScript(text: string): string {
+  return text.replaceAll("</", "<\\/").replaceAll("<!--", "<\\!--");
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll('"', "&quot;");
+}
+
+/** Options for {@linkcode writeReport}. */
+export interface WriteReportOptions {
+  /** Directory for report.html and report.json (created when missing). */
+  outDir: string;
+}
+
+/** Writes report.html and report.json; returns their paths. */
+export async function writeReport(
+  report: Report,
+  options: WriteReportOptions,
+): Promise<{ html: string; json: string }> {
+  await Deno.mkdir(options.outDir, { recursive: true });
+  const htmlPath = `${options.outDir.replace(/\/+$/, "")}/report.html`;
+  const jsonPath = `${options.outDir.replace(/\/+$/, "")}/report.json`;
+  await Deno.writeTextFile(htmlPath, report.html);
+  await Deno.writeTextFile(jsonPath, JSON.stringify(report.json, null, 2) + "\n");
+  return { html: htmlPath, json: jsonPath };
+}

@@ -1,0 +1,264 @@
+/** Dashboard state: everything a read-only dashboard knows, built from the arena's topics. */
+
+import type { ActivityEvent } from "../contracts/activity.ts";
+import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
+import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
+
+/** Where the dashboard is in reading its topics. */
+export type DashboardStatus = "connecting" | "catching_up" | "live" | "finished";
+
+/** One price point of a product on the market clock (`time` in unix seconds). */
+export interface PricePoint {
+  /** Unix seconds on the market clock. */
+  time: number;
+  /** Last traded price as an exact decimal string. */
+  price: string;
+}
+
+/** Everything the dashboard keeps about one product. */
+export interface ProductRecord {
+  /** Product id such as `BTC-USD`. */
+  productId: string;
+  /** Latest tick by market time. */
+  latest: PriceTick;
+  /** One point per market second, oldest first. */
+  history: PricePoint[];
+}
+
+/** Token usage and model of one agent, summed over its `usage` activity. */
+export interface AgentUsage {
+  /** Model label of the latest usage event, e.g. `rules` or `gpt-5-nano`. */
+  model: string | null;
+  /** Model calls counted. */
+  calls: number;
+  /** Prompt tokens summed. */
+  promptTokens: number;
+  /** Completion tokens summed. */
+  completionTokens: number;
+  /** Estimated model cost in USD summed. */
+  costUsd: number;
+}
+
+/** Everything the dashboard keeps about one agent. */
+export interface AgentRecord {
+  /** Agent name (ledger key). */
+  name: string;
+  /** The account opening, once seen. */
+  opened: AccountOpened | null;
+  /** This agent's ledger events in ledger order (duplicates removed). */
+  events: LedgerEvent[];
+  /** This agent's trades in ledger order. */
+  trades: TradeExecuted[];
+  /** Model and token usage. */
+  usage: AgentUsage;
+  /** Decisions seen (one per tick the agent answered). */
+  decisions: number;
+  /** Error activity events seen. */
+  errors: number;
+  /** Market time of the agent's latest activity, if any. */
+  lastActivityTime: string | null;
+}
+
+/** The market clock as the dashboard last saw it. */
+export interface MarketClock {
+  /** ISO time of the latest snapshot or price tick on the market clock. */
+  time: string | null;
+  /** Latest snapshot tick number. */
+  tick: number | null;
+  /** Snapshot source, when a snapshot was seen. */
+  source: "live" | "replay" | null;
+}
+
+/** Counts of consumed messages per input kind. */
+export interface InputCounts {
+  /** Ledger events applied (duplicates excluded). */
+  ledger: number;
+  /** Price ticks applied. */
+  prices: number;
+  /** Activity events applied. */
+  activity: number;
+  /** Market snapshots applied. */
+  snapshots: number;
+  /** Duplicate ledger events ignored. */
+  duplicates: number;
+}
+
+/** The whole dashboard state; updated only through {@linkcode applyDashboardInput}. */
+export interface DashboardState {
+  /** Reading status. */
+  status: DashboardStatus;
+  /** Market clock. */
+  clock: MarketClock;
+  /** Agents by name, in order of first appearance. */
+  agents: Map<string, AgentRecord>;
+  /** Products by id, in order of first appearance. */
+  products: Map<string, ProductRecord>;
+  /** Every trade of every agent in ledger arrival order. */
+  trades: TradeExecuted[];
+  /** Latest activity events (not usage), oldest first, at most `activityLimit`. */
+  activity: ActivityEvent[];
+  /** How many activity events are kept. */
+  activityLimit: number;
+  /** Ledger event ids already applied: redeliveries are ignored. */
+  seenEventIds: Set<string>;
+  /** Consumed message counts. */
+  counts: InputCounts;
+}
+
+/** One input of the dashboard reducer, tagged by the topic it came from. */
+export type DashboardInput =
+  | { kind: "ledger"; event: LedgerEvent }
+  | { kind: "price"; tick: PriceTick }
+  | { kind: "activity"; event: ActivityEvent }
+  | { kind: "snapshot"; snapshot: Pick<MarketSnapshot, "tick" | "time" | "source"> }
+  | { kind: "status"; status: DashboardStatus };
+
+/** Options for {@linkcode createDashboardState}. */
+export interface DashboardStateOptions {
+  /** Activity events kept for the feed (default 500). */
+  activityLimit?: number;
+}
+
+/** Creates an empty dashboard state. */
+export function createDashboardState(options: DashboardStateOptions = {}): DashboardState {
+  return {
+    status: "connecting",
+    clock: { time: null, tick: null, source: null },
+    agents: new Map(),
+    products: new Map(),
+    trades: [],
+    activity: [],
+    activityLimit: options.activityLimit ?? 500,
+    seenEventIds: new Set(),
+    counts: { ledger: 0, prices: 0, activity: 0, snapshots: 0, duplicates: 0 },
+  };
+}
+
+/** Applies one input to the state in place; deterministic and free of I/O. */
+export function applyDashboardInput(state: DashboardState, input: DashboardInput): void {
+  switch (input.kind) {
+    case "ledger":
+      applyLedgerEvent(state, input.event);
+      return;
+    case "price":
+      applyPriceTick(state, input.tick);
+      return;
+    case "activity":
+      applyActivity(state, input.event);
+      return;
+    case "snapshot":
+      state.counts.snapshots++;
+      advanceClock(state, input.snapshot.time);
+      if (state.clock.tick === null || input.snapshot.tick >= state.clock.tick) {
+        state.clock.tick = input.snapshot.tick;
+      }
+      state.clock.source = input.snapshot.source;
+      return;
+    case "status":
+      state.status = input.status;
+      return;
+  }
+}
+
+/** Applies many inputs in order. */
+export function applyDashboardInputs(state: DashboardState, inputs: DashboardInput[]): void {
+  for (const input of inputs) applyDashboardInput(state, input);
+}
+
+function agentRecord(state: DashboardState, name: string): AgentRecord {
+  let agent = state.agents.get(name);
+  if (!agent) {
+    agent = {
+      name,
+      opened: null,
+      events: [],
+      trades: [],
+      usage: { model: null, calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      decisions: 0,
+      errors: 0,
+      lastActivityTime: null,
+    };
+    state.agents.set(name, agent);
+  }
+  return agent;
+}
+
+function applyLedgerEvent(state: DashboardState, event: LedgerEvent): void {
+  if (state.seenEventIds.has(event.eventId)) {
+    state.counts.duplicates++;
+    return;
+  }
+  state.seenEventIds.add(event.eventId);
+  state.counts.ledger++;
+  const agent = agentRecord(state, event.agent);
+  agent.events.push(event);
+  if (event.type === "account_opened") {
+    agent.opened ??= event;
+  } else {
+    agent.trades.push(event);
+    state.trades.push(event);
+  }
+  advanceClock(state, event.time);
+}
+
+function applyPriceTick(state: DashboardState, tick: PriceTick): void {
+  state.counts.prices++;
+  const time = Math.floor(Date.parse(tick.time) / 1000);
+  let product = state.products.get(tick.productId);
+  if (!product) {
+    product = { productId: tick.productId, latest: tick, history: [] };
+    state.products.set(tick.productId, product);
+  } else if (Date.parse(tick.time) >= Date.parse(product.latest.time)) {
+    product.latest = tick;
+  }
+  insertPricePoint(product.history, { time, price: tick.price });
+  advanceClock(state, tick.time);
+}
+
+/** Inserts keeping time order; a point at an existing second replaces it. */
+function insertPricePoint(history: PricePoint[], point: PricePoint): void {
+  const last = history[history.length - 1];
+  if (!last || point.time > last.time) {
+    history.push(point);
+    return;
+  }
+  let low = 0;
+  let high = history.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (history[mid]!.time < point.time) low = mid + 1;
+    else high = mid;
+  }
+  if (history[low]?.time === point.time) history[low] = point;
+  else history.splice(low, 0, point);
+}
+
+function applyActivity(state: DashboardState, event: ActivityEvent): void {
+  state.counts.activity++;
+  const agent = agentRecord(state, event.agent);
+  if (isLater(event.time, agent.lastActivityTime)) {
+    agent.lastActivityTime = event.time;
+  }
+  if (event.kind === "usage") {
+    agent.usage.model = event.model;
+    agent.usage.calls++;
+    agent.usage.promptTokens += event.promptTokens;
+    agent.usage.completionTokens += event.completionTokens;
+    agent.usage.costUsd += event.costUsd;
+    return;
+  }
+  if (event.kind === "decision") agent.decisions++;
+  if (event.kind === "error") agent.errors++;
+  state.activity.push(event);
+  if (state.activity.length > state.activityLimit) {
+    state.activity.splice(0, state.activity.length - state.activityLimit);
+  }
+}
+
+function advanceClock(state: DashboardState, time: string): void {
+  if (isLater(time, state.clock.time)) state.clock.time = time;
+}
+
+function isLater(time: string, than: string | null): boolean {
+  return than === null || Date.parse(time) > Date.parse(than);
+}

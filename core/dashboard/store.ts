@@ -1,0 +1,171 @@
+/** The dashboard store: owns a state, applies inputs, and follows the arena's topics on a bus. */
+
+import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
+import { decodeRecord } from "../bus/messages.ts";
+import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC, LEDGER_TOPIC, PRICE_TOPIC } from "../bus/topics.ts";
+import { ActivityEvent } from "../contracts/activity.ts";
+import { LedgerEvent } from "../contracts/ledger.ts";
+import { MarketSnapshot, PriceTick } from "../contracts/market.ts";
+import type { Logger } from "../log.ts";
+import {
+  applyDashboardInput,
+  createDashboardState,
+  type DashboardInput,
+  type DashboardState,
+  type DashboardStateOptions,
+} from "./state.ts";
+
+/** The topics a dashboard reads. */
+export const DASHBOARD_TOPICS: string[] = [
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+];
+
+/** Only the clock fields of a snapshot: the candles are not needed to watch the arena. */
+const SnapshotClock = MarketSnapshot.pick({ v: true, tick: true, time: true, source: true });
+
+/** Holds a dashboard state, counts changes and tells listeners about them. */
+export class DashboardStore {
+  /** The current state (mutated only through {@linkcode DashboardStore.apply}). */
+  readonly state: DashboardState;
+  #version = 0;
+  #listeners = new Set<() => void>();
+
+  /** Creates a store with an empty state. */
+  constructor(options: DashboardStateOptions = {}) {
+    this.state = createDashboardState(options);
+  }
+
+  /** Change counter: increases on every applied input. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Applies one input and notifies listeners. */
+  apply(input: DashboardInput): void {
+    applyDashboardInput(this.state, input);
+    this.#version++;
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Calls `listener` after every change; returns a function that stops it. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+/** Decodes a record of one of the dashboard topics into a reducer input, or a reason. */
+export function decodeDashboardRecord(
+  record: BusRecord,
+): { ok: true; input: DashboardInput } | { ok: false; reason: string } {
+  switch (record.topic) {
+    case LEDGER_TOPIC: {
+      const decoded = decodeRecord(LedgerEvent, record);
+      return decoded.ok ? { ok: true, input: { kind: "ledger", event: decoded.message } } : decoded;
+    }
+    case PRICE_TOPIC: {
+      const decoded = decodeRecord(PriceTick, record);
+      return decoded.ok ? { ok: true, input: { kind: "price", tick: decoded.message } } : decoded;
+    }
+    case ACTIVITY_TOPIC: {
+      const decoded = decodeRecord(ActivityEvent, record);
+      return decoded.ok
+        ? { ok: true, input: { kind: "activity", event: decoded.message } }
+        : decoded;
+    }
+    case AGENT_INPUT_TOPIC: {
+      const decoded = decodeRecord(SnapshotClock, record);
+      return decoded.ok
+        ? { ok: true, input: { kind: "snapshot", snapshot: decoded.message } }
+        : decoded;
+    }
+    default:
+      return { ok: false, reason: `Topic must be one of ${DASHBOARD_TOPICS.join(", ")}` };
+  }
+}
+
+/** Options for {@linkcode connectDashboard}. */
+export interface ConnectDashboardOptions {
+  /** Where invalid messages and progress are logged. */
+  log: Logger;
+  /** Consumer group id; default a unique id, so every dashboard reads everything. */
+  groupId?: string;
+}
+
+/**
+ * Reads the ledger, price, activity and snapshot topics from the beginning into the store, then
+ * follows them live. Read-only: invalid records are logged and skipped, nothing is published.
+ */
+export async function connectDashboard(
+  bus: Bus,
+  store: DashboardStore,
+  options: ConnectDashboardOptions,
+): Promise<Subscription> {
+  const log = options.log;
+  const groupId = options.groupId ?? `dashboard-${crypto.randomUUID()}`;
+  // Remember where each partition ends now: once every one is reached, the dashboard is live.
+  const pending = new Map<string, bigint>();
+  for (const topic of DASHBOARD_TOPICS) {
+    for (const [partition, end] of await bus.endOffsets(topic)) {
+      if (BigInt(end) > 0n) pending.set(`${topic}/${partition}`, BigInt(end));
+    }
+  }
+  store.apply({ kind: "status", status: pending.size === 0 ? "live" : "catching_up" });
+  if (pending.size === 0) log.info("Dashboard is live", { groupId });
+
+  return await bus.subscribe({
+    groupId,
+    topics: DASHBOARD_TOPICS,
+    fromBeginning: true,
+    handler: (record) => {
+      const decoded = decodeDashboardRecord(record);
+      if (decoded.ok) {
+        store.apply(decoded.input);
+      } else {
+        log.warn("Skipping invalid message", {
+          topic: record.topic,
+          partition: record.partition,
+          offset: record.offset,
+          reason: decoded.reason,
+        });
+      }
+      const key = `${record.topic}/${record.partition}`;
+      const end = pending.get(key);
+      if (end !== undefined && BigInt(record.offset) + 1n >= end) {
+        pending.delete(key);
+        if (pending.size === 0) {
+          store.apply({ kind: "status", status: "live" });
+          log.info("Dashboard caught up and is live", { groupId });
+        }
+      }
+      return Promise.resolve();
+    },
+  });
+}
+
+/** Reads every dashboard topic to its current end into a fresh finished state (for reports). */
+export async function readDashboardState(
+  bus: Bus,
+  options: { log: Logger } & DashboardStateOptions,
+): Promise<DashboardState> {
+  const store = new DashboardStore(options);
+  for (const topic of DASHBOARD_TOPICS) {
+    await bus.readAll(topic, (record) => {
+      const decoded = decodeDashboardRecord(record);
+      if (decoded.ok) store.apply(decoded.input);
+      else {
+        options.log.warn("Skipping invalid message", {
+          topic: record.topic,
+          offset: record.offset,
+          reason: decoded.reason,
+        });
+      }
+      return Promise.resolve();
+    });
+  }
+  store.apply({ kind: "status", status: "finished" });
+  return store.state;
+}

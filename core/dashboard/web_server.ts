@@ -1,0 +1,183 @@
+/** The web dashboard server: page, local chart library, JSON view and live updates over SSE. */
+
+import type { Logger } from "../log.ts";
+import { loadWebAssets } from "./assets.ts";
+import type { DashboardStore } from "./store.ts";
+import { buildDashboardView } from "./view.ts";
+
+/** Options for {@linkcode startWebDashboard}. */
+export interface WebDashboardOptions {
+  /** Port to listen on (default 8787; 0 picks a free one). */
+  port?: number;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Where requests and errors are logged. */
+  log: Logger;
+  /** Least time between two pushed views in milliseconds (default 250). */
+  throttleMs?: number;
+  /** Interval of SSE keep-alive comments in milliseconds (default 15000). */
+  heartbeatMs?: number;
+}
+
+/** A running web dashboard. */
+export interface WebDashboard {
+  /** The page's URL, e.g. `http://127.0.0.1:8787/`. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  /** Closes live streams and stops the server. */
+  close(): Promise<void>;
+}
+
+/** Same-origin only: the page can load nothing from another host. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Starts the web dashboard on 127.0.0.1 (unless told otherwise), serving the store's view. */
+export async function startWebDashboard(
+  store: DashboardStore,
+  options: WebDashboardOptions,
+): Promise<WebDashboard> {
+  const assets = await loadWebAssets();
+  const log = options.log;
+  const throttleMs = options.throttleMs ?? 250;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const encoder = new TextEncoder();
+  const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
+  let latest: { version: number; json: string } | null = null;
+  function viewJson(): string {
+    if (latest?.version !== store.version) {
+      latest = { version: store.version, json: JSON.stringify(buildDashboardView(store.state)) };
+    }
+    return latest.json;
+  }
+  function send(controller: ReadableStreamDefaultController<Uint8Array>, chunk: string): void {
+    try {
+      controller.enqueue(encoder.encode(chunk));
+    } catch {
+      clients.delete(controller);
+    }
+  }
+
+  // Coalesce changes: at most one pushed view per throttle window.
+  let pushTimer: ReturnType<typeof setTimeout> | undefined;
+  let pushedVersion = -1;
+  function schedulePush(): void {
+    if (pushTimer !== undefined || clients.size === 0) return;
+    pushTimer = setTimeout(() => {
+      pushTimer = undefined;
+      if (store.version === pushedVersion) return;
+      pushedVersion = store.version;
+      const chunk = `event: view\ndata: ${viewJson()}\n\n`;
+      for (const client of clients) send(client, chunk);
+    }, throttleMs);
+  }
+  const stopListening = store.onChange(schedulePush);
+  const heartbeat = setInterval(() => {
+    for (const client of clients) send(client, ": keep-alive\n\n");
+  }, heartbeatMs);
+
+  function handler(request: Request): Response {
+    const url = new URL(request.url);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("Method must be GET or HEAD", { status: 405 });
+    }
+    switch (url.pathname) {
+      case "/":
+      case "/index.html":
+        return asset(assets.indexHtml, "text/html; charset=utf-8");
+      case "/app.js":
+        return asset(assets.appJs, "text/javascript; charset=utf-8");
+      case "/styles.css":
+        return asset(assets.stylesCss, "text/css; charset=utf-8");
+      case "/vendor/lightweight-charts.js":
+        return asset(assets.chartsJs, "text/javascript; charset=utf-8", "max-age=3600");
+      case "/api/view":
+        return new Response(viewJson(), {
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+        });
+      case "/events":
+        return events();
+      case "/favicon.ico":
+        return new Response(null, { status: 204 });
+      default:
+        return new Response(
+          "Not found: paths are /, /app.js, /styles.css, /api/view and /events",
+          { status: 404 },
+        );
+    }
+  }
+
+  function events(): Response {
+    let self: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        self = controller;
+        clients.add(controller);
+        // Reconnect after 2 s if the stream breaks; send the full view at once.
+        send(controller, `retry: 2000\nevent: view\ndata: ${viewJson()}\n\n`);
+      },
+      cancel() {
+        clients.delete(self);
+      },
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  const server = Deno.serve({
+    hostname: options.host ?? "127.0.0.1",
+    port: options.port ?? 8787,
+    onListen: () => {},
+    onError: (error) => {
+      log.error("Web dashboard request failed", { error });
+      return new Response("Internal error", { status: 500 });
+    },
+  }, handler);
+  const address = server.addr as Deno.NetAddr;
+  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  const url = `http://${host}:${address.port}/`;
+  log.info("Web dashboard listening", { url });
+
+  return {
+    url,
+    port: address.port,
+    close: async () => {
+      stopListening();
+      clearInterval(heartbeat);
+      clearTimeout(pushTimer);
+      for (const client of clients) {
+        try {
+          client.close();
+        } catch {
+          // Already closed by the browser.
+        }
+      }
+      clients.clear();
+      await server.shutdown();
+    },
+  };
+}
+
+function asset(text: string, contentType: string, cache = "no-cache"): Response {
+  return new Response(text, {
+    headers: {
+      "content-type": contentType,
+      "cache-control": cache,
+      "content-security-policy": CONTENT_SECURITY_POLICY,
+      "x-content-type-options": "nosniff",
+    },
+  });
+}

@@ -1,0 +1,46 @@
+/** Writes report.html (self-contained) and report.json of a run, read from the broker. */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import { loadWebAssets } from "../core/dashboard/assets.ts";
+import { buildReport, writeReport } from "../core/dashboard/report.ts";
+import { readDashboardState } from "../core/dashboard/store.ts";
+
+const options = new Command()
+  .name("report")
+  .description("Write a self-contained HTML report and JSON of the run on the broker")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("info")
+      .argParser(parseLogLevel),
+  )
+  .option("--out <dir>", "output directory", "artifacts/report")
+  .parse()
+  .opts();
+
+const log = createLogger("report", { level: options.logLevel });
+const bus = new KafkaBus({
+  brokers: [options.bootstrapServers],
+  clientId: "report",
+  log: log.child("bus"),
+});
+try {
+  const state = await readDashboardState(bus, { log });
+  const report = buildReport(state, await loadWebAssets());
+  const paths = await writeReport(report, { outDir: options.out });
+  for (const row of report.json.leaderboard) {
+    console.log(
+      `#${row.rank} ${row.agent} (${row.model}) equity ${row.equity} return ${row.returnPct}% ` +
+        `trades ${row.trades}`,
+    );
+  }
+  console.log(`Report: ${paths.html}`);
+  console.log(`JSON:   ${paths.json}`);
+} finally {
+  await bus.close();
+}

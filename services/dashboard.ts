@@ -1,0 +1,95 @@
+/** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import type { Subscription } from "../core/bus/bus.ts";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
+import { TerminalDashboard } from "../core/dashboard/terminal.ts";
+import { startWebDashboard } from "../core/dashboard/web_server.ts";
+
+const program = new Command()
+  .name("dashboard")
+  .description("Live terminal and web dashboard of the arena (read-only)")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("info")
+      .argParser(parseLogLevel),
+  )
+  .option("--port <port>", "web dashboard port", (value) => parsePort(value), 8787)
+  .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
+  .option("--no-web", "do not start the web dashboard")
+  .option("--no-tty", "print plain periodic summaries for logs instead of the live screen")
+  .option("--interval <seconds>", "seconds between plain summaries", Number, 10)
+  .option("--group-id <id>", "consumer group id (default: unique per run)");
+
+const options = program.parse().opts();
+
+const interactive = options.tty && Deno.stdout.isTerminal();
+// The live screen owns the terminal: keep log lines and print them after it is restored.
+const heldLines: string[] = [];
+const log = createLogger("dashboard", {
+  level: options.logLevel,
+  sink: interactive
+    ? (line) => heldLines.push(line) > 200 && heldLines.shift()
+    : (line) => console.error(line),
+});
+
+const store = new DashboardStore();
+const bus = new KafkaBus({
+  brokers: [options.bootstrapServers],
+  clientId: "dashboard",
+  log: log.child("bus"),
+});
+const web = options.web
+  ? await startWebDashboard(store, { port: options.port, host: options.host, log })
+  : null;
+if (web && !interactive) console.log(`Web dashboard: ${web.url}`);
+
+let subscription: Subscription | undefined;
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    terminal.stop();
+    await subscription?.close().catch(() => {});
+    await web?.close().catch(() => {});
+    await bus.close().catch(() => {});
+    for (const line of heldLines) console.error(line);
+    if (web && interactive) console.log(`Web dashboard was at ${web.url}`);
+  }
+  Deno.exit(code);
+}
+
+const terminal = new TerminalDashboard(store, {
+  mode: interactive ? "tty" : "plain",
+  intervalMs: interactive ? 250 : options.interval * 1000,
+  onInterrupt: () => void shutdown(130),
+});
+if (!interactive) {
+  Deno.addSignalListener("SIGINT", () => void shutdown(130));
+}
+Deno.addSignalListener("SIGTERM", () => void shutdown(143));
+terminal.start();
+
+try {
+  subscription = await connectDashboard(bus, store, { log, groupId: options.groupId });
+} catch (error) {
+  terminal.stop();
+  log.error("Could not connect the dashboard to the broker", { error });
+  for (const line of heldLines) console.error(line);
+  await web?.close();
+  Deno.exit(1);
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`Port must be an integer from 0 to 65535, got ${value}`);
+  }
+  return port;
+}

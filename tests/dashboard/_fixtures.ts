@@ -1,0 +1,166 @@
+/** Small, hand-checked arena histories for the dashboard tests. */
+
+import type { ActivityEvent } from "../../core/contracts/activity.ts";
+import type { AccountOpened, LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
+import type { PriceTick } from "../../core/contracts/market.ts";
+import type { DashboardInput } from "../../core/dashboard/state.ts";
+
+const START = Date.parse("2017-09-03T00:00:00Z");
+
+/** ISO time `minutes` after the fixture start. */
+export function at(minutes: number): string {
+  return new Date(START + minutes * 60_000).toISOString();
+}
+
+/** An account opening with $100,000. */
+export function opened(agent: string, minutes = 0): AccountOpened {
+  return {
+    v: 1,
+    type: "account_opened",
+    eventId: `open-${agent}`,
+    agent,
+    cash: "100000",
+    time: at(minutes),
+  };
+}
+
+/** A trade with no fee unless given; cashAfter is not checked by the dashboard. */
+export function trade(
+  agent: string,
+  fields: {
+    id: string;
+    side: "buy" | "sell";
+    productId: string;
+    quantity: string;
+    price: string;
+    minutes: number;
+    fee?: string;
+    cashAfter?: string;
+  },
+): TradeExecuted {
+  const notional = (Number(fields.quantity) * Number(fields.price)).toFixed(2);
+  return {
+    v: 1,
+    type: "trade_executed",
+    eventId: `trade-${fields.id}`,
+    agent,
+    toolCallId: `call-${fields.id}`,
+    productId: fields.productId,
+    side: fields.side,
+    quantity: fields.quantity,
+    fillPrice: fields.price,
+    quotePrice: fields.price,
+    notional,
+    fee: fields.fee ?? "0",
+    takerFeeBps: 0,
+    slippageBps: 0,
+    cashAfter: fields.cashAfter ?? "0",
+    time: at(fields.minutes),
+  };
+}
+
+/** A price tick with bid = ask = price. */
+export function price(productId: string, value: string, minutes: number): PriceTick {
+  return {
+    v: 1,
+    productId,
+    price: value,
+    bestBid: value,
+    bestAsk: value,
+    time: at(minutes),
+    stale: false,
+  };
+}
+
+/** A usage activity event naming the model. */
+export function usage(agent: string, model: string, minutes: number): ActivityEvent {
+  return {
+    v: 1,
+    agent,
+    kind: "usage",
+    model,
+    promptTokens: 1200,
+    completionTokens: 300,
+    costUsd: model === "rules" ? 0 : 0.0125,
+    time: at(minutes),
+  };
+}
+
+/** A reasoning activity event. */
+export function reasoning(agent: string, text: string, minutes: number): ActivityEvent {
+  return { v: 1, agent, kind: "reasoning", text, time: at(minutes), tick: minutes };
+}
+
+/**
+ * Three agents over one hour: momentum buys BTC that rises (best), scalper buys SOL that falls
+ * (worst), brainrot buys and sells BTC at a small profit. Prices: BTC 4000 -> 4400, SOL 20 -> 18.
+ */
+export function sampleLedger(): LedgerEvent[] {
+  return [
+    opened("momentum"),
+    opened("brainrot-daytrader"),
+    opened("scalper"),
+    trade("momentum", {
+      id: "m1",
+      side: "buy",
+      productId: "BTC-USD",
+      quantity: "10",
+      price: "4000",
+      minutes: 1,
+      fee: "24",
+    }),
+    trade("scalper", {
+      id: "s1",
+      side: "buy",
+      productId: "SOL-USD",
+      quantity: "2000",
+      price: "20",
+      minutes: 2,
+      fee: "24",
+    }),
+    trade("brainrot-daytrader", {
+      id: "b1",
+      side: "buy",
+      productId: "BTC-USD",
+      quantity: "1",
+      price: "4000",
+      minutes: 3,
+    }),
+    trade("brainrot-daytrader", {
+      id: "b2",
+      side: "sell",
+      productId: "BTC-USD",
+      quantity: "1",
+      price: "4100",
+      minutes: 30,
+    }),
+  ];
+}
+
+/** Price ticks over the hour for BTC-USD and SOL-USD. */
+export function samplePrices(): PriceTick[] {
+  const ticks: PriceTick[] = [];
+  for (let minute = 0; minute <= 60; minute += 5) {
+    ticks.push(price("BTC-USD", String(4000 + Math.round(minute * 400 / 60)), minute));
+    ticks.push(price("SOL-USD", (20 - minute * 2 / 60).toFixed(2), minute));
+  }
+  return ticks;
+}
+
+/** Every sample input in one list: ledger, prices, usage and reasoning. */
+export function sampleInputs(): DashboardInput[] {
+  return [
+    ...sampleLedger().map((event): DashboardInput => ({ kind: "ledger", event })),
+    ...samplePrices().map((tick): DashboardInput => ({ kind: "price", tick })),
+    ...["momentum", "brainrot-daytrader", "scalper"].map((agent): DashboardInput => ({
+      kind: "activity",
+      event: usage(agent, "rules", 1),
+    })),
+    {
+      kind: "activity",
+      event: reasoning("momentum", "BTC broke above its 20-minute high; buying 10 BTC.", 1),
+    },
+    { kind: "snapshot", snapshot: { tick: 61, time: at(60), source: "replay" } },
+    { kind: "status", status: "live" },
+  ];
+}

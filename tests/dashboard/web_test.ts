@@ -1,0 +1,197 @@
+/** The web dashboard in headless Chromium on the in-memory bus: load, match the ledger, live SSE. */
+
+import assert from "node:assert/strict";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { publishMessages } from "../../core/bus/messages.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  ARENA_TOPICS,
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+} from "../../core/bus/topics.ts";
+import { createLogger } from "../../core/log.ts";
+import { connectDashboard, DashboardStore } from "../../core/dashboard/store.ts";
+import { startWebDashboard } from "../../core/dashboard/web_server.ts";
+import { buildDashboardView } from "../../core/dashboard/view.ts";
+import { formatUsd } from "../../core/dashboard/format.ts";
+import { at, reasoning, sampleLedger, samplePrices, trade, usage } from "./_fixtures.ts";
+import type { LiveStep, LoadedStep } from "./_browser.ts";
+
+/** Where Debian installs Chromium (CI installs it too). */
+const CHROMIUM = "/usr/bin/chromium";
+const BROWSER_SCRIPT = new URL("./_browser.ts", import.meta.url).pathname;
+const SCREENSHOT = "artifacts/dashboard.png";
+
+async function requireChromium(): Promise<void> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `Chromium must be installed at ${CHROMIUM} for the web dashboard test ` +
+        "(Debian: apt-get install -y chromium)",
+    );
+  }
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Reads JSON lines from the browser driver; fails on its error step. */
+async function* steps(stdout: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  let buffer = "";
+  for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (!line.startsWith("{")) continue;
+      const message = JSON.parse(line) as { step: string; message?: string };
+      if (message.step === "error") throw new Error(`Browser driver failed: ${message.message}`);
+      yield message;
+    }
+  }
+}
+
+Deno.test("web dashboard shows the ledger's leaderboard and a new trade arrives live over SSE", async () => {
+  await requireChromium();
+  const log = createLogger("test", { level: "error" });
+  const bus = new MemoryBus();
+  await bus.ensureTopics(ARENA_TOPICS);
+  const ledger = sampleLedger();
+  await publishMessages(
+    bus,
+    LEDGER_TOPIC,
+    ledger.map((event) => ({ key: event.agent, message: event })),
+  );
+  await publishMessages(
+    bus,
+    PRICE_TOPIC,
+    samplePrices().map((tick) => ({ key: tick.productId, message: tick })),
+  );
+  await publishMessages(bus, ACTIVITY_TOPIC, [
+    ...["momentum", "brainrot-daytrader", "scalper"].map((agent) => ({
+      key: agent,
+      message: usage(agent, agent === "scalper" ? "gpt-5-nano" : "rules", 1),
+    })),
+    {
+      key: "momentum",
+      message: reasoning("momentum", "BTC broke above its 20-minute high; buying 10 BTC.", 1),
+    },
+    {
+      key: "momentum",
+      message: {
+        v: 1 as const,
+        agent: "momentum",
+        kind: "tool_call" as const,
+        tool: "execute_trade",
+        toolCallId: "call-m1",
+        arguments: '{"product_id":"BTC-USD","quantity":10,"action":"buy"}',
+        time: at(1),
+        tick: 1,
+      },
+    },
+  ]);
+  await publishMessages(bus, AGENT_INPUT_TOPIC, [{
+    message: {
+      v: 1,
+      tick: 61,
+      time: at(60),
+      source: "replay",
+      products: [{
+        productId: "BTC-USD",
+        ticker: {
+          price: "4400",
+          bestBid: "4400",
+          bestAsk: "4400",
+          volume24h: "1",
+          time: at(60),
+        },
+        stale: false,
+        candles: { m15: [], m5: [], m1: [] },
+      }],
+    },
+  }]);
+
+  const store = new DashboardStore();
+  const subscription = await connectDashboard(bus, store, { log });
+  await waitFor("the dashboard to catch up", () => store.state.status === "live");
+  const web = await startWebDashboard(store, { port: 0, log, throttleMs: 50 });
+  await Deno.mkdir("artifacts", { recursive: true });
+  const driver = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", BROWSER_SCRIPT, web.url, SCREENSHOT, "scalper", "trade-s2"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const writer = driver.stdin.getWriter();
+  try {
+    const messages = steps(driver.stdout);
+    const loaded = (await messages.next()).value as LoadedStep;
+    assert.equal(loaded?.step, "loaded", "the browser driver must report the loaded page");
+
+    // Leaderboard rows match the ledger, best equity first.
+    const view = buildDashboardView(store.state);
+    assert.deepEqual(loaded.rows.map((row) => row.agent), [
+      "momentum",
+      "brainrot-daytrader",
+      "scalper",
+    ]);
+    assert.deepEqual(
+      loaded.rows.map((row) => row.equity),
+      view.agents.map((agent) => formatUsd(agent.portfolio.equity)),
+    );
+    assert.equal(loaded.rows[0]!.equity, "$103,976.00");
+    assert.deepEqual(loaded.rows.map((row) => row.trades), ["1", "2", "1"]);
+    assert.equal(loaded.rows[2]!.model, "gpt-5-nano");
+    // Charts, activity and trades are on the page.
+    assert.ok(loaded.equityCanvases > 0);
+    assert.equal(loaded.priceCards, 2);
+    assert.match(loaded.activity, /broke above its 20-minute high/);
+    assert.match(loaded.activity, /execute_trade/);
+    assert.equal(loaded.tradeRows, 4);
+
+    // A new trade published on the bus appears without a reload.
+    await publishMessages(bus, LEDGER_TOPIC, [{
+      key: "scalper",
+      message: trade("scalper", {
+        id: "s2",
+        side: "sell",
+        productId: "SOL-USD",
+        quantity: "2000",
+        price: "18",
+        minutes: 61,
+      }),
+    }]);
+    await writer.write(new TextEncoder().encode("published\n"));
+    const live = (await messages.next()).value as LiveStep;
+    assert.equal(live?.step, "live", "the browser driver must report the live update");
+    assert.match(live.newestTrade, /scalper/);
+    assert.match(live.newestTrade, /SELL/);
+    assert.equal(live.traderTrades, "2");
+    assert.equal(live.reloads, 0, "the page must not reload");
+    assert.deepEqual(live.foreignRequests, [], "no request may leave 127.0.0.1");
+    assert.deepEqual(live.pageErrors, []);
+    assert.ok((await Deno.stat(SCREENSHOT)).size > 10_000, "the screenshot must be saved");
+    assert.equal((await driver.status).code, 0);
+  } finally {
+    await writer.close().catch(() => {});
+    try {
+      driver.kill();
+    } catch {
+      // Already exited.
+    }
+    await driver.status;
+    await driver.stdout.cancel().catch(() => {});
+    await web.close();
+    await subscription.close();
+    await bus.close();
+  }
+});
