@@ -64,6 +64,10 @@ const ROUTINE_MESSAGES = [
   "Limiting retries for the idempotent producer may invalidate EoS guarantees",
 ];
 
+/** Error responses kafkajs logs at error level but handles itself (rebalances, leader moves). */
+const ROUTINE_RESPONSE_ERRORS =
+  /rebalancing|coordinator is loading|not the correct coordinator|coordinator is not available|no leader|does not host this topic-partition|leader is not available/i;
+
 interface ActiveSubscription {
   consumer: Consumer;
   close(): Promise<void>;
@@ -451,7 +455,9 @@ function routeKafkaLog(log: Logger, entry: LogEntry): void {
     [field: string]: unknown;
   };
   const context = { namespace: entry.namespace, ...fields };
-  if (ROUTINE_MESSAGES.some((routine) => message.startsWith(routine))) {
+  const routineResponse = entry.namespace === "Connection" && message.startsWith("Response ") &&
+    ROUTINE_RESPONSE_ERRORS.test(String(fields.error ?? ""));
+  if (routineResponse || ROUTINE_MESSAGES.some((routine) => message.startsWith(routine))) {
     log.debug(message, context);
   } else if (entry.level === logLevel.ERROR) {
     log.error(message, context);

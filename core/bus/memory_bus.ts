@@ -40,6 +40,7 @@ export class MemoryBus implements Bus {
   #groups = new Map<string, Group>();
   #wakers = new Set<() => void>();
   #closed = false;
+  #closeWakers = new Set<() => void>();
 
   /** Creates the topics that do not exist yet. */
   ensureTopics(specs: TopicSpec[]): Promise<void> {
@@ -134,6 +135,8 @@ export class MemoryBus implements Bus {
       group.members.flatMap((member) => [...member.inFlight])
     );
     for (const group of this.#groups.values()) group.members = [];
+    for (const wake of this.#closeWakers) wake();
+    this.#closeWakers.clear();
     this.#wake();
     await Promise.all(inFlight);
   }
@@ -150,6 +153,21 @@ export class MemoryBus implements Bus {
       this.#topics.set(topic, stored);
     }
     return stored;
+  }
+
+  /** Waits before a failed record is delivered again; cut short when the bus closes. */
+  #redeliveryDelay(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#closeWakers.delete(done);
+        resolve();
+      }, REDELIVERY_DELAY_MS);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#closeWakers.add(done);
+    });
   }
 
   #wake(): void {
@@ -180,13 +198,20 @@ export class MemoryBus implements Bus {
         await this.#waitForChange();
         continue;
       }
-      const delivery = member.handler(log[position]!);
+      const record = log[position]!;
+      // A handler may also throw synchronously; either way the record is delivered again.
+      const outcome = Promise.resolve().then(() => member.handler(record)).then(
+        () => true,
+        () => false,
+      );
+      const delivery = outcome.then(() => {});
       member.inFlight.add(delivery);
       try {
-        await delivery;
-        group.committed.set(key, position + 1);
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, REDELIVERY_DELAY_MS));
+        if (await outcome) {
+          group.committed.set(key, position + 1);
+        } else {
+          await this.#redeliveryDelay();
+        }
       } finally {
         member.inFlight.delete(delivery);
       }

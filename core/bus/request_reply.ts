@@ -18,7 +18,7 @@ export interface ReplyInboxOptions {
 interface Waiter {
   resolve(reply: unknown): void;
   reject(error: Error): void;
-  timer: number;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 /** Waits for replies on one topic and hands each to the caller that expects its correlation id. */
