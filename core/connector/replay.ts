@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { loadCandleCsv, type ProductCandles, productIdFromFileName } from "../market/candles.ts";
 import { CsvMarket, type MarketTick } from "../market/csv_market.ts";
 import { LiveMarket } from "../market/live_market.ts";
+import { sleep } from "./backoff.ts";
 import { LockstepGate } from "./lockstep.ts";
 import { isRecordingText, parseRecording, type Recording } from "./recording.ts";
 
@@ -214,17 +215,4 @@ export async function loadReplaySource(paths: string[]): Promise<ReplaySource> {
     return parseRecording(texts[0]!);
   }
   return texts.map((text, index) => loadCandleCsv(text, productIdFromFileName(files[index]!)));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -1,0 +1,38 @@
+/** Exponential backoff with jitter, for reconnects and retried requests (wall-clock waits). */
+
+/** Backoff settings. */
+export interface BackoffOptions {
+  /** First delay in ms (default 500). */
+  initialMs?: number;
+  /** Largest delay in ms (default 30 s). */
+  maxMs?: number;
+  /** Fraction of the delay that is randomised, 0..1 (default 0.5). */
+  jitter?: number;
+}
+
+/** Delay before retry number `attempt` (0-based): initial x 2^attempt, capped, with jitter. */
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const initial = options.initialMs ?? 500;
+  const max = options.maxMs ?? 30_000;
+  const jitter = options.jitter ?? 0.5;
+  const base = Math.min(max, initial * 2 ** attempt);
+  return Math.round(base * (1 - jitter + jitter * random()));
+}
+
+/** Waits `ms` on the wall clock, ending early when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
