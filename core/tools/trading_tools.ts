@@ -1,0 +1,117 @@
+/** The three trading tools every agent shares: execute_trade, get_portfolio and calculator. */
+
+import { z } from "zod";
+import type { ToolSpec } from "../runtime/tool_spec.ts";
+import {
+  DEFAULT_INCREMENT,
+  DEFAULT_TRADE_CONFIG,
+  PRODUCT_INCREMENTS,
+  type TradeConfig,
+} from "../ledger/trade.ts";
+import type { LedgerService } from "./ledger_service.ts";
+import type { Calculator } from "./calculator.ts";
+import { MAX_EXPRESSION_LENGTH } from "./safe_math.ts";
+
+/** Input of `execute_trade` (the JSON Schema the model sees is generated from it). */
+export const ExecuteTradeInput = z.object({
+  product_id: z.string().min(1).max(24).describe(
+    "Product to trade, exactly as in the market data, e.g. BTC-USD",
+  ),
+  quantity: z.union([z.number(), z.string().max(64)]).describe(
+    "Amount of the base currency to buy or sell (not dollars), a positive number such as 0.05; " +
+      "fractions allowed down to the product's increment (0.00000001 for BTC, ETH, LTC, SOL; " +
+      "0.1 for FARTCOIN)",
+  ),
+  action: z.enum(["buy", "sell"]).describe(
+    "buy (fills at the best ask) or sell (fills at the best bid)",
+  ),
+});
+/** Input of `execute_trade`. */
+export type ExecuteTradeInput = z.infer<typeof ExecuteTradeInput>;
+
+/** Input of `get_portfolio`: nothing (the account is the caller's). */
+export const GetPortfolioInput = z.object({});
+/** Input of `get_portfolio`. */
+export type GetPortfolioInput = z.infer<typeof GetPortfolioInput>;
+
+/** Input of `calculator`. */
+export const CalculatorInput = z.object({
+  expression: z.string().max(MAX_EXPRESSION_LENGTH).describe(
+    "A math expression, e.g. (100000 * 0.25) / 4652.69 or round(0.0537, 4) or 15% * 2000",
+  ),
+});
+/** Input of `calculator`. */
+export type CalculatorInput = z.infer<typeof CalculatorInput>;
+
+function incrementsText(config: TradeConfig): string {
+  const table = { ...PRODUCT_INCREMENTS, ...config.increments };
+  return Object.entries(table).map(([id, step]) => `${id} ${step}`).join(", ");
+}
+
+/** Builds `execute_trade`, served against the ledger service. */
+export function executeTradeTool(
+  ledger: LedgerService,
+  options: { config?: TradeConfig } = {},
+): ToolSpec<typeof ExecuteTradeInput> {
+  const config = options.config ?? DEFAULT_TRADE_CONFIG;
+  const fee = config.takerFeeBps === 0
+    ? "There is no trading fee."
+    : `Every trade pays a taker fee of ${config.takerFeeBps} basis points (${
+      config.takerFeeBps / 100
+    }%) of its notional, taken from cash.`;
+  const slippage = config.slippageBps > 0
+    ? ` Fills also slip ${config.slippageBps} bps against you.`
+    : "";
+  return {
+    name: "execute_trade",
+    description: "Buy or sell a crypto product at the current market price for your own account. " +
+      "Buys fill at the best ask, sells at the best bid. " + fee + slippage +
+      " quantity is in units of the base currency (e.g. 0.05 BTC), not dollars: to spend D " +
+      "dollars buy about D / (ask x (1 + fee)). A buy must be covered by your cash including " +
+      "the fee; you can only sell what you hold (no shorting). Quantity increments: " +
+      incrementsText(config) + `; other products ${DEFAULT_INCREMENT}. ` +
+      "Products without a fresh price cannot be traded. Returns the fill as JSON, or an error " +
+      "that says what was wrong and what would be valid.",
+    input: ExecuteTradeInput,
+    run: (input, context) =>
+      ledger.trade({
+        agent: context.agent,
+        toolCallId: context.toolCallId,
+        productId: input.product_id.trim().toUpperCase(),
+        quantity: input.quantity,
+        action: input.action,
+        tick: context.tick,
+      }),
+  };
+}
+
+/** Builds `get_portfolio`: the caller's account as PortfolioView JSON. */
+export function getPortfolioTool(ledger: LedgerService): ToolSpec<typeof GetPortfolioInput> {
+  return {
+    name: "get_portfolio",
+    description:
+      "View your account: cash, equity, total return, realized and unrealized P&L, fees paid, " +
+      "trade count, and each open position with quantity, average cost, cost basis, mark price " +
+      "(best bid), market value, unrealized P&L and average minutes held. Returns JSON; money " +
+      "is in USD as exact decimal strings.",
+    input: GetPortfolioInput,
+    run: async (_input, context) => ({
+      ok: true,
+      content: JSON.stringify(await ledger.portfolio(context.agent)),
+    }),
+  };
+}
+
+/** Builds `calculator` on a worker-backed restricted mathjs. */
+export function calculatorTool(calculator: Calculator): ToolSpec<typeof CalculatorInput> {
+  return {
+    name: "calculator",
+    description:
+      "Evaluate a math expression for position sizing and P&L: + - * / ^ and parentheses, " +
+      "percentages (15% * 2000), sqrt, pow, abs, round(x, digits), floor, ceil, min, max, " +
+      "log(x), log(x, base), log10, exp, mean, median, std, sum and constants pi and e. At " +
+      `most ${MAX_EXPRESSION_LENGTH} characters; returns the result as text.`,
+    input: CalculatorInput,
+    run: (input) => calculator.evaluate(input.expression),
+  };
+}

@@ -1,0 +1,99 @@
+/** Tools service: execute_trade, get_portfolio and calculator for every agent, on a durable ledger. */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { dynamicTopic, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import {
+  Calculator,
+  calculatorTool,
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+  serveTools,
+} from "../core/tools/mod.ts";
+import type { TradeConfig } from "../core/ledger/trade.ts";
+import type { ToolSpec } from "../core/runtime/tool_spec.ts";
+
+const program = new Command()
+  .name("tools")
+  .description("Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("info")
+      .argParser(parseLogLevel),
+  )
+  .option("--starting-cash <usd>", "starting cash of each new account", decimalFlag, "100000")
+  .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", bpsFlag, 60)
+  .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", bpsFlag, 0)
+  .option("--group-id <id>", "consumer group shared by tools replicas", "tools")
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+
+const options = program.parse().opts();
+const log = createLogger("tools", { level: options.logLevel });
+const config: TradeConfig = {
+  takerFeeBps: options.takerFeeBps,
+  slippageBps: options.slippageBps,
+};
+const prefix = options.topicPrefix;
+const bus = new KafkaBus({
+  brokers: [options.bootstrapServers],
+  clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
+  log: log.child("bus"),
+});
+await bus.ensureTopics([
+  { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
+  { topic: prefix + PRICE_TOPIC, partitions: 3, retentionMs: 7 * 24 * 60 * 60 * 1000 },
+  ...["execute_trade", "get_portfolio", "calculator"].map((tool) =>
+    dynamicTopic(prefix + toolRequestTopic(tool), 6)
+  ),
+]);
+const ledger = await LedgerService.start(bus, {
+  log: log.child("ledger"),
+  startingCash: options.startingCash,
+  config,
+  ledgerTopic: prefix + LEDGER_TOPIC,
+  priceTopic: prefix + PRICE_TOPIC,
+});
+const calculator = new Calculator();
+await calculator.warmUp();
+const specs = [
+  executeTradeTool(ledger, { config }),
+  getPortfolioTool(ledger),
+  calculatorTool(calculator),
+] as ToolSpec[];
+const subscriptions = await serveTools(bus, specs, {
+  groupId: options.groupId,
+  topicPrefix: prefix,
+  log,
+});
+log.info("Tools ready", { tools: specs.map((spec) => spec.name), ...config });
+
+async function shutdown(code: number): Promise<never> {
+  await Promise.all(subscriptions.map((subscription) => subscription.close())).catch(() => {});
+  await ledger.close().catch(() => {});
+  calculator.close();
+  await bus.close().catch(() => {});
+  Deno.exit(code);
+}
+Deno.addSignalListener("SIGINT", () => void shutdown(130));
+Deno.addSignalListener("SIGTERM", () => void shutdown(143));
+
+function bpsFlag(value: string): number {
+  const bps = Number(value);
+  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
+    throw new Error(`Basis points must be a whole number from 0 to 10000, got ${value}`);
+  }
+  return bps;
+}
+
+function decimalFlag(value: string): string {
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new Error(`Amount must be a non-negative decimal such as 100000, got ${value}`);
+  }
+  return value;
+}

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
+import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
+import { LedgerEvent } from "../../core/contracts/ledger.ts";
+import { PortfolioView } from "../../core/contracts/portfolio.ts";
+import { ToolCallResult } from "../../core/contracts/tools.ts";
+import { snapshotAccount } from "../../core/ledger/account.ts";
+import {
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+  serveTools,
+} from "../../core/tools/mod.ts";
+import { toolDefinition } from "../../core/runtime/tool_spec.ts";
+import { context, priceTick, quietLog } from "./_support.ts";
+
+async function ledgerEvents(bus: MemoryBus): Promise<LedgerEvent[]> {
+  const events: LedgerEvent[] = [];
+  await readAllMessages(bus, LEDGER_TOPIC, {
+    schema: LedgerEvent,
+    log: quietLog(),
+    handler: (event) => void events.push(event),
+  });
+  return events;
+}
+
+async function withService(
+  fn: (bus: MemoryBus, service: LedgerService) => Promise<void>,
+): Promise<void> {
+  const bus = new MemoryBus();
+  await bus.publish(PRICE_TOPIC, [{
+    key: "BTC-USD",
+    value: encodeMessage(priceTick("BTC-USD", { bid: "4650", ask: "4652.69" })),
+  }]);
+  const service = await LedgerService.start(bus, { log: quietLog() });
+  try {
+    await fn(bus, service);
+  } finally {
+    await service.close();
+    await bus.close();
+  }
+}
+
+Deno.test("a trade is on the ledger topic before the tool replies", async () => {
+  await withService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    const outcome = await tool.run(
+      { product_id: "btc-usd", quantity: "0.5", action: "buy" },
+      context("alice", "c1"),
+    );
+    assert.ok(outcome.ok, outcome.content);
+    const events = await ledgerEvents(bus);
+    assert.deepEqual(events.map((event) => event.type), ["account_opened", "trade_executed"]);
+    assert.equal(JSON.parse(outcome.content).fill_price, "4652.69");
+  });
+});
+
+Deno.test("the same tool call id executes once and answers the same", async () => {
+  await withService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    const input = { product_id: "BTC-USD", quantity: 1, action: "buy" as const };
+    const first = await tool.run(input, context("alice", "same"));
+    const second = await tool.run(input, context("alice", "same"));
+    assert.deepEqual(second, first);
+    const trades = (await ledgerEvents(bus)).filter((event) => event.type === "trade_executed");
+    assert.equal(trades.length, 1);
+  });
+});
+
+Deno.test("a restarted service rebuilds every account from the ledger", async () => {
+  await withService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    for (let i = 0; i < 5; i++) {
+      const outcome = await tool.run(
+        { product_id: "BTC-USD", quantity: "0.1", action: i % 2 ? "sell" : "buy" },
+        context(i % 2 ? "alice" : "bob", `t${i}`),
+      );
+      assert.equal(typeof outcome.ok, "boolean");
+    }
+    const rebuilt = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      for (const [agent, account] of service.state.accounts) {
+        assert.deepEqual(
+          snapshotAccount(rebuilt.state.accounts.get(agent)!),
+          snapshotAccount(account),
+        );
+      }
+      assert.equal(rebuilt.state.accounts.size, 2);
+      const repeat = await executeTradeTool(rebuilt).run(
+        { product_id: "BTC-USD", quantity: "0.1", action: "buy" },
+        context("bob", "t0"),
+      );
+      assert.ok(repeat.ok);
+      assert.equal(rebuilt.state.trades.size, service.state.trades.size);
+    } finally {
+      await rebuilt.close();
+    }
+  });
+});
+
+Deno.test("stale and unknown prices refuse the trade", async () => {
+  await withService(async (bus, service) => {
+    await bus.publish(PRICE_TOPIC, [{
+      key: "ETH-USD",
+      value: encodeMessage(priceTick("ETH-USD", { bid: "300", ask: "301", stale: true })),
+    }]);
+    assert.ok(await service.syncLedger());
+    for (let i = 0; i < 50 && !service.prices.has("ETH-USD"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const tool = executeTradeTool(service);
+    const stale = await tool.run(
+      { product_id: "ETH-USD", quantity: "1", action: "buy" },
+      context("a", "1"),
+    );
+    assert.equal(stale.ok, false);
+    assert.match(stale.content, /stale/);
+    const unknown = await tool.run(
+      { product_id: "DOGE-USD", quantity: "1", action: "buy" },
+      context("a", "2"),
+    );
+    assert.equal(unknown.ok, false);
+    assert.match(unknown.content, /No price for DOGE-USD/);
+  });
+});
+
+Deno.test("get_portfolio returns a PortfolioView as JSON and opens the account", async () => {
+  await withService(async (bus, service) => {
+    const outcome = await getPortfolioTool(service).run({}, context("newbie", "p1"));
+    const view = PortfolioView.parse(JSON.parse(outcome.content));
+    assert.equal(view.cash, "100000");
+    assert.equal(view.agent, "newbie");
+    assert.equal(view.time, "2017-09-03T12:00:00.000Z");
+    assert.equal((await ledgerEvents(bus)).length, 1);
+  });
+});
+
+Deno.test("tools are served on the bus and reply to the request's reply topic", async () => {
+  await withService(async (bus, service) => {
+    const subscriptions = await serveTools(bus, [executeTradeTool(service)], { log: quietLog() });
+    const replies: ToolCallResult[] = [];
+    const inbox = await bus.subscribe({
+      groupId: "inbox",
+      topics: ["replies"],
+      handler: (record) => {
+        replies.push(ToolCallResult.parse(JSON.parse(record.value)));
+        return Promise.resolve();
+      },
+    });
+    const request = (id: string, args: string) => ({
+      key: "alice",
+      value: encodeMessage({
+        v: 1,
+        correlationId: `corr-${id}`,
+        replyTo: "replies",
+        tool: "execute_trade",
+        arguments: args,
+        context: context("alice", id),
+      }),
+    });
+    await bus.publish(toolRequestTopic("execute_trade"), [
+      request("ok", '{"product_id":"BTC-USD","quantity":"0.01","action":"buy"}'),
+      request("bad-json", "{nope"),
+      request("bad-action", '{"product_id":"BTC-USD","quantity":1,"action":"hold"}'),
+    ]);
+    for (let i = 0; i < 200 && replies.length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await inbox.close();
+    for (const subscription of subscriptions) await subscription.close();
+    assert.equal(replies.length, 3);
+    assert.equal(replies[0]!.ok, true);
+    assert.match(replies[1]!.content, /Arguments must be a JSON object/);
+    assert.match(replies[2]!.content, /action/);
+  });
+});
+
+Deno.test("the execute_trade JSON Schema tells the model the fields and their meaning", () => {
+  const definition = toolDefinition(executeTradeTool({} as LedgerService) as never);
+  const properties = definition.parameters.properties as Record<string, { description?: string }>;
+  assert.deepEqual(Object.keys(properties).sort(), ["action", "product_id", "quantity"]);
+  assert.match(properties.quantity!.description!, /base currency/);
+  assert.match(definition.description, /60 basis points/);
+});
