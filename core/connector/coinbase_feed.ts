@@ -7,7 +7,7 @@ import { LiveMarket } from "../market/live_market.ts";
 import { windowBounds } from "../market/windows.ts";
 import type { Recorder } from "./recording.ts";
 import { CoinbaseRestClient } from "./rest_client.ts";
-import { publishPriceTicks, publishSnapshot } from "./replay.ts";
+import { ensureMarketTopics, publishPriceTicks, publishSnapshot } from "./replay.ts";
 import { CoinbaseWsClient } from "./ws_client.ts";
 import type { BackoffOptions } from "./backoff.ts";
 
@@ -115,6 +115,7 @@ export class CoinbaseFeed {
   async start(): Promise<void> {
     const intervalMs = Math.round(this.#options.intervalSeconds * 1000);
     await this.#rest.checkProducts(this.#options.productIds, this.#abort.signal);
+    await ensureMarketTopics(this.#options.bus);
     this.#options.recorder?.write({
       type: "start",
       at: Date.now(),

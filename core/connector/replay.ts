@@ -2,7 +2,7 @@
 
 import type { Bus } from "../bus/bus.ts";
 import { publishMessages } from "../bus/messages.ts";
-import { AGENT_INPUT_TOPIC, PRICE_TOPIC } from "../bus/topics.ts";
+import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC, ARENA_TOPICS, PRICE_TOPIC } from "../bus/topics.ts";
 import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { loadCandleCsv, type ProductCandles, productIdFromFileName } from "../market/candles.ts";
@@ -66,6 +66,7 @@ export class ReplayFeed {
   /** Publishes every tick and resolves at the end of the data (or at maxTicks/abort). */
   async run(): Promise<ReplayResult> {
     const { bus, lockstep, log } = this.#options;
+    await ensureMarketTopics(bus);
     const gate = lockstep ? await LockstepGate.open(bus, { ...lockstep, log }) : undefined;
     let ticks = 0;
     let previousMs: number | undefined;
@@ -102,6 +103,12 @@ export class ReplayFeed {
     }
     yield* recordingTicks(source, { maxTicks, log: this.#options.log });
   }
+}
+
+/** Creates the topics the market feeds use (snapshots, prices, activity for lockstep). */
+export async function ensureMarketTopics(bus: Bus): Promise<void> {
+  const used = [AGENT_INPUT_TOPIC, PRICE_TOPIC, ACTIVITY_TOPIC];
+  await bus.ensureTopics(ARENA_TOPICS.filter((spec) => used.includes(spec.topic)));
 }
 
 /** Publishes one tick: price ticks first (so fills see them), then the snapshot. */
