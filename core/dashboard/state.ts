@@ -3,6 +3,7 @@
 import type { ActivityEvent } from "../contracts/activity.ts";
 import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
 import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
+import { applyEvent, createLedgerState, type LedgerState } from "../ledger/account.ts";
 
 /** Where the dashboard is in reading its topics. */
 export type DashboardStatus = "connecting" | "catching_up" | "live" | "finished";
@@ -13,6 +14,8 @@ export interface PricePoint {
   time: number;
   /** Last traded price as an exact decimal string. */
   price: string;
+  /** Best bid: the mark price of positions. */
+  bestBid: string;
 }
 
 /** Everything the dashboard keeps about one product. */
@@ -45,7 +48,7 @@ export interface AgentRecord {
   name: string;
   /** The account opening, once seen. */
   opened: AccountOpened | null;
-  /** This agent's ledger events in ledger order (duplicates removed). */
+  /** This agent's applied ledger events in ledger order (duplicates and rejects removed). */
   events: LedgerEvent[];
   /** This agent's trades in ledger order. */
   trades: TradeExecuted[];
@@ -81,6 +84,8 @@ export interface InputCounts {
   snapshots: number;
   /** Duplicate ledger events ignored. */
   duplicates: number;
+  /** Ledger events refused because they contradict the account. */
+  rejected: number;
 }
 
 /** The whole dashboard state; updated only through {@linkcode applyDashboardInput}. */
@@ -99,8 +104,10 @@ export interface DashboardState {
   activity: ActivityEvent[];
   /** How many activity events are kept. */
   activityLimit: number;
-  /** Ledger event ids already applied: redeliveries are ignored. */
-  seenEventIds: Set<string>;
+  /** Every account, rebuilt with core/ledger (which also drops redelivered events). */
+  ledger: LedgerState;
+  /** Ledger events the ledger refused (corrupt history), newest last, at most 20. */
+  rejected: { eventId: string; reason: string }[];
   /** Consumed message counts. */
   counts: InputCounts;
 }
@@ -129,8 +136,9 @@ export function createDashboardState(options: DashboardStateOptions = {}): Dashb
     trades: [],
     activity: [],
     activityLimit: options.activityLimit ?? 500,
-    seenEventIds: new Set(),
-    counts: { ledger: 0, prices: 0, activity: 0, snapshots: 0, duplicates: 0 },
+    ledger: createLedgerState(),
+    rejected: [],
+    counts: { ledger: 0, prices: 0, activity: 0, snapshots: 0, duplicates: 0, rejected: 0 },
   };
 }
 
@@ -184,11 +192,19 @@ function agentRecord(state: DashboardState, name: string): AgentRecord {
 }
 
 function applyLedgerEvent(state: DashboardState, event: LedgerEvent): void {
-  if (state.seenEventIds.has(event.eventId)) {
+  let result;
+  try {
+    result = applyEvent(state.ledger, event);
+  } catch (error) {
+    state.counts.rejected++;
+    state.rejected.push({ eventId: event.eventId, reason: (error as Error).message });
+    if (state.rejected.length > 20) state.rejected.shift();
+    return;
+  }
+  if (result === "duplicate") {
     state.counts.duplicates++;
     return;
   }
-  state.seenEventIds.add(event.eventId);
   state.counts.ledger++;
   const agent = agentRecord(state, event.agent);
   agent.events.push(event);
@@ -211,7 +227,7 @@ function applyPriceTick(state: DashboardState, tick: PriceTick): void {
   } else if (Date.parse(tick.time) >= Date.parse(product.latest.time)) {
     product.latest = tick;
   }
-  insertPricePoint(product.history, { time, price: tick.price });
+  insertPricePoint(product.history, { time, price: tick.price, bestBid: tick.bestBid });
   advanceClock(state, tick.time);
 }
 

@@ -16,12 +16,32 @@ import {
 } from "./state.ts";
 
 /** The topics a dashboard reads. */
-export const DASHBOARD_TOPICS: string[] = [
-  LEDGER_TOPIC,
-  PRICE_TOPIC,
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-];
+export interface DashboardTopics {
+  /** Ledger events (default `arena.ledger`). */
+  ledger: string;
+  /** Price ticks (default `arena.prices`). */
+  prices: string;
+  /** Activity events (default `arena.activity`). */
+  activity: string;
+  /** Market snapshots, for the market clock (default `agent_router.input`). */
+  snapshots: string;
+}
+
+/** The arena's topics. */
+export const DASHBOARD_TOPICS: DashboardTopics = {
+  ledger: LEDGER_TOPIC,
+  prices: PRICE_TOPIC,
+  activity: ACTIVITY_TOPIC,
+  snapshots: AGENT_INPUT_TOPIC,
+};
+
+function topicsOf(topics: Partial<DashboardTopics> | undefined): DashboardTopics {
+  return { ...DASHBOARD_TOPICS, ...topics };
+}
+
+function topicList(topics: DashboardTopics): string[] {
+  return [topics.ledger, topics.prices, topics.activity, topics.snapshots];
+}
 
 /** Only the clock fields of a snapshot: the candles are not needed to watch the arena. */
 const SnapshotClock = MarketSnapshot.pick({ v: true, tick: true, time: true, source: true });
@@ -60,30 +80,31 @@ export class DashboardStore {
 /** Decodes a record of one of the dashboard topics into a reducer input, or a reason. */
 export function decodeDashboardRecord(
   record: BusRecord,
+  topics: DashboardTopics = DASHBOARD_TOPICS,
 ): { ok: true; input: DashboardInput } | { ok: false; reason: string } {
   switch (record.topic) {
-    case LEDGER_TOPIC: {
+    case topics.ledger: {
       const decoded = decodeRecord(LedgerEvent, record);
       return decoded.ok ? { ok: true, input: { kind: "ledger", event: decoded.message } } : decoded;
     }
-    case PRICE_TOPIC: {
+    case topics.prices: {
       const decoded = decodeRecord(PriceTick, record);
       return decoded.ok ? { ok: true, input: { kind: "price", tick: decoded.message } } : decoded;
     }
-    case ACTIVITY_TOPIC: {
+    case topics.activity: {
       const decoded = decodeRecord(ActivityEvent, record);
       return decoded.ok
         ? { ok: true, input: { kind: "activity", event: decoded.message } }
         : decoded;
     }
-    case AGENT_INPUT_TOPIC: {
+    case topics.snapshots: {
       const decoded = decodeRecord(SnapshotClock, record);
       return decoded.ok
         ? { ok: true, input: { kind: "snapshot", snapshot: decoded.message } }
         : decoded;
     }
     default:
-      return { ok: false, reason: `Topic must be one of ${DASHBOARD_TOPICS.join(", ")}` };
+      return { ok: false, reason: `Topic must be one of ${topicList(topics).join(", ")}` };
   }
 }
 
@@ -93,6 +114,8 @@ export interface ConnectDashboardOptions {
   log: Logger;
   /** Consumer group id; default a unique id, so every dashboard reads everything. */
   groupId?: string;
+  /** Topics to read instead of the arena's (e.g. isolated topics in tests). */
+  topics?: Partial<DashboardTopics>;
 }
 
 /**
@@ -106,9 +129,10 @@ export async function connectDashboard(
 ): Promise<Subscription> {
   const log = options.log;
   const groupId = options.groupId ?? `dashboard-${crypto.randomUUID()}`;
+  const topics = topicsOf(options.topics);
   // Remember where each partition ends now: once every one is reached, the dashboard is live.
   const pending = new Map<string, bigint>();
-  for (const topic of DASHBOARD_TOPICS) {
+  for (const topic of topicList(topics)) {
     for (const [partition, end] of await bus.endOffsets(topic)) {
       if (BigInt(end) > 0n) pending.set(`${topic}/${partition}`, BigInt(end));
     }
@@ -118,10 +142,10 @@ export async function connectDashboard(
 
   return await bus.subscribe({
     groupId,
-    topics: DASHBOARD_TOPICS,
+    topics: topicList(topics),
     fromBeginning: true,
     handler: (record) => {
-      const decoded = decodeDashboardRecord(record);
+      const decoded = decodeDashboardRecord(record, topics);
       if (decoded.ok) {
         store.apply(decoded.input);
       } else {
@@ -149,12 +173,13 @@ export async function connectDashboard(
 /** Reads every dashboard topic to its current end into a fresh finished state (for reports). */
 export async function readDashboardState(
   bus: Bus,
-  options: { log: Logger } & DashboardStateOptions,
+  options: { log: Logger; topics?: Partial<DashboardTopics> } & DashboardStateOptions,
 ): Promise<DashboardState> {
   const store = new DashboardStore(options);
-  for (const topic of DASHBOARD_TOPICS) {
+  const topics = topicsOf(options.topics);
+  for (const topic of topicList(topics)) {
     await bus.readAll(topic, (record) => {
-      const decoded = decodeDashboardRecord(record);
+      const decoded = decodeDashboardRecord(record, topics);
       if (decoded.ok) store.apply(decoded.input);
       else {
         options.log.warn("Skipping invalid message", {

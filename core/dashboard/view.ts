@@ -3,7 +3,10 @@
 import { Decimal } from "decimal.js";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import { buyAndHoldOf, performanceOf, portfolioOf } from "./_ledger.ts";
+import { portfolioView } from "../ledger/portfolio.ts";
+import { DEFAULT_STARTING_CASH, DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
+import { type AgentMetrics, computeMetrics, type MarkPoint } from "../metrics/metrics.ts";
+import { BENCHMARK_NAME, buyAndHoldLedger } from "./benchmark.ts";
 import type { DashboardState, DashboardStatus, InputCounts, MarketClock } from "./state.ts";
 
 /** A point of a chart series: unix seconds and a display number. */
@@ -24,7 +27,7 @@ export interface AgentView {
   model: string;
   /** The account marked at the latest prices. */
   portfolio: PortfolioView;
-  /** Total return in percent. */
+  /** Total return in percent (core/metrics, 4 decimals). */
   returnPct: string;
   /** Largest fall from a peak in percent. */
   maxDrawdownPct: string;
@@ -32,6 +35,10 @@ export interface AgentView {
   sharpe: number | null;
   /** Winning share of closed round trips (0..1), null without round trips. */
   winRate: number | null;
+  /** Mean share of equity held in positions, percent. */
+  exposurePct: string;
+  /** Return over the buy-and-hold benchmark of the agent's window, percent. */
+  excessReturnPct: string;
   /** Closed round trips. */
   roundTrips: number;
   /** Traded notional over starting cash. */
@@ -138,7 +145,7 @@ export interface DashboardView {
   agents: AgentView[];
   /** Buy-and-hold of the same products over the same window, when prices allow. */
   benchmark: BenchmarkView | null;
-  /** Products in order of first appearance. */
+  /** Products sorted by id. */
   products: ProductView[];
   /** Trades, newest first. */
   trades: TradeView[];
@@ -168,60 +175,49 @@ export function buildDashboardView(
   const activityLimit = options.activityLimit ?? 200;
   const textLimit = options.textLimit ?? 600;
   const prices = new Map<string, PriceTick>();
-  const history = new Map<string, { time: number; price: string }[]>();
-  for (const product of state.products.values()) {
-    prices.set(product.productId, product.latest);
-    history.set(product.productId, product.history);
-  }
+  for (const product of state.products.values()) prices.set(product.productId, product.latest);
   const time = state.clock.time ?? new Date(0).toISOString();
+  const measured = measure(state);
 
-  const agents: AgentView[] = [...state.agents.values()]
-    .filter((agent) => agent.opened !== null || agent.trades.length > 0)
-    .map((agent) => {
-      const portfolio = portfolioOf(agent, { prices, time });
-      const performance = performanceOf(agent, { history });
-      return {
-        rank: 0,
-        name: agent.name,
-        model: agent.usage.model ?? "-",
-        portfolio,
-        returnPct: portfolio.totalReturnPct,
-        maxDrawdownPct: performance.maxDrawdownPct,
-        sharpe: performance.sharpe,
-        winRate: performance.winRate,
-        roundTrips: performance.roundTrips,
-        turnover: performance.turnover,
-        tradeCount: agent.trades.length,
-        tokens: agent.usage.promptTokens + agent.usage.completionTokens,
-        costUsd: agent.usage.costUsd,
-        decisions: agent.decisions,
-        errors: agent.errors,
-        equityCurve: downsample(
-          performance.equityCurve.map((point) => ({
-            time: point.time,
-            value: Number(point.equity),
-          })),
-          maxPoints,
-        ),
-      };
+  const agents: AgentView[] = [];
+  for (const agent of state.agents.values()) {
+    const account = state.ledger.accounts.get(agent.name);
+    if (!account) continue;
+    const portfolio = portfolioView(account, { prices, time });
+    const metrics = measured.agents.get(agent.name);
+    agents.push({
+      rank: 0,
+      name: agent.name,
+      model: agent.usage.model ?? "-",
+      portfolio,
+      returnPct: metrics?.totalReturnPct ?? portfolio.totalReturnPct,
+      maxDrawdownPct: metrics?.maxDrawdownPct ?? "0",
+      sharpe: metrics?.sharpe ?? null,
+      winRate: metrics?.winRate ?? null,
+      exposurePct: metrics?.exposurePct ?? "0",
+      excessReturnPct: metrics?.excessReturnPct ?? "0",
+      roundTrips: metrics?.roundTrips ?? 0,
+      turnover: metrics?.turnover ?? "0",
+      tradeCount: account.tradeCount,
+      tokens: agent.usage.promptTokens + agent.usage.completionTokens,
+      costUsd: agent.usage.costUsd,
+      decisions: agent.decisions,
+      errors: agent.errors,
+      equityCurve: chartCurve(metrics, maxPoints),
     });
+  }
   agents.sort((a, b) =>
     new Decimal(b.portfolio.equity).comparedTo(a.portfolio.equity) || a.name.localeCompare(b.name)
   );
   agents.forEach((agent, index) => agent.rank = index + 1);
 
-  const startingCash = agents[0]?.portfolio.startingCash ?? "100000";
-  const benchmarkFigures = buyAndHoldOf({ history, startingCash });
-  const benchmark: BenchmarkView | null = benchmarkFigures
+  const benchmark: BenchmarkView | null = measured.benchmark
     ? {
-      name: "buy-and-hold",
-      returnPct: benchmarkFigures.totalReturnPct,
-      maxDrawdownPct: benchmarkFigures.maxDrawdownPct,
-      sharpe: benchmarkFigures.sharpe,
-      equityCurve: downsample(
-        benchmarkFigures.equityCurve.map((p) => ({ time: p.time, value: Number(p.equity) })),
-        maxPoints,
-      ),
+      name: BENCHMARK_NAME,
+      returnPct: measured.benchmark.totalReturnPct,
+      maxDrawdownPct: measured.benchmark.maxDrawdownPct,
+      sharpe: measured.benchmark.sharpe,
+      equityCurve: chartCurve(measured.benchmark, maxPoints),
     }
     : null;
 
@@ -237,11 +233,15 @@ export function buildDashboardView(
     });
     fillsByProduct.set(trade.productId, fills);
   }
-  const products: ProductView[] = [...state.products.values()].map((product) => ({
+  const products: ProductView[] = [...state.products.values()].sort((a, b) =>
+    a.productId.localeCompare(b.productId)
+  ).map((product) => ({
     productId: product.productId,
     latest: product.latest,
     history: downsample(
-      product.history.map((point) => ({ time: point.time, value: Number(point.price) })),
+      strictlyIncreasing(
+        product.history.map((point) => ({ time: point.time, value: Number(point.price) })),
+      ),
       maxPoints,
     ),
     fills: (fillsByProduct.get(product.productId) ?? []).sort((a, b) => a.time - b.time),
@@ -286,6 +286,81 @@ export function buildDashboardView(
     trades,
     activity,
   };
+}
+
+interface Measured {
+  key: string;
+  agents: Map<string, AgentMetrics>;
+  benchmark: AgentMetrics | null;
+}
+
+/** Metrics are the costly part of a view: computed once per ledger and price change. */
+const measuredCache = new WeakMap<DashboardState, Measured>();
+
+function measure(state: DashboardState): Measured {
+  const key = `${state.ledger.applied}/${state.counts.prices}`;
+  const cached = measuredCache.get(state);
+  if (cached?.key === key) return cached;
+  const marks: MarkPoint[] = [];
+  for (const product of state.products.values()) {
+    for (const point of product.history) {
+      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
+    }
+  }
+  marks.sort((a, b) => a.timeMs - b.timeMs);
+  const agents = new Map<string, AgentMetrics>();
+  let takerFeeBps: number | undefined;
+  let startMs = Infinity;
+  let startingCash: string | undefined;
+  for (const agent of state.agents.values()) {
+    if (!state.ledger.accounts.has(agent.name)) continue;
+    agents.set(agent.name, computeMetrics(agent.events, marks, { agent: agent.name }));
+    takerFeeBps ??= agent.trades[0]?.takerFeeBps;
+    if (agent.opened) {
+      startMs = Math.min(startMs, Date.parse(agent.opened.time));
+      startingCash ??= agent.opened.cash;
+    }
+  }
+  if (!Number.isFinite(startMs)) startMs = marks[0]?.timeMs ?? Infinity;
+  let benchmark: AgentMetrics | null = null;
+  if (Number.isFinite(startMs)) {
+    const fee = takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
+    const events = buyAndHoldLedger(marks, {
+      startMs,
+      startingCash: startingCash ?? DEFAULT_STARTING_CASH,
+      takerFeeBps: fee,
+    });
+    if (events.length > 0) {
+      benchmark = computeMetrics(events, marks, {
+        agent: BENCHMARK_NAME,
+        takerFeeBps: fee,
+      });
+    }
+  }
+  const measured = { key, agents, benchmark };
+  measuredCache.set(state, measured);
+  return measured;
+}
+
+function chartCurve(metrics: AgentMetrics | null | undefined, maxPoints: number): ChartPoint[] {
+  if (!metrics) return [];
+  return downsample(
+    strictlyIncreasing(metrics.equityCurve.map((point) => ({
+      time: Math.floor(point.timeMs / 1000),
+      value: Number(point.equity),
+    }))),
+    maxPoints,
+  );
+}
+
+/** Keeps the last point of each second: charts need strictly increasing times. */
+function strictlyIncreasing(points: ChartPoint[]): ChartPoint[] {
+  const out: ChartPoint[] = [];
+  for (const point of points) {
+    if (out.length && out[out.length - 1]!.time >= point.time) out[out.length - 1] = point;
+    else out.push(point);
+  }
+  return out;
 }
 
 function activityText(event: DashboardState["activity"][number]): string {

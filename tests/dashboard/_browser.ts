@@ -2,8 +2,9 @@
  * Drives the web dashboard in headless Chromium for web_test.ts, in its own process: playwright
  * needs broad permissions (it probes /proc) that the test runner should not have.
  *
- * Usage: deno run -A tests/dashboard/_browser.ts URL SCREENSHOT_PATH
+ * Usage: deno run -A tests/dashboard/_browser.ts URL SCREENSHOT_PATH [AGENT TRADE_ID]
  * Prints one JSON line per step on stdout; waits for a line on stdin between the steps.
+ * With `report FILE SCREENSHOT_PATH` it opens a report file instead and prints one step.
  */
 
 import { chromium } from "playwright-core";
@@ -55,6 +56,62 @@ export interface LiveStep {
   pageErrors: string[];
 }
 
+/** What a report file showed. */
+export interface ReportStep {
+  /** Step name. */
+  step: "report";
+  /** Leaderboard agents in page order. */
+  agents: (string | null)[];
+  /** Leaderboard equity cells in page order. */
+  equities: string[];
+  /** Canvases drawn (equity and price charts). */
+  canvases: number;
+  /** Every URL the page requested after the file itself. */
+  requests: string[];
+  /** Uncaught errors in the page. */
+  pageErrors: string[];
+}
+
+async function checkReport(file: string, screenshot: string): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 15_000,
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
+    page.setDefaultTimeout(8_000);
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    const url = new URL(file, `file://${Deno.cwd()}/`).href;
+    await page.goto(url);
+    await page.waitForSelector("#leaderboard tbody tr[data-agent]");
+    await page.waitForSelector("#equity-chart canvas");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    const step: ReportStep = {
+      step: "report",
+      agents: await page.$$eval(
+        "#leaderboard tbody tr:not(.benchmark)",
+        (trs) => trs.map((tr) => tr.getAttribute("data-agent")),
+      ),
+      equities: await page.$$eval(
+        '#leaderboard tbody tr:not(.benchmark) [data-field="equity"]',
+        (tds) => tds.map((td) => td.textContent?.trim() ?? ""),
+      ),
+      canvases: await page.locator("canvas").count(),
+      requests: requests.filter((request) => request !== url),
+      pageErrors,
+    };
+    emit(step);
+  } finally {
+    await browser.close();
+  }
+}
+
 async function readLine(): Promise<string> {
   const buffer = new Uint8Array(1024);
   const read = await Deno.stdin.read(buffer);
@@ -66,6 +123,11 @@ function emit(message: unknown): void {
 }
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "report") {
+    const [, file, screenshot] = Deno.args;
+    if (!file || !screenshot) throw new Error("Arguments must be report FILE SCREENSHOT_PATH");
+    return await checkReport(file, screenshot);
+  }
   const [url, screenshot, traderAgent = "scalper", newTradeId = ""] = Deno.args;
   if (!url || !screenshot) throw new Error("Arguments must be URL and SCREENSHOT_PATH");
   const browser = await chromium.launch({

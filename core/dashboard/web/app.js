@@ -15,7 +15,12 @@
     "#db61a2",
   ];
   const BENCHMARK_COLOR = "#8b949e";
-  const charts = { equity: null, equitySeries: new Map(), prices: new Map() };
+  const charts = {
+    equity: null,
+    equityTouched: false,
+    equitySeries: new Map(),
+    prices: new Map(),
+  };
   const seenTrades = new Set();
   let firstRender = true;
 
@@ -72,6 +77,17 @@
 
   function timeText(iso) {
     return iso ? iso.replace("T", " ").replace(/(\.\d+)?Z$/, "Z") : "—";
+  }
+
+  function shortTime(iso) {
+    return iso ? iso.slice(5, 10) + " " + iso.slice(11, 19) : "—";
+  }
+
+  /** Charts follow the data until the user pans or zooms one. */
+  function watchTouch(element, onTouch) {
+    for (const type of ["pointerdown", "wheel", "touchstart"]) {
+      element.addEventListener(type, onTouch, { passive: true });
+    }
   }
 
   const chartOptions = (height) => ({
@@ -142,6 +158,7 @@
   function renderEquity(view) {
     if (!charts.equity) {
       charts.equity = LightweightCharts.createChart($("equity-chart"), chartOptions(320));
+      watchTouch($("equity-chart"), () => charts.equityTouched = true);
     }
     const wanted = new Map(view.agents.map((a) => [a.name, a]));
     if (view.benchmark) wanted.set(view.benchmark.name, view.benchmark);
@@ -174,7 +191,7 @@
       );
     }
     $("equity-legend").innerHTML = legend.join("");
-    if (firstRender) charts.equity.timeScale().fitContent();
+    if (!charts.equityTouched) charts.equity.timeScale().fitContent();
   }
 
   function renderPrices(view) {
@@ -205,7 +222,9 @@
           priceLineVisible: false,
         });
         const markers = LightweightCharts.createSeriesMarkers(series, []);
-        entry = { card, chart, series, markers, fitted: false };
+        entry = { card, chart, series, markers, touched: false };
+        const created = entry;
+        watchTouch(card, () => created.touched = true);
         charts.prices.set(product.productId, entry);
       }
       const latest = product.latest;
@@ -223,10 +242,7 @@
         color: colorOf(view, fill.agent),
         text: (fill.side === "buy" ? "B " : "S ") + fill.agent,
       })));
-      if (!entry.fitted && product.history.length > 1) {
-        entry.chart.timeScale().fitContent();
-        entry.fitted = true;
-      }
+      if (!entry.touched) entry.chart.timeScale().fitContent();
     }
   }
 
@@ -263,7 +279,7 @@
       return `<tr data-trade="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}"${
         fresh ? ' class="fresh"' : ""
       }>
-        <td class="left muted">${escapeHtml(timeText(t.time))}</td>
+        <td class="left muted" title="${escapeHtml(t.time)}">${escapeHtml(shortTime(t.time))}</td>
         <td class="left agent-name">${escapeHtml(t.agent)}</td>
         <td class="left ${t.side}">${t.side.toUpperCase()}</td>
         <td class="left">${escapeHtml(t.productId)}</td>
@@ -292,6 +308,14 @@
     $("activity").innerHTML = items.join("");
   }
 
+  /** Fits untouched charts to their data once the layout has settled. */
+  function fitCharts() {
+    if (charts.equity && !charts.equityTouched) charts.equity.timeScale().fitContent();
+    for (const entry of charts.prices.values()) {
+      if (!entry.touched) entry.chart.timeScale().fitContent();
+    }
+  }
+
   function render(view) {
     renderHeader(view);
     renderLeaderboard(view);
@@ -301,6 +325,7 @@
     renderTrades(view);
     renderActivity(view);
     firstRender = false;
+    requestAnimationFrame(() => requestAnimationFrame(fitCharts));
     document.body.dataset.version = String((Number(document.body.dataset.version) || 0) + 1);
   }
 

@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import {
+  applyDashboardInput,
+  applyDashboardInputs,
+  createDashboardState,
+} from "../../core/dashboard/state.ts";
+import { buildDashboardView, downsample } from "../../core/dashboard/view.ts";
+import { buyAndHoldLedger } from "../../core/dashboard/benchmark.ts";
+import { rebuildState } from "../../core/ledger/account.ts";
+import {
+  buyAndHoldReturn,
+  computeMetrics,
+  markPointsFromTicks,
+} from "../../core/metrics/metrics.ts";
+import {
+  at,
+  opened,
+  price,
+  reasoning,
+  sampleInputs,
+  sampleLedger,
+  samplePrices,
+  trade,
+  usage,
+} from "./_fixtures.ts";
+
+Deno.test("a redelivered ledger event is applied once", () => {
+  const state = createDashboardState();
+  const events = sampleLedger();
+  for (const event of [...events, ...events]) applyDashboardInput(state, { kind: "ledger", event });
+  assert.equal(state.counts.ledger, events.length);
+  assert.equal(state.counts.duplicates, events.length);
+  assert.equal(state.trades.length, 4);
+  assert.equal(state.agents.get("brainrot-daytrader")!.trades.length, 2);
+});
+
+Deno.test("a trade that contradicts the account is refused and counted, not applied", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, [
+    { kind: "ledger", event: opened("momentum") },
+    {
+      kind: "ledger",
+      event: trade("momentum", {
+        id: "x",
+        side: "sell",
+        productId: "BTC-USD",
+        quantity: "1",
+        price: "4000",
+        minutes: 1,
+      }),
+    },
+  ]);
+  assert.equal(state.counts.rejected, 1);
+  assert.match(state.rejected[0]!.reason, /sells 1 BTC-USD but the account holds 0/);
+  assert.equal(state.trades.length, 0);
+  assert.equal(state.ledger.accounts.get("momentum")!.cash.toString(), "100000");
+});
+
+Deno.test("accounts equal the ledger rebuilt by core/ledger", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, sampleInputs());
+  const rebuilt = rebuildState(sampleLedger());
+  for (const [agent, account] of rebuilt.accounts) {
+    assert.equal(state.ledger.accounts.get(agent)!.cash.toString(), account.cash.toString());
+  }
+});
+
+Deno.test("price ticks arriving out of order keep the history sorted and the latest by time", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, [
+    { kind: "price", tick: price("BTC-USD", "4200", 10) },
+    { kind: "price", tick: price("BTC-USD", "4000", 0) },
+    { kind: "price", tick: price("BTC-USD", "4100", 5) },
+    { kind: "price", tick: price("BTC-USD", "4150", 5) },
+  ]);
+  const product = state.products.get("BTC-USD")!;
+  assert.deepEqual(product.history.map((point) => point.price), ["4000", "4150", "4200"]);
+  assert.equal(product.latest.price, "4200");
+  assert.equal(state.clock.time, at(10));
+});
+
+Deno.test("usage activity sums tokens and cost and names the model; the feed is bounded", () => {
+  const state = createDashboardState({ activityLimit: 3 });
+  applyDashboardInputs(state, [
+    { kind: "activity", event: usage("scalper", "gpt-5-nano", 1) },
+    { kind: "activity", event: usage("scalper", "gpt-5-nano", 2) },
+    ...[1, 2, 3, 4, 5].map((minute) => ({
+      kind: "activity" as const,
+      event: reasoning("scalper", `thought ${minute}`, minute),
+    })),
+  ]);
+  const usageTotals = state.agents.get("scalper")!.usage;
+  assert.equal(usageTotals.model, "gpt-5-nano");
+  assert.equal(usageTotals.calls, 2);
+  assert.equal(usageTotals.promptTokens + usageTotals.completionTokens, 3000);
+  assert.equal(usageTotals.costUsd, 0.025);
+  assert.deepEqual(
+    state.activity.map((event) => event.kind === "reasoning" ? event.text : ""),
+    ["thought 3", "thought 4", "thought 5"],
+  );
+});
+
+Deno.test("snapshots set the market clock and tick", () => {
+  const state = createDashboardState();
+  applyDashboardInput(state, {
+    kind: "snapshot",
+    snapshot: { tick: 7, time: at(7), source: "replay" },
+  });
+  assert.deepEqual(state.clock, { time: at(7), tick: 7, source: "replay" });
+});
+
+Deno.test("view metrics are core/metrics' figures for each agent", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, sampleInputs());
+  const view = buildDashboardView(state);
+  const marks = markPointsFromTicks(samplePrices());
+  for (const agent of view.agents) {
+    const expected = computeMetrics(sampleLedger(), marks, { agent: agent.name });
+    assert.equal(agent.returnPct, expected.totalReturnPct, agent.name);
+    assert.equal(agent.maxDrawdownPct, expected.maxDrawdownPct, agent.name);
+    assert.equal(agent.sharpe, expected.sharpe, agent.name);
+    assert.equal(agent.winRate, expected.winRate, agent.name);
+    assert.equal(agent.equityCurve.length, expected.equityCurve.length, agent.name);
+  }
+  assert.equal(view.agents.find((agent) => agent.name === "brainrot-daytrader")!.winRate, 1);
+});
+
+Deno.test("the buy-and-hold row returns what core/metrics' buyAndHoldReturn says", () => {
+  const marks = markPointsFromTicks(samplePrices());
+  const startMs = Date.parse(at(0));
+  const endMs = Date.parse(at(60));
+  const events = buyAndHoldLedger(marks, { startMs, startingCash: "100000", takerFeeBps: 60 });
+  const metrics = computeMetrics(events, marks, { agent: "buy-and-hold", takerFeeBps: 60 });
+  const expected = buyAndHoldReturn(marks, { startMs, endMs, takerFeeBps: 60 });
+  assert.equal(metrics.totalReturnPct, expected.times(100).toFixed(4));
+  assert.equal(metrics.cash, "0");
+  // BTC +10% and SOL -10% in equal weights, minus the 0.6% fee.
+  assert.equal(metrics.totalReturnPct, "-0.6000");
+});
+
+Deno.test("the view is plain JSON with strictly increasing chart times", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, sampleInputs());
+  const view = buildDashboardView(state);
+  const copy = JSON.parse(JSON.stringify(view));
+  assert.deepEqual(copy, view);
+  const series = [
+    ...view.agents.map((agent) => agent.equityCurve),
+    view.benchmark!.equityCurve,
+    ...view.products.map((product) => product.history),
+  ];
+  for (const points of series) {
+    assert.ok(points.length > 1);
+    for (let i = 1; i < points.length; i++) assert.ok(points[i]!.time > points[i - 1]!.time);
+  }
+  assert.deepEqual(
+    view.products.find((p) => p.productId === "BTC-USD")!.fills.map((f) => f.agent),
+    [
+      "momentum",
+      "brainrot-daytrader",
+      "brainrot-daytrader",
+    ],
+  );
+});
+
+Deno.test("downsample keeps at most the limit and the last point", () => {
+  const points = Array.from({ length: 10_000 }, (_, i) => ({ time: i * 60, value: i }));
+  const out = downsample(points, 500);
+  assert.ok(out.length <= 500);
+  assert.deepEqual(out.at(-1), points.at(-1));
+  assert.equal(downsample(points.slice(0, 10), 500).length, 10);
+});
