@@ -29,9 +29,15 @@ const program = new Command()
   )
   .option("--starting-cash <usd>", "starting cash of each new account", decimalFlag, "100000")
   .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", bpsFlag, 60)
-  .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", bpsFlag, 0)
+  .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", slipFlag, 0)
   .option("--group-id <id>", "consumer group shared by tools replicas", "tools")
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
+  .option(
+    "--session-timeout-ms <ms>",
+    "consumer session timeout: how fast a dead replica's partitions move to another",
+    Number,
+    30_000,
+  );
 
 const options = program.parse().opts();
 const log = createLogger("tools", { level: options.logLevel });
@@ -44,6 +50,8 @@ const bus = new KafkaBus({
   brokers: [options.bootstrapServers],
   clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
   log: log.child("bus"),
+  sessionTimeoutMs: options.sessionTimeoutMs,
+  heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),
 });
 await bus.ensureTopics([
   { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
@@ -87,6 +95,14 @@ function bpsFlag(value: string): number {
   const bps = Number(value);
   if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
     throw new Error(`Basis points must be a whole number from 0 to 10000, got ${value}`);
+  }
+  return bps;
+}
+
+function slipFlag(value: string): number {
+  const bps = Number(value);
+  if (!Number.isFinite(bps) || bps < 0 || bps >= 10_000) {
+    throw new Error(`Slippage must be a number of basis points from 0 to 9999, got ${value}`);
   }
   return bps;
 }

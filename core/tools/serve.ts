@@ -9,7 +9,8 @@ import type { ToolOutcome, ToolSpec } from "../runtime/tool_spec.ts";
 
 /** Options for {@linkcode serveTools}. */
 export interface ServeToolsOptions {
-  /** Consumer group shared by the replicas (default `tools`). */
+  /** Consumer group prefix shared by the replicas (default `tools`); each tool gets
+   * `<groupId>.<tool>`, so partitions of every tool topic are spread over the replicas. */
   groupId?: string;
   /** Prefix of every topic name (isolates test runs; default none). */
   topicPrefix?: string;
@@ -54,7 +55,7 @@ export async function serveTools(
   for (const spec of specs) {
     subscriptions.push(
       await serveRequests(bus, {
-        groupId: options.groupId ?? "tools",
+        groupId: `${options.groupId ?? "tools"}.${spec.name}`,
         topic: prefix + toolRequestTopic(spec.name),
         schema: ToolCallRequest,
         log: options.log,
