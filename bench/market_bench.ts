@@ -1,0 +1,147 @@
+/**
+ * Market bench: replay throughput (snapshots/s onto the in-memory bus and onto Kafka) and
+ * prompt tokens per snapshot, original layout vs ours. Prints a markdown table.
+ *
+ * Run: `deno run --allow-read --allow-env --allow-net=127.0.0.1,localhost bench/market_bench.ts`
+ * with KAFKA_BOOTSTRAP_SERVERS set (the Kafka row fails clearly without it).
+ */
+
+import { countTokens } from "gpt-tokenizer";
+import type {
+  Bus,
+  OutgoingRecord,
+  RecordHandler,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from "../core/bus/bus.ts";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { MemoryBus } from "../core/bus/memory_bus.ts";
+import { ReplayFeed } from "../core/connector/replay.ts";
+import { createLogger } from "../core/log.ts";
+import { loadCandleCsv, type ProductCandles } from "../core/market/candles.ts";
+import { CsvMarket } from "../core/market/csv_market.ts";
+import { renderSnapshotOriginal, renderSnapshotPrompt } from "../core/market/prompt.ts";
+
+const FIXTURES = new URL("../fixtures/market/", import.meta.url);
+const log = createLogger("bench", { level: "warn" });
+
+function fixture(files: [string, string][]): ProductCandles[] {
+  return files.map(([file, id]) =>
+    loadCandleCsv(Deno.readTextFileSync(new URL(file, FIXTURES)), id)
+  );
+}
+
+const MAIN = fixture([["BTC-USD-1m.csv", "BTC-USD"], ["ETH-USD-1m.csv", "ETH-USD"]]);
+const ALT = fixture([
+  ["alt-2018-04-05/BTC-USD-1m.csv", "BTC-USD"],
+  ["alt-2018-04-05/ETH-USD-1m.csv", "ETH-USD"],
+  ["alt-2018-04-05/LTC-USD-1m.csv", "LTC-USD"],
+]);
+
+/** Prefixes every topic so the bench never writes to the arena's real topics. */
+class PrefixedBus implements Bus {
+  readonly #inner: Bus;
+  readonly #prefix: string;
+
+  constructor(inner: Bus, prefix: string) {
+    this.#inner = inner;
+    this.#prefix = prefix;
+  }
+
+  ensureTopics(specs: TopicSpec[]): Promise<void> {
+    return this.#inner.ensureTopics(
+      specs.map((spec) => ({ ...spec, topic: this.#prefix + spec.topic })),
+    );
+  }
+  publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    return this.#inner.publish(this.#prefix + topic, records);
+  }
+  subscribe(options: SubscribeOptions): Promise<Subscription> {
+    return this.#inner.subscribe({
+      ...options,
+      topics: options.topics.map((topic) => this.#prefix + topic),
+    });
+  }
+  endOffsets(topic: string): Promise<Map<number, string>> {
+    return this.#inner.endOffsets(this.#prefix + topic);
+  }
+  readAll(topic: string, handler: RecordHandler): Promise<void> {
+    return this.#inner.readAll(this.#prefix + topic, handler);
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+async function throughput(bus: Bus, maxTicks?: number): Promise<{ ticks: number; rate: number }> {
+  const started = performance.now();
+  const { ticks } = await new ReplayFeed({ bus, source: MAIN, maxTicks, log }).run();
+  const seconds = (performance.now() - started) / 1000;
+  return { ticks, rate: ticks / seconds };
+}
+
+function tokens(source: ProductCandles[]): { original: number; ours: number; count: number } {
+  const market = new CsvMarket(source);
+  let original = 0;
+  let ours = 0;
+  let count = 0;
+  for (let tick = 1; tick <= market.tickCount; tick += 10) {
+    const snapshot = market.tick(tick).snapshot;
+    original += countTokens(renderSnapshotOriginal(snapshot));
+    ours += countTokens(renderSnapshotPrompt(snapshot));
+    count++;
+  }
+  return { original: original / count, ours: ours / count, count };
+}
+
+const rows: string[] = [
+  "| measure | value |",
+  "|---|---|",
+];
+
+const memory = new MemoryBus();
+const memoryResult = await throughput(memory);
+await memory.close();
+rows.push(
+  `| replay throughput, in-memory bus (${memoryResult.ticks} snapshots, 2 products, +2 price ticks each) | ${
+    memoryResult.rate.toFixed(0)
+  } snapshots/s |`,
+);
+
+const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+if (!bootstrap) {
+  rows.push("| replay throughput, Kafka | not measured: KAFKA_BOOTSTRAP_SERVERS is not set |");
+} else {
+  const kafka = new KafkaBus({ brokers: [bootstrap], clientId: "market-bench", log });
+  const bus = new PrefixedBus(kafka, `bench.${crypto.randomUUID().slice(0, 8)}.`);
+  try {
+    const kafkaResult = await throughput(bus, 1000);
+    rows.push(
+      `| replay throughput, Kafka at ${bootstrap} (${kafkaResult.ticks} snapshots, acked publishes) | ${
+        kafkaResult.rate.toFixed(0)
+      } snapshots/s |`,
+    );
+  } finally {
+    await bus.close();
+  }
+}
+
+for (
+  const [name, source] of [["2017-09-03/04 BTC+ETH", MAIN], [
+    "2018-04-05 BTC+ETH+LTC",
+    ALT,
+  ]] as const
+) {
+  const result = tokens(source);
+  rows.push(
+    `| tokens per snapshot, original CSV layout (${name}, mean of ${result.count}) | ${
+      result.original.toFixed(0)
+    } |`,
+    `| tokens per snapshot, ours (compact, lossless) | ${result.ours.toFixed(0)} |`,
+    `| ratio ours / original | ${(100 * result.ours / result.original).toFixed(1)} % |`,
+  );
+}
+
+console.log("Tokenizer: gpt-tokenizer o200k_base (the package default).\n");
+console.log(rows.join("\n"));
