@@ -1,0 +1,360 @@
+/**
+ * A single-node Apache Kafka broker (KRaft) from Maven Central jars, bound to 127.0.0.1.
+ * Used by `deno task broker`, `deno task test` and `deno task bench`.
+ */
+
+import { Kafka, logLevel } from "kafkajs";
+
+/** The Kafka version the jars are fetched for (keep in step with scripts/broker/pom.xml). */
+export const KAFKA_VERSION = "4.1.1";
+
+const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const POM = `${REPO_ROOT}/scripts/broker/pom.xml`;
+
+/** The repository's cache folder (gitignored). */
+export const CACHE_DIR = `${REPO_ROOT}/.cache`;
+
+/** Options for {@linkcode startBroker}. */
+export interface StartBrokerOptions {
+  /** Client port on 127.0.0.1; 0 picks a free one (default 9092). */
+  port?: number;
+  /** Where the broker keeps its data; formatted on first use (default .cache/kafka-data). */
+  dataDir?: string;
+  /** Use a fresh temporary data folder, deleted when the broker stops. */
+  ephemeral?: boolean;
+  /** Progress lines (default standard error). */
+  progress?: (line: string) => void;
+  /** How long to wait for the broker to answer (default 90 s). */
+  startTimeoutMs?: number;
+}
+
+/** A broker started by {@linkcode startBroker}. */
+export interface RunningBroker {
+  /** Bootstrap address, `127.0.0.1:<port>`. */
+  bootstrap: string;
+  /** Data folder in use. */
+  dataDir: string;
+  /** Broker output (warnings and errors) is appended here. */
+  logFile: string;
+  /** Resolves when the broker process exits, with its exit code. */
+  exited: Promise<number>;
+  /** Stops the broker (SIGTERM, then SIGKILL after 30 s) and deletes an ephemeral data folder. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when a tool the broker needs is missing; the message names it and how to install it. */
+export class MissingToolError extends Error {
+  /** Creates the error for one tool. */
+  constructor(tool: string, hint: string) {
+    super(`${tool} is required to run a local Kafka broker but was not found on PATH: ${hint}`);
+    this.name = "MissingToolError";
+  }
+}
+
+/** Checks that a command runs; throws {@linkcode MissingToolError} naming it otherwise. */
+export async function requireTool(tool: string, args: string[], hint: string): Promise<void> {
+  try {
+    const output = await new Deno.Command(tool, { args, stdout: "null", stderr: "null" }).output();
+    if (!output.success) throw new MissingToolError(tool, hint);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof MissingToolError) {
+      throw new MissingToolError(tool, hint);
+    }
+    throw error;
+  }
+}
+
+/** Fetches the broker's jars once into .cache/kafka-<version>/libs; returns that folder. */
+export async function fetchKafkaJars(
+  options: { progress?: (line: string) => void } = {},
+): Promise<string> {
+  const progress = options.progress ?? ((line: string) => console.error(line));
+  const home = `${CACHE_DIR}/kafka-${KAFKA_VERSION}`;
+  const libs = `${home}/libs`;
+  if (await exists(`${home}/.complete`)) return libs;
+  await requireTool(
+    "java",
+    ["-version"],
+    "install a Java 17+ runtime (e.g. openjdk-17-jre-headless)",
+  );
+  await requireTool("mvn", ["-v"], "install Apache Maven (e.g. the maven package)");
+  progress(`Fetching Apache Kafka ${KAFKA_VERSION} jars with Maven into ${libs} (once)`);
+  await Deno.mkdir(home, { recursive: true });
+  const staging = `${home}/libs.partial-${Deno.pid}`;
+  await Deno.remove(staging, { recursive: true }).catch(() => {});
+  const output = await new Deno.Command("mvn", {
+    args: [
+      "-q",
+      "-B",
+      "-f",
+      POM,
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${staging}`,
+      "-DincludeScope=runtime",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    throw new Error(`Maven could not fetch the Kafka jars (exit ${output.code}):\n${text.trim()}`);
+  }
+  await Deno.remove(libs, { recursive: true }).catch(() => {});
+  await Deno.rename(staging, libs);
+  await Deno.writeTextFile(`${home}/.complete`, `${new Date().toISOString()}\n`);
+  return libs;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** True when a Kafka-protocol broker at `bootstrap` answers a metadata request in time. */
+export async function brokerAnswers(bootstrap: string, timeoutMs = 5_000): Promise<boolean> {
+  const brokers = bootstrap.split(",").map((broker) => broker.trim()).filter(Boolean);
+  if (brokers.length === 0) return false;
+  const admin = new Kafka({
+    clientId: "arena-probe",
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: Math.min(timeoutMs, 3_000),
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  }).admin();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+    });
+    await Promise.race([
+      (async () => {
+        await admin.connect();
+        await admin.listTopics();
+      })(),
+      timeout,
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Starts a single-node KRaft broker on 127.0.0.1 and resolves once it answers metadata. */
+export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const progress = options.progress ?? ((line: string) => console.error(line));
+  await requireTool(
+    "java",
+    ["-version"],
+    "install a Java 17+ runtime (e.g. openjdk-17-jre-headless)",
+  );
+  const libs = await fetchKafkaJars({ progress });
+  const port = options.port === 0 || options.port === undefined && options.ephemeral
+    ? freePort()
+    : options.port ?? 9092;
+  if (!portIsFree(port)) {
+    throw new Error(`Port ${port} on 127.0.0.1 is in use; pass a free port with --port`);
+  }
+  const controllerPort = freePort();
+  const dataDir = options.ephemeral
+    ? await Deno.makeTempDir({ prefix: "arena-kafka-" })
+    : absolute(options.dataDir ?? `${CACHE_DIR}/kafka-data`);
+  await Deno.mkdir(dataDir, { recursive: true });
+  const propertiesFile = `${dataDir}/server.properties`;
+  const log4jFile = `${dataDir}/log4j2.properties`;
+  const logFile = `${dataDir}/broker.log`;
+  await Deno.writeTextFile(propertiesFile, serverProperties({ port, controllerPort, dataDir }));
+  await Deno.writeTextFile(log4jFile, LOG4J_PROPERTIES);
+  const classpath = `${libs}/*`;
+  if (!(await exists(`${dataDir}/kraft/meta.properties`))) {
+    const format = await new Deno.Command("java", {
+      args: [
+        "-cp",
+        classpath,
+        `-Dlog4j2.configurationFile=${log4jFile}`,
+        "kafka.tools.StorageTool",
+        "format",
+        "--ignore-formatted",
+        "-t",
+        kafkaUuid(),
+        "-c",
+        propertiesFile,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!format.success) {
+      const text = new TextDecoder().decode(format.stdout) +
+        new TextDecoder().decode(format.stderr);
+      throw new Error(`Formatting the Kafka storage in ${dataDir} failed:\n${text.trim()}`);
+    }
+  }
+  const logHandle = await Deno.open(logFile, { create: true, append: true });
+  const child = new Deno.Command("java", {
+    args: [
+      "-Xmx512m",
+      "-Xms128m",
+      "-XX:+UseSerialGC",
+      "-Djava.awt.headless=true",
+      `-Dlog4j2.configurationFile=${log4jFile}`,
+      "-cp",
+      classpath,
+      "kafka.Kafka",
+      propertiesFile,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const copies = [child.stdout, child.stderr].map((stream) =>
+    stream.pipeTo(logHandle.writable, { preventClose: true }).catch(() => {})
+  );
+  const exited = child.status.then(async (status) => {
+    await Promise.all(copies);
+    logHandle.close();
+    return status.code;
+  });
+  let running = true;
+  exited.then(() => running = false);
+  const bootstrap = `127.0.0.1:${port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (running) {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // Already gone.
+        }
+        const killer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }, 30_000);
+        await exited;
+        clearTimeout(killer);
+      } else {
+        await exited;
+      }
+      if (options.ephemeral) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    })();
+    return stopping;
+  };
+  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+  try {
+    while (!(await brokerAnswers(bootstrap, 3_000))) {
+      if (!running) {
+        throw new Error(
+          `The Kafka broker exited during start-up with code ${await exited}; its log ` +
+            `(${logFile}) ends with:\n${await tail(logFile)}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `The Kafka broker did not answer on ${bootstrap} within ` +
+            `${options.startTimeoutMs ?? 90_000} ms; its log (${logFile}) ends with:\n` +
+            (await tail(logFile)),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { bootstrap, dataDir, logFile, exited, stop };
+}
+
+function serverProperties(
+  options: { port: number; controllerPort: number; dataDir: string },
+): string {
+  return [
+    "# Written by scripts/_kafka_broker.ts at every start.",
+    "process.roles=broker,controller",
+    "node.id=1",
+    `controller.quorum.voters=1@127.0.0.1:${options.controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${options.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${options.port}`,
+    "controller.listener.names=CONTROLLER",
+    "inter.broker.listener.name=PLAINTEXT",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    `log.dirs=${options.dataDir}/kraft`,
+    "num.partitions=3",
+    "default.replication.factor=1",
+    "min.insync.replicas=1",
+    "offsets.topic.replication.factor=1",
+    "offsets.topic.num.partitions=10",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "transaction.state.log.num.partitions=5",
+    "share.coordinator.state.topic.replication.factor=1",
+    "share.coordinator.state.topic.min.isr=1",
+    "group.initial.rebalance.delay.ms=0",
+    "auto.create.topics.enable=true",
+    "log.retention.check.interval.ms=60000",
+    "",
+  ].join("\n");
+}
+
+const LOG4J_PROPERTIES = [
+  "# Warnings and errors only; written by scripts/_kafka_broker.ts.",
+  "appender.out.type=Console",
+  "appender.out.name=out",
+  "appender.out.layout.type=PatternLayout",
+  "appender.out.layout.pattern=[%d] %p %m (%c)%n",
+  "rootLogger.level=WARN",
+  "rootLogger.appenderRef.out.ref=out",
+  "logger.started.name=kafka.server.KafkaRaftServer",
+  "logger.started.level=INFO",
+  "",
+].join("\n");
+
+/** A random Kafka cluster id: 16 random bytes in URL-safe base64 without padding. */
+function kafkaUuid(): string {
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
+    if (!id.startsWith("-")) return id;
+  }
+}
+
+function portIsFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function tail(path: string, lines = 30): Promise<string> {
+  try {
+    return (await Deno.readTextFile(path)).trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
