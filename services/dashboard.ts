@@ -69,6 +69,7 @@ const terminal = new TerminalDashboard(store, {
   mode: interactive ? "tty" : "plain",
   intervalMs: interactive ? 250 : options.interval * 1000,
   onInterrupt: () => void shutdown(130),
+  note: web ? `web ${web.url}` : undefined,
 });
 if (!interactive) {
   Deno.addSignalListener("SIGINT", () => void shutdown(130));

@@ -23,6 +23,8 @@ export interface RenderTerminalOptions {
   color?: boolean;
   /** Most trade log lines (default 12). */
   tradeLines?: number;
+  /** Extra text for the header, e.g. the web dashboard's URL. */
+  note?: string;
 }
 
 const CARD_WIDTH = 30;
@@ -86,7 +88,13 @@ export function renderTerminalView(
       p.dim("market")
     } ${clock}${tick}${p.dim(source)}`,
   );
-  lines.push(p.dim("─".repeat(width)));
+  // The rule under the header carries the note (e.g. the web dashboard's URL).
+  const note = options.note ? truncateVisible(` ${options.note} `, width - 2) : "";
+  lines.push(
+    note
+      ? p.dim("──") + p.cyan(note) + p.dim("─".repeat(Math.max(0, width - 2 - [...note].length)))
+      : p.dim("─".repeat(width)),
+  );
 
   // Agent cards, as many per row as fit.
   if (view.agents.length === 0) {
@@ -283,6 +291,8 @@ export interface TerminalDashboardOptions {
   handleSignals?: boolean;
   /** Called after the terminal is restored on SIGINT (default exits with code 130). */
   onInterrupt?: () => void;
+  /** Extra text for the header, e.g. the web dashboard's URL. */
+  note?: string;
 }
 
 const ENTER_ALT_SCREEN = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
@@ -345,6 +355,7 @@ export class TerminalDashboard {
       width: columns,
       height: rows,
       color: this.#options.color ?? true,
+      note: this.#options.note,
     });
     // Cursor home, overwrite each line and clear its tail, then clear below: no flicker.
     const frame = "\x1b[H" + text.split("\n").map((line) => `${line}\x1b[K`).join("\r\n") +

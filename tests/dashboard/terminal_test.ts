@@ -142,3 +142,19 @@ Deno.test("TerminalDashboard plain mode prints summaries only when something cha
   assert.match(written[0]!, /#1 momentum \(rules\) equity=\$103,976\.00 return=\+3\.98%/);
   assert.ok(!written[0]!.includes("\x1b"));
 });
+
+Deno.test("TerminalDashboard restores the terminal on an uncaught error", () => {
+  const written: string[] = [];
+  const terminal = new TerminalDashboard({ state: sampleState(), version: 1 }, {
+    write: (text) => written.push(text),
+    size: () => ({ columns: 80, rows: 24 }),
+    intervalMs: 60_000,
+    note: "web http://127.0.0.1:8787/",
+  });
+  terminal.start();
+  assert.match(stripAnsi(written[1]!), /web http:\/\/127\.0\.0\.1:8787\//);
+  globalThis.dispatchEvent(new ErrorEvent("error", { message: "boom" }));
+  assert.equal(written.at(-1), "\x1b[?25h\x1b[?1049l");
+  terminal.stop();
+  assert.equal(written.filter((text) => text === "\x1b[?25h\x1b[?1049l").length, 1);
+});
