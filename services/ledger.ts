@@ -1,0 +1,63 @@
+/** Ledger export: every account, position, trade and metric rebuilt from the broker. */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { readAllMessages } from "../core/bus/messages.ts";
+import { LEDGER_TOPIC, PRICE_TOPIC } from "../core/bus/topics.ts";
+import { LedgerEvent } from "../core/contracts/ledger.ts";
+import { PriceTick } from "../core/contracts/market.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import { buildLedgerReport, formatLedgerReport } from "../core/metrics/ledger_report.ts";
+
+const program = new Command()
+  .name("ledger")
+  .description("Print every account, position, trade and metric, rebuilt from the ledger topic")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("warn")
+      .argParser(parseLogLevel),
+  )
+  .option("--json", "print JSON instead of tables")
+  .option("--curves", "include each agent's equity curve in the JSON")
+  .option("--period-seconds <s>", "equity curve sampling period for Sharpe", Number, 60)
+  .option("--taker-fee-bps <bps>", "fee charged to the buy-and-hold benchmark", Number, 60)
+  .option("--trades <n>", "trades shown in the table view", Number, 20)
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+
+const options = program.parse().opts();
+const log = createLogger("ledger", { level: options.logLevel });
+const bus = new KafkaBus({
+  brokers: [options.bootstrapServers],
+  clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
+  log: log.child("bus"),
+});
+try {
+  const events: LedgerEvent[] = [];
+  const ticks: PriceTick[] = [];
+  await readAllMessages(bus, options.topicPrefix + LEDGER_TOPIC, {
+    schema: LedgerEvent,
+    log,
+    handler: (event) => void events.push(event),
+  });
+  await readAllMessages(bus, options.topicPrefix + PRICE_TOPIC, {
+    schema: PriceTick,
+    log,
+    handler: (tick) => void ticks.push(tick),
+  });
+  const report = buildLedgerReport(events, ticks, {
+    periodMs: options.periodSeconds * 1000,
+    takerFeeBps: options.takerFeeBps,
+    includeCurves: options.curves === true,
+  });
+  console.log(
+    options.json
+      ? JSON.stringify(report, null, 2)
+      : formatLedgerReport(report, { trades: options.trades }),
+  );
+} finally {
+  await bus.close();
+}

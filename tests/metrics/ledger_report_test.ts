@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import type { LedgerEvent } from "../../core/contracts/ledger.ts";
+import {
+  accountOpenedEvent,
+  applyEvent,
+  createLedgerState,
+  DEFAULT_TRADE_CONFIG,
+  executeTrade,
+} from "../../core/ledger/mod.ts";
+import { buildLedgerReport, formatLedgerReport } from "../../core/metrics/ledger_report.ts";
+import { tick } from "../ledger/_fixtures.ts";
+
+function sampleLedger(): { events: LedgerEvent[]; ticks: ReturnType<typeof tick>[] } {
+  const events: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "1000", time: "2017-09-03T12:00:00.000Z" }),
+  ];
+  const state = createLedgerState();
+  applyEvent(state, events[0]!);
+  const first = tick("BTC-USD", { bid: "99", ask: "100", time: "2017-09-03T12:00:00.000Z" });
+  const decision = executeTrade(state.accounts.get("a")!, {
+    agent: "a",
+    toolCallId: "1",
+    productId: "BTC-USD",
+    quantity: "2",
+    action: "buy",
+  }, { price: first, config: DEFAULT_TRADE_CONFIG });
+  assert.ok(decision.ok);
+  events.push(decision.event, decision.event);
+  const last = tick("BTC-USD", { bid: "120", ask: "121", time: "2017-09-03T12:10:00.000Z" });
+  return { events, ticks: [first, last] };
+}
+
+Deno.test("the ledger report holds every account, position, trade and metric", () => {
+  const { events, ticks } = sampleLedger();
+  const report = buildLedgerReport(events, ticks);
+  assert.equal(report.counts.events, 2);
+  assert.equal(report.counts.duplicates, 1);
+  assert.equal(report.trades.length, 1);
+  assert.equal(report.marketTime, "2017-09-03T12:10:00.000Z");
+  const [account] = report.accounts;
+  assert.equal(account!.portfolio.equity, "1038.8");
+  assert.equal(account!.portfolio.positions[0]!.price, "120");
+  assert.equal(account!.metrics.tradeCount, 1);
+  assert.equal(account!.metrics.equityCurve.length, 0);
+  assert.deepEqual(account!.problems, []);
+  assert.equal(
+    buildLedgerReport(events, ticks, { includeCurves: true }).accounts[0]!.metrics.equityCurve
+      .length,
+    11,
+  );
+});
+
+Deno.test("the table view names agents, positions and trades", () => {
+  const { events, ticks } = sampleLedger();
+  const text = formatLedgerReport(buildLedgerReport(events, ticks));
+  assert.match(text, /agent\s+equity/);
+  assert.match(text, /a\s+1,038\.80/);
+  assert.match(text, /BTC-USD/);
+  assert.match(text, /Latest 1 of 1 trades/);
+});
