@@ -223,3 +223,24 @@ export async function loadReplaySource(paths: string[]): Promise<ReplaySource> {
   }
   return texts.map((text, index) => loadCandleCsv(text, productIdFromFileName(files[index]!)));
 }
+
+/** The bundled fixture sets: `main` (BTC-USD, ETH-USD, 48 h of 2017-09-03/04) or `alt-2018-04-05`. */
+export type FixtureSet = "main" | "alt-2018-04-05";
+
+/** Loads a bundled candle fixture set (needs read access to the project's fixtures folder). */
+export async function loadFixtureCandles(set: FixtureSet = "main"): Promise<ProductCandles[]> {
+  const folder = new URL(
+    set === "main" ? "../../fixtures/market/" : `../../fixtures/market/${set}/`,
+    import.meta.url,
+  );
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.isFile && entry.name.endsWith("-1m.csv")) names.push(entry.name);
+  }
+  names.sort();
+  return await Promise.all(
+    names.map(async (name) =>
+      loadCandleCsv(await Deno.readTextFile(new URL(name, folder)), productIdFromFileName(name))
+    ),
+  );
+}

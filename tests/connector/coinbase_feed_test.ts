@@ -133,3 +133,14 @@ Deno.test("an unknown product id is a clear start-up error", async () => {
     assert.equal((await topicValues(bus, AGENT_INPUT_TOPIC)).length, 0);
   });
 });
+
+Deno.test("a stalled WebSocket is closed and reconnected", async () => {
+  await withFeed({ stallTimeoutMs: 150 }, async ({ feed, exchange }) => {
+    await feed.start();
+    await waitFor(() => feed.priceTicks >= 1, { what: "a ticker" });
+    exchange.stall(true);
+    await waitFor(() => exchange.subscriptions.length >= 2, { what: "a reconnect after a stall" });
+    exchange.stall(false);
+    assert.ok(feed.connects >= 2);
+  });
+});

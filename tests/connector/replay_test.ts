@@ -4,7 +4,7 @@ import { publishMessages, subscribeMessages } from "../../core/bus/messages.ts";
 import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC, PRICE_TOPIC } from "../../core/bus/topics.ts";
 import type { ActivityEvent } from "../../core/contracts/activity.ts";
 import { MarketSnapshot } from "../../core/contracts/market.ts";
-import { loadReplaySource, ReplayFeed } from "../../core/connector/replay.ts";
+import { loadFixtureCandles, loadReplaySource, ReplayFeed } from "../../core/connector/replay.ts";
 import { createLogger } from "../../core/log.ts";
 import { mainFixture } from "../market/_fixtures.ts";
 import { quietLog, topicValues } from "./_helpers.ts";
@@ -169,4 +169,12 @@ Deno.test("replay input is detected by content with clear errors", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the bundled fixture sets load with their products", async () => {
+  const main = await loadFixtureCandles();
+  assert.deepEqual(main.map((product) => product.productId), ["BTC-USD", "ETH-USD"]);
+  const alt = await loadFixtureCandles("alt-2018-04-05");
+  assert.deepEqual(alt.map((product) => product.productId), ["BTC-USD", "ETH-USD", "LTC-USD"]);
+  assert.equal(alt[2]!.candles.length, 1439);
 });
