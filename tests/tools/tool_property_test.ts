@@ -9,16 +9,29 @@ import { executeTradeTool, LedgerService, runTool } from "../../core/tools/mod.t
 import { context, priceTick, quietLog } from "./_support.ts";
 
 const argumentsText: fc.Arbitrary<string> = fc.oneof(
-  fc.record({
-    product_id: fc.constantFrom("BTC-USD", "sol-usd", "FARTCOIN-USD", "XYZ-USD", "", "BTC"),
-    quantity: fc.oneof(
-      fc.double(),
-      fc.constantFrom("0.01", "1", "0.5", "12.3", "-2", "1e3", "NaN", "0.000000001", "lots"),
-    ),
-    action: fc.constantFrom("buy", "sell", "BUY", "hold"),
-  }).map((value) => JSON.stringify(value)),
-  fc.json(),
-  fc.string({ maxLength: 30 }),
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      product_id: fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom("BTC-USD", "sol-usd", "FARTCOIN-USD") },
+        { weight: 1, arbitrary: fc.constantFrom("XYZ-USD", "", "BTC") },
+      ),
+      quantity: fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom("0.01", "1", "0.5", "12.3", 0.2, 3) },
+        { weight: 1, arbitrary: fc.double() },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom("-2", "1e3", "NaN", "0.000000001", "lots", "1e999"),
+        },
+      ),
+      action: fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom("buy", "sell") },
+        { weight: 1, arbitrary: fc.constantFrom("BUY", "hold") },
+      ),
+    }).map((value) => JSON.stringify(value)),
+  },
+  { weight: 1, arbitrary: fc.json() },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },
 );
 
 Deno.test("random tool calls through the tool layer keep the books and rebuild identically", async () => {
