@@ -1,7 +1,7 @@
 /** `deno task broker`: runs a single-node Apache Kafka broker on 127.0.0.1 until Ctrl-C. */
 
 import { Command, Option } from "@commander-js/extra-typings";
-import { KAFKA_VERSION, MissingToolError, startBroker } from "./_kafka_broker.ts";
+import { fetchKafkaJars, KAFKA_VERSION, MissingToolError, startBroker } from "./_kafka_broker.ts";
 
 const options = new Command()
   .name("broker")
@@ -13,6 +13,7 @@ const options = new Command()
   )
   .option("--data-dir <dir>", "data folder, formatted on first use", ".cache/kafka-data")
   .option("--ephemeral", "use a temporary data folder, deleted when the broker stops", false)
+  .option("--fetch-only", "only fetch the broker's jars into .cache/ (for CI), then exit", false)
   .parse(["deno", "broker", ...Deno.args])
   .opts();
 
@@ -22,6 +23,16 @@ function parsePort(value: string): number {
     throw new Error(`Port must be a whole number from 0 to 65535, got ${value}`);
   }
   return port;
+}
+
+if (options.fetchOnly) {
+  try {
+    console.log(`Kafka ${KAFKA_VERSION} jars are in ${await fetchKafkaJars()}`);
+    Deno.exit(0);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
 }
 
 let broker;
