@@ -25,6 +25,8 @@ export interface RenderTerminalOptions {
   tradeLines?: number;
   /** Extra text for the header, e.g. the web dashboard's URL. */
   note?: string;
+  /** Reuse metrics younger than this in live redraws (see `DashboardViewOptions`); default 0. */
+  metricsMaxAgeMs?: number;
 }
 
 const CARD_WIDTH = 30;
@@ -58,7 +60,13 @@ function paint(color: boolean): Paint {
 
 /** Renders the dashboard state as terminal text; every line fits `width`. */
 export function renderTerminal(state: DashboardState, options: RenderTerminalOptions = {}): string {
-  return renderTerminalView(buildDashboardView(state, { maxPoints: 2, tradeLimit: 50 }), options);
+  const view = buildDashboardView(state, {
+    maxPoints: 2,
+    tradeLimit: 50,
+    activityLimit: 0,
+    metricsMaxAgeMs: options.metricsMaxAgeMs,
+  });
+  return renderTerminalView(view, options);
 }
 
 /** Renders an already derived view as terminal text. */
@@ -305,6 +313,7 @@ export class TerminalDashboard {
   #timer: ReturnType<typeof setInterval> | undefined;
   #drawnVersion = -1;
   #drawnSize = "";
+  #drawnStale = false;
   #active = false;
   #encoder = new TextEncoder();
   #onSigint = () => {
@@ -348,10 +357,21 @@ export class TerminalDashboard {
     }
     const { columns, rows } = this.#size();
     const sizeKey = `${columns}x${rows}`;
-    if (this.#source.version === this.#drawnVersion && sizeKey === this.#drawnSize) return;
+    if (
+      this.#source.version === this.#drawnVersion && sizeKey === this.#drawnSize &&
+      !this.#drawnStale
+    ) return;
     this.#drawnVersion = this.#source.version;
     this.#drawnSize = sizeKey;
-    const text = renderTerminal(this.#source.state, {
+    // Live redraws may reuse metrics up to a second old; a stale frame is redrawn later.
+    const view = buildDashboardView(this.#source.state, {
+      maxPoints: 2,
+      tradeLimit: 50,
+      activityLimit: 0,
+      metricsMaxAgeMs: 1000,
+    });
+    this.#drawnStale = view.metricsStale;
+    const text = renderTerminalView(view, {
       width: columns,
       height: rows,
       color: this.#options.color ?? true,

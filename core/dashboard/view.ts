@@ -151,6 +151,8 @@ export interface DashboardView {
   trades: TradeView[];
   /** Activity feed, newest first. */
   activity: ActivityView[];
+  /** True when metrics were reused from an earlier state (live throttling); false is exact. */
+  metricsStale: boolean;
 }
 
 /** Options for {@linkcode buildDashboardView}. */
@@ -163,6 +165,12 @@ export interface DashboardViewOptions {
   activityLimit?: number;
   /** Longest activity text in characters (default 600). */
   textLimit?: number;
+  /**
+   * Live views only: reuse metrics computed less than this many wall-clock milliseconds ago
+   * (stretched to 5x their compute time) instead of recomputing on every tick. Portfolios stay
+   * exact and current; reports and final leaderboards keep the default 0 (always exact).
+   */
+  metricsMaxAgeMs?: number;
 }
 
 /** Derives the view from the state; pure, with ledger maths from core/ledger and core/metrics. */
@@ -177,7 +185,7 @@ export function buildDashboardView(
   const prices = new Map<string, PriceTick>();
   for (const product of state.products.values()) prices.set(product.productId, product.latest);
   const time = state.clock.time ?? new Date(0).toISOString();
-  const measured = measure(state);
+  const measured = measure(state, options.metricsMaxAgeMs ?? 0);
 
   const agents: AgentView[] = [];
   for (const agent of state.agents.values()) {
@@ -285,11 +293,15 @@ export function buildDashboardView(
     products,
     trades,
     activity,
+    metricsStale: measured.key !== `${state.ledger.applied}/${state.counts.prices}`,
   };
 }
 
 interface Measured {
   key: string;
+  /** performance.now() when computed, and how long it took (for live throttling only). */
+  at: number;
+  costMs: number;
   agents: Map<string, AgentMetrics>;
   benchmark: AgentMetrics | null;
 }
@@ -297,10 +309,17 @@ interface Measured {
 /** Metrics are the costly part of a view: computed once per ledger and price change. */
 const measuredCache = new WeakMap<DashboardState, Measured>();
 
-function measure(state: DashboardState): Measured {
+function measure(state: DashboardState, maxAgeMs: number): Measured {
   const key = `${state.ledger.applied}/${state.counts.prices}`;
   const cached = measuredCache.get(state);
   if (cached?.key === key) return cached;
+  const started = performance.now();
+  if (
+    cached && maxAgeMs > 0 &&
+    started - cached.at < Math.max(maxAgeMs, cached.costMs * 5)
+  ) {
+    return cached;
+  }
   const marks: MarkPoint[] = [];
   for (const product of state.products.values()) {
     for (const point of product.history) {
@@ -337,7 +356,13 @@ function measure(state: DashboardState): Measured {
       });
     }
   }
-  const measured = { key, agents, benchmark };
+  const measured = {
+    key,
+    at: performance.now(),
+    costMs: performance.now() - started,
+    agents,
+    benchmark,
+  };
   measuredCache.set(state, measured);
   return measured;
 }

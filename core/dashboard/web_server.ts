@@ -51,10 +51,12 @@ export async function startWebDashboard(
   const encoder = new TextEncoder();
   const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
 
-  let latest: { version: number; json: string } | null = null;
+  // Live views may reuse metrics up to a second old; a stale view is rebuilt and pushed later.
+  let latest: { version: number; json: string; stale: boolean } | null = null;
   function viewJson(): string {
-    if (latest?.version !== store.version) {
-      latest = { version: store.version, json: JSON.stringify(buildDashboardView(store.state)) };
+    if (latest?.version !== store.version || latest.stale) {
+      const view = buildDashboardView(store.state, { maxPoints: 1500, metricsMaxAgeMs: 1000 });
+      latest = { version: store.version, json: JSON.stringify(view), stale: view.metricsStale };
     }
     return latest.json;
   }
@@ -69,17 +71,20 @@ export async function startWebDashboard(
   // Coalesce changes: at most one pushed view per throttle window.
   let pushTimer: ReturnType<typeof setTimeout> | undefined;
   let pushedVersion = -1;
-  function schedulePush(): void {
+  let pushedStale = false;
+  function schedulePush(delayMs = throttleMs): void {
     if (pushTimer !== undefined || clients.size === 0) return;
     pushTimer = setTimeout(() => {
       pushTimer = undefined;
-      if (store.version === pushedVersion) return;
-      pushedVersion = store.version;
+      if (store.version === pushedVersion && !pushedStale) return;
       const chunk = `event: view\ndata: ${viewJson()}\n\n`;
+      pushedVersion = store.version;
+      pushedStale = latest?.stale ?? false;
       for (const client of clients) send(client, chunk);
-    }, throttleMs);
+      if (pushedStale) schedulePush(1000);
+    }, delayMs);
   }
-  const stopListening = store.onChange(schedulePush);
+  const stopListening = store.onChange(() => schedulePush());
   const heartbeat = setInterval(() => {
     for (const client of clients) send(client, ": keep-alive\n\n");
   }, heartbeatMs);

@@ -170,3 +170,19 @@ Deno.test("downsample keeps at most the limit and the last point", () => {
   assert.deepEqual(out.at(-1), points.at(-1));
   assert.equal(downsample(points.slice(0, 10), 500).length, 10);
 });
+
+Deno.test("live views may reuse recent metrics and say so; exact views never do", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, sampleInputs());
+  const first = buildDashboardView(state, { metricsMaxAgeMs: 60_000 });
+  assert.equal(first.metricsStale, false);
+  applyDashboardInput(state, { kind: "price", tick: price("BTC-USD", "8800", 65) });
+  const live = buildDashboardView(state, { metricsMaxAgeMs: 60_000 });
+  assert.equal(live.metricsStale, true);
+  assert.equal(live.agents[0]!.returnPct, first.agents[0]!.returnPct);
+  // The portfolio is always current: momentum's 10 BTC are now worth $88,000.
+  assert.equal(live.agents[0]!.portfolio.equity, "147976");
+  const exact = buildDashboardView(state);
+  assert.equal(exact.metricsStale, false);
+  assert.notEqual(exact.agents[0]!.returnPct, first.agents[0]!.returnPct);
+});
