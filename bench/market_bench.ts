@@ -7,16 +7,10 @@
  */
 
 import { countTokens } from "gpt-tokenizer";
-import type {
-  Bus,
-  OutgoingRecord,
-  RecordHandler,
-  SubscribeOptions,
-  Subscription,
-  TopicSpec,
-} from "../core/bus/bus.ts";
+import type { Bus } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
+import type { MarketTopics } from "../core/connector/publish.ts";
 import { ReplayFeed } from "../core/connector/replay.ts";
 import { createLogger } from "../core/log.ts";
 import { loadCandleCsv, type ProductCandles } from "../core/market/candles.ts";
@@ -39,44 +33,12 @@ const ALT = fixture([
   ["alt-2018-04-05/LTC-USD-1m.csv", "LTC-USD"],
 ]);
 
-/** Prefixes every topic so the bench never writes to the arena's real topics. */
-class PrefixedBus implements Bus {
-  readonly #inner: Bus;
-  readonly #prefix: string;
-
-  constructor(inner: Bus, prefix: string) {
-    this.#inner = inner;
-    this.#prefix = prefix;
-  }
-
-  ensureTopics(specs: TopicSpec[]): Promise<void> {
-    return this.#inner.ensureTopics(
-      specs.map((spec) => ({ ...spec, topic: this.#prefix + spec.topic })),
-    );
-  }
-  publish(topic: string, records: OutgoingRecord[]): Promise<void> {
-    return this.#inner.publish(this.#prefix + topic, records);
-  }
-  subscribe(options: SubscribeOptions): Promise<Subscription> {
-    return this.#inner.subscribe({
-      ...options,
-      topics: options.topics.map((topic) => this.#prefix + topic),
-    });
-  }
-  endOffsets(topic: string): Promise<Map<number, string>> {
-    return this.#inner.endOffsets(this.#prefix + topic);
-  }
-  readAll(topic: string, handler: RecordHandler): Promise<void> {
-    return this.#inner.readAll(this.#prefix + topic, handler);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-}
-
-async function throughput(bus: Bus, maxTicks?: number): Promise<{ ticks: number; rate: number }> {
+async function throughput(
+  bus: Bus,
+  options: { maxTicks?: number; topics?: Partial<MarketTopics> } = {},
+): Promise<{ ticks: number; rate: number }> {
   const started = performance.now();
-  const { ticks } = await new ReplayFeed({ bus, source: MAIN, maxTicks, log }).run();
+  const { ticks } = await new ReplayFeed({ bus, source: MAIN, log, ...options }).run();
   const seconds = (performance.now() - started) / 1000;
   return { ticks, rate: ticks / seconds };
 }
@@ -114,16 +76,22 @@ if (!bootstrap) {
   rows.push("| replay throughput, Kafka | not measured: KAFKA_BOOTSTRAP_SERVERS is not set |");
 } else {
   const kafka = new KafkaBus({ brokers: [bootstrap], clientId: "market-bench", log });
-  const bus = new PrefixedBus(kafka, `bench.${crypto.randomUUID().slice(0, 8)}.`);
+  // Private topics, so the bench never feeds old data to agents on the same broker.
+  const run = crypto.randomUUID().slice(0, 8);
+  const topics = {
+    snapshots: `bench.${run}.agent_router.input`,
+    prices: `bench.${run}.arena.prices`,
+    activity: `bench.${run}.arena.activity`,
+  };
   try {
-    const kafkaResult = await throughput(bus, 1000);
+    const kafkaResult = await throughput(kafka, { maxTicks: 1000, topics });
     rows.push(
       `| replay throughput, Kafka at ${bootstrap} (${kafkaResult.ticks} snapshots, acked publishes) | ${
         kafkaResult.rate.toFixed(0)
       } snapshots/s |`,
     );
   } finally {
-    await bus.close();
+    await kafka.close();
   }
 }
 

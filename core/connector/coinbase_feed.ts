@@ -7,7 +7,13 @@ import { LiveMarket } from "../market/live_market.ts";
 import { windowBounds } from "../market/windows.ts";
 import type { Recorder } from "./recording.ts";
 import { CoinbaseRestClient } from "./rest_client.ts";
-import { ensureMarketTopics, publishPriceTicks, publishSnapshot } from "./replay.ts";
+import {
+  ensureMarketTopics,
+  type MarketTopics,
+  marketTopics,
+  publishPriceTicks,
+  publishSnapshot,
+} from "./publish.ts";
 import { CoinbaseWsClient } from "./ws_client.ts";
 import type { BackoffOptions } from "./backoff.ts";
 
@@ -38,6 +44,8 @@ export interface CoinbaseFeedOptions {
   restRequestsPerSecond?: number;
   /** WebSocket stall timeout in ms (default 30 s). */
   stallTimeoutMs?: number;
+  /** Topic overrides (default the arena's fixed topics). */
+  topics?: Partial<MarketTopics>;
   /** Logger. */
   log: Logger;
 }
@@ -54,6 +62,7 @@ export class CoinbaseFeed {
   readonly #rest: CoinbaseRestClient;
   readonly #ws: CoinbaseWsClient;
   readonly #abort = new AbortController();
+  readonly #topics: MarketTopics;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #publishing: Promise<void> = Promise.resolve();
   #cycle: Promise<void> | undefined;
@@ -67,6 +76,7 @@ export class CoinbaseFeed {
     }
     if (options.productIds.length === 0) throw new Error("At least one product id is needed");
     this.#options = options;
+    this.#topics = marketTopics(options.topics);
     const intervalMs = Math.round(options.intervalSeconds * 1000);
     this.#market = new LiveMarket({ productIds: options.productIds, intervalMs, source: "live" });
     const log = options.log;
@@ -115,7 +125,7 @@ export class CoinbaseFeed {
   async start(): Promise<void> {
     const intervalMs = Math.round(this.#options.intervalSeconds * 1000);
     await this.#rest.checkProducts(this.#options.productIds, this.#abort.signal);
-    await ensureMarketTopics(this.#options.bus);
+    await ensureMarketTopics(this.#options.bus, this.#topics);
     this.#options.recorder?.write({
       type: "start",
       at: Date.now(),
@@ -124,12 +134,15 @@ export class CoinbaseFeed {
     });
     this.#ws.start();
     await this.#pollCandles();
+    // A fixed cadence: the candle polls inside a cycle do not push later snapshots back.
+    let nextAt = Date.now() + intervalMs;
     const schedule = () => {
       this.#timer = setTimeout(() => {
+        nextAt = Math.max(nextAt + intervalMs, Date.now());
         this.#cycle = this.#publishCycle().finally(() => {
           if (!this.#abort.signal.aborted) schedule();
         });
-      }, intervalMs);
+      }, Math.max(0, nextAt - Date.now()));
     };
     schedule();
     this.#options.log.info("Live feed started", {
@@ -165,7 +178,7 @@ export class CoinbaseFeed {
   #enqueue(ticks: PriceTick[]): void {
     this.#publishing = this.#publishing.then(async () => {
       try {
-        await publishPriceTicks(this.#options.bus, ticks);
+        await publishPriceTicks(this.#options.bus, ticks, this.#topics);
         this.#priceTicks += ticks.length;
       } catch (error) {
         this.#options.log.error("Publishing price ticks failed", { error });
@@ -221,7 +234,7 @@ export class CoinbaseFeed {
       return;
     }
     try {
-      await publishSnapshot(this.#options.bus, snapshot);
+      await publishSnapshot(this.#options.bus, snapshot, this.#topics);
       this.#snapshots++;
       this.#options.log.info("Published snapshot", {
         tick: snapshot.tick,

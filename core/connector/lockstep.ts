@@ -15,6 +15,8 @@ export interface LockstepOptions {
   agents: string[];
   /** Bound on the wait per tick (default 120 s); late agents are logged. */
   timeoutMs?: number;
+  /** Activity topic (default `arena.activity`). */
+  topic?: string;
   /** Where late agents are reported. */
   log: Logger;
 }
@@ -51,7 +53,7 @@ export class LockstepGate {
     const gate = new LockstepGate(options);
     gate.#subscription = await subscribeMessages(bus, {
       groupId: `connector-lockstep-${crypto.randomUUID()}`,
-      topics: [ACTIVITY_TOPIC],
+      topics: [options.topic ?? ACTIVITY_TOPIC],
       schema: ActivityEvent,
       fromBeginning: false,
       log: options.log,

@@ -1,15 +1,14 @@
 /** Replays candle CSVs or recordings onto any bus, at a speed or in lockstep with the agents. */
 
 import type { Bus } from "../bus/bus.ts";
-import { publishMessages } from "../bus/messages.ts";
-import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC, ARENA_TOPICS, PRICE_TOPIC } from "../bus/topics.ts";
-import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
+import type { PriceTick } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { loadCandleCsv, type ProductCandles, productIdFromFileName } from "../market/candles.ts";
 import { CsvMarket, type MarketTick } from "../market/csv_market.ts";
 import { LiveMarket } from "../market/live_market.ts";
 import { sleep } from "./backoff.ts";
 import { LockstepGate } from "./lockstep.ts";
+import { ensureMarketTopics, type MarketTopics, marketTopics, publishTick } from "./publish.ts";
 import { isRecordingText, parseRecording, type Recording } from "./recording.ts";
 
 export { loadCandleCsv, productIdFromFileName };
@@ -36,6 +35,8 @@ export interface ReplayFeedOptions {
   halfSpreadBps?: number;
   /** Market time skipped before the first candle-replay tick (default 4 h). */
   warmupSeconds?: number;
+  /** Topic overrides (default the arena's fixed topics). */
+  topics?: Partial<MarketTopics>;
   /** Aborting stops the replay after the current tick. */
   signal?: AbortSignal;
   /** Progress and lockstep warnings. */
@@ -66,8 +67,11 @@ export class ReplayFeed {
   /** Publishes every tick and resolves at the end of the data (or at maxTicks/abort). */
   async run(): Promise<ReplayResult> {
     const { bus, lockstep, log } = this.#options;
-    await ensureMarketTopics(bus);
-    const gate = lockstep ? await LockstepGate.open(bus, { ...lockstep, log }) : undefined;
+    const topics = marketTopics(this.#options.topics);
+    await ensureMarketTopics(bus, topics);
+    const gate = lockstep
+      ? await LockstepGate.open(bus, { ...lockstep, log, topic: topics.activity })
+      : undefined;
     let ticks = 0;
     let previousMs: number | undefined;
     try {
@@ -78,7 +82,7 @@ export class ReplayFeed {
           await sleep((timeMs - previousMs) / this.#options.speed, this.#options.signal);
         }
         previousMs = timeMs;
-        await publishTick(bus, tick);
+        await publishTick(bus, tick, topics);
         ticks++;
         if (gate) await gate.wait(tick.snapshot.tick);
         if (ticks % 500 === 0) log.debug("Replay progress", { ticks, time: tick.snapshot.time });
@@ -103,33 +107,6 @@ export class ReplayFeed {
     }
     yield* recordingTicks(source, { maxTicks, log: this.#options.log });
   }
-}
-
-/** Creates the topics the market feeds use (snapshots, prices, activity for lockstep). */
-export async function ensureMarketTopics(bus: Bus): Promise<void> {
-  const used = [AGENT_INPUT_TOPIC, PRICE_TOPIC, ACTIVITY_TOPIC];
-  await bus.ensureTopics(ARENA_TOPICS.filter((spec) => used.includes(spec.topic)));
-}
-
-/** Publishes one tick: price ticks first (so fills see them), then the snapshot. */
-export async function publishTick(bus: Bus, tick: MarketTick): Promise<void> {
-  await publishPriceTicks(bus, tick.priceTicks);
-  await publishSnapshot(bus, tick.snapshot);
-}
-
-/** Publishes price ticks keyed by product id. */
-export async function publishPriceTicks(bus: Bus, ticks: PriceTick[]): Promise<void> {
-  if (ticks.length === 0) return;
-  await publishMessages(
-    bus,
-    PRICE_TOPIC,
-    ticks.map((message) => ({ key: message.productId, message })),
-  );
-}
-
-/** Publishes one snapshot to the agents' input topic. */
-export async function publishSnapshot(bus: Bus, snapshot: MarketSnapshot): Promise<void> {
-  await publishMessages(bus, AGENT_INPUT_TOPIC, [{ message: snapshot }]);
 }
 
 /**

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { encodeMessage } from "../../core/bus/messages.ts";
-import { AGENT_INPUT_TOPIC } from "../../core/bus/topics.ts";
 import { ReplayFeed } from "../../core/connector/replay.ts";
 import { CsvMarket } from "../../core/market/csv_market.ts";
 import { testKafkaBus, uniqueName } from "../_kafka.ts";
@@ -9,15 +8,22 @@ import { quietLog, waitFor } from "./_helpers.ts";
 
 Deno.test("a replay on Kafka publishes snapshots that a consumer group receives", async () => {
   const bus = testKafkaBus();
+  // Private topics: the test must not feed 2017 snapshots to agents on the shared broker.
+  const topics = {
+    snapshots: uniqueName("test.agent_router.input"),
+    prices: uniqueName("test.arena.prices"),
+    activity: uniqueName("test.arena.activity"),
+  };
   const received = new Set<string>();
   const warmupSeconds = 5 * 3600 + 17 * 60;
   const expected = [...new CsvMarket(mainFixture(), { warmupSeconds }).ticks(5)].map((tick) =>
     encodeMessage(tick.snapshot)
   );
   try {
+    await bus.ensureTopics([{ topic: topics.snapshots, partitions: 1, retentionMs: 3_600_000 }]);
     const subscription = await bus.subscribe({
       groupId: uniqueName("connector-test"),
-      topics: [AGENT_INPUT_TOPIC],
+      topics: [topics.snapshots],
       fromBeginning: false,
       handler: (record) => {
         received.add(record.value);
@@ -30,6 +36,7 @@ Deno.test("a replay on Kafka publishes snapshots that a consumer group receives"
         source: mainFixture(),
         maxTicks: 5,
         warmupSeconds,
+        topics,
         log: quietLog(),
       }).run();
       assert.equal(result.ticks, 5);
