@@ -99,7 +99,17 @@ try {
   await bus.ensureTopics(ARENA_TOPICS);
   if (options.replay) {
     if (options.record) throw new Error("--record applies to live data, not to --replay");
-    const source = await loadReplaySource(options.replay);
+    let source = await loadReplaySource(options.replay);
+    if (Array.isArray(source) && program.getOptionValueSource("products") === "cli") {
+      const available = source.map((product) => product.productId);
+      const missing = productIds.filter((id) => !available.includes(id));
+      if (missing.length > 0) {
+        throw new Error(
+          `Replay data has no ${missing.join(", ")}; products in the data: ${available.join(", ")}`,
+        );
+      }
+      source = source.filter((product) => productIds.includes(product.productId));
+    }
     const replay = new ReplayFeed({
       bus,
       source,
