@@ -33,6 +33,9 @@ try {
   const state = await readDashboardState(bus, { log });
   const report = buildReport(state, await loadWebAssets());
   const paths = await writeReport(report, { outDir: options.out });
+  if (report.json.leaderboard.length === 0) {
+    console.log("No accounts on the ledger topic yet: the report is empty");
+  }
   for (const row of report.json.leaderboard) {
     console.log(
       `#${row.rank} ${row.agent} (${row.model}) equity ${row.equity} return ${row.returnPct}% ` +

@@ -6,7 +6,7 @@ import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
-import { startWebDashboard } from "../core/dashboard/web_server.ts";
+import { startWebDashboard, type WebDashboard } from "../core/dashboard/web_server.ts";
 
 const program = new Command()
   .name("dashboard")
@@ -45,9 +45,18 @@ const bus = new KafkaBus({
   clientId: "dashboard",
   log: log.child("bus"),
 });
-const web = options.web
-  ? await startWebDashboard(store, { port: options.port, host: options.host, log })
-  : null;
+let web: WebDashboard | null = null;
+if (options.web) {
+  try {
+    web = await startWebDashboard(store, { port: options.port, host: options.host, log });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? `port ${options.port} on ${options.host} is in use: pass --port N (0 picks a free one)`
+      : (error as Error).message;
+    console.error(`Could not start the web dashboard: ${reason}`);
+    Deno.exit(1);
+  }
+}
 if (web && !interactive) console.log(`Web dashboard: ${web.url}`);
 
 let subscription: Subscription | undefined;
