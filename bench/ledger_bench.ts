@@ -1,0 +1,261 @@
+/**
+ * Ledger bench: trades/s executed end to end on Kafka with durability on (tool request ->
+ * ledger event acknowledged by the broker -> reply), and the time to rebuild 100,000 ledger
+ * events (pure apply, JSON + validation + apply, and readAll from Kafka). Prints markdown.
+ *
+ * Run: `deno run --allow-read --allow-env --allow-net=127.0.0.1,localhost bench/ledger_bench.ts`
+ * with KAFKA_BOOTSTRAP_SERVERS set (the Kafka rows fail clearly without it).
+ */
+
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { decodeRecord, encodeMessage } from "../core/bus/messages.ts";
+import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
+import { LedgerEvent } from "../core/contracts/ledger.ts";
+import type { PriceTick } from "../core/contracts/market.ts";
+import { createLogger } from "../core/log.ts";
+import {
+  accountOpenedEvent,
+  applyEvent,
+  createLedgerState,
+  DEFAULT_TRADE_CONFIG,
+  executeTrade,
+  rebuildState,
+} from "../core/ledger/mod.ts";
+import { executeTradeTool, LedgerService, serveTools } from "../core/tools/mod.ts";
+
+const EVENTS = 100_000;
+const TRADES = Number(Deno.env.get("LEDGER_BENCH_TRADES") ?? 600);
+const log = createLogger("bench", { level: "error" });
+
+function price(productId: string, bid: string, ask: string): PriceTick {
+  return {
+    v: 1,
+    productId,
+    price: bid,
+    bestBid: bid,
+    bestAsk: ask,
+    time: "2017-09-03T12:00:00.000Z",
+    stale: false,
+  };
+}
+
+/** 100,000 realistic events: 10 agents buying and selling BTC and ETH. */
+function generateEvents(): LedgerEvent[] {
+  const state = createLedgerState();
+  const events: LedgerEvent[] = [];
+  const agents = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
+  for (const agent of agents) {
+    const opened = accountOpenedEvent(agent, {
+      cash: "100000000",
+      time: "2017-09-03T12:00:00.000Z",
+    });
+    events.push(opened);
+    applyEvent(state, opened);
+  }
+  const quotes = [price("BTC-USD", "4650.12", "4652.69"), price("ETH-USD", "301.5", "301.61")];
+  for (let i = 0; events.length < EVENTS; i++) {
+    const agent = agents[i % agents.length]!;
+    const quote = quotes[i % 2]!;
+    const decision = executeTrade(state.accounts.get(agent)!, {
+      agent,
+      toolCallId: `call-${i}`,
+      productId: quote.productId,
+      quantity: (i % 7 + 1) / 100,
+      action: Math.floor(i / 20) % 3 === 2 ? "sell" : "buy",
+    }, { price: quote, config: DEFAULT_TRADE_CONFIG });
+    if (!decision.ok) continue;
+    events.push(decision.event);
+    applyEvent(state, decision.event);
+  }
+  return events;
+}
+
+function timeIt(fn: () => void): number {
+  const started = performance.now();
+  fn();
+  return performance.now() - started;
+}
+
+function kafka(): KafkaBus {
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+  if (!bootstrap) {
+    throw new Error("KAFKA_BOOTSTRAP_SERVERS is not set: start a broker (deno task broker)");
+  }
+  return new KafkaBus({
+    brokers: [bootstrap],
+    clientId: "ledger-bench",
+    log,
+    sessionTimeoutMs: 6_000,
+    heartbeatIntervalMs: 200,
+    maxWaitTimeMs: 50,
+  });
+}
+
+async function kafkaRebuild(events: LedgerEvent[]): Promise<{ publishMs: number; readMs: number }> {
+  const bus = kafka();
+  const topic = `bench.${crypto.randomUUID().slice(0, 8)}.${LEDGER_TOPIC}`;
+  try {
+    await bus.ensureTopics([{ topic, partitions: 6, retentionMs: 3_600_000 }]);
+    let started = performance.now();
+    for (let i = 0; i < events.length; i += 2_000) {
+      await bus.publish(
+        topic,
+        events.slice(i, i + 2_000).map((event) => ({
+          key: event.agent,
+          value: encodeMessage(event),
+        })),
+      );
+    }
+    const publishMs = performance.now() - started;
+    started = performance.now();
+    const state = createLedgerState();
+    await bus.readAll(topic, (record) => {
+      const decoded = decodeRecord(LedgerEvent, record);
+      if (decoded.ok) applyEvent(state, decoded.message);
+      return Promise.resolve();
+    });
+    const readMs = performance.now() - started;
+    if (state.applied !== events.length) {
+      throw new Error(`Rebuilt ${state.applied} events from Kafka, expected ${events.length}`);
+    }
+    return { publishMs, readMs };
+  } finally {
+    await bus.close();
+  }
+}
+
+async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: number; p99: number }> {
+  const bus = kafka();
+  const prefix = `bench.${crypto.randomUUID().slice(0, 8)}.`;
+  const replyTopic = `${prefix}replies`;
+  const requestTopic = prefix + toolRequestTopic("execute_trade");
+  try {
+    await bus.ensureTopics([
+      { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: 3_600_000 },
+      { topic: requestTopic, partitions: 6, retentionMs: 3_600_000 },
+      { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
+    ]);
+    await bus.publish(prefix + PRICE_TOPIC, [
+      { key: "BTC-USD", value: encodeMessage(price("BTC-USD", "4650.12", "4652.69")) },
+    ]);
+    const ledger = await LedgerService.start(bus, {
+      log,
+      ledgerTopic: prefix + LEDGER_TOPIC,
+      priceTopic: prefix + PRICE_TOPIC,
+    });
+    const served = await serveTools(bus, [executeTradeTool(ledger)], {
+      log,
+      topicPrefix: prefix,
+      groupId: `${prefix}tools`,
+    });
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    let resolveAll = () => {};
+    const allDone = new Promise<void>((resolve) => resolveAll = resolve);
+    const inbox = await bus.subscribe({
+      groupId: `${prefix}inbox`,
+      topics: [replyTopic],
+      concurrency: 3,
+      handler: (record) => {
+        const reply = JSON.parse(record.value) as { correlationId: string; ok: boolean };
+        const sent = sentAt.get(reply.correlationId);
+        if (sent !== undefined && reply.ok) {
+          latencies.push(performance.now() - sent);
+          sentAt.delete(reply.correlationId);
+          if (latencies.length === TRADES) resolveAll();
+        }
+        return Promise.resolve();
+      },
+    });
+    // Warm up: one trade per agent so group joins and account openings are not timed.
+    const agents = Array.from({ length: 12 }, (_, i) => `bench-${i}`);
+    const request = (agent: string, id: string) => ({
+      key: agent,
+      value: encodeMessage({
+        v: 1,
+        correlationId: id,
+        replyTo: replyTopic,
+        tool: "execute_trade",
+        arguments: JSON.stringify({ product_id: "BTC-USD", quantity: "0.001", action: "buy" }),
+        context: { agent, toolCallId: id, correlationId: id },
+      }),
+    });
+    const warm = agents.map((agent) => request(agent, `warm-${agent}`));
+    const warmDone = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (ledger.state.trades.size >= agents.length) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
+    await bus.publish(requestTopic, warm);
+    await warmDone;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const started = performance.now();
+    const batch = Array.from({ length: TRADES }, (_, i) => {
+      const id = `t-${i}`;
+      sentAt.set(id, performance.now());
+      return request(agents[i % agents.length]!, id);
+    });
+    await bus.publish(requestTopic, batch);
+    const timeout = setTimeout(() => resolveAll(), 120_000);
+    await allDone;
+    clearTimeout(timeout);
+    const ms = performance.now() - started;
+    await inbox.close();
+    for (const subscription of served) await subscription.close();
+    await ledger.close();
+    latencies.sort((a, b) => a - b);
+    return {
+      ms,
+      trades: latencies.length,
+      p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
+      p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN,
+    };
+  } finally {
+    await bus.close();
+  }
+}
+
+const events = generateEvents();
+const json = events.map((event) => JSON.stringify(event));
+const pureMs = timeIt(() => rebuildState(events));
+const parsedMs = timeIt(() => {
+  const state = createLedgerState();
+  for (const text of json) applyEvent(state, LedgerEvent.parse(JSON.parse(text)));
+});
+const rows: string[][] = [
+  [
+    `rebuild ${EVENTS.toLocaleString("en")} events, pure apply`,
+    `${pureMs.toFixed(0)} ms`,
+    `${(EVENTS / pureMs * 1000).toFixed(0)} events/s`,
+  ],
+  [
+    `rebuild ${EVENTS.toLocaleString("en")} events, JSON + zod + apply`,
+    `${parsedMs.toFixed(0)} ms`,
+    `${(EVENTS / parsedMs * 1000).toFixed(0)} events/s`,
+  ],
+];
+try {
+  const rebuilt = await kafkaRebuild(events);
+  rows.push([
+    `rebuild ${EVENTS.toLocaleString("en")} events via readAll from Kafka`,
+    `${rebuilt.readMs.toFixed(0)} ms`,
+    `${(EVENTS / rebuilt.readMs * 1000).toFixed(0)} events/s (publishing them took ${
+      (rebuilt.publishMs / 1000).toFixed(1)
+    } s)`,
+  ]);
+  const trades = await endToEndTrades();
+  rows.push([
+    `trades end to end on Kafka (${trades.trades} trades, 12 agents, 1 replica, durable)`,
+    `${trades.ms.toFixed(0)} ms`,
+    `${(trades.trades / trades.ms * 1000).toFixed(0)} trades/s; latency p50 ${
+      trades.p50.toFixed(0)
+    } ms, p99 ${trades.p99.toFixed(0)} ms`,
+  ]);
+} catch (error) {
+  rows.push(["Kafka rows", "failed", (error as Error).message]);
+}
+console.log("| ledger measurement | time | rate |\n|---|---|---|");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
