@@ -90,6 +90,16 @@
     }
   }
 
+  /** Refits an untouched chart whenever its box changes size (layout settles after creation). */
+  function fitOnResize(element, chart, isTouched) {
+    new ResizeObserver(() => {
+      if (!isTouched()) chart.timeScale().fitContent();
+    }).observe(element);
+  }
+
+  /** Fills are labelled with their agent while few; with many, colour alone tells them apart. */
+  const MARKER_TEXT_LIMIT = 16;
+
   const chartOptions = (height) => ({
     height,
     autoSize: true,
@@ -103,7 +113,12 @@
       horzLines: { color: "rgba(139,148,158,0.08)" },
     },
     rightPriceScale: { borderColor: "#262c36" },
-    timeScale: { borderColor: "#262c36", timeVisible: true, secondsVisible: false },
+    timeScale: {
+      borderColor: "#262c36",
+      timeVisible: true,
+      secondsVisible: false,
+      minBarSpacing: 0.01,
+    },
     crosshair: { mode: 0 },
   });
 
@@ -159,6 +174,7 @@
     if (!charts.equity) {
       charts.equity = LightweightCharts.createChart($("equity-chart"), chartOptions(320));
       watchTouch($("equity-chart"), () => charts.equityTouched = true);
+      fitOnResize($("equity-chart"), charts.equity, () => charts.equityTouched);
     }
     const wanted = new Map(view.agents.map((a) => [a.name, a]));
     if (view.benchmark) wanted.set(view.benchmark.name, view.benchmark);
@@ -195,6 +211,12 @@
   }
 
   function renderPrices(view) {
+    $("price-legend").innerHTML =
+      view.agents.map((agent) =>
+        `<span><span class="swatch" style="background:${colorOf(view, agent.name)}"></span>${
+          escapeHtml(agent.name)
+        }</span>`
+      ).join("") + '<span class="muted">▲ buy · ▼ sell</span>';
     const grid = $("price-charts");
     if (view.products.length === 0 && !grid.firstChild) {
       grid.innerHTML = '<div class="empty">Waiting for prices…</div>';
@@ -225,6 +247,7 @@
         entry = { card, chart, series, markers, touched: false };
         const created = entry;
         watchTouch(card, () => created.touched = true);
+        fitOnResize(card, chart, () => created.touched);
         charts.prices.set(product.productId, entry);
       }
       const latest = product.latest;
@@ -235,12 +258,14 @@
           priceText(latest.bestAsk)
       }</span>`;
       entry.series.setData(product.history);
+      const labelled = product.fills.length <= MARKER_TEXT_LIMIT;
       entry.markers.setMarkers(product.fills.map((fill) => ({
         time: fill.time,
         position: fill.side === "buy" ? "belowBar" : "aboveBar",
         shape: fill.side === "buy" ? "arrowUp" : "arrowDown",
         color: colorOf(view, fill.agent),
-        text: (fill.side === "buy" ? "B " : "S ") + fill.agent,
+        text: labelled ? (fill.side === "buy" ? "B " : "S ") + fill.agent : "",
+        size: labelled ? 1 : 0.7,
       })));
       if (!entry.touched) entry.chart.timeScale().fitContent();
     }
