@@ -17,14 +17,48 @@ export interface WebAssets {
 const CHARTS_STANDALONE = "lightweight-charts.standalone.production.js";
 
 let cached: Promise<WebAssets> | undefined;
+let cachedSync: WebAssets | undefined;
 
 /** Reads the web assets (cached after the first call). */
 export function loadWebAssets(): Promise<WebAssets> {
-  cached ??= readWebAssets().catch((error) => {
+  if (cachedSync) return Promise.resolve(cachedSync);
+  cached ??= readWebAssets().then((assets) => cachedSync = assets).catch((error) => {
     cached = undefined;
     throw error;
   });
   return cached;
+}
+
+/** Reads the web assets synchronously (cached); the chart library must be in the npm cache. */
+export function loadWebAssetsSync(): WebAssets {
+  if (cachedSync) return cachedSync;
+  const read = (name: string) => Deno.readTextFileSync(new URL(`./web/${name}`, import.meta.url));
+  const entry = import.meta.resolve("lightweight-charts");
+  let chartsJs: string;
+  try {
+    chartsJs = Deno.readTextFileSync(new URL(`./${CHARTS_STANDALONE}`, entry));
+  } catch (error) {
+    throw new Error(
+      `Chart library lightweight-charts must be in Deno's npm cache (run \`deno install\` ` +
+        `or call loadWebAssets() first): ${(error as Error).message}`,
+    );
+  }
+  cachedSync = {
+    indexHtml: read("index.html"),
+    appJs: read("app.js"),
+    stylesCss: read("styles.css"),
+    chartsJs,
+    chartsVersion: chartsVersionSync(entry),
+  };
+  return cachedSync;
+}
+
+function chartsVersionSync(entry: string): string {
+  try {
+    return String(JSON.parse(Deno.readTextFileSync(new URL("../package.json", entry))).version);
+  } catch {
+    return "unknown";
+  }
 }
 
 async function readWebAssets(): Promise<WebAssets> {

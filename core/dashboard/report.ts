@@ -1,7 +1,7 @@
 /** The run report: a self-contained HTML page (data and chart library inlined) and its JSON. */
 
 import type { PortfolioView } from "../contracts/portfolio.ts";
-import type { WebAssets } from "./assets.ts";
+import { loadWebAssetsSync, type WebAssets } from "./assets.ts";
 import type { DashboardState } from "./state.ts";
 import { buildDashboardView, type DashboardView, type TradeView } from "./view.ts";
 
@@ -65,8 +65,14 @@ export interface Report {
 const REPORT_CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
-/** Builds the report of a finished run from its state; pure. */
-export function buildReport(state: DashboardState, assets: WebAssets): Report {
+/**
+ * Builds the report of a finished run from its state. Deterministic; it only reads the static
+ * web assets (once, cached) when they are not given.
+ */
+export function buildReport(
+  state: DashboardState,
+  assets: WebAssets = loadWebAssetsSync(),
+): Report {
   const view = buildDashboardView(
     { ...state, status: "finished" },
     { tradeLimit: Infinity, activityLimit: 300, maxPoints: 3000 },

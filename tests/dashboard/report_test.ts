@@ -88,3 +88,9 @@ Deno.test("report page renders offline in Chromium with the ledger's leaderboard
   assert.deepEqual(step.requests, [], "a report requests nothing");
   assert.deepEqual(step.pageErrors, []);
 });
+
+Deno.test("buildReport without assets reads them itself and gives the same page", async () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, sampleInputs());
+  assert.equal(buildReport(state).html, buildReport(state, await loadWebAssets()).html);
+});
