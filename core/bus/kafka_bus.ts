@@ -20,6 +20,7 @@ import type {
   Subscription,
   TopicSpec,
 } from "./bus.ts";
+import process from "node:process";
 import { dynamicTopic } from "./topics.ts";
 import { createLogger, type Logger } from "../log.ts";
 
@@ -68,6 +69,24 @@ const ROUTINE_MESSAGES = [
 const ROUTINE_RESPONSE_ERRORS =
   /rebalancing|coordinator is loading|not the correct coordinator|coordinator is not available|no leader|does not host this topic-partition|leader is not available/i;
 
+let timeoutWarningSilenced = false;
+
+/**
+ * kafkajs 2.2.4 schedules its request-queue check with a negative delay when not throttled
+ * (harmless: the timer fires at once), and the runtime prints a TimeoutNegativeWarning for it.
+ * Drop that one warning; every other warning still reaches the original listeners.
+ */
+function silenceNegativeTimeoutWarning(): void {
+  if (timeoutWarningSilenced) return;
+  timeoutWarningSilenced = true;
+  const listeners = process.listeners("warning");
+  process.removeAllListeners("warning");
+  process.on("warning", (warning: Error) => {
+    if (warning.name === "TimeoutNegativeWarning") return;
+    for (const listener of listeners) listener(warning);
+  });
+}
+
 interface ActiveSubscription {
   consumer: Consumer;
   close(): Promise<void>;
@@ -92,6 +111,7 @@ export class KafkaBus implements Bus {
     if (brokers.length === 0) {
       throw new Error("Kafka bus needs at least one broker as host:port, got none");
     }
+    silenceNegativeTimeoutWarning();
     this.#options = options;
     this.#log = options.log ?? createLogger("bus");
     const kafkaLog = this.#log.child("kafkajs");

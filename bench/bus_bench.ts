@@ -1,0 +1,245 @@
+/**
+ * Bus benchmark: request/reply round trip and sustained publish throughput of 1 KB JSON
+ * messages, on Kafka at $KAFKA_BOOTSTRAP_SERVERS (127.0.0.1) and on the in-memory bus.
+ * Run through `deno task bench`, which provides the broker. Prints a markdown table.
+ */
+
+import { z } from "zod";
+import type { Bus } from "../core/bus/bus.ts";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { MemoryBus } from "../core/bus/memory_bus.ts";
+import { ReplyInbox, serveRequests } from "../core/bus/request_reply.ts";
+import { createLogger } from "../core/log.ts";
+
+const ROUND_TRIPS = 500;
+const WARM_UP = 25;
+const BATCHED_MESSAGES = 20_000;
+const BATCH_SIZE = 500;
+const SINGLE_MESSAGES = 2_000;
+/** Upper bound for any one phase, so a stuck broker cannot hang the benchmark. */
+const PHASE_LIMIT_MS = 180_000;
+
+const log = createLogger("bench.bus", { level: "error" });
+
+interface Figures {
+  rttP50: number;
+  rttP99: number;
+  rttMean: number;
+  batchedPerSecond: number;
+  singlePerSecond: number;
+  consumePerSecond: number;
+}
+
+const PAYLOAD = oneKilobyteMessage();
+
+function oneKilobyteMessage(): string {
+  const base = {
+    v: 1,
+    kind: "bench",
+    product: "BTC-USD",
+    bestBid: "64123.45",
+    bestAsk: "64123.46",
+    time: "2024-01-01T00:00:00.000Z",
+    padding: "",
+  };
+  const overhead = JSON.stringify(base).length;
+  return JSON.stringify({ ...base, padding: "x".repeat(1024 - overhead) });
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+async function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took longer than ${PHASE_LIMIT_MS} ms`)),
+      PHASE_LIMIT_MS,
+    );
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
+  const requestTopic = `bench.${run}.request`;
+  const replyTopic = `bench.${run}.reply`;
+  await bus.ensureTopics([
+    { topic: requestTopic, partitions: 3, retentionMs: 3_600_000 },
+    { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
+  ]);
+  const server = await serveRequests(bus, {
+    groupId: `bench.${run}.server`,
+    topic: requestTopic,
+    schema: z.object({ correlationId: z.string(), replyTo: z.string() }),
+    log,
+    concurrency: 3,
+    handle: (request) =>
+      Promise.resolve({
+        replyTo: request.replyTo,
+        key: request.correlationId,
+        reply: { correlationId: request.correlationId, ok: true },
+      }),
+  });
+  const inbox = await ReplyInbox.open(bus, {
+    replyTopic,
+    groupId: `bench.${run}.inbox`,
+    log,
+  });
+  const samples: number[] = [];
+  try {
+    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
+      const correlationId = crypto.randomUUID();
+      const started = performance.now();
+      const reply = inbox.expect(correlationId, 10_000);
+      await bus.publish(requestTopic, [{
+        key: correlationId,
+        value: JSON.stringify({ correlationId, replyTo: replyTopic }),
+      }]);
+      await reply;
+      if (index >= WARM_UP) samples.push(performance.now() - started);
+    }
+  } finally {
+    await inbox.close();
+    await server.close();
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+async function measureBatched(bus: Bus, topic: string): Promise<number> {
+  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
+  // Warm the producer and topic metadata.
+  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
+  const started = performance.now();
+  for (let sent = 0; sent < BATCHED_MESSAGES; sent += BATCH_SIZE) {
+    await bus.publish(
+      topic,
+      Array.from({ length: BATCH_SIZE }, (_, index) => ({
+        key: `product-${(sent + index) % 16}`,
+        value: PAYLOAD,
+      })),
+    );
+  }
+  return BATCHED_MESSAGES / ((performance.now() - started) / 1000);
+}
+
+async function measureSingle(bus: Bus, topic: string): Promise<number> {
+  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
+  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
+  const started = performance.now();
+  for (let sent = 0; sent < SINGLE_MESSAGES; sent++) {
+    await bus.publish(topic, [{ key: `product-${sent % 16}`, value: PAYLOAD }]);
+  }
+  return SINGLE_MESSAGES / ((performance.now() - started) / 1000);
+}
+
+async function measureConsume(bus: Bus, topic: string, run: string): Promise<number> {
+  const expected = BATCHED_MESSAGES + 1;
+  let received = 0;
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const started = performance.now();
+  const subscription = await bus.subscribe({
+    groupId: `bench.${run}.consume`,
+    topics: [topic],
+    concurrency: 3,
+    handler: () => {
+      received++;
+      if (received === expected) resolve();
+      return Promise.resolve();
+    },
+  });
+  try {
+    await done;
+    return expected / ((performance.now() - started) / 1000);
+  } finally {
+    await subscription.close();
+  }
+}
+
+async function measure(bus: Bus, name: string): Promise<Figures> {
+  const run = `${name}.${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const samples = await withLimit("round trips", measureRoundTrips(bus, run));
+    const batchedTopic = `bench.${run}.batched`;
+    const batchedPerSecond = await withLimit("batched publish", measureBatched(bus, batchedTopic));
+    const singlePerSecond = await withLimit(
+      "one-at-a-time publish",
+      measureSingle(bus, `bench.${run}.single`),
+    );
+    const consumePerSecond = await withLimit("consume", measureConsume(bus, batchedTopic, run));
+    return {
+      rttP50: percentile(samples, 50),
+      rttP99: percentile(samples, 99),
+      rttMean: samples.reduce((sum, sample) => sum + sample, 0) / samples.length,
+      batchedPerSecond,
+      singlePerSecond,
+      consumePerSecond,
+    };
+  } finally {
+    await bus.close();
+  }
+}
+
+function format(value: number, digits: number): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+if (!bootstrap) {
+  console.error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker");
+  Deno.exit(1);
+}
+const kafka = await measure(
+  new KafkaBus({ brokers: [bootstrap], clientId: "bus-bench", log }),
+  "kafka",
+);
+const memory = await measure(new MemoryBus(), "memory");
+
+const rows: [string, string, string, string][] = [
+  [
+    `Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`,
+    format(kafka.rttP50, 2),
+    format(memory.rttP50, 3),
+    `${format(kafka.rttP50 / memory.rttP50, 0)}x`,
+  ],
+  [
+    `Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`,
+    format(kafka.rttP99, 2),
+    format(memory.rttP99, 3),
+    `${format(kafka.rttP99 / memory.rttP99, 0)}x`,
+  ],
+  [
+    `Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`,
+    format(kafka.batchedPerSecond, 0),
+    format(memory.batchedPerSecond, 0),
+    `${format(memory.batchedPerSecond / kafka.batchedPerSecond, 1)}x`,
+  ],
+  [
+    `Publish 1 KB JSON, one awaited at a time (msg/s, n=${SINGLE_MESSAGES})`,
+    format(kafka.singlePerSecond, 0),
+    format(memory.singlePerSecond, 0),
+    `${format(memory.singlePerSecond / kafka.singlePerSecond, 1)}x`,
+  ],
+  [
+    `Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`,
+    format(kafka.consumePerSecond, 0),
+    format(memory.consumePerSecond, 0),
+    `${format(memory.consumePerSecond / kafka.consumePerSecond, 1)}x`,
+  ],
+];
+console.log("### Bus (kafkajs on Kafka at 127.0.0.1 vs in-memory)\n");
+console.log("| Measure | Kafka | Memory | Memory advantage |");
+console.log("|---|---:|---:|---:|");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+console.log(
+  `\nKafka: idempotent producer, acks=all, single broker at ${bootstrap}; ` +
+    `1 KB = ${PAYLOAD.length} bytes of JSON per message.`,
+);

@@ -1,0 +1,65 @@
+/**
+ * `deno task bench [name filter]`: makes sure a Kafka broker answers (like `deno task test`),
+ * then runs every bench/*_bench.ts as its own process with KAFKA_BOOTSTRAP_SERVERS set. Each
+ * benchmark prints a markdown table. A filter runs only benchmarks whose file name contains it.
+ */
+
+import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
+
+const BENCH_DIR = new URL("../bench/", import.meta.url).pathname;
+const PERMISSIONS = [
+  "--allow-net=127.0.0.1,localhost",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-run",
+];
+
+const filters = Deno.args;
+const benches = [...Deno.readDirSync(BENCH_DIR)]
+  .filter((entry) => entry.isFile && entry.name.endsWith("_bench.ts"))
+  .map((entry) => entry.name)
+  .filter((name) => filters.length === 0 || filters.some((filter) => name.includes(filter)))
+  .sort();
+if (benches.length === 0) {
+  console.error(`No benchmark in bench/ matches ${filters.join(", ") || "*_bench.ts"}`);
+  Deno.exit(1);
+}
+
+let broker;
+try {
+  broker = await ensureBroker();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  Deno.exit(1);
+}
+const failed: string[] = [];
+try {
+  console.log(`Machine: ${await describeMachine()}\n`);
+  for (const bench of benches) {
+    console.error(`Running bench/${bench}`);
+    const code = await runForwardingSignals(Deno.execPath(), {
+      args: ["run", ...PERMISSIONS, `${BENCH_DIR}${bench}`],
+      env: { KAFKA_BOOTSTRAP_SERVERS: broker.bootstrap },
+    });
+    console.log("");
+    if (code !== 0) failed.push(`${bench} (exit ${code})`);
+  }
+} finally {
+  await broker.stop();
+}
+if (failed.length > 0) {
+  console.error(`Benchmarks failed: ${failed.join(", ")}`);
+  Deno.exit(1);
+}
+
+/** CPU model, core count and memory, from /proc where available. */
+async function describeMachine(): Promise<string> {
+  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+  const cpuinfo = await read("/proc/cpuinfo");
+  const model = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? "unknown CPU";
+  const cores = navigator.hardwareConcurrency;
+  const memKb = Number((await read("/proc/meminfo")).match(/^MemTotal:\s*(\d+)/m)?.[1] ?? 0);
+  const memory = memKb > 0 ? `${(memKb / 1024 / 1024).toFixed(1)} GiB RAM` : "unknown memory";
+  return `${model}, ${cores} cores, ${memory}, Deno ${Deno.version.deno}`;
+}
