@@ -1,0 +1,7 @@
+/** The agent runtime: chat nodes, agent routers, tool nodes and the model-provider interface. */
+
+export * from "./model_provider.ts";
+export * from "./tool_spec.ts";
+export * from "./tool_node.ts";
+export * from "./chat_node.ts";
+export * from "./agent_router.ts";
