@@ -48,6 +48,8 @@ export interface LiveStep {
   newestTrade: string;
   /** The agent's trades cell in the leaderboard. */
   traderTrades: string;
+  /** The agent's win rate cell once its metrics caught up with the new trade. */
+  traderWinRate: string;
   /** Page loads seen after the first one (must be 0). */
   reloads: number;
   /** Requests to any host but 127.0.0.1. */
@@ -175,6 +177,9 @@ async function main(): Promise<void> {
     // The test publishes a new trade, then tells us to look for it.
     await readLine();
     await page.waitForSelector(`#trades tr[data-trade="${newTradeId}"]`);
+    // Metrics may lag a live trade by about a second; wait for the trailing refresh.
+    const winRate = `#leaderboard tr[data-agent="${traderAgent}"] [data-field="winRate"]`;
+    await page.locator(winRate).filter({ hasNotText: "—" }).waitFor();
     // Let charts and the fresh-row flash settle before the screenshot.
     await page.waitForTimeout(400);
     await page.screenshot({ path: screenshot, fullPage: true });
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
       traderTrades: await page.locator(
         `#leaderboard tr[data-agent="${traderAgent}"] [data-field="trades"]`,
       ).innerText(),
+      traderWinRate: await page.locator(winRate).innerText(),
       reloads: loads - 1,
       foreignRequests,
       pageErrors,

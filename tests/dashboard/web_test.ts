@@ -176,6 +176,7 @@ Deno.test("web dashboard shows the ledger's leaderboard and a new trade arrives 
     assert.match(live.newestTrade, /scalper/);
     assert.match(live.newestTrade, /SELL/);
     assert.equal(live.traderTrades, "2");
+    assert.equal(live.traderWinRate, "0%", "the losing round trip counts once metrics refresh");
     assert.equal(live.reloads, 0, "the page must not reload");
     assert.deepEqual(live.foreignRequests, [], "no request may leave 127.0.0.1");
     assert.deepEqual(live.pageErrors, []);

@@ -107,6 +107,8 @@
       background: { type: "solid", color: "transparent" },
       textColor: "#8b949e",
       fontFamily: "system-ui, sans-serif",
+      // Attribution is in the page footer (a plain link, nothing loaded from it).
+      attributionLogo: false,
     },
     grid: {
       vertLines: { color: "rgba(139,148,158,0.08)" },
