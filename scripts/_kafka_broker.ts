@@ -4,6 +4,7 @@
  */
 
 import { Kafka, logLevel } from "kafkajs";
+import { silenceNegativeTimeoutWarning } from "../core/bus/kafka_bus.ts";
 
 /** The Kafka version the jars are fetched for (keep in step with scripts/broker/pom.xml). */
 export const KAFKA_VERSION = "4.1.1";
@@ -117,6 +118,7 @@ export function freePort(): number {
 export async function brokerAnswers(bootstrap: string, timeoutMs = 5_000): Promise<boolean> {
   const brokers = bootstrap.split(",").map((broker) => broker.trim()).filter(Boolean);
   if (brokers.length === 0) return false;
+  silenceNegativeTimeoutWarning();
   const admin = new Kafka({
     clientId: "arena-probe",
     brokers,

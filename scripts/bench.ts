@@ -55,7 +55,15 @@ if (failed.length > 0) {
 
 /** CPU model, core count and memory, from /proc where available. */
 async function describeMachine(): Promise<string> {
-  const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+  // Deno allows reading /proc/cpuinfo only with --allow-all, so ask `cat` (--allow-run).
+  const read = async (path: string) => {
+    try {
+      const output = await new Deno.Command("cat", { args: [path], stderr: "null" }).output();
+      return new TextDecoder().decode(output.stdout);
+    } catch {
+      return "";
+    }
+  };
   const cpuinfo = await read("/proc/cpuinfo");
   const model = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? "unknown CPU";
   const cores = navigator.hardwareConcurrency;

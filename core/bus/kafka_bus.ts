@@ -72,11 +72,13 @@ const ROUTINE_RESPONSE_ERRORS =
 let timeoutWarningSilenced = false;
 
 /**
+ * Drops the runtime's TimeoutNegativeWarning caused by kafkajs; other warnings still print.
+ *
  * kafkajs 2.2.4 schedules its request-queue check with a negative delay when not throttled
  * (harmless: the timer fires at once), and the runtime prints a TimeoutNegativeWarning for it.
  * Drop that one warning; every other warning still reaches the original listeners.
  */
-function silenceNegativeTimeoutWarning(): void {
+export function silenceNegativeTimeoutWarning(): void {
   if (timeoutWarningSilenced) return;
   timeoutWarningSilenced = true;
   const listeners = process.listeners("warning");
