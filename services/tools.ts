@@ -1,4 +1,14 @@
-/** Tools service: execute_trade, get_portfolio and calculator for every agent, on a durable ledger. */
+/**
+ * Tools service: execute_trade, get_portfolio and calculator for every agent, on a durable ledger.
+ *
+ * `deno task tools` allows the network to localhost and 127.0.0.1 only. For a remote broker,
+ * widen `--allow-net` with the broker's host:port and every advertised listener, e.g.
+ * `deno run --allow-net=kafka-1.example:9092,kafka-2.example:9092 --allow-env=... \
+ * --allow-read=core/tools services/tools.ts --bootstrap-servers kafka-1.example:9092`.
+ * `--allow-read=core/tools` lets the calculator start its worker; nothing else is read.
+ * Several replicas may run with the same `--group-id`: tool requests are keyed by agent, so one
+ * replica serves an agent at a time, and a replica taking over waits for the ledger first.
+ */
 
 import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";

@@ -9,7 +9,10 @@
  * end offsets read at that moment (every partition), so after a takeover it sees the last
  * event a dead replica wrote. A repeated tool call id is answered from the recorded event.
  * Refusals are not durable: they are remembered in memory only (a redelivery after a restart
- * is evaluated again).
+ * is evaluated again). Known limit: there is no fencing of a replica that lost its partitions
+ * but keeps running (a "zombie" paused longer than the session timeout); replays stay correct
+ * because applying a ledger event twice is a no-op, but such a replica could still execute a
+ * request that its successor also executes under a different tool call id.
  */
 
 import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
@@ -152,6 +155,8 @@ export class LedgerService {
   #ledger: TopicFollower;
   #priceFollower: TopicFollower;
   #locks = new Map<string, Promise<unknown>>();
+  #offsetsInFlight?: Promise<Map<number, string>>;
+  #offsetsNext?: Promise<Map<number, string>>;
   #refusals = new Map<string, LedgerOutcome>();
 
   private constructor(bus: Bus, options: LedgerServiceOptions) {
@@ -234,9 +239,27 @@ export class LedgerService {
     }
   }
 
+  /**
+   * End offsets of the ledger read by a request that started after this call: concurrent
+   * callers share one request (the next one, when one is already under way).
+   */
+  #freshEndOffsets(): Promise<Map<number, string>> {
+    if (!this.#offsetsInFlight) {
+      this.#offsetsInFlight = this.#bus.endOffsets(this.#ledgerTopic).finally(() => {
+        this.#offsetsInFlight = undefined;
+      });
+      return this.#offsetsInFlight;
+    }
+    this.#offsetsNext ??= this.#offsetsInFlight.catch(() => undefined).then(() => {
+      this.#offsetsNext = undefined;
+      return this.#freshEndOffsets();
+    });
+    return this.#offsetsNext;
+  }
+
   /** Waits until the ledger is applied up to its current end (every partition). */
   async syncLedger(): Promise<boolean> {
-    const ends = await this.#bus.endOffsets(this.#ledgerTopic);
+    const ends = await this.#freshEndOffsets();
     return await this.#ledger.waitFor(ends, this.#syncTimeoutMs);
   }
 

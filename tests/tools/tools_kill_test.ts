@@ -15,9 +15,17 @@ import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 import { priceTick, quietLog } from "./_support.ts";
 
 const SERVICE = new URL("../../services/tools.ts", import.meta.url).pathname;
-const AGENTS = ["kill-a", "kill-b", "kill-c"];
+const LEDGER_EXPORT = new URL("../../services/ledger.ts", import.meta.url).pathname;
+const AGENTS = ["kill-a", "kill-b", "kill-c", "kill-d", "kill-e", "kill-f"];
 
-function startService(options: { bootstrap: string; prefix: string; group: string }) {
+/** A running tools process and what it logged so far. */
+interface Replica {
+  child: Deno.ChildProcess;
+  log: () => string;
+  drained: Promise<void>;
+}
+
+function startService(options: { bootstrap: string; prefix: string; group: string }): Replica {
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -34,13 +42,33 @@ function startService(options: { bootstrap: string; prefix: string; group: strin
       "--session-timeout-ms",
       "6000",
       "--log-level",
-      "warn",
+      "info",
     ],
     stdin: "null",
     stdout: "null",
-    stderr: "null",
+    stderr: "piped",
   });
-  return command.spawn();
+  const child = command.spawn();
+  let text = "";
+  const drained = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({
+      write(chunk) {
+        text = (text + chunk).slice(-200_000);
+      },
+    }),
+  ).catch(() => {});
+  return { child, log: () => text, drained };
+}
+
+function count(text: string, message: string): number {
+  return text.split("\n").filter((line) => line.includes(`"message":"${message}"`)).length;
+}
+
+async function stop(replica: Replica): Promise<Deno.CommandStatus> {
+  replica.child.kill("SIGKILL");
+  const status = await replica.child.status;
+  await replica.drained;
+  return status;
 }
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -53,11 +81,9 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-Deno.test({
-  name: "kill -9 of the tools service mid-stream loses no trade and duplicates none",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+/** Kills a replica mid-stream; `restart` starts it again, else a second replica takes over. */
+async function killScenario(mode: "restart" | "takeover"): Promise<void> {
+  {
     const bootstrap = kafkaBootstrap();
     const prefix = `${uniqueName("h3kill")}.`;
     const group = uniqueName("tools");
@@ -65,7 +91,7 @@ Deno.test({
     const replyTopic = `${prefix}replies`;
     const requestTopic = prefix + toolRequestTopic("execute_trade");
     const replies = new Map<string, ToolCallResult[]>();
-    let child: Deno.ChildProcess | undefined;
+    const replicas: Replica[] = [];
     try {
       await bus.ensureTopics([
         { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
@@ -114,20 +140,31 @@ Deno.test({
           }),
         });
       }
-      child = startService({ bootstrap, prefix, group });
+      const victim = startService({ bootstrap, prefix, group });
+      replicas.push(victim);
+      if (mode === "takeover") {
+        replicas.push(startService({ bootstrap, prefix, group }));
+        await until(
+          () => replicas.every((replica) => count(replica.log(), "Tools ready") === 1),
+          20_000,
+          "both replicas to be ready",
+        );
+      }
       await bus.publish(requestTopic, requests.slice(0, 60));
-      await until(() => replies.size >= 15, 30_000, "the first replies");
-      child.kill("SIGKILL");
-      const killed = await child.status;
+      await until(
+        () => replies.size >= 15 && count(victim.log(), "Trade executed") >= 3,
+        30_000,
+        "the first replies, some from the replica to be killed",
+      );
+      const killed = await stop(victim);
+      replicas.splice(replicas.indexOf(victim), 1);
       assert.equal(killed.signal, "SIGKILL");
       const answeredBeforeKill = replies.size;
+      const executedByVictim = count(victim.log(), "Trade executed");
       assert.ok(answeredBeforeKill < 60, "the kill must land mid-stream");
-      child = startService({ bootstrap, prefix, group });
+      if (mode === "restart") replicas.push(startService({ bootstrap, prefix, group }));
       await bus.publish(requestTopic, requests.slice(60));
       await until(() => replies.size >= total, 40_000, `all ${total} replies`);
-      child.kill("SIGKILL");
-      await child.status;
-      child = undefined;
       await inbox.close();
 
       for (const [correlationId, answers] of replies) {
@@ -154,7 +191,8 @@ Deno.test({
       assert.ok(executed.length >= 80, `most requests should execute, got ${executed.length}`);
       const repeated = [...replies.values()].filter((answers) => answers.length > 1).length;
       console.log(
-        `kill test: ${answeredBeforeKill} answered before the kill, ${executed.length} executed, ` +
+        `kill test (${mode}): ${answeredBeforeKill} answered before the kill (${executedByVictim} ` +
+          `trades by the killed replica), ${executed.length} executed, ` +
           `${repeated} answered twice after redelivery`,
       );
       const state = rebuildState(events);
@@ -162,12 +200,52 @@ Deno.test({
       for (const agent of AGENTS) {
         assert.deepEqual(reconcile(state.accounts.get(agent)!).problems, []);
       }
-    } finally {
-      if (child) {
-        child.kill("SIGKILL");
-        await child.status;
+
+      // The export rebuilds the same books from the broker.
+      const exported = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net=localhost,127.0.0.1",
+          "--allow-env",
+          LEDGER_EXPORT,
+          "--json",
+          "--bootstrap-servers",
+          bootstrap,
+          "--topic-prefix",
+          prefix,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      assert.equal(exported.code, 0);
+      const report = JSON.parse(new TextDecoder().decode(exported.stdout)) as {
+        trades: unknown[];
+        accounts: { account: { agent: string; tradeCount: number }; problems: string[] }[];
+      };
+      assert.equal(report.trades.length, trades.length);
+      assert.deepEqual(report.accounts.map(({ account }) => account.agent).sort(), AGENTS);
+      for (const { account, problems } of report.accounts) {
+        assert.deepEqual(problems, []);
+        assert.equal(account.tradeCount, state.accounts.get(account.agent)!.tradeCount);
       }
+    } finally {
+      for (const replica of replicas) await stop(replica);
       await bus.close();
     }
-  },
+  }
+}
+
+Deno.test({
+  name:
+    "kill -9 of the tools service mid-stream and a restart lose no trade and duplicate none; the export agrees",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => killScenario("restart"),
+});
+
+Deno.test({
+  name: "a second replica in the group takes over a killed one's agents without losing or doubling",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => killScenario("takeover"),
 });
