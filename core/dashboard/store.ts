@@ -2,7 +2,13 @@
 
 import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
 import { decodeRecord } from "../bus/messages.ts";
-import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC, LEDGER_TOPIC, PRICE_TOPIC } from "../bus/topics.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  ARENA_TOPICS,
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+} from "../bus/topics.ts";
 import { ActivityEvent } from "../contracts/activity.ts";
 import { LedgerEvent } from "../contracts/ledger.ts";
 import { MarketSnapshot, PriceTick } from "../contracts/market.ts";
@@ -41,6 +47,17 @@ function topicsOf(topics: Partial<DashboardTopics> | undefined): DashboardTopics
 
 function topicList(topics: DashboardTopics): string[] {
   return [topics.ledger, topics.prices, topics.activity, topics.snapshots];
+}
+
+/**
+ * Creates the arena topics among `topics` that do not exist yet, with their real partition
+ * counts and retention: a dashboard started first must not leave a broker to auto-create the
+ * ledger with defaults. Existing topics are untouched.
+ */
+async function ensureArenaTopics(bus: Bus, topics: DashboardTopics): Promise<void> {
+  const wanted = new Set(topicList(topics));
+  const specs = ARENA_TOPICS.filter((spec) => wanted.has(spec.topic));
+  if (specs.length > 0) await bus.ensureTopics(specs);
 }
 
 /** Only the clock fields of a snapshot: the candles are not needed to watch the arena. */
@@ -130,6 +147,7 @@ export async function connectDashboard(
   const log = options.log;
   const groupId = options.groupId ?? `dashboard-${crypto.randomUUID()}`;
   const topics = topicsOf(options.topics);
+  await ensureArenaTopics(bus, topics);
   // Remember where each partition ends now: once every one is reached, the dashboard is live.
   const pending = new Map<string, bigint>();
   for (const topic of topicList(topics)) {
@@ -177,6 +195,7 @@ export async function readDashboardState(
 ): Promise<DashboardState> {
   const store = new DashboardStore(options);
   const topics = topicsOf(options.topics);
+  await ensureArenaTopics(bus, topics);
   for (const topic of topicList(topics)) {
     await bus.readAll(topic, (record) => {
       const decoded = decodeDashboardRecord(record, topics);

@@ -131,3 +131,23 @@ Deno.test("readDashboardState reads every topic to its end and marks the run fin
     await bus.close();
   }
 });
+
+Deno.test("a dashboard started first creates the arena topics with their real specs", async () => {
+  const created: string[] = [];
+  const bus = new MemoryBus();
+  const ensure = bus.ensureTopics.bind(bus);
+  bus.ensureTopics = (specs) => {
+    created.push(...specs.map((spec) => `${spec.topic}:${spec.partitions}:${spec.retentionMs}`));
+    return ensure(specs);
+  };
+  const subscription = await connectDashboard(bus, new DashboardStore(), {
+    log: createLogger("test", { level: "error" }),
+  });
+  try {
+    assert.ok(created.includes(`${LEDGER_TOPIC}:6:-1`), created.join(", "));
+    assert.ok(created.some((entry) => entry.startsWith(`${PRICE_TOPIC}:3:`)));
+  } finally {
+    await subscription.close();
+    await bus.close();
+  }
+});
