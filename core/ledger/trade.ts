@@ -67,6 +67,8 @@ export interface ExecuteTradeOptions {
   price: PriceTick | undefined;
   /** Fee, slippage and increments. */
   config: TradeConfig;
+  /** Market-clock time of the fill (default the later of the tick's and the account opening). */
+  time?: string;
 }
 
 /** Quantity step of a product. */
@@ -302,10 +304,15 @@ export function executeTrade(
       takerFeeBps: config.takerFeeBps,
       slippageBps: config.slippageBps,
       cashAfter: moneyString(cashAfter),
-      time: price.time,
+      time: fillTime(options.time ?? price.time, account.openedAt),
       ...(request.tick === undefined ? {} : { tick: request.tick }),
     },
   };
+}
+
+/** The later of two ISO times, so a fill never precedes the account opening. */
+function fillTime(time: string, openedAt: string): string {
+  return Date.parse(openedAt) > Date.parse(time) ? openedAt : time;
 }
 
 /** The text the model reads after a trade executed (identical for a repeated tool call). */

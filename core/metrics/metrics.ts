@@ -133,10 +133,18 @@ function sortedMarks(points: readonly MarkPoint[]): MarkPoint[] {
     .map(({ point }) => point);
 }
 
+/** Openings sort before trades: an account exists before anything happens to it. */
+function rank(event: LedgerEvent): number {
+  return event.type === "account_opened" ? 0 : 1;
+}
+
 function eventsOf(events: readonly LedgerEvent[], agent: string): LedgerEvent[] {
   return events.filter((event) => event.agent === agent)
     .map((event, index) => ({ event, index }))
-    .sort((a, b) => Date.parse(a.event.time) - Date.parse(b.event.time) || a.index - b.index)
+    .sort((a, b) =>
+      rank(a.event) - rank(b.event) ||
+      Date.parse(a.event.time) - Date.parse(b.event.time) || a.index - b.index
+    )
     .map(({ event }) => event);
 }
 

@@ -10,9 +10,10 @@
  * event a dead replica wrote. A repeated tool call id is answered from the recorded event.
  * Refusals are not durable: they are remembered in memory only (a redelivery after a restart
  * is evaluated again). Known limit: there is no fencing of a replica that lost its partitions
- * but keeps running (a "zombie" paused longer than the session timeout); replays stay correct
- * because applying a ledger event twice is a no-op, but such a replica could still execute a
- * request that its successor also executes under a different tool call id.
+ * but keeps running (a "zombie" paused longer than the session timeout); such a replica could execute a tool
+ * call its successor also executes, writing a second event with the same tool call id; every
+ * rebuild ignores that second event, so the books stay consistent, but its reply may describe a
+ * fill the ledger does not count.
  */
 
 import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
@@ -308,6 +309,7 @@ export class LedgerService {
       const decision = executeTrade(account, request, {
         price: this.prices.get(request.productId),
         config: this.#config,
+        time: this.marketTime,
       });
       if (!decision.ok) {
         const outcome = { ok: false, content: decision.reason };
