@@ -4,6 +4,7 @@ import type { Logger } from "../log.ts";
 import { loadWebAssets } from "./assets.ts";
 import type { DashboardStore } from "./store.ts";
 import { buildDashboardView } from "./view.ts";
+import { buildReport } from "./report.ts";
 
 /** Options for {@linkcode startWebDashboard}. */
 export interface WebDashboardOptions {
@@ -110,11 +111,23 @@ export async function startWebDashboard(
         });
       case "/events":
         return events();
+      case "/report.html":
+        return new Response(buildReport(store.state, assets).html, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-disposition": 'attachment; filename="report.html"',
+            "cache-control": "no-store",
+          },
+        });
+      case "/report.json":
+        return new Response(JSON.stringify(buildReport(store.state, assets).json, null, 2), {
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+        });
       case "/favicon.ico":
         return new Response(null, { status: 204 });
       default:
         return new Response(
-          "Not found: paths are /, /app.js, /styles.css, /api/view and /events",
+          "Not found: paths are /, /api/view, /events, /report.html and /report.json",
           { status: 404 },
         );
     }

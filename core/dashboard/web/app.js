@@ -359,6 +359,7 @@
   function start() {
     const embedded = document.getElementById("report-data");
     if (embedded) {
+      $("download").remove();
       render(JSON.parse(embedded.textContent));
       return;
     }
