@@ -40,7 +40,10 @@ const program = new Command()
   .option("--starting-cash <usd>", "starting cash of each new account", decimalFlag, "100000")
   .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", bpsFlag, 60)
   .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", slipFlag, 0)
-  .option("--group-id <id>", "consumer group shared by tools replicas", "tools")
+  .option(
+    "--group-id <id>",
+    "consumer group prefix shared by tools replicas (default tool_node.<tool>)",
+  )
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
   .option(
     "--session-timeout-ms <ms>",

@@ -171,7 +171,7 @@ Deno.test("tools are served on the bus and reply to the request's reply topic", 
     for (const subscription of subscriptions) await subscription.close();
     assert.equal(replies.length, 3);
     assert.equal(replies[0]!.ok, true);
-    assert.match(replies[1]!.content, /Arguments must be a JSON object/);
+    assert.match(replies[1]!.content, /must be a JSON object/);
     assert.match(replies[2]!.content, /action/);
   });
 });

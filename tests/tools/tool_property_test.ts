@@ -5,7 +5,8 @@ import { encodeMessage } from "../../core/bus/messages.ts";
 import { PRICE_TOPIC } from "../../core/bus/topics.ts";
 import { snapshotAccount } from "../../core/ledger/account.ts";
 import { reconcile } from "../../core/ledger/portfolio.ts";
-import { executeTradeTool, LedgerService, runTool } from "../../core/tools/mod.ts";
+import { executeTradeTool, LedgerService } from "../../core/tools/mod.ts";
+import { invokeTool } from "../../core/runtime/tool_node.ts";
 import { context, priceTick, quietLog } from "./_support.ts";
 
 const argumentsText: fc.Arbitrary<string> = fc.oneof(
@@ -62,7 +63,7 @@ Deno.test("random tool calls through the tool layer keep the books and rebuild i
         for (const [index, text] of inputs.entries()) {
           calls++;
           const agent = ["a", "b"][index % 2]!;
-          const outcome = await runTool(tool as never, {
+          const outcome = await invokeTool(tool as never, {
             arguments: text,
             context: context(agent, `c${index}`),
           });
