@@ -24,7 +24,7 @@ const program = new Command()
   .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
   .option("--no-web", "do not start the web dashboard")
   .option("--no-tty", "print plain periodic summaries for logs instead of the live screen")
-  .option("--interval <seconds>", "seconds between plain summaries", Number, 10)
+  .option("--interval <seconds>", "seconds between plain summaries", parseInterval, 10)
   .option("--group-id <id>", "consumer group id (default: unique per run)");
 
 const options = program.parse().opts();
@@ -102,4 +102,12 @@ function parsePort(value: string): number {
     throw new Error(`Port must be an integer from 0 to 65535, got ${value}`);
   }
   return port;
+}
+
+function parseInterval(value: string): number {
+  const seconds = Number(value);
+  if (!(seconds > 0)) {
+    throw new Error(`Interval must be a positive number of seconds, got ${value}`);
+  }
+  return seconds;
 }
