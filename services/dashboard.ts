@@ -1,6 +1,6 @@
 /** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Subscription } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
@@ -99,7 +99,7 @@ try {
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`Port must be an integer from 0 to 65535, got ${value}`);
+    throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
   }
   return port;
 }
@@ -107,7 +107,7 @@ function parsePort(value: string): number {
 function parseInterval(value: string): number {
   const seconds = Number(value);
   if (!(seconds > 0)) {
-    throw new Error(`Interval must be a positive number of seconds, got ${value}`);
+    throw new InvalidArgumentError(`Interval must be a positive number of seconds, got ${value}`);
   }
   return seconds;
 }
