@@ -14,7 +14,6 @@ import { reconcile } from "../../core/ledger/portfolio.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 import { priceTick, quietLog } from "./_support.ts";
 
-const SERVICE = new URL("../../services/tools.ts", import.meta.url).pathname;
 const LEDGER_EXPORT = new URL("../../services/ledger.ts", import.meta.url).pathname;
 const AGENTS = ["kill-a", "kill-b", "kill-c", "kill-d", "kill-e", "kill-f"];
 
@@ -25,14 +24,22 @@ interface Replica {
   drained: Promise<void>;
 }
 
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The `deno task tools` command line from deno.json, so the test runs its exact permissions. */
+function toolsTaskArgs(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks.tools!.trim().split(/\s+/);
+  assert.equal(words[0], "deno");
+  return words.slice(1);
+}
+
 function startService(options: { bootstrap: string; prefix: string; group: string }): Replica {
   const command = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      "--allow-net=localhost,127.0.0.1",
-      "--allow-env",
-      "--allow-read",
-      SERVICE,
+      ...toolsTaskArgs(),
       "--bootstrap-servers",
       options.bootstrap,
       "--topic-prefix",
@@ -44,6 +51,7 @@ function startService(options: { bootstrap: string; prefix: string; group: strin
       "--log-level",
       "info",
     ],
+    cwd: ROOT,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
