@@ -319,7 +319,19 @@ export class LedgerService {
         }
         return outcome;
       }
-      await this.#publish(request.agent, decision.event);
+      try {
+        await this.#publish(request.agent, decision.event);
+      } catch (error) {
+        // The broker may have stored the event before failing: look before answering.
+        this.#log.warn("Publishing a trade failed; checking the ledger", {
+          agent: request.agent,
+          toolCallId: request.toolCallId,
+          error,
+        });
+        const landed = (await this.syncLedger().catch(() => false)) && this.state.trades.get(key);
+        if (landed) return { ok: true, content: tradeConfirmation(landed) };
+        throw error;
+      }
       this.#log.info("Trade executed", {
         agent: request.agent,
         toolCallId: request.toolCallId,

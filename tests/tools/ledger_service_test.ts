@@ -183,3 +183,34 @@ Deno.test("the execute_trade JSON Schema tells the model the fields and their me
   assert.match(properties.quantity!.description!, /base currency/);
   assert.match(definition.description, /60 basis points/);
 });
+
+Deno.test("a trade whose publish fails is not answered as executed", async () => {
+  await withService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    const opened = await tool.run(
+      { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+      context("alice", "warm"),
+    );
+    assert.ok(opened.ok);
+    const publish = bus.publish.bind(bus);
+    bus.publish = () => Promise.reject(new Error("Broker unavailable"));
+    try {
+      await assert.rejects(
+        tool.run({ product_id: "BTC-USD", quantity: "0.01", action: "buy" }, context("alice", "x")),
+        /Broker unavailable/,
+      );
+    } finally {
+      bus.publish = publish;
+    }
+    assert.equal(service.state.accounts.get("alice")!.tradeCount, 1);
+    const retried = await tool.run(
+      { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+      context("alice", "x"),
+    );
+    assert.ok(retried.ok);
+    assert.equal(
+      (await ledgerEvents(bus)).filter((event) => event.type === "trade_executed").length,
+      2,
+    );
+  });
+});
