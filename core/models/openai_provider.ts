@@ -1,0 +1,260 @@
+/**
+ * A ModelProvider for any OpenAI-compatible chat completions server (OpenAI, DeepSeek,
+ * OpenRouter, Ollama, vLLM, LM Studio: only the base URL differs), through npm:openai.
+ *
+ * The client's own retries are off (`maxRetries: 0`); this module retries 429, 408, 409, 5xx,
+ * timeouts and connection errors itself with capped exponential backoff and jitter, honouring
+ * `Retry-After`, within a cap on attempts and on total time. A request that finally fails throws
+ * an error naming the model, the attempts and the last cause, never the API key.
+ */
+
+import OpenAI from "openai";
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from "openai/resources/chat/completions";
+import type { AssistantMessage, ChatMessage, ToolCall, ToolDefinition } from "../contracts/chat.ts";
+import type { Logger } from "../log.ts";
+import { sanitizeErrorText } from "../runtime/chat_node.ts";
+import type { ModelProvider, ModelRequest, ModelResponse } from "../runtime/model_provider.ts";
+
+/** Reasoning effort values accepted by reasoning models. */
+export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
+
+/** A reasoning effort value. */
+export type ReasoningEffort = typeof REASONING_EFFORTS[number];
+
+/** Options for {@linkcode OpenAIProvider}. */
+export interface OpenAIProviderOptions {
+  /** Model id sent to the server, e.g. `gpt-5-nano` or `deepseek-chat`. */
+  model: string;
+  /** API key (servers that need none, such as Ollama, accept any non-empty text). */
+  apiKey: string;
+  /** Base URL of an OpenAI-compatible server, e.g. `http://localhost:11434/v1`; default OpenAI. */
+  baseURL?: string;
+  /** Sent as `reasoning_effort` when given (reasoning models only). */
+  reasoningEffort?: ReasoningEffort;
+  /** Timeout of one HTTP attempt in milliseconds (default 60 000). */
+  timeoutMs?: number;
+  /** Most attempts per completion, the first included (default 5). */
+  maxAttempts?: number;
+  /** No new attempt starts after this many milliseconds since the first (default 120 000). */
+  maxTotalMs?: number;
+  /** Backoff before the second attempt in milliseconds; doubles per attempt (default 500). */
+  baseDelayMs?: number;
+  /** Longest wait between attempts in milliseconds, Retry-After included (default 20 000). */
+  maxDelayMs?: number;
+  /** Source of jitter in [0, 1) (default Math.random; tests pass a constant). */
+  random?: () => number;
+  /** Where retries are logged (the key is never logged). */
+  log?: Logger;
+}
+
+/** Maps our conversation to chat completions messages. */
+export function toOpenAIMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  return messages.map((message): ChatCompletionMessageParam => {
+    switch (message.role) {
+      case "system":
+        return { role: "system", content: message.content };
+      case "user":
+        return { role: "user", content: message.content };
+      case "tool":
+        return { role: "tool", tool_call_id: message.toolCallId, content: message.content };
+      case "assistant": {
+        const toolCalls = message.toolCalls ?? [];
+        if (toolCalls.length === 0) return { role: "assistant", content: message.content ?? "" };
+        return {
+          role: "assistant",
+          content: message.content,
+          tool_calls: toolCalls.map((call) => ({
+            id: call.id,
+            type: "function" as const,
+            function: { name: call.name, arguments: call.arguments },
+          })),
+        };
+      }
+    }
+  });
+}
+
+/** Maps our tool definitions to chat completions function tools. */
+export function toOpenAITools(tools: ToolDefinition[]): ChatCompletionTool[] {
+  return tools.map((tool) => ({
+    type: "function" as const,
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  }));
+}
+
+/** Maps a chat completion's first choice to our assistant message. */
+export function fromOpenAICompletion(completion: ChatCompletion): AssistantMessage {
+  const choice = completion.choices?.[0];
+  if (!choice) throw new Error("Model reply had no choices, expected at least one");
+  const toolCalls: ToolCall[] = [];
+  for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
+    if (call.type !== "function") continue;
+    toolCalls.push({
+      id: call.id || `call_${index}`,
+      name: call.function.name,
+      arguments: call.function.arguments ?? "",
+    });
+  }
+  return { role: "assistant", content: choice.message.content ?? null, toolCalls };
+}
+
+/** Whether an error from npm:openai is worth another attempt. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof OpenAI.APIUserAbortError) return false;
+  if (error instanceof OpenAI.APIConnectionError) return true; // timeouts included
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status;
+    return status === undefined || status === 408 || status === 409 || status === 429 ||
+      status >= 500;
+  }
+  return false;
+}
+
+/** The wait a server asked for through `retry-after-ms` or `Retry-After`, in milliseconds. */
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get("retry-after-ms") ?? NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get("retry-after");
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** A short description of an npm:openai error: status and message. */
+function describe(error: unknown): string {
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return "request timed out";
+  if (error instanceof OpenAI.APIConnectionError) {
+    return `connection error: ${error.message}`;
+  }
+  if (error instanceof OpenAI.APIError) {
+    return error.status === undefined ? error.message : `HTTP ${error.status}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Waits `ms` milliseconds unless the signal aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** An OpenAI-compatible chat completions model with our retry policy. */
+export class OpenAIProvider implements ModelProvider {
+  /** The model id sent to the server and shown on dashboards. */
+  readonly model: string;
+  #client: OpenAI;
+  #apiKey: string;
+  #reasoningEffort?: ReasoningEffort;
+  #timeoutMs: number;
+  #maxAttempts: number;
+  #maxTotalMs: number;
+  #baseDelayMs: number;
+  #maxDelayMs: number;
+  #random: () => number;
+  #log?: Logger;
+
+  /** Builds the client; throws when the key or model is missing. */
+  constructor(options: OpenAIProviderOptions) {
+    if (!options.model) throw new Error("Model id must be a non-empty string, e.g. gpt-5-nano");
+    if (!options.apiKey) {
+      throw new Error("API key must be given (--api-key or OPENAI_API_KEY), got nothing");
+    }
+    this.model = options.model;
+    this.#apiKey = options.apiKey;
+    this.#reasoningEffort = options.reasoningEffort;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#maxTotalMs = options.maxTotalMs ?? 120_000;
+    this.#baseDelayMs = options.baseDelayMs ?? 500;
+    this.#maxDelayMs = options.maxDelayMs ?? 20_000;
+    this.#random = options.random ?? Math.random;
+    this.#log = options.log;
+    if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1) {
+      throw new Error(`Max attempts must be a positive integer, got ${this.#maxAttempts}`);
+    }
+    this.#client = new OpenAI({
+      apiKey: options.apiKey,
+      baseURL: options.baseURL,
+      maxRetries: 0,
+      timeout: this.#timeoutMs,
+    });
+  }
+
+  /** Runs one chat completion with retries; throws a sanitised error when it finally fails. */
+  async complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      model: this.model,
+      messages: toOpenAIMessages(request.messages),
+    };
+    if (request.tools.length > 0) body.tools = toOpenAITools(request.tools);
+    if (this.#reasoningEffort) body.reasoning_effort = this.#reasoningEffort;
+
+    const started = Date.now();
+    let attempt = 0;
+    while (true) {
+      attempt++;
+      try {
+        const completion = await this.#client.chat.completions.create(body, {
+          signal,
+          timeout: this.#timeoutMs,
+        });
+        return {
+          message: fromOpenAICompletion(completion),
+          usage: {
+            promptTokens: completion.usage?.prompt_tokens ?? 0,
+            completionTokens: completion.usage?.completion_tokens ?? 0,
+          },
+          model: this.model,
+        };
+      } catch (error) {
+        const cause = this.#clean(describe(error));
+        if (signal?.aborted) throw new Error(`Model ${this.model} call was cancelled`);
+        if (!isRetryable(error)) {
+          throw new Error(`Model ${this.model} request failed (not retried): ${cause}`);
+        }
+        const elapsed = Date.now() - started;
+        const backoff = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
+        const asked = error instanceof OpenAI.APIError ? retryAfterMs(error.headers) : undefined;
+        const delay = asked !== undefined
+          ? Math.min(asked, this.#maxDelayMs)
+          : Math.round(backoff * (0.5 + 0.5 * this.#random()));
+        if (attempt >= this.#maxAttempts || elapsed + delay >= this.#maxTotalMs) {
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          throw new Error(
+            `Model ${this.model} failed after ${attempt} attempts in ${seconds} s: ${cause}`,
+          );
+        }
+        this.#log?.warn("Model call failed, retrying", {
+          model: this.model,
+          agent: request.agent,
+          attempt,
+          delayMs: delay,
+          error: cause,
+        });
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  #clean(text: string): string {
+    return sanitizeErrorText(text, [this.#apiKey]);
+  }
+}
