@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
+import {
+  decideBrainrot,
+  decideMomentum,
+  decideScalper,
+  productTrend,
+  roundDownQuantity,
+} from "../../core/agents/rules.ts";
+import { falling, portfolio, position, product, rising, snapshot } from "./_snapshots.ts";
+
+Deno.test("rounding keeps quantities on the product increment, rounding down", () => {
+  assert.equal(roundDownQuantity("BTC-USD", "0.123456789"), "0.12345678");
+  assert.equal(roundDownQuantity("FARTCOIN-USD", "12.39"), "12.3");
+  assert.equal(roundDownQuantity("BTC-USD", "0.000000009"), "0");
+});
+
+Deno.test("trend is the change from the first open to the last close per window", () => {
+  const trend = productTrend(product("BTC-USD", { m15: [100, 110], m5: [100, 90], m1: [50] }));
+  assert.ok(Math.abs(trend.m15 - 0.1) < 1e-12);
+  assert.ok(Math.abs(trend.m5 + 0.1) < 1e-12);
+  assert.equal(trend.m1, 0);
+});
+
+Deno.test("momentum buys a fifth of equity when all three timeframes rise", () => {
+  const market = snapshot([product("BTC-USD", rising(4000)), product("ETH-USD", falling(300))]);
+  const decision = decideMomentum(market, portfolio("100000"));
+  assert.equal(decision.orders.length, 1);
+  const order = decision.orders[0]!;
+  assert.equal(order.productId, "BTC-USD");
+  assert.equal(order.action, "buy");
+  const notional = new Decimal(order.quantity).times(4000);
+  assert.ok(notional.gt(19_000) && notional.lte(20_000), `notional ${notional}`);
+  assert.match(
+    decision.summary,
+    /^rules \(momentum\): buy .* BTC-USD \(momentum up on 3 timeframes/,
+  );
+});
+
+Deno.test("momentum sells a position on a reversal of the 5m and 1m windows", () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [3000, 3500, 4000], m5: [4100, 4050, 4000], m1: [4020, 4010, 4000] }),
+  ]);
+  const decision = decideMomentum(market, portfolio("50000", [position("BTC-USD", "2.5", "3900")]));
+  assert.deepEqual(decision.orders.map((order) => [order.action, order.quantity]), [[
+    "sell",
+    "2.5",
+  ]]);
+  assert.match(decision.orders[0]!.reason, /reversal/);
+});
+
+Deno.test("momentum holds a winner while the trend is intact and does nothing in chop", () => {
+  const up = snapshot([product("BTC-USD", rising(4000))]);
+  assert.equal(
+    decideMomentum(up, portfolio("50000", [position("BTC-USD", "1", "3000")])).orders.length,
+    0,
+  );
+  const chop = snapshot([product("BTC-USD", { m15: [100, 90], m5: [100, 101], m1: [100, 99] })]);
+  const idle = decideMomentum(chop, portfolio("100000"));
+  assert.equal(idle.orders.length, 0);
+  assert.match(idle.summary, /holding/);
+});
+
+Deno.test("momentum skips stale products", () => {
+  const market = snapshot([product("BTC-USD", rising(4000), { stale: true })]);
+  assert.equal(decideMomentum(market, portfolio("100000")).orders.length, 0);
+});
+
+Deno.test("brainrot puts half its cash into the hardest 1m pump", () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [1], m5: [1], m1: [100, 101] }),
+    product("ETH-USD", { m15: [1], m5: [1], m1: [100, 110] }),
+  ]);
+  const decision = decideBrainrot(market, portfolio("80000"));
+  assert.equal(decision.orders.length, 1);
+  assert.equal(decision.orders[0]!.productId, "ETH-USD");
+  const notional = new Decimal(decision.orders[0]!.quantity).times(110);
+  assert.ok(notional.gt(39_000) && notional.lte(40_000), `notional ${notional}`);
+});
+
+Deno.test("brainrot never sells at a loss, however deep", () => {
+  const market = snapshot([product("BTC-USD", falling(2000))]);
+  const decision = decideBrainrot(market, portfolio("0", [position("BTC-USD", "10", "4000")]));
+  assert.equal(decision.orders.filter((order) => order.action === "sell").length, 0);
+});
+
+Deno.test("brainrot takes profit at 5 % above cost", () => {
+  const market = snapshot([product("BTC-USD", falling(4300))]);
+  const decision = decideBrainrot(market, portfolio("0", [position("BTC-USD", "10", "4000")]));
+  assert.deepEqual(decision.orders.map((order) => [order.action, order.quantity]), [[
+    "sell",
+    "10",
+  ]]);
+});
+
+Deno.test("scalper takes profit at +0.3 % and stops out at -0.2 % of bid vs cost", () => {
+  const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
+  const win = decideScalper(
+    snapshot([product("BTC-USD", flat, { bid: 1003.1, ask: 1003.2 })]),
+    portfolio("95000", [position("BTC-USD", "5", "1000")]),
+  );
+  assert.deepEqual(win.orders.map((order) => [order.action, order.quantity]), [["sell", "5"]]);
+  assert.match(win.orders[0]!.reason, /take profit/);
+  const loss = decideScalper(
+    snapshot([product("BTC-USD", flat, { bid: 997.9, ask: 998 })]),
+    portfolio("95000", [position("BTC-USD", "5", "1000")]),
+  );
+  assert.match(loss.orders[0]!.reason, /stop loss/);
+  const hold = decideScalper(
+    snapshot([product("BTC-USD", flat, { bid: 1001, ask: 1001.1 })]),
+    portfolio("95000", [position("BTC-USD", "5", "1000")]),
+  );
+  assert.equal(hold.orders.length, 0);
+});
+
+Deno.test("scalper closes a position held 15 minutes and enters small on three rising closes", () => {
+  const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
+  const old = decideScalper(
+    snapshot([product("BTC-USD", flat, { bid: 1000, ask: 1000 })]),
+    portfolio("95000", [position("BTC-USD", "5", "1000", { holdMinutes: 16 })]),
+  );
+  assert.match(old.orders[0]!.reason, /held 16 min/);
+  const entry = decideScalper(
+    snapshot([product("ETH-USD", { m15: [1], m5: [1], m1: [300, 301, 302] })]),
+    portfolio("100000"),
+  );
+  assert.equal(entry.orders[0]!.action, "buy");
+  const notional = new Decimal(entry.orders[0]!.quantity).times(302);
+  assert.ok(notional.gt(4_900) && notional.lte(5_000), `notional ${notional}`);
+});
+
+Deno.test("policies are deterministic: same input, same decision", () => {
+  const market = snapshot([product("BTC-USD", rising(4000)), product("ETH-USD", rising(300))]);
+  const book = portfolio("100000");
+  for (const decide of [decideMomentum, decideBrainrot, decideScalper]) {
+    assert.deepEqual(decide(market, book), decide(structuredClone(market), structuredClone(book)));
+  }
+});
+
+Deno.test("buys never exceed cash including a 60 bps fee", () => {
+  const market = snapshot([product("BTC-USD", rising(4000)), product("ETH-USD", rising(300))]);
+  const book = portfolio("1000", [], "100000");
+  for (const decide of [decideMomentum, decideBrainrot, decideScalper]) {
+    let spent = new Decimal(0);
+    for (const order of decide(market, book).orders) {
+      const ask = order.productId === "BTC-USD" ? 4000 : 300;
+      spent = spent.plus(new Decimal(order.quantity).times(ask).times(1.006));
+    }
+    assert.ok(spent.lte(1000), `${decide.name} spent ${spent}`);
+  }
+});

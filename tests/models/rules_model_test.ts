@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import type { ChatMessage, ToolDefinition } from "../../core/contracts/chat.ts";
+import { STRATEGIES } from "../../core/agents/strategies.ts";
+import { estimateTokens, RulesModel } from "../../core/models/rules_model.ts";
+import { portfolio, product, rising, snapshot } from "../agents/_snapshots.ts";
+
+const TOOLS: ToolDefinition[] = [
+  { name: "get_portfolio", description: "", parameters: { type: "object" } },
+  { name: "execute_trade", description: "", parameters: { type: "object" } },
+];
+
+const MARKET = snapshot([product("BTC-USD", rising(4000))], 7);
+
+function start(prompt = STRATEGIES.momentum.prompt): ChatMessage[] {
+  return [{ role: "system", content: prompt }, { role: "user", content: "market data" }];
+}
+
+Deno.test("rules model plays get_portfolio, execute_trade, then a labelled answer", async () => {
+  const model = new RulesModel();
+  assert.equal(model.model, "rules");
+  const messages = start();
+  const first = await model.complete({
+    agent: "momentum",
+    messages,
+    tools: TOOLS,
+    snapshot: MARKET,
+  });
+  assert.equal(first.model, "rules");
+  assert.deepEqual(first.message.toolCalls.map((call) => [call.name, call.arguments]), [
+    ["get_portfolio", "{}"],
+  ]);
+  messages.push(first.message, {
+    role: "tool",
+    toolCallId: first.message.toolCalls[0]!.id,
+    content: JSON.stringify(portfolio("100000")),
+  });
+  const second = await model.complete({
+    agent: "momentum",
+    messages,
+    tools: TOOLS,
+    snapshot: MARKET,
+  });
+  assert.equal(second.message.toolCalls.length, 1);
+  const trade = second.message.toolCalls[0]!;
+  assert.equal(trade.name, "execute_trade");
+  const args = JSON.parse(trade.arguments);
+  assert.equal(args.product_id, "BTC-USD");
+  assert.equal(args.action, "buy");
+  assert.match(args.quantity, /^\d+\.\d{1,8}$/);
+  assert.match(trade.id, /^rules_momentum_7_\d+_trade1$/);
+  messages.push(second.message, {
+    role: "tool",
+    toolCallId: trade.id,
+    content: JSON.stringify({ status: "executed", quantity: args.quantity }),
+  });
+  const third = await model.complete({
+    agent: "momentum",
+    messages,
+    tools: TOOLS,
+    snapshot: MARKET,
+  });
+  assert.deepEqual(third.message.toolCalls, []);
+  assert.match(
+    third.message.content ?? "",
+    /^rules \(momentum\): buy .*momentum up on 3 timeframes.*filled/,
+  );
+  assert.ok(third.usage.promptTokens > second.usage.promptTokens, "usage is estimated from text");
+});
+
+Deno.test("rules model reports a refused trade in its answer", async () => {
+  const model = new RulesModel();
+  const messages = start();
+  const first = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  messages.push(first.message, {
+    role: "tool",
+    toolCallId: first.message.toolCalls[0]!.id,
+    content: JSON.stringify(portfolio("100000")),
+  });
+  const second = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  messages.push(second.message, {
+    role: "tool",
+    toolCallId: second.message.toolCalls[0]!.id,
+    content: "Insufficient cash: buy at most 1 BTC-USD",
+  });
+  const third = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  assert.match(third.message.content ?? "", /failed: Insufficient cash/);
+});
+
+Deno.test("rules model picks the policy from the system prompt", async () => {
+  const model = new RulesModel();
+  const messages = start(STRATEGIES.brainrot.prompt);
+  const first = await model.complete({ agent: "x", messages, tools: TOOLS, snapshot: MARKET });
+  messages.push(first.message, {
+    role: "tool",
+    toolCallId: first.message.toolCalls[0]!.id,
+    content: JSON.stringify(portfolio("100000")),
+  });
+  const second = await model.complete({ agent: "x", messages, tools: TOOLS, snapshot: MARKET });
+  assert.match(second.message.content ?? "", /^rules \(brainrot\): buy .* \(sending it/);
+});
+
+Deno.test("rules model holds without a snapshot or when the portfolio call failed", async () => {
+  const model = new RulesModel();
+  const none = await model.complete({ agent: "m", messages: start(), tools: TOOLS });
+  assert.match(none.message.content ?? "", /^rules: no structured market snapshot/);
+  const messages = start();
+  const first = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  messages.push(first.message, {
+    role: "tool",
+    toolCallId: first.message.toolCalls[0]!.id,
+    content: "Tool get_portfolio did not answer within 100 ms",
+  });
+  const second = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  assert.deepEqual(second.message.toolCalls, []);
+  assert.match(second.message.content ?? "", /get_portfolio failed.*holding/);
+});
+
+Deno.test("rules model only looks at the current decision, not remembered ones", async () => {
+  const model = new RulesModel();
+  const messages: ChatMessage[] = [
+    { role: "system", content: STRATEGIES.momentum.prompt },
+    { role: "system", content: "Your last 1 decisions: get_portfolio() -> ok" },
+    { role: "user", content: "market data" },
+  ];
+  const first = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  assert.equal(first.message.toolCalls[0]?.name, "get_portfolio");
+});
+
+Deno.test("token estimate is characters over four, rounded up", () => {
+  assert.equal(estimateTokens(""), 0);
+  assert.equal(estimateTokens("abcde"), 2);
+});
