@@ -1,7 +1,7 @@
 /** Chat requests to a chat node and its replies. */
 
 import { z } from "zod";
-import { AgentName, Version } from "./common.ts";
+import { AgentName, Timestamp, Version } from "./common.ts";
 import { MarketSnapshot } from "./market.ts";
 
 /** A tool call proposed by the model; `arguments` is raw JSON text and may be invalid. */
@@ -61,6 +61,8 @@ export const ChatRequest = z.object({
   tools: z.array(ToolDefinition),
   /** The structured snapshot behind the prompt, for offline models (LLM providers ignore it). */
   snapshot: MarketSnapshot.optional(),
+  /** Wall-clock time after which the caller stops waiting; a chat node skips the model call. */
+  expiresAt: Timestamp.optional(),
 });
 /** A conversation sent to a chat node. */
 export type ChatRequest = z.infer<typeof ChatRequest>;

@@ -1,7 +1,7 @@
 /** Tool call requests to tool nodes and their results. */
 
 import { z } from "zod";
-import { AgentName, Version } from "./common.ts";
+import { AgentName, Timestamp, Version } from "./common.ts";
 
 /** Who is calling a tool: injected by the router, never shown to the model. */
 export const ToolContext = z.object({
@@ -22,6 +22,8 @@ export const ToolCallRequest = z.object({
   /** Raw JSON text from the model; the tool node validates it. */
   arguments: z.string(),
   context: ToolContext,
+  /** Wall-clock time after which the caller stops waiting; a tool node does not run the tool. */
+  expiresAt: Timestamp.optional(),
 });
 /** A request to run one tool. */
 export type ToolCallRequest = z.infer<typeof ToolCallRequest>;

@@ -17,6 +17,7 @@ import {
   toolRequestTopic,
 } from "../bus/topics.ts";
 import type { ActivityEvent } from "../contracts/activity.ts";
+import { AgentName } from "../contracts/common.ts";
 import {
   type AssistantMessage,
   type ChatMessage,
@@ -30,6 +31,7 @@ import { ToolCallResult } from "../contracts/tools.ts";
 import type { ToolCallRequest } from "../contracts/tools.ts";
 import type { Logger } from "../log.ts";
 import { chatTopicSpec } from "./chat_node.ts";
+import { expiresIn } from "./_expiry.ts";
 
 /** Default bound on model calls per decision. */
 export const DEFAULT_MAX_STEPS = 8;
@@ -214,6 +216,12 @@ export class AgentRouter {
    * what the agent should decide on, so at-least-once delivery of old snapshots is not wanted.
    */
   static async start(bus: Bus, options: AgentRouterOptions): Promise<AgentRouter> {
+    if (!AgentName.safeParse(options.agent).success) {
+      throw new Error(
+        `Agent name must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or ` +
+          `digit, got ${JSON.stringify(options.agent)}`,
+      );
+    }
     if (!Number.isInteger(options.maxSteps ?? 1) || (options.maxSteps ?? 1) < 1) {
       throw new Error(`Max steps must be a positive integer, got ${options.maxSteps}`);
     }
@@ -271,17 +279,22 @@ export class AgentRouter {
       log: this.#log,
     });
     this.#loop = this.#run();
-    this.#input = await subscribeMessages(bus, {
-      groupId: options.groupId ?? this.#agent,
-      topics: [inputTopic],
-      schema: MarketSnapshot,
-      log: this.#log,
-      fromBeginning: options.fromBeginning ?? false,
-      handler: (snapshot) => {
-        this.#offer(snapshot);
-        return Promise.resolve();
-      },
-    });
+    try {
+      this.#input = await subscribeMessages(bus, {
+        groupId: options.groupId ?? this.#agent,
+        topics: [inputTopic],
+        schema: MarketSnapshot,
+        log: this.#log,
+        fromBeginning: options.fromBeginning ?? false,
+        handler: (snapshot) => {
+          this.#offer(snapshot);
+          return Promise.resolve();
+        },
+      });
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     this.#log.info("Agent started", {
       agent: this.#agent,
       chatTopic: this.#chatTopic,
@@ -453,6 +466,7 @@ export class AgentRouter {
       messages,
       tools: this.#tools,
       snapshot,
+      expiresAt: expiresIn(this.#replyTimeoutMs),
     };
     const waiting = inbox.expect(correlationId, this.#replyTimeoutMs);
     waiting.catch(() => {});
@@ -545,6 +559,7 @@ export class AgentRouter {
         correlationId,
         tick: snapshot.tick,
       },
+      expiresAt: expiresIn(this.#replyTimeoutMs),
     };
     const waiting = inbox.expect(correlationId, this.#replyTimeoutMs);
     waiting.catch(() => {});

@@ -8,6 +8,7 @@ import type { ActivityEvent } from "../contracts/activity.ts";
 import { type ChatReply, ChatRequest, type TokenUsage } from "../contracts/chat.ts";
 import type { Logger } from "../log.ts";
 import type { ModelProvider } from "./model_provider.ts";
+import { isExpired } from "./_expiry.ts";
 
 /** Default bound on concurrent model calls of one chat node (the original's `max_workers`). */
 export const DEFAULT_MAX_WORKERS = 10;
@@ -113,6 +114,8 @@ export interface ChatNodeStats {
   answered: number;
   /** Requests answered with an error reply. */
   failed: number;
+  /** Requests skipped because their caller had stopped waiting (`expiresAt` passed). */
+  expired: number;
   /** Model calls running right now. */
   inFlight: number;
   /** Most model calls that ran at once. */
@@ -159,7 +162,8 @@ class Semaphore {
  * Starts a chat node. Each request is answered on its reply-to topic (ChatReply, keyed by agent)
  * before its offset commits, and a `usage` activity event with tokens and estimated cost is
  * published for every successful model call. A provider that throws yields an `ok: false` reply
- * with a sanitised message, so the agent ends that decision visibly instead of hanging.
+ * with a sanitised message, so the agent ends that decision visibly instead of hanging. A request
+ * past its `expiresAt` (a backlog after downtime) is answered without calling the model.
  */
 export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise<ChatNodeHandle> {
   const maxWorkers = options.maxWorkers ?? DEFAULT_MAX_WORKERS;
@@ -175,9 +179,31 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
   const activityTopic = prefix + ACTIVITY_TOPIC;
   await bus.ensureTopics([spec]);
   const workers = new Semaphore(maxWorkers);
-  const stats: ChatNodeStats = { answered: 0, failed: 0, inFlight: 0, peakInFlight: 0 };
+  const stats: ChatNodeStats = {
+    answered: 0,
+    failed: 0,
+    expired: 0,
+    inFlight: 0,
+    peakInFlight: 0,
+  };
 
   const answer = async (request: ChatRequest): Promise<ChatReply> => {
+    if (isExpired(request.expiresAt)) {
+      stats.expired++;
+      log.warn("Skipping an expired chat request", {
+        agent: request.agent,
+        expiresAt: request.expiresAt,
+      });
+      return {
+        v: 1,
+        ok: false,
+        correlationId: request.correlationId,
+        agent: request.agent,
+        model: provider.model,
+        error: `Request expired at ${request.expiresAt} before the chat node received it; ` +
+          "the model was not called",
+      };
+    }
     await workers.acquire();
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);

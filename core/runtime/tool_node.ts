@@ -8,6 +8,7 @@ import type { ToolContext } from "../contracts/tools.ts";
 import { ToolCallRequest, type ToolCallResult } from "../contracts/tools.ts";
 import type { Logger } from "../log.ts";
 import type { ToolOutcome, ToolSpec } from "./tool_spec.ts";
+import { isExpired } from "./_expiry.ts";
 
 /** Longest error text a model reads from a failed tool, in characters. */
 const ERROR_TEXT_LIMIT = 600;
@@ -97,6 +98,7 @@ export async function invokeTool(spec: ToolSpec, invocation: ToolInvocation): Pr
 /**
  * Serves a tool on the bus. Each request is validated, run with its ToolContext and answered with
  * a ToolCallResult on the request's reply-to topic (keyed by agent) before its offset commits.
+ * A request past its `expiresAt` (its caller stopped waiting) is answered without running the tool.
  */
 export function serveTool(
   bus: Bus,
@@ -111,7 +113,21 @@ export function serveTool(
     log,
     concurrency: options.concurrency ?? 8,
     handle: async (request) => {
-      const outcome = await invokeTool(spec, request);
+      const expired = isExpired(request.expiresAt);
+      if (expired) {
+        log.warn("Skipping an expired tool call", {
+          tool: spec.name,
+          agent: request.context.agent,
+          expiresAt: request.expiresAt,
+        });
+      }
+      const outcome: ToolOutcome = expired
+        ? {
+          ok: false,
+          content: `Tool call expired at ${request.expiresAt} before ${spec.name} received it; ` +
+            "it was not run",
+        }
+        : await invokeTool(spec, request);
       if (!outcome.ok) {
         log.info("Tool call failed", {
           tool: spec.name,

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { toolRequestTopic } from "../../core/bus/topics.ts";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { chatTopic, toolRequestTopic } from "../../core/bus/topics.ts";
+import { AgentRouter } from "../../core/runtime/agent_router.ts";
 import type { ToolContext } from "../../core/contracts/tools.ts";
 import type { ChatMessage } from "../../core/contracts/chat.ts";
 import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
 import { toolDefinition } from "../../core/runtime/tool_spec.ts";
 import { eventually, startArena } from "./_arena.ts";
-import { answer, callTools, deferred, within } from "./_support.ts";
+import { answer, callTools, deferred, quietLog, within } from "./_support.ts";
 
 const add: ToolSpec = {
   name: "add",
@@ -376,6 +378,55 @@ Deno.test("each decision event carries the market-clock time of its snapshot", a
     const [usage] = arena.activity.of(arena.agent, "usage");
     assert.equal(usage!.time, "2017-09-03T00:03:00.000Z");
     assert.equal(usage!.model, "scripted");
+  } finally {
+    await arena.close();
+  }
+});
+
+Deno.test("AgentRouter.start rejects an invalid agent name and a step limit below 1", async () => {
+  const bus = new MemoryBus();
+  const base = {
+    systemPrompt: "x",
+    tools: [],
+    renderPrompt: () => "x",
+    log: quietLog(),
+  };
+  try {
+    await assert.rejects(
+      AgentRouter.start(bus, { ...base, agent: "bad name!" }),
+      /^Error: Agent name must be 1-64 letters/,
+    );
+    await assert.rejects(
+      AgentRouter.start(bus, { ...base, agent: "ok", maxSteps: 0 }),
+      /Max steps must be a positive integer, got 0/,
+    );
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("requests carry an expiry of now + replyTimeoutMs so nodes can skip a stale backlog", async () => {
+  const arena = await startArena({
+    tools: [add],
+    router: { replyTimeoutMs: 4_000 },
+    script: (_request, call) => call === 0 ? callTools([["add", '{"a":1,"b":2}']]) : answer("ok"),
+  });
+  const requests: { topic: string; expiresAt?: string }[] = [];
+  try {
+    const before = Date.now();
+    await arena.publish(1);
+    await arena.activity.decisions(arena.agent, 1);
+    for (const topic of [chatTopic(), toolRequestTopic("add")]) {
+      await arena.bus.readAll(topic, (record) => {
+        requests.push({ topic, expiresAt: JSON.parse(record.value).expiresAt });
+        return Promise.resolve();
+      });
+    }
+    assert.equal(requests.length, 3);
+    for (const request of requests) {
+      const expires = Date.parse(request.expiresAt!);
+      assert.ok(expires >= before + 4_000 && expires <= Date.now() + 4_000, request.expiresAt);
+    }
   } finally {
     await arena.close();
   }

@@ -202,3 +202,29 @@ Deno.test("startChatNode rejects a max worker count below 1", async () => {
   );
   await bus.close();
 });
+
+Deno.test("an expired chat request is answered with an error without calling the model", async () => {
+  const bus = new MemoryBus();
+  const log = quietLog();
+  const model = new FixedModel("gpt-5-nano", () => Promise.reject(new Error("must not be called")));
+  const node = await startChatNode(bus, { provider: model, log });
+  const inbox = await ReplyInbox.open(bus, { replyTopic: REPLY_TOPIC, groupId: "test.inbox", log });
+  try {
+    const waiting = inbox.expect("old", 5_000);
+    const expiresAt = new Date(Date.now() - 60 * 60_000).toISOString();
+    await publishMessages(bus, chatTopic(), [{ message: { ...chatRequest("old"), expiresAt } }]);
+    const reply = ChatReply.parse(await waiting);
+    assert.equal(reply.ok, false);
+    if (reply.ok) return;
+    assert.equal(
+      reply.error,
+      `Request expired at ${expiresAt} before the chat node received it; the model was not called`,
+    );
+    assert.equal(model.calls.length, 0);
+    assert.equal(node.stats().expired, 1);
+  } finally {
+    await inbox.close();
+    await node.stop();
+    await bus.close();
+  }
+});

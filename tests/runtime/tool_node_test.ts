@@ -125,3 +125,67 @@ Deno.test("serveTool answers each request on its reply-to topic with the correla
     await bus.close();
   }
 });
+
+Deno.test("serveTool does not run a tool call whose caller stopped waiting long ago", async () => {
+  const bus = new MemoryBus();
+  const log = quietLog();
+  let runs = 0;
+  const counted: ToolSpec = {
+    name: "counted",
+    description: "Counts runs",
+    input: z.object({}),
+    run: () => {
+      runs++;
+      return Promise.resolve({ ok: true, content: "ran" });
+    },
+  };
+  const subscription = await serveTool(bus, counted, { log });
+  const inbox = await ReplyInbox.open(bus, {
+    replyTopic: "test.tool.replies",
+    groupId: "inbox",
+    log,
+  });
+  try {
+    const expiresAt = new Date(Date.now() - 60 * 60_000).toISOString();
+    const stale = inbox.expect("stale", 5_000);
+    const fresh = inbox.expect("fresh", 5_000);
+    await publishMessages(bus, toolRequestTopic("counted"), [
+      {
+        key: "scalper",
+        message: {
+          v: 1,
+          correlationId: "stale",
+          replyTo: "test.tool.replies",
+          tool: "counted",
+          arguments: "{}",
+          context,
+          expiresAt,
+        },
+      },
+      {
+        key: "scalper",
+        message: {
+          v: 1,
+          correlationId: "fresh",
+          replyTo: "test.tool.replies",
+          tool: "counted",
+          arguments: "{}",
+          context,
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+      },
+    ]);
+    const skipped = ToolCallResult.parse(await stale);
+    assert.equal(skipped.ok, false);
+    assert.equal(
+      skipped.content,
+      `Tool call expired at ${expiresAt} before counted received it; it was not run`,
+    );
+    assert.equal(ToolCallResult.parse(await fresh).content, "ran");
+    assert.equal(runs, 1);
+  } finally {
+    await inbox.close();
+    await subscription.close();
+    await bus.close();
+  }
+});
