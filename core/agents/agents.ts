@@ -1,0 +1,117 @@
+/** Choosing which agents a router process runs, and starting them on a bus. */
+
+import type { Bus } from "../bus/bus.ts";
+import { AgentName } from "../contracts/common.ts";
+import type { Logger } from "../log.ts";
+import { renderSnapshotPrompt } from "../market/prompt.ts";
+import { AgentRouter } from "../runtime/agent_router.ts";
+import { type AgentSpec, builtinStrategy, defaultAgents, type Strategy } from "./strategies.ts";
+import { loadStrategyFile } from "./strategy_file.ts";
+import { tradingToolDefinitions } from "./tool_definitions.ts";
+
+/** The router's agent flags. */
+export interface AgentSelection {
+  /** `--name`: run one agent with this name. */
+  name?: string;
+  /** `--strategy`: a built-in strategy id. */
+  strategy?: string;
+  /** `--strategy-file`: a JSON strategy file. */
+  strategyFile?: string;
+}
+
+/**
+ * Resolves the router flags to agents: a strategy file (named `--name` or the file's name), or a
+ * built-in strategy (named `--name` or the strategy id), or with neither the three default agents.
+ * `--name` alone works for the default agents' names.
+ */
+export async function selectAgents(selection: AgentSelection): Promise<AgentSpec[]> {
+  if (selection.strategy !== undefined && selection.strategyFile !== undefined) {
+    throw new Error("Give either --strategy or --strategy-file, not both");
+  }
+  let agents: AgentSpec[];
+  if (selection.strategyFile !== undefined) {
+    const strategy: Strategy = await loadStrategyFile(selection.strategyFile);
+    agents = [{ name: selection.name ?? strategy.name, strategy }];
+  } else if (selection.strategy !== undefined) {
+    const strategy = builtinStrategy(selection.strategy);
+    agents = [{ name: selection.name ?? strategy.name, strategy }];
+  } else if (selection.name !== undefined) {
+    const known = defaultAgents().find((agent) => agent.name === selection.name);
+    if (!known) {
+      throw new Error(
+        `Agent ${selection.name} needs --strategy momentum|brainrot|scalper or --strategy-file; ` +
+          `without them only the default agents momentum, brainrot-daytrader and scalper are known`,
+      );
+    }
+    agents = [known];
+  } else {
+    agents = defaultAgents();
+  }
+  for (const agent of agents) {
+    const parsed = AgentName.safeParse(agent.name);
+    if (!parsed.success) {
+      throw new Error(
+        `Agent name must be letters, digits, '.', '_' or '-' (at most 64), got ${agent.name}`,
+      );
+    }
+  }
+  return agents;
+}
+
+/** Options for {@linkcode startAgents}. */
+export interface StartAgentsOptions {
+  /** Chat node every agent talks to (default the shared `ai_prompted`). */
+  chatNodeName?: string;
+  /** Chat node per agent name, overriding `chatNodeName` (multi-model arenas in one process). */
+  chatNodeByAgent?: Record<string, string>;
+  /** Where the routers log. */
+  log: Logger;
+  /** Prefix of every topic name (isolated arenas and tests). */
+  topicPrefix?: string;
+  /** Past decisions summarised in each prompt (router default when absent). */
+  memoryDecisions?: number;
+  /** Bound on model calls per decision (router default when absent). */
+  maxSteps?: number;
+  /** Bound on the wait for a chat reply or tool result in milliseconds. */
+  replyTimeoutMs?: number;
+  /** Read snapshots published before the agents' groups joined (default false). */
+  fromBeginning?: boolean;
+  /** Prefix of each agent's consumer group on the market topic (default none: the agent name). */
+  groupIdPrefix?: string;
+}
+
+/** Starts one AgentRouter per agent with the trading tools and the compact market prompt. */
+export async function startAgents(
+  bus: Bus,
+  agents: AgentSpec[],
+  options: StartAgentsOptions,
+): Promise<AgentRouter[]> {
+  const tools = tradingToolDefinitions();
+  const routers: AgentRouter[] = [];
+  try {
+    for (const agent of agents) {
+      routers.push(
+        await AgentRouter.start(bus, {
+          agent: agent.name,
+          systemPrompt: agent.strategy.prompt,
+          chatNodeName: options.chatNodeByAgent?.[agent.name] ?? options.chatNodeName,
+          tools,
+          renderPrompt: renderSnapshotPrompt,
+          maxSteps: options.maxSteps,
+          memoryDecisions: options.memoryDecisions,
+          replyTimeoutMs: options.replyTimeoutMs,
+          fromBeginning: options.fromBeginning,
+          groupId: options.groupIdPrefix === undefined
+            ? undefined
+            : `${options.groupIdPrefix}${agent.name}`,
+          topicPrefix: options.topicPrefix,
+          log: options.log.child(agent.name),
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.allSettled(routers.map((router) => router.stop()));
+    throw error;
+  }
+  return routers;
+}

@@ -1,0 +1,117 @@
+/**
+ * Chat node service: answers agents' chat requests on `ai_prompted.<name>` (or the shared
+ * `ai_prompted`) with one model: any OpenAI-compatible server (`--model openai`, the default) or
+ * the offline deterministic `rules` model (`--model rules`).
+ *
+ * `deno task chat_node` allows the network to api.openai.com, localhost and 127.0.0.1 only. For
+ * another provider or a remote broker, widen `--allow-net` with its host, e.g.
+ * `deno run --allow-net=api.deepseek.com,localhost,127.0.0.1 --allow-env=... services/chat_node.ts
+ * --name deepseek --model-id deepseek-chat --base-url https://api.deepseek.com --api-key ...`
+ * (OpenRouter: openrouter.ai; Ollama and vLLM on this machine need no change).
+ * The API key is redacted from every log line and error reply.
+ */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import {
+  OpenAIProvider,
+  REASONING_EFFORTS,
+  type ReasoningEffort,
+} from "../core/models/openai_provider.ts";
+import { RulesModel } from "../core/models/rules_model.ts";
+import { startChatNode } from "../core/runtime/chat_node.ts";
+import type { ModelProvider } from "../core/runtime/model_provider.ts";
+
+const program = new Command()
+  .name("chat_node")
+  .description("LLM inference service: one model answering agents' chat requests")
+  .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)")
+  .addOption(
+    new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
+      .choices(["openai", "rules"] as const).default("openai" as const),
+  )
+  .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
+  .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
+  .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
+  .option("--max-workers <n>", "concurrent model calls", positiveInt, 10)
+  .addOption(
+    new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
+      .choices(REASONING_EFFORTS),
+  )
+  .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveInt, 60_000)
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("info")
+      .argParser(parseLogLevel),
+  );
+
+const options = program.parse().opts();
+const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
+const secrets = apiKey ? [apiKey] : [];
+const log = createLogger(`chat_node.${options.name ?? "shared"}`, {
+  level: options.logLevel,
+  secrets,
+});
+
+let provider: ModelProvider;
+if (options.model === "rules") {
+  provider = new RulesModel();
+} else {
+  if (!apiKey) {
+    console.error(
+      "chat_node: an API key is needed for --model openai: pass --api-key or set OPENAI_API_KEY " +
+        "(servers without keys such as Ollama accept any text), or use --model rules to run offline",
+    );
+    Deno.exit(2);
+  }
+  provider = new OpenAIProvider({
+    model: options.modelId,
+    apiKey,
+    baseURL: options.baseUrl,
+    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
+    timeoutMs: options.timeoutMs,
+    log: log.child("model"),
+  });
+}
+
+const bus = new KafkaBus({
+  brokers: options.bootstrapServers.split(","),
+  clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
+  log: log.child("bus"),
+});
+const node = await startChatNode(bus, {
+  provider,
+  name: options.name,
+  maxWorkers: options.maxWorkers,
+  log,
+  secrets,
+  topicPrefix: options.topicPrefix,
+});
+log.info("Chat node ready", {
+  topic: node.topic,
+  model: node.model,
+  baseUrl: options.model === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
+});
+
+async function shutdown(code: number): Promise<never> {
+  await node.stop().catch(() => {});
+  await bus.close().catch(() => {});
+  log.info("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
+  Deno.exit(code);
+}
+Deno.addSignalListener("SIGINT", () => void shutdown(130));
+Deno.addSignalListener("SIGTERM", () => void shutdown(143));
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new Error(`Expected a positive whole number, got ${value}`);
+  }
+  return number;
+}

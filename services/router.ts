@@ -1,0 +1,93 @@
+/**
+ * Router service: trading agents. Each agent reads market snapshots in its own consumer group
+ * (group id = agent name), asks its chat node, and calls the shared tools. With no `--name`,
+ * `--strategy` or `--strategy-file`, one process runs the three default agents (momentum,
+ * brainrot-daytrader, scalper) on the shared chat node.
+ *
+ * `deno task router` allows the network to localhost and 127.0.0.1 and reads nothing; for
+ * `--strategy-file FILE` add `--allow-read=FILE`, for a remote broker widen `--allow-net`.
+ */
+
+import { Command, Option } from "@commander-js/extra-typings";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import { selectAgents, startAgents } from "../core/agents/agents.ts";
+import { STRATEGY_IDS } from "../core/agents/strategies.ts";
+
+const program = new Command()
+  .name("router")
+  .description("Trading agents: market snapshots in, decisions through a chat node and tools")
+  .option("--name <name>", "agent name (consumer group, account); default the three agents")
+  .option("--chat-node-name <name>", "chat node to use: ai_prompted.<name> (default ai_prompted)")
+  .addOption(
+    new Option("--strategy <id>", "built-in strategy").choices(STRATEGY_IDS),
+  )
+  .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
+  .option("--memory-decisions <n>", "past decisions summarised in each prompt", nonNegativeInt)
+  .option("--max-steps <n>", "model calls per decision at most", positiveInt)
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
+  .option(
+    "--bootstrap-servers <servers>",
+    "Kafka bootstrap servers",
+    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  )
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("info")
+      .argParser(parseLogLevel),
+  );
+
+const options = program.parse().opts();
+const log = createLogger("router", { level: options.logLevel });
+let agents;
+try {
+  agents = await selectAgents({
+    name: options.name,
+    strategy: options.strategy,
+    strategyFile: options.strategyFile,
+  });
+} catch (error) {
+  console.error(`router: ${(error as Error).message}`);
+  Deno.exit(2);
+}
+
+const bus = new KafkaBus({
+  brokers: options.bootstrapServers.split(","),
+  clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
+  log: log.child("bus"),
+});
+const routers = await startAgents(bus, agents, {
+  chatNodeName: options.chatNodeName,
+  memoryDecisions: options.memoryDecisions,
+  maxSteps: options.maxSteps,
+  topicPrefix: options.topicPrefix,
+  log,
+});
+log.info("Agents ready", {
+  agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
+  chatNode: options.chatNodeName ?? "shared",
+});
+
+async function shutdown(code: number): Promise<never> {
+  await Promise.allSettled(routers.map((router) => router.stop()));
+  for (const router of routers) log.info("Agent stopped", { agent: router.agent, ...router.stats });
+  await bus.close().catch(() => {});
+  Deno.exit(code);
+}
+Deno.addSignalListener("SIGINT", () => void shutdown(130));
+Deno.addSignalListener("SIGTERM", () => void shutdown(143));
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new Error(`Expected a positive whole number, got ${value}`);
+  }
+  return number;
+}
+
+function nonNegativeInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new Error(`Expected a whole number of 0 or more, got ${value}`);
+  }
+  return number;
+}

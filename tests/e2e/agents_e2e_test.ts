@@ -1,0 +1,230 @@
+/**
+ * End to end on the real Kafka broker: replay (lockstep) -> three routers -> two named chat nodes
+ * on a fake OpenAI-compatible server (through npm:openai) -> tool nodes -> ledger.
+ */
+
+import assert from "node:assert/strict";
+import type { Subscription } from "../../core/bus/bus.ts";
+import { readAllMessages, subscribeMessages } from "../../core/bus/messages.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+} from "../../core/bus/topics.ts";
+import { loadFixtureCandles, ReplayFeed } from "../../core/connector/replay.ts";
+import { ActivityEvent } from "../../core/contracts/activity.ts";
+import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
+import { createLogger } from "../../core/log.ts";
+import { OpenAIProvider } from "../../core/models/openai_provider.ts";
+import { startChatNode } from "../../core/runtime/chat_node.ts";
+import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
+import {
+  Calculator,
+  calculatorTool,
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+  serveTools,
+} from "../../core/tools/mod.ts";
+import { startAgents } from "../../core/agents/agents.ts";
+import { defaultAgents } from "../../core/agents/strategies.ts";
+import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
+import { testKafkaBus, uniqueName } from "../_kafka.ts";
+
+const API_KEY = "sk-e2e-fake-key-0123456789";
+const TICKS = 3;
+
+/** Units each agent buys per tick, so every fill can be traced to its account. */
+const QUANTITY: Record<string, string> = {
+  MOMENTUM: "0.001",
+  BRAINROT: "0.002",
+  SCALPER: "0.003",
+};
+
+function strategyOf(request: RecordedRequest): string {
+  const system = String(request.body.messages[0]?.content ?? "");
+  return /Your strategy: (MOMENTUM|BRAINROT|SCALPER)/.exec(system)?.[1] ?? "UNKNOWN";
+}
+
+/**
+ * The scripted model: portfolio and calculator in one reply, then one buy of the first product
+ * in the prompt, then a final answer. Reads only what an LLM would see (the HTTP request).
+ */
+function respond(request: RecordedRequest): FakeReply {
+  const messages = request.body.messages;
+  const lastUser = messages.findLastIndex((message) => message.role === "user");
+  const turn = messages.slice(lastUser + 1);
+  const calls = turn.flatMap((message) =>
+    (message.tool_calls as { function: { name: string } }[] | undefined) ?? []
+  );
+  const usage = { promptTokens: 1000, completionTokens: 20 };
+  if (calls.length === 0) {
+    return {
+      kind: "message",
+      usage,
+      toolCalls: [
+        { name: "get_portfolio", arguments: "{}" },
+        { name: "calculator", arguments: '{"expression":"100000 * 0.01"}' },
+      ],
+    };
+  }
+  if (!calls.some((call) => call.function.name === "execute_trade")) {
+    const prompt = String(messages[lastUser]?.content ?? "");
+    const product = /^([A-Z0-9]+-[A-Z0-9]+) px=/m.exec(prompt)?.[1] ?? "BTC-USD";
+    const quantity = QUANTITY[strategyOf(request)] ?? "0.009";
+    return {
+      kind: "message",
+      usage,
+      toolCalls: [{
+        name: "execute_trade",
+        arguments: JSON.stringify({ product_id: product, quantity, action: "buy" }),
+      }],
+    };
+  }
+  return { kind: "message", usage, content: "Bought a little to test the pipes." };
+}
+
+Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai) -> tools -> ledger", async () => {
+  const prefix = `${uniqueName("e2e-agents")}.`;
+  const log = createLogger("e2e", { level: "warn", secrets: [API_KEY] });
+  const bus = testKafkaBus();
+  const fake = startFakeOpenAI({ responder: respond });
+  const calculator = new Calculator();
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const ledger = await LedgerService.start(bus, {
+      log,
+      ledgerTopic: prefix + LEDGER_TOPIC,
+      priceTopic: prefix + PRICE_TOPIC,
+      groupPrefix: `${prefix}follower`,
+    });
+    cleanups.push(() => ledger.close());
+    const tools: Subscription[] = await serveTools(bus, [
+      executeTradeTool(ledger),
+      getPortfolioTool(ledger),
+      calculatorTool(calculator),
+    ] as ToolSpec[], { log, topicPrefix: prefix, groupId: `${prefix}tools` });
+    cleanups.push(async () => {
+      for (const subscription of tools) await subscription.close();
+    });
+
+    for (const [name, model] of [["node-a", "model-a"], ["node-b", "model-b"]] as const) {
+      const node = await startChatNode(bus, {
+        provider: new OpenAIProvider({ model, apiKey: API_KEY, baseURL: fake.baseURL }),
+        name,
+        log,
+        secrets: [API_KEY],
+        topicPrefix: prefix,
+        groupId: `${prefix}chat.${name}`,
+      });
+      cleanups.push(() => node.stop());
+    }
+
+    const activity: ActivityEvent[] = [];
+    const collector = await subscribeMessages(bus, {
+      groupId: `${prefix}activity`,
+      topics: [prefix + ACTIVITY_TOPIC],
+      schema: ActivityEvent,
+      log,
+      fromBeginning: true,
+      handler: (event) => {
+        activity.push(event);
+        return Promise.resolve();
+      },
+    });
+    cleanups.push(() => collector.close());
+
+    const agents = defaultAgents();
+    const names = agents.map((agent) => agent.name);
+    const routers = await startAgents(bus, agents, {
+      chatNodeByAgent: { momentum: "node-a", "brainrot-daytrader": "node-b", scalper: "node-b" },
+      topicPrefix: prefix,
+      groupIdPrefix: prefix,
+      replyTimeoutMs: 20_000,
+      log,
+    });
+    cleanups.push(async () => {
+      await Promise.all(routers.map((router) => router.stop()));
+    });
+
+    const result = await new ReplayFeed({
+      bus,
+      source: await loadFixtureCandles(),
+      maxTicks: TICKS,
+      lockstep: { agents: names, timeoutMs: 30_000 },
+      topics: {
+        snapshots: prefix + AGENT_INPUT_TOPIC,
+        prices: prefix + PRICE_TOPIC,
+        activity: prefix + ACTIVITY_TOPIC,
+      },
+      log,
+    }).run();
+    assert.equal(result.ticks, TICKS);
+
+    // Every agent decided every tick, through its own chat node and model.
+    for (const router of routers) {
+      assert.equal(router.stats.decisions, TICKS, `${router.agent} decisions`);
+      assert.equal(router.stats.outcomes.answered, TICKS, `${router.agent} answered`);
+    }
+    const trades: TradeExecuted[] = [];
+    await readAllMessages(bus, prefix + LEDGER_TOPIC, {
+      schema: LedgerEvent,
+      log,
+      handler: (event) => {
+        if (event.type === "trade_executed") trades.push(event);
+      },
+    });
+    const expected: Record<string, { quantity: string; model: string }> = {
+      momentum: { quantity: "0.001", model: "model-a" },
+      "brainrot-daytrader": { quantity: "0.002", model: "model-b" },
+      scalper: { quantity: "0.003", model: "model-b" },
+    };
+    for (const [agent, { quantity, model }] of Object.entries(expected)) {
+      const own = trades.filter((trade) => trade.agent === agent);
+      assert.equal(own.length, TICKS, `${agent} should have ${TICKS} trades, got ${own.length}`);
+      for (const trade of own) {
+        assert.equal(trade.side, "buy");
+        assert.equal(Number(trade.quantity), Number(quantity), `${agent} traded another's size`);
+      }
+      const deadline = Date.now() + 10_000;
+      while (
+        activity.filter((event) => event.agent === agent && event.kind === "decision").length <
+          TICKS && Date.now() < deadline
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const mine = activity.filter((event) => event.agent === agent);
+      const usage = mine.filter((event) => event.kind === "usage");
+      assert.equal(usage.length, TICKS * 3, `${agent}: one usage event per model call`);
+      for (const event of usage) {
+        assert.equal(event.model, model);
+        assert.equal(event.promptTokens, 1000);
+      }
+      const toolCalls = mine.filter((event) => event.kind === "tool_call");
+      assert.equal(toolCalls.length, TICKS * 3, `${agent}: three tool calls per decision`);
+      const decisions = mine.filter((event) => event.kind === "decision");
+      assert.deepEqual(decisions.map((event) => event.outcome), Array(TICKS).fill("answered"));
+    }
+    assert.equal(trades.length, TICKS * 3);
+
+    // The fake server saw momentum only on model-a, the other two only on model-b.
+    for (const request of fake.requests) {
+      const strategy = strategyOf(request);
+      assert.equal(request.body.model, strategy === "MOMENTUM" ? "model-a" : "model-b");
+      assert.deepEqual(
+        request.body.tools?.map((tool) => tool.function.name).sort(),
+        ["calculator", "execute_trade", "get_portfolio"],
+      );
+    }
+    assert.equal(fake.requests.length, TICKS * 3 * 3);
+    for (const event of activity) {
+      assert.ok(!JSON.stringify(event).includes(API_KEY), "the API key leaked into activity");
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    calculator.close();
+    await bus.close();
+    await fake.close();
+  }
+});
