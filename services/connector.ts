@@ -2,7 +2,12 @@
 
 import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { ARENA_TOPICS } from "../core/bus/topics.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  ARENA_TOPICS,
+  PRICE_TOPIC,
+} from "../core/bus/topics.ts";
 import { CoinbaseFeed, DEFAULT_REST_URL, DEFAULT_WS_URL } from "../core/connector/coinbase_feed.ts";
 import { Recorder } from "../core/connector/recording.ts";
 import { loadReplaySource, ReplayFeed } from "../core/connector/replay.ts";
@@ -69,12 +74,20 @@ const program = new Command()
     "candle replay: market time skipped for full windows",
     Number,
     14_400,
-  );
+  )
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
 const log = createLogger("connector", { level: options.logLevel });
 const productIds = options.products.flatMap((entry) => entry.split(",")).map((id) => id.trim())
   .filter((id) => id !== "");
+
+const prefix = options.topicPrefix;
+const topics = {
+  snapshots: prefix + AGENT_INPUT_TOPIC,
+  prices: prefix + PRICE_TOPIC,
+  activity: prefix + ACTIVITY_TOPIC,
+};
 
 const bus = new KafkaBus({
   brokers: [options.bootstrapServers],
@@ -96,7 +109,7 @@ Deno.addSignalListener("SIGINT", () => void shutdown(130));
 Deno.addSignalListener("SIGTERM", () => void shutdown(143));
 
 try {
-  await bus.ensureTopics(ARENA_TOPICS);
+  await bus.ensureTopics(ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })));
   if (options.replay) {
     if (options.record) throw new Error("--record applies to live data, not to --replay");
     let source = await loadReplaySource(options.replay);
@@ -124,6 +137,7 @@ try {
       maxTicks: options.maxTicks,
       halfSpreadBps: options.halfSpreadBps,
       warmupSeconds: options.warmup,
+      topics,
       signal: abort.signal,
       log,
     });
@@ -139,6 +153,7 @@ try {
     wsUrl: options.wsUrl,
     restUrl: options.restUrl,
     recorder,
+    topics,
     log,
   });
   await feed.start();
