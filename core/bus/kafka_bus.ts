@@ -59,6 +59,9 @@ const RETRY: RetryOptions = {
   multiplier: 2,
 };
 
+/** How often a short-lived consumer (read-all, group start) is tried before giving up. */
+const CONSUMER_ATTEMPTS = 8;
+
 /** kafkajs messages that describe normal operation; logged at debug instead of warn. */
 const ROUTINE_MESSAGES = [
   "The group is rebalancing, re-joining",
@@ -90,7 +93,6 @@ export function silenceNegativeTimeoutWarning(): void {
 }
 
 interface ActiveSubscription {
-  consumer: Consumer;
   close(): Promise<void>;
 }
 
@@ -171,26 +173,10 @@ export class KafkaBus implements Bus {
     const log = this.#log.child(`consumer.${options.groupId}`);
     let closing = false;
     let wakeRedelivery: (() => void) | undefined;
-    const consumer = this.#kafka.consumer({
-      groupId: options.groupId,
-      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
-      rebalanceTimeout: this.#options.rebalanceTimeoutMs ?? 60_000,
-      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 500,
-      allowAutoTopicCreation: false,
-      retry: {
-        ...RETRY,
-        restartOnFailure: (error: Error) => {
-          log.warn("Kafka consumer failed, restarting", { error: error.message });
-          return Promise.resolve(!closing);
-        },
-      },
-    });
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && !closing) {
-        log.error("Kafka consumer stopped after an error", { error: event.payload.error });
-      }
-    });
+    let restartTimer: ReturnType<typeof setTimeout> | undefined;
+    let wakeRestart: (() => void) | undefined;
+    let failures = 0;
+
     const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
       const record = toBusRecord(payload);
       const stopHeartbeat = keepAlive(payload.heartbeat, this.#options.heartbeatIntervalMs);
@@ -227,27 +213,84 @@ export class KafkaBus implements Bus {
         stopHeartbeat();
       }
     };
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: options.topics, fromBeginning });
-      await consumer.run({
-        partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 1),
-        eachMessage,
+
+    const start = async (): Promise<Consumer> => {
+      const consumer = this.#kafka.consumer({
+        groupId: options.groupId,
+        ...this.#consumerTimings(),
+        retry: {
+          ...RETRY,
+          restartOnFailure: (error: Error) => {
+            log.warn("Kafka consumer failed, restarting", { error: error.message });
+            return Promise.resolve(!closing);
+          },
+        },
       });
-    } catch (error) {
-      closing = true;
-      await consumer.disconnect().catch(() => {});
-      throw error;
-    }
+      consumer.on(consumer.events.GROUP_JOIN, () => failures = 0);
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (event.payload.restart || closing) return;
+        // kafkajs gives up on some errors it calls non-retriable (e.g. "Failed to find group
+        // coordinator" while a fresh broker loads its offsets topic); start a new consumer.
+        const delay = Math.min(1_000 * 2 ** failures++, 10_000);
+        log.warn("Kafka consumer stopped after an error; starting a new one", {
+          error: event.payload.error,
+          retryInMs: delay,
+        });
+        restartTimer = setTimeout(() => {
+          restartTimer = undefined;
+          current = replace(consumer);
+        }, delay);
+      });
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topics: options.topics, fromBeginning });
+        await consumer.run({
+          partitionsConsumedConcurrently: Math.max(1, options.concurrency ?? 1),
+          eachMessage,
+        });
+      } catch (error) {
+        await consumer.disconnect().catch(() => {});
+        throw error;
+      }
+      return consumer;
+    };
+
+    const pause = (ms: number) =>
+      new Promise<void>((resolve) => {
+        restartTimer = setTimeout(resolve, ms);
+        wakeRestart = resolve;
+      });
+
+    const replace = async (old: Consumer): Promise<Consumer | undefined> => {
+      await old.disconnect().catch(() => {});
+      while (!closing) {
+        try {
+          return await start();
+        } catch (error) {
+          if (closing) break;
+          const delay = Math.min(1_000 * 2 ** failures++, 10_000);
+          log.warn("Could not start a new Kafka consumer; trying again", {
+            error: error instanceof Error ? error.message : String(error),
+            retryInMs: delay,
+          });
+          await pause(delay);
+        }
+      }
+      return undefined;
+    };
+
+    let current: Promise<Consumer | undefined> = Promise.resolve(await start());
     let closed: Promise<void> | undefined;
     const active: ActiveSubscription = {
-      consumer,
       close: () => {
         closed ??= (async () => {
           closing = true;
+          clearTimeout(restartTimer);
+          wakeRestart?.();
           wakeRedelivery?.();
           try {
-            await consumer.disconnect();
+            const consumer = await current.catch(() => undefined);
+            await consumer?.disconnect();
           } finally {
             this.#subscriptions.delete(active);
           }
@@ -274,7 +317,10 @@ export class KafkaBus implements Bus {
     await this.#ensureTopic(topic);
     const admin = await this.#connectedAdmin();
     const offsets = await admin.fetchTopicOffsets(topic);
+    /** End offset captured now, per partition that still has records to read. */
     const remaining = new Map<number, bigint>();
+    /** Next offset to hand over per partition, so a restarted reader skips what was read. */
+    const next = new Map<number, bigint>();
     for (const entry of offsets) {
       if (BigInt(entry.high) > BigInt(entry.low)) {
         remaining.set(entry.partition, BigInt(entry.high));
@@ -282,44 +328,63 @@ export class KafkaBus implements Bus {
     }
     if (remaining.size === 0) return;
     const groupId = `${this.#options.clientId}.read-all.${crypto.randomUUID()}`;
-    const consumer = this.#kafka.consumer({
-      groupId,
-      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
-      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 500,
-      allowAutoTopicCreation: false,
-      retry: RETRY,
-    });
-    const { promise: finished, resolve, reject } = Promise.withResolvers<void>();
-    let failed = false;
+    let failure: { error: unknown } | undefined;
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async (payload) => {
-          const end = remaining.get(payload.partition);
-          if (failed || end === undefined || BigInt(payload.message.offset) >= end) return;
-          try {
-            await handler(toBusRecord(payload));
-          } catch (error) {
-            failed = true;
-            reject(error);
-            return;
-          }
-          if (BigInt(payload.message.offset) + 1n >= end) {
-            remaining.delete(payload.partition);
-            if (remaining.size === 0) resolve();
-          }
-        },
-      });
-      await finished;
+      for (let attempt = 1;; attempt++) {
+        const consumer = this.#kafka.consumer({
+          groupId,
+          ...this.#consumerTimings(),
+          retry: RETRY,
+        });
+        const { promise: outcome, resolve } = Promise.withResolvers<"done" | "crashed">();
+        consumer.on(consumer.events.CRASH, (event) => {
+          if (!event.payload.restart) resolve("crashed");
+        });
+        let result: "done" | "crashed";
+        try {
+          await consumer.connect();
+          await consumer.subscribe({ topics: [topic], fromBeginning: true });
+          await consumer.run({
+            autoCommit: false,
+            eachMessage: async (payload) => {
+              const end = remaining.get(payload.partition);
+              const offset = BigInt(payload.message.offset);
+              if (failure || end === undefined || offset >= end) return;
+              if (offset < (next.get(payload.partition) ?? 0n)) return;
+              try {
+                await handler(toBusRecord(payload));
+              } catch (error) {
+                failure = { error };
+                resolve("done");
+                return;
+              }
+              next.set(payload.partition, offset + 1n);
+              if (offset + 1n >= end) {
+                remaining.delete(payload.partition);
+                if (remaining.size === 0) resolve("done");
+              }
+            },
+          });
+          result = await outcome;
+        } catch (error) {
+          this.#log.debug("Read-all consumer failed", { topic, error });
+          result = "crashed";
+        } finally {
+          await consumer.disconnect().catch(() => {});
+        }
+        if (result === "done") break;
+        if (attempt >= CONSUMER_ATTEMPTS) {
+          throw new Error(`Reading ${topic} failed: its consumer stopped ${attempt} times`);
+        }
+        this.#log.warn("Read-all consumer stopped; resuming with a new one", { topic, attempt });
+        await new Promise((wait) => setTimeout(wait, Math.min(500 * 2 ** attempt, 10_000)));
+      }
     } finally {
-      await consumer.disconnect().catch(() => {});
       await admin.deleteGroups([groupId]).catch((error) => {
         this.#log.debug("Could not delete the read-all group", { groupId, error });
       });
     }
+    if (failure) throw failure.error;
   }
 
   /** Closes subscriptions (after in-flight handlers), the producer and the admin client. */
@@ -387,33 +452,61 @@ export class KafkaBus implements Bus {
     const ends = await Promise.all(
       fresh.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
     );
-    const consumer = this.#kafka.consumer({
-      groupId,
-      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
-      maxWaitTimeInMs: 20,
-      allowAutoTopicCreation: false,
-      retry: RETRY,
-    });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: fresh, fromBeginning: false });
+    for (let attempt = 1;; attempt++) {
+      const consumer = this.#kafka.consumer({
+        groupId,
+        ...this.#consumerTimings(),
+        maxWaitTimeInMs: 20,
+        retry: RETRY,
+      });
       // Like kafkajs' admin.setOffsets, without its five-second fetch wait: seeks commit at
       // the next fetch, and the consumer leaves right after it.
-      const { promise: fetched, resolve } = Promise.withResolvers<void>();
-      consumer.on(consumer.events.FETCH, () => resolve());
-      const running = consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => {} });
-      consumer.pause(fresh.map((topic) => ({ topic })));
-      for (const { topic, offsets } of ends) {
-        for (const entry of offsets) {
-          consumer.seek({ topic, partition: entry.partition, offset: entry.high });
+      const { promise: outcome, resolve } = Promise.withResolvers<"done" | "crashed">();
+      consumer.on(consumer.events.FETCH, () => resolve("done"));
+      consumer.on(consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) resolve("crashed");
+      });
+      let result: "done" | "crashed";
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: fresh, fromBeginning: false });
+        const running = consumer.run({ eachBatchAutoResolve: false, eachBatch: async () => {} });
+        consumer.pause(fresh.map((topic) => ({ topic })));
+        for (const { topic, offsets } of ends) {
+          for (const entry of offsets) {
+            consumer.seek({ topic, partition: entry.partition, offset: entry.high });
+          }
         }
+        await running;
+        result = await outcome;
+      } catch (error) {
+        this.#log.debug("Could not set the start offsets of a new group", { groupId, error });
+        result = "crashed";
+      } finally {
+        await consumer.disconnect().catch(() => {});
       }
-      await running;
-      await fetched;
-    } finally {
-      await consumer.disconnect();
+      if (result === "done") return;
+      if (attempt >= CONSUMER_ATTEMPTS) {
+        throw new Error(`Could not set the start offsets of new group ${groupId}`);
+      }
+      await new Promise((wait) => setTimeout(wait, Math.min(500 * 2 ** attempt, 10_000)));
     }
+  }
+
+  #consumerTimings(): {
+    sessionTimeout: number;
+    heartbeatInterval: number;
+    rebalanceTimeout: number;
+    maxWaitTimeInMs: number;
+    allowAutoTopicCreation: boolean;
+  } {
+    return {
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      rebalanceTimeout: this.#options.rebalanceTimeoutMs ?? 60_000,
+      maxWaitTimeInMs: this.#options.maxWaitTimeMs ?? 500,
+      allowAutoTopicCreation: false,
+    };
   }
 
   #connectedProducer(): Promise<Producer> {
