@@ -1,0 +1,293 @@
+/**
+ * The whole arena in one process: market feed (Coinbase live, or a replay), chat node, agents,
+ * tools with the ledger, and the terminal and web dashboards, on the in-memory bus (or on a
+ * broker with `--bootstrap-servers`). At the end (replay finished, or Ctrl-C) it prints the final
+ * leaderboard and writes the report.
+ *
+ * `--demo` is the offline demo (`deno task demo`): the bundled 48 h of real BTC-USD and ETH-USD
+ * candles replayed in lockstep with the `rules` model, a decision every 5 minutes of market time.
+ *
+ * `deno task arena` allows the network to the Coinbase Exchange hosts, api.openai.com, localhost
+ * and 127.0.0.1. For another OpenAI-compatible host add it to `--allow-net`, e.g.
+ * `deno run --allow-net=ws-feed.exchange.coinbase.com,api.exchange.coinbase.com,api.deepseek.com,
+ * 127.0.0.1,localhost --allow-env=OPENAI_API_KEY --allow-read=. --allow-write=artifacts
+ * services/arena.ts --model-id deepseek-chat --base-url https://api.deepseek.com`.
+ */
+
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type { Bus } from "../core/bus/bus.ts";
+import { MemoryBus } from "../core/bus/memory_bus.ts";
+import { selectAgents } from "../core/agents/agents.ts";
+import { STRATEGY_IDS } from "../core/agents/strategies.ts";
+import { type ArenaMarket, runArena } from "../core/arena/arena.ts";
+import { DEMO_INTERVAL_SECONDS, describeReplay } from "../core/arena/describe.ts";
+import { formatLeaderboard } from "../core/arena/leaderboard.ts";
+import {
+  loadFixtureCandles,
+  loadReplaySource,
+  type ReplaySource,
+} from "../core/connector/replay.ts";
+import { writeReport } from "../core/dashboard/report.ts";
+import { createLogger, parseLogLevel } from "../core/log.ts";
+import { RulesModel } from "../core/models/rules_model.ts";
+import type { ModelProvider } from "../core/runtime/model_provider.ts";
+
+const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
+
+const program = new Command()
+  .name("arena")
+  .description("The whole arena in one process: market data, agents, model, tools, dashboards")
+  .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
+  .option("--products <ids...>", "Coinbase product ids (space or comma separated)")
+  .option("--min-interval <seconds>", "market seconds between snapshots", positive, undefined)
+  .option("--ws-url <url>", "Coinbase WebSocket feed")
+  .option("--rest-url <url>", "Coinbase REST API")
+  .option("--replay <files...>", "replay a recording, or candle CSV files / folders")
+  .option("--speed <n>", "replay at N x real time (default as fast as possible)", positive)
+  .option("--lockstep", "replay: wait for every agent's decision before the next tick")
+  .option("--lockstep-timeout <seconds>", "longest wait for late agents per tick", positive, 120)
+  .option("--max-ticks <n>", "replay: stop after N snapshots", positiveInt)
+  .addOption(
+    new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
+      .choices(["openai", "rules"] as const),
+  )
+  .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
+  .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
+  .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
+  .option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
+  .option("--max-workers <n>", "concurrent model calls", positiveInt, 10)
+  .option("--name <name>", "run one agent with this name (default the three agents)")
+  .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
+  .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
+  .option("--starting-cash <usd>", "starting cash of each account", decimalFlag, "100000")
+  .option("--taker-fee-bps <bps>", "taker fee in basis points", bpsFlag, 60)
+  .option("--web", "start the web dashboard (default on, off with --demo)")
+  .option("--no-web", "do not start the web dashboard")
+  .option("--port <port>", "web dashboard port (0 picks a free one)", parsePort, 8787)
+  .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
+  .option("--no-tty", "print plain periodic summaries instead of the live screen")
+  .option("--interval <seconds>", "seconds between plain summaries", positive, 10)
+  .option("--report-dir <dir>", "where report.html and report.json go")
+  .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
+  .addOption(
+    new Option("--log-level <level>", "debug, info, warn or error").default("warn")
+      .argParser(parseLogLevel),
+  );
+
+const options = program.parse().opts();
+const demo = options.demo === true;
+const interactive = options.tty && Deno.stdout.isTerminal();
+// The live screen owns the terminal: keep log lines and print them after it is restored.
+const heldLines: string[] = [];
+const log = createLogger("arena", {
+  level: options.logLevel,
+  sink: interactive
+    ? (line) => heldLines.push(line) > 200 && heldLines.shift()
+    : (line) => console.error(line),
+  secrets: options.apiKey ? [options.apiKey] : [],
+});
+
+function fail(message: string): never {
+  console.error(`arena: ${message}`);
+  Deno.exit(2);
+}
+
+const replaying = demo || options.replay !== undefined;
+if (demo && (options.replay || options.products || options.bootstrapServers)) {
+  fail(
+    "--demo replays the bundled candles in memory; drop --replay, --products and --bootstrap-servers",
+  );
+}
+if (!replaying && (options.speed !== undefined || options.lockstep || options.maxTicks)) {
+  fail("--speed, --lockstep and --max-ticks apply to --replay (or --demo)");
+}
+const modelKind = options.model ?? (demo ? "rules" : "openai");
+const intervalSeconds = options.minInterval ?? (demo ? DEMO_INTERVAL_SECONDS : 60);
+
+let agents;
+try {
+  agents = await selectAgents({
+    name: options.name,
+    strategy: options.strategy,
+    strategyFile: options.strategyFile,
+  });
+} catch (error) {
+  fail((error as Error).message);
+}
+
+let provider: ModelProvider;
+let secrets: string[] = [];
+if (modelKind === "rules") {
+  provider = new RulesModel();
+} else {
+  const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
+  if (!apiKey) {
+    fail(
+      "an API key is needed for --model openai: pass --api-key or set OPENAI_API_KEY " +
+        "(servers without keys such as Ollama accept any text), or use --model rules to run offline",
+    );
+  }
+  secrets = [apiKey];
+  const { OpenAIProvider, REASONING_EFFORTS } = await import("../core/models/openai_provider.ts");
+  const effort = options.reasoningEffort;
+  if (effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(effort)) {
+    fail(`--reasoning-effort must be one of ${REASONING_EFFORTS.join(", ")}, got ${effort}`);
+  }
+  provider = new OpenAIProvider({
+    model: options.modelId,
+    apiKey,
+    baseURL: options.baseUrl,
+    reasoningEffort: effort as (typeof REASONING_EFFORTS)[number] | undefined,
+    log: log.child("model"),
+  });
+}
+
+let market: ArenaMarket;
+let description: string;
+if (replaying) {
+  let source: ReplaySource;
+  try {
+    source = demo ? await loadFixtureCandles("main") : await loadReplaySource(options.replay!);
+  } catch (error) {
+    fail(`could not read the replay data: ${(error as Error).message}`);
+  }
+  const lockstep = demo || options.lockstep === true;
+  market = {
+    kind: "replay",
+    source,
+    intervalSeconds,
+    speed: options.speed,
+    lockstep,
+    lockstepTimeoutMs: options.lockstepTimeout * 1000,
+    maxTicks: options.maxTicks,
+  };
+  description = `Replay of ${
+    describeReplay(source, { intervalSeconds, maxTicks: options.maxTicks })
+  }${lockstep ? ", lockstep" : options.speed ? `, ${options.speed}x real time` : ", unpaced"}`;
+} else {
+  const productIds = (options.products ?? DEFAULT_PRODUCTS).flatMap((entry) => entry.split(","))
+    .map((id) => id.trim()).filter((id) => id !== "");
+  market = {
+    kind: "live",
+    productIds,
+    intervalSeconds,
+    wsUrl: options.wsUrl,
+    restUrl: options.restUrl,
+  };
+  description = `Coinbase live: ${productIds.join(", ")}, a snapshot every ${intervalSeconds} s`;
+}
+const modelLabel = modelKind === "rules" ? "rules" : options.modelId;
+description += `; agents ${agents.map((agent) => agent.name).join(", ")}; model ${modelLabel}`;
+
+let bus: Bus;
+if (options.bootstrapServers) {
+  const { KafkaBus } = await import("../core/bus/kafka_bus.ts");
+  bus = new KafkaBus({
+    brokers: options.bootstrapServers.split(","),
+    clientId: `arena.${crypto.randomUUID().slice(0, 8)}`,
+    log: log.child("bus"),
+  });
+  description += `; bus ${options.bootstrapServers}`;
+} else {
+  bus = new MemoryBus();
+  description += "; in-memory bus";
+}
+
+const abort = new AbortController();
+const stop = () => abort.abort();
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
+
+const startedAt = performance.now();
+const web = options.web ?? !demo;
+let webUrl: string | undefined;
+if (!interactive) console.log(`${demo ? "Demo" : "Arena"}: ${description}`);
+let result;
+try {
+  result = await runArena(bus, {
+    agents,
+    models: [{ provider, maxWorkers: options.maxWorkers, secrets }],
+    market,
+    log,
+    startingCash: options.startingCash,
+    tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
+    dashboard: interactive ? "tty" : "plain",
+    dashboardIntervalMs: interactive ? 250 : options.interval * 1000,
+    web: web ? { port: options.port, host: options.host } : undefined,
+    onWeb: (url) => {
+      webUrl = url;
+      if (!interactive) console.log(`Web dashboard: ${url}`);
+    },
+    signal: abort.signal,
+  });
+} catch (error) {
+  for (const line of heldLines) console.error(line);
+  const reason = error instanceof Deno.errors.AddrInUse
+    ? `port ${options.port} on ${options.host} is in use: pass --port N (0 picks a free one)`
+    : (error as Error).message;
+  console.error(`arena: ${reason}`);
+  await bus.close().catch(() => {});
+  Deno.exit(1);
+}
+await bus.close().catch(() => {});
+for (const line of heldLines) console.error(line);
+
+const reportDir = options.reportDir ?? (demo ? "artifacts/demo" : "artifacts/arena");
+const paths = await writeReport(result.report, { outDir: reportDir });
+const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+console.log(
+  [
+    "",
+    `${demo ? "Demo" : "Arena"}: ${description}`,
+    `=== Final leaderboard (market time ${
+      result.report.json.marketTime ?? "-"
+    }, ${result.ticks} ticks) ===`,
+    formatLeaderboard(result.report.json),
+    "=== End of leaderboard ===",
+    `Report: ${paths.html} (data: ${paths.json})`,
+    ...(webUrl ? [`Web dashboard was at ${webUrl}`] : []),
+    `Finished in ${seconds} s wall-clock time.`,
+  ].join("\n"),
+);
+Deno.exit(0);
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!(number > 0)) throw new InvalidArgumentError(`Expected a positive number, got ${value}`);
+  return number;
+}
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError(`Expected a positive whole number, got ${value}`);
+  }
+  return number;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
+  }
+  return port;
+}
+
+function bpsFlag(value: string): number {
+  const bps = Number(value);
+  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
+    throw new InvalidArgumentError(
+      `Basis points must be a whole number from 0 to 10000, got ${value}`,
+    );
+  }
+  return bps;
+}
+
+function decimalFlag(value: string): string {
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new InvalidArgumentError(
+      `Amount must be a non-negative decimal such as 100000, got ${value}`,
+    );
+  }
+  return value;
+}
