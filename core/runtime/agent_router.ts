@@ -334,7 +334,29 @@ export class AgentRouter {
       try {
         await this.#decide(snapshot);
       } catch (error) {
-        this.#log.error("Decision loop failure", { agent: this.#agent, error });
+        // Unexpected (e.g. the prompt renderer threw): still end the tick visibly, so lockstep
+        // replays and dashboards never wait for a decision that will not come.
+        const message = `Decision failed: ${(error as Error)?.message ?? String(error)}`;
+        this.#log.error("Decision failed", { agent: this.#agent, tick: snapshot.tick, error });
+        this.#stats.decisions++;
+        this.#stats.outcomes.model_error++;
+        this.#stats.lastTick = snapshot.tick;
+        const base = {
+          v: 1 as const,
+          agent: this.#agent,
+          time: snapshot.time,
+          tick: snapshot.tick,
+        };
+        await this.#publish([
+          { ...base, kind: "error", message },
+          {
+            ...base,
+            kind: "decision",
+            steps: 0,
+            outcome: "model_error",
+            skippedTicks: this.#stats.skippedTicks,
+          },
+        ]);
       }
     }
   }

@@ -431,3 +431,29 @@ Deno.test("requests carry an expiry of now + replyTimeoutMs so nodes can skip a 
     await arena.close();
   }
 });
+
+Deno.test("a prompt renderer that throws still ends the tick with a decision event", async () => {
+  const arena = await startArena({
+    router: {
+      renderPrompt: (market) => {
+        if (market.tick === 1) throw new Error("No candles for BTC-USD");
+        return `Tick ${market.tick}`;
+      },
+    },
+    script: () => answer("hold"),
+  });
+  try {
+    await arena.publish(1);
+    const [decision] = await arena.activity.decisions(arena.agent, 1);
+    assert.equal(decision!.outcome, "model_error");
+    assert.equal(
+      arena.activity.of(arena.agent, "error")[0]!.message,
+      "Decision failed: No candles for BTC-USD",
+    );
+    await arena.publish(2);
+    const decisions = await arena.activity.decisions(arena.agent, 2);
+    assert.equal(decisions[1]!.outcome, "answered");
+  } finally {
+    await arena.close();
+  }
+});
