@@ -21,6 +21,12 @@ export interface CompileTarget {
   include: string[];
 }
 
+const ONE_PROCESS_INCLUDES = [
+  "fixtures/market",
+  "core/dashboard/web",
+  "core/tools/_calculator_worker.ts",
+];
+
 /** Every service with its run-time files. */
 export const COMPILE_TARGETS: readonly CompileTarget[] = [
   { service: "chat_node", script: "services/chat_node.ts", include: [] },
@@ -31,6 +37,10 @@ export const COMPILE_TARGETS: readonly CompileTarget[] = [
   // The web dashboard serves its page, script and styles from these files.
   { service: "dashboard", script: "services/dashboard.ts", include: ["core/dashboard/web"] },
   { service: "ledger", script: "services/ledger.ts", include: [] },
+  // The whole arena in one process (and tournaments of it): replays the bundled candles, runs
+  // the calculator worker and renders the HTML report.
+  { service: "arena", script: "services/arena.ts", include: ONE_PROCESS_INCLUDES },
+  { service: "tournament", script: "services/tournament.ts", include: ONE_PROCESS_INCLUDES },
 ];
 
 /** Project root (the folder holding deno.json). */
