@@ -114,6 +114,8 @@ export interface RunArenaOptions {
   replyTimeoutMs?: number;
   /** Aborting stops the market feed; the arena then shuts down and reports. */
   signal?: AbortSignal;
+  /** A calculator to share between arenas (its worker takes a second to start); not closed. */
+  calculator?: Calculator;
   /** Called when the dashboard sees a new snapshot tick (progress bars). */
   onTick?: (tick: number) => void;
 }
@@ -196,9 +198,11 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       priceTopic: PRICE_TOPIC,
     });
     stops.push(() => ledger.close());
-    const calculator = new Calculator();
-    stops.push(() => Promise.resolve(calculator.close()));
-    await calculator.warmUp();
+    const calculator = options.calculator ?? new Calculator();
+    if (!options.calculator) stops.push(() => Promise.resolve(calculator.close()));
+    // The calculator's worker loads mathjs (about a second): let it warm up while the rest starts.
+    const warmUp = calculator.warmUp();
+    warmUp.catch(() => {});
     const specs = [
       executeTradeTool(ledger, { config: options.tradeConfig }),
       getPortfolioTool(ledger),
@@ -235,6 +239,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       await Promise.allSettled(routers.map((router) => router.stop()));
     });
 
+    await warmUp;
     if (options.dashboard === "tty" || options.dashboard === "plain") {
       terminal = new TerminalDashboard(store, {
         mode: options.dashboard,

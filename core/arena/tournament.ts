@@ -12,6 +12,7 @@ import { AgentName } from "../contracts/common.ts";
 import { builtinStrategy, type Strategy } from "../agents/strategies.ts";
 import type { ProductCandles } from "../connector/replay.ts";
 import type { Logger } from "../log.ts";
+import { Calculator } from "../tools/calculator.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
 import type { TradeConfig } from "../ledger/trade.ts";
 import { type ArenaAgent, type ArenaModel, runArena } from "./arena.ts";
@@ -268,71 +269,80 @@ export async function runTournament(
   const nodeName = (model: string) => `t_${model}`.replace(/[^A-Za-z0-9._-]/g, "_");
   const ticksPerWindow = Math.floor(options.windowHours * 3600 / intervalSeconds) + 1;
   const perEntry: WindowResult[][] = entries.map(() => []);
+
   const benchmark: number[] = [];
   const played: TournamentResult["windows"] = [];
-  for (const [w, window] of options.windows.entries()) {
-    if (options.signal?.aborted) break;
-    options.onProgress?.({ window: w, windows: options.windows.length, tick: 0, ticksPerWindow });
-    const bus = new MemoryBus();
-    let firstTick: number | null = null;
-    try {
-      const arenaAgents: ArenaAgent[] = entries.map((entry, index) => ({
-        name: agents[index]!,
-        strategy: entry.strategy,
-        chatNodeName: nodeName(entry.model),
-      }));
-      const arenaModels: ArenaModel[] = models.map((model) => ({
-        name: nodeName(model),
-        provider: options.provider(model),
-      }));
-      const result = await runArena(bus, {
-        agents: arenaAgents,
-        models: arenaModels,
-        market: {
-          kind: "replay",
-          source: window.candles,
-          intervalSeconds,
-          lockstep: true,
-          lockstepTimeoutMs: options.lockstepTimeoutMs,
-          warmupSeconds: (options.warmupHours ?? 4) * 3600,
-        },
-        startingCash,
-        tradeConfig: options.tradeConfig,
-        log: options.log,
-        signal: options.signal,
-        onTick: (tick) => {
-          firstTick ??= tick;
-          options.onProgress?.({
-            window: w,
-            windows: options.windows.length,
-            tick: tick - firstTick + 1,
-            ticksPerWindow,
-          });
-        },
-      });
-      const rows = new Map(result.report.json.leaderboard.map((row) => [row.agent, row]));
-      for (const [index, agent] of agents.entries()) {
-        const row = rows.get(agent);
-        const returnPct = row ? Number(row.returnPct) : 0;
-        const costUsd = row?.costUsd ?? 0;
-        perEntry[index]!.push({
-          returnPct,
-          costUsd,
-          netReturnPct: returnPct - costUsd / cash * 100,
-          trades: row?.trades ?? 0,
+  // One calculator worker for every window: starting one takes about a second.
+  const calculator = new Calculator();
+  try {
+    await calculator.warmUp();
+    for (const [w, window] of options.windows.entries()) {
+      if (options.signal?.aborted) break;
+      options.onProgress?.({ window: w, windows: options.windows.length, tick: 0, ticksPerWindow });
+      const bus = new MemoryBus();
+      let firstTick: number | null = null;
+      try {
+        const arenaAgents: ArenaAgent[] = entries.map((entry, index) => ({
+          name: agents[index]!,
+          strategy: entry.strategy,
+          chatNodeName: nodeName(entry.model),
+        }));
+        const arenaModels: ArenaModel[] = models.map((model) => ({
+          name: nodeName(model),
+          provider: options.provider(model),
+        }));
+        const result = await runArena(bus, {
+          agents: arenaAgents,
+          models: arenaModels,
+          market: {
+            kind: "replay",
+            source: window.candles,
+            intervalSeconds,
+            lockstep: true,
+            lockstepTimeoutMs: options.lockstepTimeoutMs,
+            warmupSeconds: (options.warmupHours ?? 4) * 3600,
+          },
+          startingCash,
+          tradeConfig: options.tradeConfig,
+          calculator,
+          log: options.log,
+          signal: options.signal,
+          onTick: (tick) => {
+            firstTick ??= tick;
+            options.onProgress?.({
+              window: w,
+              windows: options.windows.length,
+              tick: tick - firstTick + 1,
+              ticksPerWindow,
+            });
+          },
         });
+        const rows = new Map(result.report.json.leaderboard.map((row) => [row.agent, row]));
+        for (const [index, agent] of agents.entries()) {
+          const row = rows.get(agent);
+          const returnPct = row ? Number(row.returnPct) : 0;
+          const costUsd = row?.costUsd ?? 0;
+          perEntry[index]!.push({
+            returnPct,
+            costUsd,
+            netReturnPct: returnPct - costUsd / cash * 100,
+            trades: row?.trades ?? 0,
+          });
+        }
+        benchmark.push(Number(result.report.json.benchmark?.returnPct ?? 0));
+        played.push({
+          set: window.set,
+          index: window.index,
+          start: window.start,
+          end: window.end,
+          ticks: result.ticks,
+        });
+      } finally {
+        await bus.close();
       }
-      benchmark.push(Number(result.report.json.benchmark?.returnPct ?? 0));
-      played.push({
-        set: window.set,
-        index: window.index,
-        start: window.start,
-        end: window.end,
-        ticks: result.ticks,
-      });
-    } finally {
-      await bus.close();
     }
+  } finally {
+    calculator.close();
   }
   const benchmarkSummary = summarize(benchmark);
   const results: EntryResult[] = entries.map((entry, index) => {

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { loadFixtureCandles } from "../../core/connector/replay.ts";
+import {
+  builtinEntries,
+  type CandleSet,
+  cutWindows,
+  entryAgentName,
+  formatTournamentMarkdown,
+  parseEntries,
+  runTournament,
+  type TournamentProgress,
+} from "../../core/arena/tournament.ts";
+import { createLogger } from "../../core/log.ts";
+import { RulesModel } from "../../core/models/rules_model.ts";
+
+const quiet = createLogger("test", { level: "error", sink: () => {} });
+
+async function fixtureSets(): Promise<CandleSet[]> {
+  return [
+    { name: "2017-09-03", candles: await loadFixtureCandles("main") },
+    { name: "2018-04-05", candles: await loadFixtureCandles("alt-2018-04-05") },
+  ];
+}
+
+Deno.test("parseEntries reads strategy:model pairs and defaults the model to rules", () => {
+  assert.deepEqual(parseEntries("momentum:rules, scalper:gpt-5-nano,brainrot"), [
+    { strategy: "momentum", model: "rules" },
+    { strategy: "scalper", model: "gpt-5-nano" },
+    { strategy: "brainrot", model: "rules" },
+  ]);
+});
+
+Deno.test("parseEntries rejects empty lists, empty parts and duplicates", () => {
+  assert.throws(() => parseEntries(" , "), /got none/);
+  assert.throws(() => parseEntries("momentum:"), /strategy:model such as momentum:rules/);
+  assert.throws(() => parseEntries("momentum:rules,momentum:rules"), /listed twice/);
+});
+
+Deno.test("builtinEntries rejects unknown strategies and names agents strategy.model", () => {
+  assert.throws(() => builtinEntries([{ strategy: "yolo", model: "rules" }]));
+  const [entry] = builtinEntries([{ strategy: "scalper", model: "gpt-5-nano" }]);
+  assert.equal(entryAgentName(entry!), "scalper.gpt-5-nano");
+  const [odd] = builtinEntries([{ strategy: "momentum", model: "org/model:v1" }]);
+  assert.equal(entryAgentName(odd!), "momentum.org_model_v1");
+});
+
+Deno.test("cutWindows cuts non-overlapping windows after the warm-up, interleaving the sets", async () => {
+  const sets = await fixtureSets();
+  const windows = cutWindows(sets, { windows: 4, windowHours: 6 });
+  assert.deepEqual(windows.map((window) => `${window.set}#${window.index}`), [
+    "2017-09-03#0",
+    "2018-04-05#0",
+    "2017-09-03#1",
+    "2018-04-05#1",
+  ]);
+  const first = windows[0]!;
+  assert.equal(first.start, "2017-09-03T04:00:00.000Z");
+  assert.equal(first.end, "2017-09-03T10:00:00.000Z");
+  assert.equal(windows[2]!.start, "2017-09-03T10:00:00.000Z");
+  for (const product of first.candles) {
+    // 4 h of warm-up plus 6 h of window, one candle a minute (the fixtures have no gaps here).
+    assert.ok(product.candles.length <= 600 && product.candles.length > 590);
+    assert.ok(product.candles[0]!.time >= Date.parse("2017-09-03T00:00:00Z") / 1000);
+    assert.ok(product.candles.at(-1)!.time < Date.parse(first.end) / 1000);
+  }
+});
+
+Deno.test("cutWindows says how many windows fit when asked for too many", async () => {
+  const sets = await fixtureSets();
+  assert.throws(
+    () => cutWindows(sets, { windows: 100, windowHours: 6 }),
+    /The data holds 10 windows of 6 h, asked for 100/,
+  );
+  assert.throws(() => cutWindows(sets, { windows: 0, windowHours: 6 }), /positive integer/);
+});
+
+Deno.test("a tiny tournament (2 entries x 2 windows) produces the table and the statistics", async () => {
+  const sets = await fixtureSets();
+  const windows = cutWindows(sets, { windows: 2, windowHours: 1 });
+  const entries = builtinEntries(parseEntries("momentum:rules,scalper:rules"));
+  const progress: TournamentProgress[] = [];
+  const result = await runTournament(entries, {
+    windows,
+    windowHours: 1,
+    provider: () => new RulesModel(),
+    intervalSeconds: 300,
+    log: quiet,
+    onProgress: (update) => progress.push(update),
+  });
+  assert.equal(result.windows.length, 2);
+  assert.deepEqual(result.windows.map((window) => window.ticks), [13, 13]);
+  assert.equal(result.entries.length, 2);
+  for (const entry of result.entries) {
+    assert.equal(entry.windows.length, 2);
+    assert.equal(entry.returns.n, 2);
+    assert.ok(entry.returns.ci95 !== null);
+    const mean = (entry.windows[0]!.returnPct + entry.windows[1]!.returnPct) / 2;
+    assert.ok(Math.abs(entry.returns.mean - mean) < 1e-12);
+    assert.equal(entry.totalCostUsd, 0);
+    assert.equal(entry.netReturns.mean, entry.returns.mean);
+    assert.ok(Math.abs(entry.meanExcessPct - (mean - result.benchmark.summary.mean)) < 1e-12);
+  }
+  assert.ok(
+    result.entries.reduce((sum, entry) => sum + entry.totalTrades, 0) > 0,
+    "the rules agents trade in two hours of real data",
+  );
+  assert.equal(result.benchmark.returns.length, 2);
+  assert.ok(progress.some((update) => update.window === 1 && update.tick === 13));
+
+  const markdown = formatTournamentMarkdown(result);
+  const lines = markdown.split("\n");
+  assert.match(lines[0]!, /^Tournament: 2 entries x 2 windows of 1 h/);
+  assert.ok(lines.some((line) => /^\| 1 +\| (momentum|scalper):rules/.test(line)));
+  assert.ok(lines.some((line) => /^\| 2 +\| (momentum|scalper):rules/.test(line)));
+  assert.ok(lines.some((line) => /^\| - +\| buy-and-hold/.test(line)));
+  assert.match(markdown, /\| 95% CI +\|/);
+  assert.match(markdown, /\[[-+]?\d+\.\d\d%, [-+]?\d+\.\d\d%\]/);
+});
