@@ -59,6 +59,9 @@ const RETRY: RetryOptions = {
   multiplier: 2,
 };
 
+/** How long a new topic may take to get a leader for every partition. */
+const TOPIC_READY_TIMEOUT_MS = 30_000;
+
 /** How often a short-lived consumer (read-all, group start) is tried before giving up. */
 const CONSUMER_ATTEMPTS = 8;
 
@@ -172,7 +175,8 @@ export class KafkaBus implements Bus {
     if (!fromBeginning) await this.#startNewGroupAtEnd(options.groupId, options.topics);
     const log = this.#log.child(`consumer.${options.groupId}`);
     let closing = false;
-    let wakeRedelivery: (() => void) | undefined;
+    /** Wakes handlers waiting to retry a failed record (one per partition in flight). */
+    const redeliveryWakers = new Set<() => void>();
     let restartTimer: ReturnType<typeof setTimeout> | undefined;
     let wakeRestart: (() => void) | undefined;
     let failures = 0;
@@ -197,13 +201,14 @@ export class KafkaBus implements Bus {
               error: error instanceof Error ? error.message : String(error),
             });
             await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, delay);
-              wakeRedelivery = () => {
+              const wake = () => {
                 clearTimeout(timer);
+                redeliveryWakers.delete(wake);
                 resolve();
               };
+              const timer = setTimeout(wake, delay);
+              redeliveryWakers.add(wake);
             });
-            wakeRedelivery = undefined;
             if (closing) {
               throw new Error(`Subscription closed before ${record.topic} was handled`);
             }
@@ -287,7 +292,7 @@ export class KafkaBus implements Bus {
           closing = true;
           clearTimeout(restartTimer);
           wakeRestart?.();
-          wakeRedelivery?.();
+          for (const wake of [...redeliveryWakers]) wake();
           try {
             const consumer = await current.catch(() => undefined);
             await consumer?.disconnect();
@@ -306,8 +311,7 @@ export class KafkaBus implements Bus {
   async endOffsets(topic: string): Promise<Map<number, string>> {
     this.#assertOpen();
     await this.#ensureTopic(topic);
-    const admin = await this.#connectedAdmin();
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await this.#fetchTopicOffsets(topic);
     return new Map(offsets.map((entry) => [entry.partition, entry.high]));
   }
 
@@ -316,7 +320,7 @@ export class KafkaBus implements Bus {
     this.#assertOpen();
     await this.#ensureTopic(topic);
     const admin = await this.#connectedAdmin();
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await this.#fetchTopicOffsets(topic);
     /** End offset captured now, per partition that still has records to read. */
     const remaining = new Map<number, bigint>();
     /** Next offset to hand over per partition, so a restarted reader skips what was read. */
@@ -422,7 +426,7 @@ export class KafkaBus implements Bus {
     }
     try {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: toCreate.map((spec) => ({
           topic: spec.topic,
           numPartitions: spec.partitions,
@@ -434,7 +438,60 @@ export class KafkaBus implements Bus {
       const now = new Set(await admin.listTopics());
       if (!toCreate.every((spec) => now.has(spec.topic))) throw error;
     }
+    await this.#waitForLeaders(toCreate.map((spec) => spec.topic));
     this.#log.debug("Created topics", { topics: toCreate.map((spec) => spec.topic) });
+  }
+
+  /**
+   * Waits until every partition of new topics has a leader. kafkajs' own wait gives up when the
+   * broker briefly answers "does not host this topic-partition" right after creation.
+   */
+  async #waitForLeaders(topics: string[]): Promise<void> {
+    const admin = await this.#connectedAdmin();
+    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const metadata = await admin.fetchTopicMetadata({ topics });
+        const ready = metadata.topics.length === topics.length &&
+          metadata.topics.every((topic) =>
+            topic.partitions.length > 0 &&
+            topic.partitions.every((partition) => partition.leader >= 0)
+          );
+        // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
+        if (ready) {
+          await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic)));
+          return;
+        }
+      } catch (error) {
+        lastError = error;
+      }
+      if (Date.now() > deadline) {
+        const reason = lastError instanceof Error ? `: ${lastError.message}` : "";
+        throw new Error(
+          `Topics ${topics.join(", ")} had no leader within ${TOPIC_READY_TIMEOUT_MS} ms${reason}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** End offsets of a topic, retrying errors Kafka calls retriable (e.g. a leader moving). */
+  async #fetchTopicOffsets(
+    topic: string,
+  ): Promise<{ partition: number; high: string; low: string }[]> {
+    const admin = await this.#connectedAdmin();
+    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
+    for (;;) {
+      try {
+        return await admin.fetchTopicOffsets(topic);
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true;
+        if (!retriable || Date.now() > deadline) throw error;
+        this.#log.debug("Retrying end offsets", { topic, error });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   /**
@@ -450,7 +507,7 @@ export class KafkaBus implements Bus {
       .map(({ topic }) => topic);
     if (fresh.length === 0) return;
     const ends = await Promise.all(
-      fresh.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })),
+      fresh.map(async (topic) => ({ topic, offsets: await this.#fetchTopicOffsets(topic) })),
     );
     for (let attempt = 1;; attempt++) {
       const consumer = this.#kafka.consumer({
