@@ -60,6 +60,8 @@ const routers = await startAgents(bus, agents, {
   memoryDecisions: options.memoryDecisions,
   maxSteps: options.maxSteps,
   topicPrefix: options.topicPrefix,
+  // An isolated arena (topic prefix) also gets its own consumer groups.
+  groupIdPrefix: options.topicPrefix || undefined,
   log,
 });
 log.info("Agents ready", {

@@ -228,3 +228,173 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
     await fake.close();
   }
 });
+
+/** The `deno run ...` arguments of a deno.json task, so the test runs its exact permissions. */
+async function taskArgs(task: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const words = String(config.tasks[task]).split(/\s+/);
+  assert.equal(words[0], "deno", `task ${task} should run deno`);
+  return words.slice(1);
+}
+
+/** A service process whose stderr lines are collected. */
+interface Service {
+  child: Deno.ChildProcess;
+  lines: string[];
+  done: Promise<void>;
+}
+
+function spawnService(args: string[], env: Record<string, string>): Service {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: new URL("../../", import.meta.url).pathname,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const done = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
+  })();
+  return { child, lines, done };
+}
+
+async function waitForLine(service: Service, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!service.lines.some((line) => pattern.test(line))) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `No log line matching ${pattern} within ${timeoutMs} ms:\n${service.lines.join("\n")}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+Deno.test("agents services on Kafka: deno task chat_node --model rules and deno task router run the three default agents", async () => {
+  const prefix = `${uniqueName("e2e-services")}.`;
+  const log = createLogger("e2e", { level: "warn" });
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")!;
+  const bus = testKafkaBus();
+  const calculator = new Calculator();
+  const services: Service[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const ledger = await LedgerService.start(bus, {
+      log,
+      ledgerTopic: prefix + LEDGER_TOPIC,
+      priceTopic: prefix + PRICE_TOPIC,
+      groupPrefix: `${prefix}follower`,
+    });
+    cleanups.push(() => ledger.close());
+    const tools = await serveTools(bus, [
+      executeTradeTool(ledger),
+      getPortfolioTool(ledger),
+      calculatorTool(calculator),
+    ] as ToolSpec[], { log, topicPrefix: prefix, groupId: `${prefix}tools` });
+    cleanups.push(async () => {
+      for (const subscription of tools) await subscription.close();
+    });
+    const activity: ActivityEvent[] = [];
+    const collector = await subscribeMessages(bus, {
+      groupId: `${prefix}activity`,
+      topics: [prefix + ACTIVITY_TOPIC],
+      schema: ActivityEvent,
+      log,
+      fromBeginning: true,
+      handler: (event) => {
+        activity.push(event);
+        return Promise.resolve();
+      },
+    });
+    cleanups.push(() => collector.close());
+
+    const common = ["--topic-prefix", prefix, "--bootstrap-servers", bootstrap];
+    const env = { KAFKA_BOOTSTRAP_SERVERS: bootstrap };
+    const chat = spawnService(
+      [...await taskArgs("chat_node"), "--model", "rules", "--name", "offline", ...common],
+      env,
+    );
+    services.push(chat);
+    const router = spawnService(
+      [...await taskArgs("router"), "--chat-node-name", "offline", ...common],
+      env,
+    );
+    services.push(router);
+    await waitForLine(chat, /"Chat node ready"/, 30_000);
+    await waitForLine(router, /"Agents ready"/, 30_000);
+    const names = ["momentum", "brainrot-daytrader", "scalper"];
+    const ticks = 5;
+    await new ReplayFeed({
+      bus,
+      source: await loadFixtureCandles(),
+      maxTicks: ticks,
+      lockstep: { agents: names, timeoutMs: 30_000 },
+      topics: {
+        snapshots: prefix + AGENT_INPUT_TOPIC,
+        prices: prefix + PRICE_TOPIC,
+        activity: prefix + ACTIVITY_TOPIC,
+      },
+      log,
+    }).run();
+    const deadline = Date.now() + 10_000;
+    while (
+      activity.filter((event) => event.kind === "decision").length < ticks * 3 &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const agent of names) {
+      const mine = activity.filter((event) => event.agent === agent);
+      const decisions = mine.filter((event) => event.kind === "decision");
+      assert.deepEqual(decisions.map((event) => event.outcome), Array(ticks).fill("answered"));
+      const usage = mine.filter((event) => event.kind === "usage");
+      assert.ok(usage.length >= ticks * 2, `${agent}: get_portfolio and an answer per tick`);
+      for (const event of usage) {
+        assert.equal(event.model, "rules");
+        assert.equal(event.costUsd, 0);
+      }
+      const reasoning = mine.filter((event) => event.kind === "reasoning");
+      assert.ok(reasoning.length >= ticks, `${agent}: reasoning every tick`);
+      for (const event of reasoning) assert.match(event.text, /^rules/);
+    }
+    const trades: TradeExecuted[] = [];
+    await readAllMessages(bus, prefix + LEDGER_TOPIC, {
+      schema: LedgerEvent,
+      log,
+      handler: (event) => {
+        if (event.type === "trade_executed") trades.push(event);
+      },
+    });
+    const toolCalls = activity.filter((event) =>
+      event.kind === "tool_call" && event.tool === "execute_trade"
+    );
+    assert.ok(trades.length > 0, "the rules policies traded on the replay");
+    assert.equal(trades.length, toolCalls.length, "every rules order filled in its account");
+    for (const trade of trades) assert.ok(names.includes(trade.agent));
+  } finally {
+    for (const service of services) {
+      try {
+        service.child.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+    }
+    for (const service of services) {
+      const status = await service.child.status;
+      await service.done;
+      assert.ok(status.code === 143 || status.success, `service exited with ${status.code}`);
+    }
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    calculator.close();
+    await bus.close();
+  }
+});

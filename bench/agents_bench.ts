@@ -1,0 +1,416 @@
+/**
+ * Agents bench: orchestration overhead per decision on Kafka (snapshot published -> decision
+ * event received) for 3, 30 and 300 agents with a zero-latency scripted model making two tool
+ * calls per decision against instant tools; router memory per agent; prompt tokens per decision
+ * at tick 1 and tick 1,000 with the rules model on the bundled replay (bounded memory).
+ * Prints markdown tables.
+ *
+ * Run: `deno task bench agents` (or `deno run --allow-read --allow-env
+ * --allow-net=127.0.0.1,localhost bench/agents_bench.ts` with KAFKA_BOOTSTRAP_SERVERS set).
+ */
+
+import { countTokens } from "gpt-tokenizer";
+import { z } from "zod";
+import type { Bus, Subscription } from "../core/bus/bus.ts";
+import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { MemoryBus } from "../core/bus/memory_bus.ts";
+import { publishMessages, subscribeMessages } from "../core/bus/messages.ts";
+import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../core/bus/topics.ts";
+import { loadFixtureCandles, ReplayFeed } from "../core/connector/replay.ts";
+import { ActivityEvent } from "../core/contracts/activity.ts";
+import type { AssistantMessage, ChatMessage } from "../core/contracts/chat.ts";
+import type { MarketSnapshot } from "../core/contracts/market.ts";
+import { createLogger } from "../core/log.ts";
+import { RulesModel } from "../core/models/rules_model.ts";
+import type { AgentRouter } from "../core/runtime/agent_router.ts";
+import { startChatNode } from "../core/runtime/chat_node.ts";
+import type { ModelProvider, ModelRequest, ModelResponse } from "../core/runtime/model_provider.ts";
+import { serveTool } from "../core/runtime/tool_node.ts";
+import type { ToolSpec } from "../core/runtime/tool_spec.ts";
+import { startAgents } from "../core/agents/agents.ts";
+import { type AgentSpec, STRATEGIES } from "../core/agents/strategies.ts";
+import {
+  Calculator,
+  calculatorTool,
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+  serveTools,
+} from "../core/tools/mod.ts";
+
+const log = createLogger("bench.agents", { level: "error" });
+const TICK_TIMEOUT_MS = 90_000;
+/** Longest time spent starting routers for one row before it is reported as not measured. */
+const START_BUDGET_MS = 90_000;
+
+/** A zero-latency model: get_portfolio, then execute_trade, then a final answer. */
+class TwoToolModel implements ModelProvider {
+  readonly model = "scripted";
+  complete(request: ModelRequest): Promise<ModelResponse> {
+    const lastUser = request.messages.findLastIndex((message) => message.role === "user");
+    const calls = request.messages.slice(lastUser + 1).filter((m) => m.role === "tool").length;
+    const tick = request.snapshot?.tick ?? 0;
+    let message: AssistantMessage;
+    if (calls === 0) {
+      message = {
+        role: "assistant",
+        content: null,
+        toolCalls: [{ id: `${request.agent}.${tick}.p`, name: "get_portfolio", arguments: "{}" }],
+      };
+    } else if (calls === 1) {
+      message = {
+        role: "assistant",
+        content: null,
+        toolCalls: [{
+          id: `${request.agent}.${tick}.t`,
+          name: "execute_trade",
+          arguments: '{"product_id":"BTC-USD","quantity":"0.001","action":"buy"}',
+        }],
+      };
+    } else {
+      message = { role: "assistant", content: "done", toolCalls: [] };
+    }
+    return Promise.resolve({
+      message,
+      usage: { promptTokens: 0, completionTokens: 0 },
+      model: "scripted",
+    });
+  }
+}
+
+/** Instant stand-ins for the two tools: fixed answers, no ledger. */
+function instantTool(name: string, content: string): ToolSpec {
+  return {
+    name,
+    description: `Instant ${name} for the bench`,
+    input: z.object({}).passthrough(),
+    run: () => Promise.resolve({ ok: true, content }),
+  };
+}
+
+function snapshotAt(tick: number): MarketSnapshot {
+  const time = new Date(Date.UTC(2017, 8, 3, 12, 0) + tick * 60_000).toISOString();
+  const ticker = { price: "4600", bestBid: "4599.99", bestAsk: "4600.01", volume24h: "1", time };
+  return {
+    v: 1,
+    tick,
+    time,
+    source: "replay",
+    products: [{
+      productId: "BTC-USD",
+      ticker,
+      stale: false,
+      candles: { m15: [], m5: [], m1: [] },
+    }],
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function kafkaBus(clientId: string): KafkaBus {
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")?.trim();
+  if (!bootstrap) {
+    throw new Error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench agents`");
+  }
+  return new KafkaBus({
+    brokers: [bootstrap],
+    clientId,
+    log,
+    rebalanceTimeoutMs: 20_000,
+  });
+}
+
+interface OverheadResult {
+  agents: number;
+  ticks: number;
+  samples: number;
+  p50: number;
+  p99: number;
+  startSeconds: number;
+  heapPerAgentKiB: number;
+  rssPerAgentKiB: number;
+}
+
+/** Starts N routers on Kafka and measures snapshot -> decision for `ticks` lockstep ticks. */
+async function overhead(agentCount: number, ticks: number): Promise<OverheadResult> {
+  const prefix = `bench-agents.${crypto.randomUUID().slice(0, 8)}.`;
+  const bus = kafkaBus(`bench.agents.${agentCount}`);
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const chat = await startChatNode(bus, {
+      provider: new TwoToolModel(),
+      log,
+      topicPrefix: prefix,
+      groupId: `${prefix}chat`,
+    });
+    cleanups.push(() => chat.stop());
+    for (
+      const spec of [
+        instantTool("get_portfolio", '{"cash":"100000"}'),
+        instantTool("execute_trade", '{"status":"executed"}'),
+      ]
+    ) {
+      const subscription = await serveTool(bus, spec, {
+        log,
+        topicPrefix: prefix,
+        groupId: `${prefix}tool.${spec.name}`,
+      });
+      cleanups.push(() => subscription.close());
+    }
+    const pending = new Map<number, { started: number; seen: number; done: () => void }>();
+    const latencies: number[] = [];
+    const activity: Subscription = await subscribeMessages(bus, {
+      groupId: `${prefix}activity`,
+      topics: [prefix + ACTIVITY_TOPIC],
+      schema: ActivityEvent,
+      log,
+      fromBeginning: false,
+      handler: (event) => {
+        if (event.kind !== "decision" || event.tick === undefined) return Promise.resolve();
+        const waiting = pending.get(event.tick);
+        if (!waiting) return Promise.resolve();
+        latencies.push(performance.now() - waiting.started);
+        if (++waiting.seen === agentCount) waiting.done();
+        return Promise.resolve();
+      },
+    });
+    cleanups.push(() => activity.close());
+
+    const agents: AgentSpec[] = Array.from({ length: agentCount }, (_, i) => ({
+      name: `bench-${i + 1}`,
+      strategy: STRATEGIES.momentum,
+    }));
+    const memoryBefore = Deno.memoryUsage();
+    const startClock = performance.now();
+    const routers: AgentRouter[] = [];
+    cleanups.push(async () => {
+      await Promise.all(routers.map((router) => router.stop()));
+    });
+    const batch = 10;
+    for (let i = 0; i < agents.length; i += batch) {
+      if (performance.now() - startClock > START_BUDGET_MS) {
+        throw new Error(
+          `only ${routers.length} of ${agentCount} routers started within ${
+            START_BUDGET_MS / 1000
+          } s`,
+        );
+      }
+      const started = await Promise.all(
+        agents.slice(i, i + batch).map((agent) =>
+          startAgents(bus, [agent], {
+            log,
+            topicPrefix: prefix,
+            groupIdPrefix: prefix,
+            replyTimeoutMs: 30_000,
+          })
+        ),
+      );
+      routers.push(...started.flat());
+      console.error(`started ${routers.length}/${agentCount} routers`);
+    }
+    const startSeconds = (performance.now() - startClock) / 1000;
+    const memoryAfter = Deno.memoryUsage();
+    // Let every group settle before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    // Tick 1 warms every consumer and connection up and is not counted.
+    for (let tick = 1; tick <= ticks + 1; tick++) {
+      const done = new Promise<void>((resolve) => {
+        pending.set(tick, { started: performance.now(), seen: 0, done: resolve });
+      });
+      await publishMessages(bus, prefix + AGENT_INPUT_TOPIC, [{ message: snapshotAt(tick) }]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), TICK_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([done, timeout]);
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        throw new Error(
+          `Tick ${tick} with ${agentCount} agents did not finish within ${
+            TICK_TIMEOUT_MS / 1000
+          } s`,
+        );
+      }
+      if (tick === 1) latencies.length = 0;
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      agents: agentCount,
+      ticks,
+      samples: latencies.length,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      startSeconds,
+      heapPerAgentKiB: (memoryAfter.heapUsed - memoryBefore.heapUsed) / agentCount / 1024,
+      rssPerAgentKiB: (memoryAfter.rss - memoryBefore.rss) / agentCount / 1024,
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    await bus.close();
+  }
+}
+
+/** Heap and RSS per router on the in-memory bus (the router itself, without Kafka clients). */
+async function routerMemory(agentCount: number): Promise<{ heapKiB: number; rssKiB: number }> {
+  const bus = new MemoryBus();
+  const agents: AgentSpec[] = Array.from({ length: agentCount }, (_, i) => ({
+    name: `mem-${i + 1}`,
+    strategy: STRATEGIES.momentum,
+  }));
+  const before = Deno.memoryUsage();
+  const routers = await startAgents(bus, agents, { log });
+  const after = Deno.memoryUsage();
+  await Promise.all(routers.map((router) => router.stop()));
+  await bus.close();
+  return {
+    heapKiB: (after.heapUsed - before.heapUsed) / agentCount / 1024,
+    rssKiB: (after.rss - before.rss) / agentCount / 1024,
+  };
+}
+
+/** Records the first model call of each decision (system prompt, memory, market prompt). */
+class RecordingModel implements ModelProvider {
+  readonly model = "rules";
+  readonly first = new Map<string, ChatMessage[]>();
+  readonly #inner = new RulesModel();
+  complete(request: ModelRequest): Promise<ModelResponse> {
+    const lastUser = request.messages.findLastIndex((message) => message.role === "user");
+    if (lastUser === request.messages.length - 1 && request.snapshot) {
+      this.first.set(`${request.agent}@${request.snapshot.tick}`, request.messages);
+    }
+    return this.#inner.complete(request);
+  }
+}
+
+function tokensOf(messages: ChatMessage[]): number {
+  return messages.reduce((sum, message) => sum + countTokens(message.content ?? ""), 0);
+}
+
+/** Rules-model arena on the in-memory bus over the bundled replay for `ticks` lockstep ticks. */
+async function promptTokens(
+  ticks: number,
+): Promise<
+  {
+    agent: string;
+    tick1: number;
+    tick10: number;
+    tickN: number;
+    memory1: number;
+    memoryN: number;
+  }[]
+> {
+  const bus: Bus = new MemoryBus();
+  const model = new RecordingModel();
+  const calculator = new Calculator();
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const ledger = await LedgerService.start(bus, { log });
+    cleanups.push(() => ledger.close());
+    const tools = await serveTools(bus, [
+      executeTradeTool(ledger),
+      getPortfolioTool(ledger),
+      calculatorTool(calculator),
+    ] as ToolSpec[], { log });
+    cleanups.push(async () => {
+      for (const tool of tools) await tool.close();
+    });
+    const chat = await startChatNode(bus, { provider: model, log });
+    cleanups.push(() => chat.stop());
+    const agents = [
+      { name: "momentum", strategy: STRATEGIES.momentum },
+      { name: "brainrot-daytrader", strategy: STRATEGIES.brainrot },
+      { name: "scalper", strategy: STRATEGIES.scalper },
+    ];
+    const routers = await startAgents(bus, agents, { log });
+    cleanups.push(async () => {
+      await Promise.all(routers.map((router) => router.stop()));
+    });
+    await new ReplayFeed({
+      bus,
+      source: await loadFixtureCandles(),
+      maxTicks: ticks,
+      lockstep: { agents: agents.map((agent) => agent.name), timeoutMs: 30_000 },
+      log,
+    }).run();
+    return agents.map((agent) => {
+      const first = model.first.get(`${agent.name}@1`) ?? [];
+      const last = model.first.get(`${agent.name}@${ticks}`) ?? [];
+      const memory = (messages: ChatMessage[]) =>
+        messages.slice(1).filter((m) => m.role === "system").reduce(
+          (sum, m) => sum + countTokens(m.content ?? ""),
+          0,
+        );
+      return {
+        agent: agent.name,
+        tick1: tokensOf(first),
+        tick10: tokensOf(model.first.get(`${agent.name}@10`) ?? []),
+        tickN: tokensOf(last),
+        memory1: memory(first),
+        memoryN: memory(last),
+      };
+    });
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    calculator.close();
+    await bus.close();
+  }
+}
+
+const ticksFor: Record<number, number> = { 3: 30, 30: 10, 300: 3 };
+const ticksOf = (agents: number) => ticksFor[agents] ?? 3;
+console.log("### Agents: orchestration overhead per decision (Kafka)\n");
+console.log(
+  "Zero-latency scripted model, two tool calls per decision (get_portfolio, then execute_trade, " +
+    "instant tools), one chat node (10 workers), all agents in one process; latency = snapshot " +
+    "published -> the agent's `decision` event received. All agents decide every tick at once.\n",
+);
+console.log(
+  "| agents | ticks | decisions | p50 ms | p99 ms | router start s | heap KiB/agent | RSS KiB/agent |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [3, 30, 300];
+for (const agents of sizes) {
+  try {
+    const result = await overhead(agents, ticksOf(agents));
+    console.log(
+      `| ${result.agents} | ${result.ticks} | ${result.samples} | ${result.p50.toFixed(1)} | ${
+        result.p99.toFixed(1)
+      } | ${result.startSeconds.toFixed(1)} | ${result.heapPerAgentKiB.toFixed(0)} | ${
+        result.rssPerAgentKiB.toFixed(0)
+      } |`,
+    );
+  } catch (error) {
+    console.log(`| ${agents} | - | - | failed: ${(error as Error).message} | | | | |`);
+  }
+}
+const inMemory = await routerMemory(1000);
+console.log(
+  "\nMemory per agent: Deno.memoryUsage() before/after starting the routers, no forced GC " +
+    "(small counts are noisy). On Kafka each router holds two kafkajs consumers (its market-data " +
+    `group and its reply inbox). The router alone (1,000 routers on the in-memory bus): ` +
+    `${inMemory.heapKiB.toFixed(1)} KiB heap and ${
+      inMemory.rssKiB.toFixed(1)
+    } KiB RSS per agent.\n`,
+);
+
+if (Deno.args.length === 0) {
+  const TOKEN_TICKS = 1000;
+  console.log("### Agents: prompt tokens per decision (rules model, bundled replay)\n");
+  console.log(
+    `First model call of a decision (system prompt + memory of the last decisions + market ` +
+      `prompt), gpt-tokenizer counts, three default agents, in-memory bus, lockstep.\n`,
+  );
+  console.log(
+    `| agent | tick 1 | tick 10 | tick ${TOKEN_TICKS} | memory block tick 1 | memory block tick ${TOKEN_TICKS} |`,
+  );
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const row of await promptTokens(TOKEN_TICKS)) {
+    console.log(
+      `| ${row.agent} | ${row.tick1} | ${row.tick10} | ${row.tickN} | ${row.memory1} | ${row.memoryN} |`,
+    );
+  }
+}
