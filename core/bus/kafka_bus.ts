@@ -73,7 +73,7 @@ const ROUTINE_MESSAGES = [
 
 /** Error responses kafkajs logs at error level but handles itself (rebalances, leader moves). */
 const ROUTINE_RESPONSE_ERRORS =
-  /rebalancing|coordinator is loading|not the correct coordinator|coordinator is not available|no leader|does not host this topic-partition|leader is not available/i;
+  /rebalancing|coordinator is loading|not the correct coordinator|coordinator is not available|no leader|does not host this topic-partition|leader is not available|not the leader for that topic-partition/i;
 
 let timeoutWarningSilenced = false;
 
