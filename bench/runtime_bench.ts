@@ -29,6 +29,7 @@ import { serveTool } from "../core/runtime/tool_node.ts";
 import { toolDefinition, type ToolSpec } from "../core/runtime/tool_spec.ts";
 
 const log = createLogger("bench.runtime", { level: "error" });
+const START_BATCH = 10;
 const FIXTURES = new URL("../fixtures/market/", import.meta.url);
 const market = new CsvMarket([
   loadCandleCsv(Deno.readTextFileSync(new URL("BTC-USD-1m.csv", FIXTURES)), "BTC-USD"),
@@ -130,7 +131,7 @@ async function startStack(bus: Bus, agents: string[], prefix: string): Promise<S
       }),
     );
   }
-  const routers = await Promise.all(agents.map((agent) =>
+  const startAgent = (agent: string) =>
     AgentRouter.start(bus, {
       agent,
       systemPrompt: "You are a momentum day trader.",
@@ -140,8 +141,14 @@ async function startStack(bus: Bus, agents: string[], prefix: string): Promise<S
       topicPrefix: prefix,
       groupId: `${prefix}${agent}`,
       replyTimeoutMs: 60_000,
-    })
-  ));
+    });
+  // Start in batches: hundreds of consumers connecting at once time out on a small broker.
+  const routers: AgentRouter[] = [];
+  for (let i = 0; i < agents.length; i += START_BATCH) {
+    routers.push(
+      ...await Promise.all(agents.slice(i, i + START_BATCH).map((agent) => startAgent(agent))),
+    );
+  }
   return {
     routers,
     close: async () => {
@@ -305,7 +312,11 @@ for (const agents of agentCounts) {
   try {
     const ticks = agents >= 300 ? 6 : agents >= 30 ? 11 : 31;
     const prefix = `bench.${crypto.randomUUID().slice(0, 8)}.`;
-    const result = await overhead(bus, { agents, ticks, prefix });
+    const result = await overhead(bus, { agents, ticks, prefix }).catch((error: Error) => error);
+    if (result instanceof Error) {
+      console.log(`| ${agents} | failed: ${result.message} | | | |`);
+      continue;
+    }
     console.log(
       `| ${agents} | ${result.samples} | ${result.p50.toFixed(1)} | ${result.p99.toFixed(1)} | ${
         result.startMs.toFixed(0)
