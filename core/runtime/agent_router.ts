@@ -388,6 +388,8 @@ export class AgentRouter {
     let summary = "";
     let steps = 0;
     let outcome: DecisionOutcome = "step_limit";
+    // Activity waiting to be published together with the next batch (fewer producer round trips).
+    let reasoning: ActivityEvent[] = [];
     try {
       for (let step = 1; step <= this.#maxSteps; step++) {
         const reply = await this.#chat(snapshot, messages, `${decisionId}.s${step}`);
@@ -397,13 +399,17 @@ export class AgentRouter {
         messages.push(message);
         if (message.content && message.content.trim() !== "") {
           summary = message.content;
-          await this.#publish([{ ...base, kind: "reasoning", text: message.content }]);
+          reasoning = [{ ...base, kind: "reasoning", text: message.content }];
         }
         if (message.toolCalls.length === 0) {
           outcome = "answered";
           break;
         }
-        const results = await this.#runTools(snapshot, message.toolCalls, `${decisionId}.s${step}`);
+        const results = await this.#runTools(snapshot, message.toolCalls, {
+          correlationBase: `${decisionId}.s${step}`,
+          before: reasoning,
+        });
+        reasoning = [];
         for (const [index, call] of message.toolCalls.entries()) {
           const result = results[index]!;
           messages.push({ role: "tool", toolCallId: call.id, content: result.content });
@@ -431,14 +437,14 @@ export class AgentRouter {
       if (!(error instanceof DecisionStop)) throw error;
       outcome = error.outcome;
       summary = `${error.outcome === "timeout" ? "Timed out" : "Model error"}: ${error.message}`;
-      await this.#publish([{ ...base, kind: "error", message: error.message }]);
+      reasoning.push({ ...base, kind: "error", message: error.message });
     }
     if (outcome === "step_limit") {
-      await this.#publish([{
+      reasoning.push({
         ...base,
         kind: "error",
         message: `Step limit of ${this.#maxSteps} model calls reached before a final answer`,
-      }]);
+      });
     }
     this.#remember({
       tick: snapshot.tick,
@@ -451,7 +457,7 @@ export class AgentRouter {
     this.#stats.decisions++;
     this.#stats.outcomes[outcome]++;
     this.#stats.lastTick = snapshot.tick;
-    await this.#publish([{
+    await this.#publish([...reasoning, {
       ...base,
       kind: "decision",
       steps,
@@ -527,16 +533,20 @@ export class AgentRouter {
   async #runTools(
     snapshot: MarketSnapshot,
     toolCalls: ToolCall[],
-    correlationBase: string,
+    options: { correlationBase: string; before: ActivityEvent[] },
   ): Promise<{ tool: string; ok: boolean; content: string; timedOut: boolean }[]> {
+    const correlationBase = options.correlationBase;
     const base = { v: 1 as const, agent: this.#agent, time: snapshot.time, tick: snapshot.tick };
-    await this.#publish(toolCalls.map((call) => ({
-      ...base,
-      kind: "tool_call" as const,
-      tool: call.name,
-      toolCallId: call.id,
-      arguments: call.arguments,
-    })));
+    await this.#publish([
+      ...options.before,
+      ...toolCalls.map((call) => ({
+        ...base,
+        kind: "tool_call" as const,
+        tool: call.name,
+        toolCallId: call.id,
+        arguments: call.arguments,
+      })),
+    ]);
     const results = await Promise.all(
       toolCalls.map((call, index) =>
         this.#runTool(snapshot, call, `${correlationBase}.t${index + 1}`)
