@@ -8,7 +8,7 @@ import type { ActivityEvent } from "../contracts/activity.ts";
 import { type ChatReply, ChatRequest, type TokenUsage } from "../contracts/chat.ts";
 import type { Logger } from "../log.ts";
 import type { ModelProvider } from "./model_provider.ts";
-import { isExpired } from "./_expiry.ts";
+import { EXPIRY_GRACE_MS, isExpired } from "./_expiry.ts";
 
 /** Default bound on concurrent model calls of one chat node (the original's `max_workers`). */
 export const DEFAULT_MAX_WORKERS = 10;
@@ -207,13 +207,19 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
     await workers.acquire();
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+    // Abort the model call once the caller has stopped waiting (no tokens spent for nobody).
+    const abort = new AbortController();
+    const expiry = request.expiresAt === undefined ? undefined : setTimeout(
+      () => abort.abort(new Error(`Request expired at ${request.expiresAt}`)),
+      Math.max(0, Date.parse(request.expiresAt) + EXPIRY_GRACE_MS - Date.now()),
+    );
     try {
       const response = await provider.complete({
         agent: request.agent,
         messages: request.messages,
         tools: request.tools,
         snapshot: request.snapshot,
-      });
+      }, abort.signal);
       stats.answered++;
       const usage: ActivityEvent = {
         v: 1,
@@ -258,6 +264,7 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         error: message,
       };
     } finally {
+      clearTimeout(expiry);
       stats.inFlight--;
       workers.release();
     }

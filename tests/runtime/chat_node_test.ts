@@ -228,3 +228,38 @@ Deno.test("an expired chat request is answered with an error without calling the
     await bus.close();
   }
 });
+
+Deno.test("the model call gets an abort signal that fires once the request has expired", async () => {
+  const bus = new MemoryBus();
+  const log = quietLog();
+  let aborted: string | undefined;
+  const model: ModelProvider = {
+    model: "gpt-5-nano",
+    complete: (_request, signal) =>
+      new Promise((_resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("signal never fired")), 3_000);
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          aborted = String((signal.reason as Error).message);
+          reject(new Error("Request was aborted"));
+        });
+      }),
+  };
+  const node = await startChatNode(bus, { provider: model, log });
+  const inbox = await ReplyInbox.open(bus, { replyTopic: REPLY_TOPIC, groupId: "test.inbox", log });
+  try {
+    // Expired 29.9 s ago: within the 30 s grace, so the call starts and is aborted 100 ms later.
+    const expiresAt = new Date(Date.now() - 29_900).toISOString();
+    const waiting = inbox.expect("abort-me", 5_000);
+    await publishMessages(bus, chatTopic(), [{
+      message: { ...chatRequest("abort-me"), expiresAt },
+    }]);
+    const reply = ChatReply.parse(await waiting);
+    assert.equal(reply.ok, false);
+    assert.equal(aborted, `Request expired at ${expiresAt}`);
+  } finally {
+    await inbox.close();
+    await node.stop();
+    await bus.close();
+  }
+});
