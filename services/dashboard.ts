@@ -3,6 +3,13 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { Subscription } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  ARENA_TOPICS,
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+} from "../core/bus/topics.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
@@ -25,7 +32,8 @@ const program = new Command()
   .option("--no-web", "do not start the web dashboard")
   .option("--no-tty", "print plain periodic summaries for logs instead of the live screen")
   .option("--interval <seconds>", "seconds between plain summaries", parseInterval, 10)
-  .option("--group-id <id>", "consumer group id (default: unique per run)");
+  .option("--group-id <id>", "consumer group id (default: unique per run)")
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
 
@@ -86,8 +94,21 @@ if (!interactive) {
 Deno.addSignalListener("SIGTERM", () => void shutdown(143));
 terminal.start();
 
+const prefix = options.topicPrefix;
+const topics = {
+  ledger: prefix + LEDGER_TOPIC,
+  prices: prefix + PRICE_TOPIC,
+  activity: prefix + ACTIVITY_TOPIC,
+  snapshots: prefix + AGENT_INPUT_TOPIC,
+};
 try {
-  subscription = await connectDashboard(bus, store, { log, groupId: options.groupId });
+  // Missing topics are created with their real specs, never left to broker defaults.
+  const read = new Set<string>(Object.values(topics));
+  await bus.ensureTopics(
+    ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic }))
+      .filter((spec) => read.has(spec.topic)),
+  );
+  subscription = await connectDashboard(bus, store, { log, groupId: options.groupId, topics });
 } catch (error) {
   terminal.stop();
   log.error("Could not connect the dashboard to the broker", { error });

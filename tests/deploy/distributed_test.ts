@@ -14,6 +14,8 @@
 
 import assert from "node:assert/strict";
 import { Decimal } from "decimal.js";
+import { defaultAgents } from "../../core/agents/strategies.ts";
+import type { ReportJson } from "../../core/dashboard/report.ts";
 import type { LedgerReport } from "../../core/metrics/ledger_report.ts";
 import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
 import { kafkaBootstrap } from "../_kafka.ts";
@@ -158,176 +160,262 @@ function respond(request: RecordedRequest): FakeReply {
   return { kind: "message", usage, content: "Bought a little BTC to test the pipes." };
 }
 
+/** The processes of one arena run, stopped together however the test ends. */
+class Arena {
+  readonly processes: TaskProcess[] = [];
+  readonly run: string = crypto.randomUUID().slice(0, 8);
+  readonly prefix: string = `dist.${this.run}.`;
+  readonly bootstrap: string = kafkaBootstrap();
+
+  /** `--topic-prefix` and a log level every service of this run gets. */
+  get common(): string[] {
+    return ["--topic-prefix", this.prefix, "--log-level", "info"];
+  }
+
+  start(name: string, task: string, args: string[]): TaskProcess {
+    const process = startTask(name, task, [...args, ...this.common], this.bootstrap);
+    this.processes.push(process);
+    return process;
+  }
+
+  /** Replays TICKS snapshots of the bundled candles in lockstep with `agents` and waits for it. */
+  async replay(agents: string[]): Promise<void> {
+    const connector = this.start("connector (replay, lockstep)", "connector", [
+      "--replay",
+      "fixtures/market",
+      "--lockstep",
+      ...(agents.length > 0 ? ["--agents", agents.join(",")] : []),
+      "--lockstep-timeout",
+      "40",
+      "--max-ticks",
+      String(TICKS),
+    ]);
+    const replay = await waitForExit(connector, 120_000);
+    assert.equal(replay.code, 0, tail(connector));
+    assert.ok(
+      connector.lines.some((line) =>
+        /"Replay done"/.test(line) && line.includes(`"ticks":${TICKS}`)
+      ),
+      tail(connector),
+    );
+    assert.ok(
+      !connector.lines.some((line) => /Lockstep timeout/.test(line)),
+      `every agent decided every tick in time\n${tail(connector)}`,
+    );
+  }
+
+  /** `deno task ledger --json` for this run's topics. */
+  async ledger(): Promise<LedgerReport> {
+    const exported = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "ledger", "--json", "--topic-prefix", this.prefix],
+      cwd: ROOT,
+      env: { KAFKA_BOOTSTRAP_SERVERS: this.bootstrap, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    assert.equal(exported.code, 0, new TextDecoder().decode(exported.stderr));
+    return JSON.parse(new TextDecoder().decode(exported.stdout)) as LedgerReport;
+  }
+
+  /** Stops every process; checks their exit codes only when `check` (a first failure wins). */
+  async stop(check: boolean): Promise<void> {
+    const statuses = await Promise.all(this.processes.map((process) => stopTask(process)));
+    for (const [index, status] of check ? statuses.entries() : []) {
+      // Clean shutdown on SIGTERM (143 or 0); the connector had already exited with 0.
+      assert.ok(
+        status.code === 0 || status.code === 143 || status.signal === "SIGTERM",
+        `${this.processes[index]!.name} exited with ${status.code}\n${
+          tail(this.processes[index]!)
+        }`,
+      );
+    }
+  }
+}
+
+/** Every account balances, and holds exactly the positions and trade count of its trades. */
+function assertBooks(report: LedgerReport, agents: string[]): void {
+  const accounts = new Map(report.accounts.map((entry) => [entry.account.agent, entry]));
+  assert.deepEqual([...accounts.keys()].sort(), [...agents].sort());
+  for (const trade of report.trades) assert.ok(agents.includes(trade.agent), trade.agent);
+  for (const [agent, entry] of accounts) {
+    assert.deepEqual(entry.problems, [], `${agent}'s books balance`);
+    const trades = report.trades.filter((trade) => trade.agent === agent);
+    assert.equal(entry.account.tradeCount, trades.length, agent);
+    if (trades.length > 0) {
+      assert.ok(new Decimal(entry.account.cash).eq(trades[trades.length - 1]!.cashAfter), agent);
+    }
+  }
+}
+
+function strategyOf(request: RecordedRequest): string {
+  const system = String(request.body.messages[0]?.content ?? "");
+  return /Your strategy: (\w+)/.exec(system)?.[1]?.toUpperCase() ?? "UNKNOWN";
+}
+
 Deno.test(
-  "distributed arena: deno task tools, chat_node x2 (fake OpenAI + rules), router x2 and a " +
-    "lockstep replay connector as separate processes on Kafka; ledger --json shows each " +
-    "agent's trades",
+  "distributed arena, multi-model (the seven-terminal setup): deno task tools, two named " +
+    "chat_nodes (fake OpenAI server, rules), three routers on them and a lockstep replay " +
+    "connector as separate processes on Kafka; ledger --json shows each agent's trades",
   async () => {
-    const bootstrap = kafkaBootstrap();
-    const run = crypto.randomUUID().slice(0, 8);
-    const prefix = `dist.${run}.`;
-    const llmAgent = `dist-llm-${run}`;
-    const rulesAgent = `dist-rules-${run}`;
+    const arena = new Arena();
+    const run = arena.run;
+    const llmAgents = [`dist-momentum-${run}`, `dist-scalper-${run}`];
+    const rulesAgent = `dist-brainrot-${run}`;
     const llmNode = `fakegpt-${run}`;
     const rulesNode = `rules-${run}`;
-    const common = ["--topic-prefix", prefix, "--log-level", "info"];
     const fake = startFakeOpenAI({ responder: respond });
-    const processes: TaskProcess[] = [];
     let passed = false;
-    const start = (name: string, task: string, args: string[]) => {
-      const process = startTask(name, task, args, bootstrap);
-      processes.push(process);
-      return process;
-    };
     try {
-      const tools = start("tools", "tools", [...common, "--group-id", `${prefix}tools`]);
-      const llmChat = start("chat_node (fake OpenAI)", "chat_node", [
-        "--name",
-        llmNode,
-        "--model",
-        "openai",
-        "--model-id",
-        MODEL_ID,
-        "--base-url",
-        fake.baseURL,
-        "--api-key",
-        API_KEY,
-        ...common,
-      ]);
-      const rulesChat = start("chat_node (rules)", "chat_node", [
-        "--name",
-        rulesNode,
-        "--model",
-        "rules",
-        ...common,
-      ]);
-      const llmRouter = start("router (LLM agent)", "router", [
-        "--name",
-        llmAgent,
-        "--chat-node-name",
-        llmNode,
-        "--strategy",
-        "momentum",
-        ...common,
-      ]);
-      const rulesRouter = start("router (rules agent)", "router", [
-        "--name",
-        rulesAgent,
-        "--chat-node-name",
-        rulesNode,
-        "--strategy",
-        "brainrot",
-        ...common,
-      ]);
-      await Promise.all([
-        waitForLine(tools, /"Tools ready"/, 60_000),
-        waitForLine(llmChat, /"Chat node ready"/, 60_000),
-        waitForLine(rulesChat, /"Chat node ready"/, 60_000),
-        waitForLine(llmRouter, /"Agents ready"/, 60_000),
-        waitForLine(rulesRouter, /"Agents ready"/, 60_000),
-      ]);
-
-      const connector = start("connector (replay, lockstep)", "connector", [
-        "--replay",
-        "fixtures/market",
-        "--lockstep",
-        "--agents",
-        `${llmAgent},${rulesAgent}`,
-        "--lockstep-timeout",
-        "40",
-        "--max-ticks",
-        String(TICKS),
-        ...common,
-      ]);
-      const replay = await waitForExit(connector, 120_000);
-      assert.equal(replay.code, 0, tail(connector));
-      assert.ok(
-        connector.lines.some((line) =>
-          /"Replay done"/.test(line) && line.includes(`"ticks":${TICKS}`)
+      const ready = [
+        [arena.start("tools", "tools", ["--group-id", `${arena.prefix}tools`]), /"Tools ready"/],
+        [
+          arena.start("chat_node (fake OpenAI)", "chat_node", [
+            "--name",
+            llmNode,
+            "--model",
+            "openai",
+            "--model-id",
+            MODEL_ID,
+            "--base-url",
+            fake.baseURL,
+            "--api-key",
+            API_KEY,
+          ]),
+          /"Chat node ready"/,
+        ],
+        [
+          arena.start("chat_node (rules)", "chat_node", ["--name", rulesNode, "--model", "rules"]),
+          /"Chat node ready"/,
+        ],
+        ...([
+          [llmAgents[0]!, llmNode, "momentum"],
+          [rulesAgent, rulesNode, "brainrot"],
+          [llmAgents[1]!, llmNode, "scalper"],
+        ] as const).map(([agent, node, strategy]) =>
+          [
+            arena.start(`router ${agent}`, "router", [
+              "--name",
+              agent,
+              "--chat-node-name",
+              node,
+              "--strategy",
+              strategy,
+            ]),
+            /"Agents ready"/,
+          ] as const
         ),
-        tail(connector),
-      );
-      assert.ok(
-        !connector.lines.some((line) => /Lockstep timeout/.test(line)),
-        `every agent decided every tick in time\n${tail(connector)}`,
-      );
+      ] as const;
+      await Promise.all(ready.map(([process, line]) => waitForLine(process, line, 60_000)));
+      await arena.replay([...llmAgents, rulesAgent]);
+      const report = await arena.ledger();
 
-      const exported = await new Deno.Command(Deno.execPath(), {
-        args: ["task", "-q", "ledger", "--json", "--topic-prefix", prefix],
-        cwd: ROOT,
-        env: { KAFKA_BOOTSTRAP_SERVERS: bootstrap, NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(60_000),
-      }).output();
-      const stderr = new TextDecoder().decode(exported.stderr);
-      assert.equal(exported.code, 0, stderr);
-      const report = JSON.parse(new TextDecoder().decode(exported.stdout)) as LedgerReport;
-
-      // The LLM agent's scripted buys: one per tick, in its own account, at the replayed ask.
-      const llmTrades = report.trades.filter((trade) => trade.agent === llmAgent);
-      assert.equal(llmTrades.length, TICKS, JSON.stringify(report.trades, null, 2));
-      for (const trade of llmTrades) {
-        assert.equal(trade.productId, "BTC-USD");
-        assert.equal(trade.side, "buy");
-        assert.ok(new Decimal(trade.quantity).eq(QUANTITY), trade.quantity);
-        assert.ok(Number(trade.fillPrice) > 1_000, `a BTC price from 2017: ${trade.fillPrice}`);
+      assertBooks(report, [...llmAgents, rulesAgent]);
+      // The LLM agents' scripted buys: one per tick, in their own accounts.
+      for (const agent of llmAgents) {
+        const trades = report.trades.filter((trade) => trade.agent === agent);
+        assert.equal(trades.length, TICKS, JSON.stringify(report.trades, null, 2));
+        for (const trade of trades) {
+          assert.equal(trade.productId, "BTC-USD");
+          assert.equal(trade.side, "buy");
+          assert.ok(new Decimal(trade.quantity).eq(QUANTITY), trade.quantity);
+          assert.ok(Number(trade.fillPrice) > 1_000, `a BTC price from 2017: ${trade.fillPrice}`);
+        }
+        assert.equal(new Set(trades.map((trade) => trade.tick)).size, TICKS);
+        const account = report.accounts.find((entry) => entry.account.agent === agent)!;
+        const held = account.account.positions.find((position) => position.productId === "BTC-USD");
+        assert.ok(new Decimal(held?.quantity ?? "0").eq(new Decimal(QUANTITY).mul(TICKS)));
       }
-      assert.deepEqual([...new Set(llmTrades.map((trade) => trade.tick))].length, TICKS);
-      // Only the two agents of this run trade on these topics.
-      for (const trade of report.trades) assert.ok([llmAgent, rulesAgent].includes(trade.agent));
-
-      const accounts = new Map(report.accounts.map((entry) => [entry.account.agent, entry]));
-      assert.deepEqual([...accounts.keys()].sort(), [llmAgent, rulesAgent].sort());
-      for (const [agent, entry] of accounts) {
-        assert.deepEqual(entry.problems, [], `${agent}'s books balance`);
-      }
-      const llmAccount = accounts.get(llmAgent)!;
-      const held = llmAccount.account.positions.find((position) =>
-        position.productId === "BTC-USD"
-      );
-      assert.ok(new Decimal(held?.quantity ?? "0").eq(new Decimal(QUANTITY).mul(TICKS)));
-      const lastTrade = llmTrades[llmTrades.length - 1]!;
-      assert.ok(new Decimal(llmAccount.account.cash).eq(lastTrade.cashAfter));
-      const rulesTrades = report.trades.filter((trade) => trade.agent === rulesAgent);
-      console.log(
-        `  ${TICKS} lockstep ticks; trades: ${llmAgent} ${llmTrades.length} (fake OpenAI), ` +
-          `${rulesAgent} ${rulesTrades.length} (rules); model requests: ${fake.requests.length}`,
-      );
       // The deterministic rules policy trades on these candles too, in its own account.
+      const rulesTrades = report.trades.filter((trade) => trade.agent === rulesAgent);
       assert.ok(rulesTrades.length > 0, "the rules agent traded");
-      assert.equal(accounts.get(rulesAgent)!.account.tradeCount, rulesTrades.length);
-      assert.equal(llmAccount.account.tradeCount, TICKS);
+      console.log(
+        `  ${TICKS} lockstep ticks; trades: ${
+          llmAgents.map((agent) =>
+            `${agent} ${report.trades.filter((trade) => trade.agent === agent).length}`
+          ).join(", ")
+        } (fake OpenAI), ${rulesAgent} ${rulesTrades.length} (rules); model requests: ${fake.requests.length}`,
+      );
 
-      // The fake server saw only the LLM agent's chat node: the key, the model id, the tools.
-      assert.ok(fake.requests.length >= TICKS * 3, `requests: ${fake.requests.length}`);
+      // The fake server saw only the LLM agents' chat node: the key, the model id, the tools.
+      assert.ok(fake.requests.length >= TICKS * 3 * llmAgents.length, `${fake.requests.length}`);
       for (const request of fake.requests) {
         assert.equal(request.authorization, `Bearer ${API_KEY}`);
         assert.equal(request.body.model, MODEL_ID);
         const tools = (request.body.tools ?? []).map((tool) => tool.function.name).sort();
         assert.deepEqual(tools, ["calculator", "execute_trade", "get_portfolio"]);
-        const system = String(request.body.messages[0]?.content ?? "");
-        assert.match(system, /MOMENTUM/i, "the rules agent never reaches the LLM server");
       }
+      assert.deepEqual(
+        [...new Set(fake.requests.map(strategyOf))].sort(),
+        ["MOMENTUM", "SCALPER"],
+        "the brainrot agent (rules chat node) never reaches the LLM server",
+      );
       // Secrets stay out of every log line of every service. (`deno task` itself echoes its
       // command line, `--api-key` included, before the service starts: prefer OPENAI_API_KEY.)
-      for (const process of processes) {
+      for (const process of arena.processes) {
         const logs = process.lines.filter((line) => !line.startsWith("Task "));
         assert.ok(!logs.some((line) => line.includes(API_KEY)), `${process.name} logs`);
       }
       passed = true;
     } finally {
-      const statuses = await Promise.all(processes.map((process) => stopTask(process)));
-      await fake.close();
-      // Exit codes are checked only when the test got this far: a first failure is not masked.
-      for (const [index, status] of passed ? statuses.entries() : []) {
-        // Clean shutdown on SIGTERM (143 or 0); the connector had already exited with 0.
-        assert.ok(
-          status.code === 0 || status.code === 143 || status.signal === "SIGTERM",
-          `${processes[index]!.name} exited with ${status.code}\n${tail(processes[index]!)}`,
-        );
+      await arena.stop(passed).finally(() => fake.close());
+    }
+  },
+);
+
+Deno.test(
+  "distributed arena, quickstart (four deployments): deno task chat_node --model rules, " +
+    "router (the three default agents), tools + dashboard, connector replay in lockstep, as " +
+    "separate processes on Kafka; the dashboard's report matches the ledger",
+  async () => {
+    const arena = new Arena();
+    const agents = defaultAgents().map((agent) => agent.name);
+    let passed = false;
+    try {
+      const chat = arena.start("chat_node", "chat_node", ["--model", "rules"]);
+      const router = arena.start("router", "router", []);
+      const tools = arena.start("tools", "tools", ["--group-id", `${arena.prefix}tools`]);
+      const dashboard = arena.start("dashboard", "dashboard", [
+        "--no-tty",
+        "--port",
+        "0",
+        "--interval",
+        "1",
+      ]);
+      await Promise.all([
+        waitForLine(chat, /"Chat node ready"/, 60_000),
+        waitForLine(router, /"Agents ready"/, 60_000),
+        waitForLine(tools, /"Tools ready"/, 60_000),
+        waitForLine(dashboard, /^Web dashboard: http/, 60_000),
+      ]);
+      // The connector's default --agents are the three default agents.
+      await arena.replay([]);
+      const report = await arena.ledger();
+      assertBooks(report, agents);
+      assert.ok(report.trades.length > 0, "the rules agents traded");
+
+      const url = dashboard.lines.find((line) => line.startsWith("Web dashboard: "))!
+        .slice("Web dashboard: ".length).trim();
+      let json: ReportJson | undefined;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const response = await fetch(new URL("/report.json", url));
+        json = await response.json() as ReportJson;
+        if (json.trades.length === report.trades.length && json.tick === TICKS) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      assert.ok(json, "the dashboard answered");
+      assert.equal(json.trades.length, report.trades.length, "dashboard and ledger agree");
+      assert.deepEqual(json.leaderboard.map((row) => row.agent).sort(), [...agents].sort());
+      for (const row of json.leaderboard) assert.equal(row.model, "rules");
+      assert.deepEqual(
+        json.trades.map((trade) => trade.eventId).sort(),
+        report.trades.map((trade) => trade.eventId).sort(),
+      );
+      passed = true;
+    } finally {
+      await arena.stop(passed);
     }
   },
 );
