@@ -118,6 +118,25 @@ Deno.test("compile wiring: --dry-run prints one deno compile command per service
   assert.match(unknown.stderr, /Unknown service nonsense; valid: chat_node/);
 });
 
+Deno.test("compile wiring: every service answers --help under exactly its task's permissions", async () => {
+  // The executables carry these permissions, so what fails here would fail in them too.
+  const results = await Promise.all(COMPILE_TARGETS.map(async (target) => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", target.service, "--help"],
+      cwd: PROJECT_ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    return { target, output };
+  }));
+  for (const { target, output } of results) {
+    assert.equal(output.code, 0, `${target.service}: ${decoder.decode(output.stderr)}`);
+    assert.match(decoder.decode(output.stdout), new RegExp(`^Usage: ${target.service}`, "m"));
+  }
+});
+
 Deno.test("compile wiring: a download failure is recognised as a missing runtime", () => {
   assert.ok(isMissingRuntimeError(
     "error: Writing deno compile executable\nCaused by:\n 0: Setting up base binary.\n" +
