@@ -1,15 +1,18 @@
 /**
  * The distributed arena as separate OS processes on the real Kafka broker, each started the way
  * the README's quickstarts start it (`deno task <service> ...`, broker from
- * KAFKA_BOOTSTRAP_SERVERS): the tools service, two named chat nodes (one on a scripted fake
- * OpenAI-compatible server on 127.0.0.1, one on the offline `rules` model), one router per agent
- * on its own chat node, and the connector replaying the bundled candles in lockstep. The ledger
- * export (`deno task ledger --json`) then has to show each agent's trades in its own account.
+ * KAFKA_BOOTSTRAP_SERVERS):
+ * - the multi-model setup: tools, two named chat nodes (one on a scripted fake OpenAI-compatible
+ *   server on 127.0.0.1, one on the offline `rules` model), three routers on them, and the
+ *   connector replaying the bundled candles in lockstep;
+ * - the four-deployment quickstart: one shared `rules` chat node, one router running the three
+ *   default agents, tools and the dashboard, and the connector.
+ * The ledger export (`deno task ledger --json`) then has to show each agent's trades in its own
+ * account, and the dashboard's report has to agree with it.
  *
- * Every topic carries a unique prefix (`--topic-prefix`) and every agent and chat node a unique
- * name, so runs never see each other's data; the services create all their topics themselves, as
- * on a fresh broker. Each process runs in its own process group (setsid)
- * and the whole group is stopped in `finally`, also when an assertion fails.
+ * Every topic carries a unique prefix (`--topic-prefix`) so runs never see each other's data; the
+ * services create all their topics themselves, as on a fresh broker. Each process runs in its own
+ * process group (setsid) and every group is stopped in `finally`, also when an assertion fails.
  */
 
 import assert from "node:assert/strict";
