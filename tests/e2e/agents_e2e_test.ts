@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import type { Subscription } from "../../core/bus/bus.ts";
-import { readAllMessages, subscribeMessages } from "../../core/bus/messages.ts";
+import { publishMessages, readAllMessages, subscribeMessages } from "../../core/bus/messages.ts";
+import { ReplyInbox } from "../../core/bus/request_reply.ts";
 import {
   ACTIVITY_TOPIC,
   AGENT_INPUT_TOPIC,
@@ -14,6 +15,7 @@ import {
 } from "../../core/bus/topics.ts";
 import { loadFixtureCandles, ReplayFeed } from "../../core/connector/replay.ts";
 import { ActivityEvent } from "../../core/contracts/activity.ts";
+import { ChatReply, type ChatRequest } from "../../core/contracts/chat.ts";
 import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
 import { createLogger } from "../../core/log.ts";
 import { OpenAIProvider } from "../../core/models/openai_provider.ts";
@@ -396,5 +398,75 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     calculator.close();
     await bus.close();
+  }
+});
+
+Deno.test("chat node service with --model openai answers through npm:openai and never shows its key", async () => {
+  const prefix = `${uniqueName("e2e-chat")}.`;
+  const log = createLogger("e2e", { level: "warn" });
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")!;
+  const key = "sk-live-looking-SECRET-abcdef123456";
+  const fake = startFakeOpenAI();
+  fake.enqueue(
+    { kind: "error", status: 500, message: `upstream exploded for key ${key}` },
+    { kind: "message", content: "hello", usage: { promptTokens: 42, completionTokens: 7 } },
+    { kind: "error", status: 401, message: `Incorrect API key provided: ${key}` },
+  );
+  const bus = testKafkaBus();
+  let service: Service | undefined;
+  let inbox: ReplyInbox | undefined;
+  try {
+    service = spawnService([
+      ...await taskArgs("chat_node"),
+      ...["--name", "gpt", "--model-id", "fake-model", "--base-url", fake.baseURL],
+      ...["--reasoning-effort", "low", "--log-level", "debug", "--topic-prefix", prefix],
+      ...["--bootstrap-servers", bootstrap],
+    ], { KAFKA_BOOTSTRAP_SERVERS: bootstrap, OPENAI_API_KEY: key });
+    await waitForLine(service, /"Chat node ready"/, 30_000);
+    const replyTopic = `${prefix}replies`;
+    await bus.ensureTopics([{ topic: replyTopic, partitions: 1, retentionMs: 3_600_000 }]);
+    inbox = await ReplyInbox.open(bus, { replyTopic, groupId: `${prefix}inbox`, log });
+    const ask = async (id: string) => {
+      const waiting = inbox!.expect(id, 30_000);
+      const request: ChatRequest = {
+        v: 1,
+        correlationId: id,
+        replyTo: replyTopic,
+        agent: "momentum",
+        messages: [{ role: "system", content: "Trade." }, { role: "user", content: "Tick" }],
+        tools: [],
+      };
+      await publishMessages(bus, `${prefix}ai_prompted.gpt`, [{
+        key: "momentum",
+        message: request,
+      }]);
+      return ChatReply.parse(await waiting);
+    };
+    const first = await ask("c1");
+    assert.equal(first.ok, true);
+    assert.equal(first.model, "fake-model");
+    if (first.ok) assert.equal(first.message.content, "hello");
+    const second = await ask("c2");
+    assert.equal(second.ok, false);
+    if (!second.ok) {
+      assert.match(second.error, /401/);
+      assert.ok(!second.error.includes(key), "the key leaked into an error reply");
+    }
+    assert.equal(fake.requests.length, 3, "a 500 is retried, a 401 is not");
+    assert.equal(fake.requests[0]!.authorization, `Bearer ${key}`);
+    assert.equal(fake.requests[0]!.body.reasoning_effort, "low");
+  } finally {
+    await inbox?.close();
+    if (service) {
+      service.child.kill("SIGTERM");
+      await service.child.status;
+      await service.done;
+    }
+    await bus.close();
+    await fake.close();
+  }
+  assert.ok(service.lines.some((line) => /retrying/.test(line)), "the retry is logged");
+  for (const line of service.lines) {
+    assert.ok(!line.includes(key), `the API key leaked into a log line: ${line}`);
   }
 });
