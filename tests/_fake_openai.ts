@@ -7,7 +7,7 @@
 
 /** A tool call the fake model returns; `arguments` is sent verbatim (may be invalid JSON). */
 export interface FakeToolCall {
-  /** Tool call id (default `call_<n>`). */
+  /** Tool call id (default `call_<n>`; an empty string omits the id, as some servers do). */
   id?: string;
   /** Tool name (may name a tool that does not exist). */
   name: string;
@@ -112,7 +112,7 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): FakeOpenAI {
       );
     }
     const toolCalls = (reply.toolCalls ?? []).map((call) => ({
-      id: call.id ?? `call_${++counter}`,
+      ...(call.id === "" ? {} : { id: call.id ?? `call_${++counter}` }),
       type: "function",
       function: { name: call.name, arguments: call.arguments },
     }));

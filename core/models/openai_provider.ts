@@ -92,10 +92,11 @@ export function fromOpenAICompletion(completion: ChatCompletion): AssistantMessa
   const choice = completion.choices?.[0];
   if (!choice) throw new Error("Model reply had no choices, expected at least one");
   const toolCalls: ToolCall[] = [];
-  for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
+  for (const call of choice.message.tool_calls ?? []) {
     if (call.type !== "function") continue;
     toolCalls.push({
-      id: call.id || `call_${index}`,
+      // Some servers omit ids; a fresh one keeps the ledger's per-call deduplication correct.
+      id: call.id || `call_${crypto.randomUUID()}`,
       name: call.function.name,
       arguments: call.function.arguments ?? "",
     });

@@ -250,3 +250,26 @@ Deno.test("provider refuses to start without an API key", () => {
     /API key must be given/,
   );
 });
+
+Deno.test("provider gives tool calls without an id a unique one", async () => {
+  const fake = startFakeOpenAI();
+  try {
+    const noIds = {
+      kind: "message" as const,
+      toolCalls: [{ id: "", name: "get_portfolio", arguments: "{}" }, {
+        id: "",
+        name: "execute_trade",
+        arguments: "{}",
+      }],
+    };
+    fake.enqueue(noIds, noIds);
+    const model = provider(fake.baseURL);
+    const first = await model.complete({ agent: "m", messages: USER, tools: TOOLS });
+    const second = await model.complete({ agent: "m", messages: USER, tools: TOOLS });
+    const ids = [...first.message.toolCalls, ...second.message.toolCalls].map((call) => call.id);
+    assert.equal(new Set(ids).size, 4);
+    for (const id of ids) assert.match(id, /^call_/);
+  } finally {
+    await fake.close();
+  }
+});
