@@ -63,3 +63,36 @@ Deno.test("kafka bus: a bus without brokers is refused at construction", () => {
     /needs at least one broker as host:port, got none/,
   );
 });
+
+Deno.test({
+  name: "kafka bus: a handler slower than the session timeout keeps its partition (no redelivery)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // testKafkaBus uses a 6 s session timeout; the bus heartbeats while the handler runs.
+    const bus = testKafkaBus();
+    try {
+      const topic = uniqueName("slow");
+      await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+      const deliveries: string[] = [];
+      const subscription = await bus.subscribe({
+        groupId: uniqueName("slow"),
+        topics: [topic],
+        handler: async (record) => {
+          deliveries.push(record.value);
+          if (record.value === "slow") await new Promise((resolve) => setTimeout(resolve, 7_500));
+        },
+      });
+      await bus.publish(topic, [{ value: "slow" }, { value: "next" }]);
+      const deadline = Date.now() + 20_000;
+      while (!deliveries.includes("next") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await subscription.close();
+      assert.deepEqual(deliveries, ["slow", "next"], "the slow record was delivered once");
+    } finally {
+      await bus.close();
+    }
+  },
+});
