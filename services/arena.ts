@@ -69,6 +69,7 @@ const program = new Command()
   .option("--interval <seconds>", "seconds between plain summaries", positive, 10)
   .option("--report-dir <dir>", "where report.html and report.json go")
   .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
   .addOption(
     new Option("--log-level <level>", "debug, info, warn or error").default("warn")
       .argParser(parseLogLevel),
@@ -219,6 +220,7 @@ try {
       if (!interactive) console.log(`Web dashboard: ${url}`);
     },
     signal: abort.signal,
+    topicPrefix: options.topicPrefix,
   });
 } catch (error) {
   for (const line of heldLines) console.error(line);

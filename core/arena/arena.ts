@@ -6,15 +6,28 @@
  */
 
 import type { Bus, Subscription } from "../bus/bus.ts";
-import { ARENA_TOPICS, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../bus/topics.ts";
-import { dynamicTopic } from "../bus/topics.ts";
+import {
+  ACTIVITY_TOPIC,
+  AGENT_INPUT_TOPIC,
+  ARENA_TOPICS,
+  dynamicTopic,
+  LEDGER_TOPIC,
+  PRICE_TOPIC,
+  toolRequestTopic,
+} from "../bus/topics.ts";
 import { startAgents } from "../agents/agents.ts";
 import type { AgentSpec } from "../agents/strategies.ts";
 import { CoinbaseFeed } from "../connector/coinbase_feed.ts";
+import type { MarketTopics } from "../connector/publish.ts";
 import { ReplayFeed, type ReplaySource } from "../connector/replay.ts";
 import { buildReport, type Report } from "../dashboard/report.ts";
 import type { DashboardState } from "../dashboard/state.ts";
-import { connectDashboard, DashboardStore, readDashboardState } from "../dashboard/store.ts";
+import {
+  connectDashboard,
+  DashboardStore,
+  type DashboardTopics,
+  readDashboardState,
+} from "../dashboard/store.ts";
 import { TerminalDashboard } from "../dashboard/terminal.ts";
 import { startWebDashboard, type WebDashboard } from "../dashboard/web_server.ts";
 import type { TradeConfig } from "../ledger/trade.ts";
@@ -114,6 +127,8 @@ export interface RunArenaOptions {
   replyTimeoutMs?: number;
   /** Aborting stops the market feed; the arena then shuts down and reports. */
   signal?: AbortSignal;
+  /** Prefix of every topic and consumer group name (isolated arenas on a shared broker). */
+  topicPrefix?: string;
   /** A calculator to share between arenas (its worker takes a second to start); not closed. */
   calculator?: Calculator;
   /** Called when the dashboard sees a new snapshot tick (progress bars). */
@@ -151,9 +166,16 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       );
     }
   }
+  const prefix = options.topicPrefix ?? "";
+  const topics: DashboardTopics = {
+    ledger: prefix + LEDGER_TOPIC,
+    prices: prefix + PRICE_TOPIC,
+    activity: prefix + ACTIVITY_TOPIC,
+    snapshots: prefix + AGENT_INPUT_TOPIC,
+  };
   await bus.ensureTopics([
-    ...ARENA_TOPICS,
-    ...TOOL_NAMES.map((tool) => dynamicTopic(toolRequestTopic(tool), 6)),
+    ...ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })),
+    ...TOOL_NAMES.map((tool) => dynamicTopic(prefix + toolRequestTopic(tool), 6)),
   ]);
 
   const stops: (() => Promise<void>)[] = [];
@@ -166,6 +188,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     const store = new DashboardStore();
     const dashboard: Subscription = await connectDashboard(bus, store, {
       log: log.child("dashboard"),
+      topics,
     });
     stops.push(() => dashboard.close());
     if (options.onTick) {
@@ -194,8 +217,9 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       log: log.child("ledger"),
       startingCash: options.startingCash,
       config: options.tradeConfig,
-      ledgerTopic: LEDGER_TOPIC,
-      priceTopic: PRICE_TOPIC,
+      ledgerTopic: topics.ledger,
+      priceTopic: topics.prices,
+      groupPrefix: prefix ? `${prefix}tools.follower` : undefined,
     });
     stops.push(() => ledger.close());
     const calculator = options.calculator ?? new Calculator();
@@ -208,7 +232,11 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       getPortfolioTool(ledger),
       calculatorTool(calculator),
     ] as ToolSpec[];
-    const tools = await serveTools(bus, specs, { log: log.child("tools") });
+    const tools = await serveTools(bus, specs, {
+      log: log.child("tools"),
+      topicPrefix: prefix,
+      groupId: prefix ? `${prefix}tool_node` : undefined,
+    });
     stops.push(async () => {
       await Promise.all(tools.map((subscription) => subscription.close()));
     });
@@ -220,6 +248,8 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
         name: model.name,
         maxWorkers: model.maxWorkers,
         secrets: model.secrets,
+        topicPrefix: prefix,
+        groupId: prefix ? `${prefix}chat_node.${model.name ?? "shared"}` : undefined,
         log: log.child(`chat_node.${model.name ?? "shared"}`),
       });
       nodes.push(node);
@@ -233,6 +263,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     const routers = await startAgents(bus, options.agents, {
       chatNodeByAgent,
       replyTimeoutMs: options.replyTimeoutMs,
+      topicPrefix: prefix,
       log: log.child("router"),
     });
     stops.push(async () => {
@@ -250,11 +281,15 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       terminal.start();
     }
 
-    const ticks = await runMarket(bus, options);
+    const ticks = await runMarket(bus, options, {
+      snapshots: topics.snapshots,
+      prices: topics.prices,
+      activity: topics.activity,
+    });
     terminal?.stop();
     terminal = undefined;
     await stopAll();
-    const state = await readDashboardState(bus, { log: log.child("report") });
+    const state = await readDashboardState(bus, { log: log.child("report"), topics });
     return { ticks, state, report: buildReport(state) };
   } finally {
     terminal?.stop();
@@ -262,7 +297,11 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
   }
 }
 
-async function runMarket(bus: Bus, options: RunArenaOptions): Promise<number> {
+async function runMarket(
+  bus: Bus,
+  options: RunArenaOptions,
+  topics: MarketTopics,
+): Promise<number> {
   const { market, log } = options;
   if (market.kind === "replay") {
     const replay = new ReplayFeed({
@@ -279,6 +318,7 @@ async function runMarket(bus: Bus, options: RunArenaOptions): Promise<number> {
       maxTicks: market.maxTicks,
       warmupSeconds: market.warmupSeconds,
       signal: options.signal,
+      topics,
       log: log.child("replay"),
     });
     return (await replay.run()).ticks;
@@ -289,6 +329,7 @@ async function runMarket(bus: Bus, options: RunArenaOptions): Promise<number> {
     intervalSeconds: market.intervalSeconds,
     wsUrl: market.wsUrl,
     restUrl: market.restUrl,
+    topics,
     log: log.child("connector"),
   });
   await feed.start();

@@ -1,0 +1,125 @@
+/**
+ * `deno task arena` live in one process: the fake Coinbase exchange and the fake OpenAI-compatible
+ * server on 127.0.0.1, the in-memory bus, Ctrl-C, then the final leaderboard and the report.
+ */
+
+import assert from "node:assert/strict";
+import { FakeExchange } from "../_fake_exchange.ts";
+import { startFakeOpenAI } from "../_fake_openai.ts";
+import { mainFixture } from "../market/_fixtures.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const API_KEY = "sk-test-arena-secret-7781";
+
+Deno.test("deno task arena runs live from Coinbase with an OpenAI-compatible model until Ctrl-C", async () => {
+  const exchange = FakeExchange.start({ products: mainFixture(), tickerIntervalMs: 50 });
+  // The model looks at its portfolio first (which opens the account), then holds.
+  const openai = startFakeOpenAI({
+    responder: (request) => {
+      const last = request.body.messages.at(-1);
+      if (last?.role === "user") {
+        return {
+          kind: "message",
+          content: null,
+          toolCalls: [{ name: "get_portfolio", arguments: "{}" }],
+          usage: { promptTokens: 10_000, completionTokens: 1_000 },
+        };
+      }
+      return {
+        kind: "message",
+        content: "Holding: no clear trend yet.",
+        usage: { promptTokens: 10_000, completionTokens: 1_000 },
+      };
+    },
+  });
+  const reportDir = `artifacts/tests/arena-${crypto.randomUUID().slice(0, 8)}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "--quiet",
+      "arena",
+      "--ws-url",
+      exchange.wsUrl,
+      "--rest-url",
+      exchange.restUrl,
+      "--products",
+      "BTC-USD,ETH-USD",
+      "--min-interval",
+      "0.5",
+      "--base-url",
+      openai.baseURL,
+      "--api-key",
+      API_KEY,
+      "--no-web",
+      "--no-tty",
+      "--interval",
+      "0.5",
+      "--report-dir",
+      reportDir,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderrText = new Response(child.stderr).text();
+  let stdout = "";
+  const stdoutDone = (async () => {
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) stdout += chunk;
+  })();
+  let exited = false;
+  const status = child.status.then((value) => {
+    exited = true;
+    return value;
+  });
+  try {
+    const enough = () => /tick=([3-9]|\d\d+) agents=3/.test(stdout);
+    await waitFor("three live snapshots decided on by three agents", enough, 60_000);
+    child.kill("SIGINT");
+    await waitFor("the arena to stop after Ctrl-C", () => exited, 30_000);
+    await stdoutDone;
+    const stderr = await stderrText;
+    const { code } = await status;
+    assert.equal(code, 0, `arena exit ${code}:\n${stdout}\n${stderr}`);
+    assert.match(stdout, /Arena: Coinbase live: BTC-USD, ETH-USD/);
+    assert.match(stdout, /model gpt-5-nano; in-memory bus/);
+    const start = stdout.indexOf("=== Final leaderboard");
+    assert.ok(start >= 0, `final leaderboard printed:\n${stdout}`);
+    const board = stdout.slice(start);
+    for (const agent of ["momentum", "brainrot-daytrader", "scalper"]) {
+      // 10k prompt + 1k completion tokens per call at gpt-5-nano prices: $0.0009 a call.
+      assert.match(board, new RegExp(`^\\d  ${agent} +gpt-5-nano .*\\$0\\.0\\d{3}$`, "m"));
+    }
+    assert.match(board, new RegExp(`Report: ${reportDir}/report\\.html`));
+    assert.ok(!stdout.includes(API_KEY) && !stderr.includes(API_KEY), "the key is never printed");
+    assert.ok(openai.requests.length >= 9, "every agent asked the model on every snapshot");
+    assert.equal(openai.requests[0]!.authorization, `Bearer ${API_KEY}`);
+    const json = JSON.parse(await Deno.readTextFile(new URL(`${reportDir}/report.json`, ROOT)));
+    assert.equal(json.leaderboard.length, 3);
+    assert.ok(json.leaderboard.every((row: { costUsd: number }) => row.costUsd > 0));
+  } finally {
+    // `deno task` forwards SIGTERM to the arena (SIGKILL would orphan it).
+    if (!exited) {
+      child.kill("SIGTERM");
+      await waitFor("the arena to end", () => exited, 10_000).catch(() => child.kill("SIGKILL"));
+    }
+    await status;
+    await stdoutDone.catch(() => {});
+    await stderrText.catch(() => "");
+    await openai.close();
+    await exchange.close();
+    await Deno.remove(new URL(reportDir, ROOT), { recursive: true }).catch(() => {});
+  }
+});
+
+/** Polls `predicate` every 50 ms; rejects naming `what` after `timeoutMs`. */
+async function waitFor(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
