@@ -16,6 +16,9 @@ const WARM_UP = 25;
 const BATCHED_MESSAGES = 20_000;
 const BATCH_SIZE = 500;
 const SINGLE_MESSAGES = 2_000;
+/** Publishers running at once, each awaiting one message at a time (like routers and nodes). */
+const CONCURRENT_PUBLISHERS = 50;
+const CONCURRENT_MESSAGES = 10_000;
 /** Upper bound for any one phase, so a stuck broker cannot hang the benchmark. */
 const PHASE_LIMIT_MS = 180_000;
 
@@ -27,6 +30,7 @@ interface Figures {
   rttMean: number;
   batchedPerSecond: number;
   singlePerSecond: number;
+  concurrentPerSecond: number;
   consumePerSecond: number;
 }
 
@@ -138,6 +142,21 @@ async function measureSingle(bus: Bus, topic: string): Promise<number> {
   return SINGLE_MESSAGES / ((performance.now() - started) / 1000);
 }
 
+async function measureConcurrent(bus: Bus, topic: string): Promise<number> {
+  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
+  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
+  const perPublisher = CONCURRENT_MESSAGES / CONCURRENT_PUBLISHERS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENT_PUBLISHERS }, async (_, publisher) => {
+      for (let sent = 0; sent < perPublisher; sent++) {
+        await bus.publish(topic, [{ key: `publisher-${publisher}`, value: PAYLOAD }]);
+      }
+    }),
+  );
+  return CONCURRENT_MESSAGES / ((performance.now() - started) / 1000);
+}
+
 async function measureConsume(bus: Bus, topic: string, run: string): Promise<number> {
   const expected = BATCHED_MESSAGES + 1;
   let received = 0;
@@ -171,6 +190,10 @@ async function measure(bus: Bus, name: string): Promise<Figures> {
       "one-at-a-time publish",
       measureSingle(bus, `bench.${run}.single`),
     );
+    const concurrentPerSecond = await withLimit(
+      "concurrent publish",
+      measureConcurrent(bus, `bench.${run}.concurrent`),
+    );
     const consumePerSecond = await withLimit("consume", measureConsume(bus, batchedTopic, run));
     return {
       rttP50: percentile(samples, 50),
@@ -178,6 +201,7 @@ async function measure(bus: Bus, name: string): Promise<Figures> {
       rttMean: samples.reduce((sum, sample) => sum + sample, 0) / samples.length,
       batchedPerSecond,
       singlePerSecond,
+      concurrentPerSecond,
       consumePerSecond,
     };
   } finally {
@@ -227,6 +251,13 @@ const rows: [string, string, string, string][] = [
     format(kafka.singlePerSecond, 0),
     format(memory.singlePerSecond, 0),
     `${format(memory.singlePerSecond / kafka.singlePerSecond, 1)}x`,
+  ],
+  [
+    `Publish 1 KB JSON, ${CONCURRENT_PUBLISHERS} publishers each awaiting one at a time ` +
+    `(msg/s, n=${CONCURRENT_MESSAGES})`,
+    format(kafka.concurrentPerSecond, 0),
+    format(memory.concurrentPerSecond, 0),
+    `${format(memory.concurrentPerSecond / kafka.concurrentPerSecond, 1)}x`,
   ],
   [
     `Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`,

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { KafkaBus } from "../../core/bus/kafka_bus.ts";
+import { createLogger } from "../../core/log.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 
 async function topicConfig(topic: string, name: string): Promise<string | undefined> {
@@ -91,6 +92,132 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 500));
       await subscription.close();
       assert.deepEqual(deliveries, ["slow", "next"], "the slow record was delivered once");
+    } finally {
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kafka bus: concurrent publishes all arrive, in call order per key, across topics",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bus = testKafkaBus();
+    try {
+      const existing = uniqueName("coalesce.existing");
+      const fresh = uniqueName("coalesce.fresh");
+      await bus.ensureTopics([{ topic: existing, partitions: 3, retentionMs: 600_000 }]);
+      const callers = 40;
+      const callsPerCaller = 10;
+      const burst = 300;
+      // Callers that each await their own publishes (like routers and nodes in one process).
+      const awaited = Array.from({ length: callers }, async (_, caller) => {
+        for (let call = 0; call < callsPerCaller; call++) {
+          await bus.publish(existing, [
+            { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 }) },
+            { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 + 1 }) },
+          ]);
+        }
+      });
+      // A burst of calls not awaited one by one, alternating with a topic that does not exist
+      // yet (those wait for its creation without overtaking one another).
+      const burstCalls = Array.from(
+        { length: burst },
+        (_, index) =>
+          bus.publish(index % 2 === 0 ? existing : fresh, [
+            { key: `burst-${index % 6}`, value: JSON.stringify({ index }) },
+          ]),
+      );
+      await Promise.all([...awaited, ...burstCalls]);
+
+      const read = async (topic: string) => {
+        const byKey = new Map<string, Record<string, number>[]>();
+        await bus.readAll(topic, (record) => {
+          const values = byKey.get(record.key ?? "") ?? [];
+          values.push(JSON.parse(record.value));
+          byKey.set(record.key ?? "", values);
+          return Promise.resolve();
+        });
+        return byKey;
+      };
+      const onExisting = await read(existing);
+      const onFresh = await read(fresh);
+      for (let caller = 0; caller < callers; caller++) {
+        assert.deepEqual(
+          onExisting.get(`caller-${caller}`)?.map((value) => value.n),
+          Array.from({ length: callsPerCaller * 2 }, (_, n) => n),
+          `caller ${caller}'s records arrive once each, in order`,
+        );
+      }
+      for (
+        const [topic, byKey, parity] of [[existing, onExisting, 0], [fresh, onFresh, 1]] as const
+      ) {
+        for (let key = 0; key < 6; key++) {
+          const expected = Array.from({ length: burst }, (_, index) => index)
+            .filter((index) => index % 2 === parity && index % 6 === key);
+          assert.deepEqual(
+            byKey.get(`burst-${key}`)?.map((value) => value.index) ?? [],
+            expected,
+            `burst key ${key} on ${topic} arrives in call order`,
+          );
+        }
+      }
+      assert.equal(onFresh.size, 3, "only burst keys of odd calls reach the new topic");
+    } finally {
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kafka bus: a failed request rejects every publish coalesced into it; the bus goes on",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const topic = uniqueName("coalesce.fail");
+    // A topic that takes record batches of at most 2,048 bytes: one 1,500-byte record fits,
+    // two publishes sent in one request (same partition) do not.
+    const admin = new Kafka({
+      clientId: uniqueName("setup"),
+      brokers: [kafkaBootstrap()],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{
+          topic,
+          numPartitions: 1,
+          configEntries: [{ name: "max.message.bytes", value: "2048" }],
+        }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const bus = testKafkaBus({ log: createLogger("test.bus", { level: "error" }) });
+    try {
+      const record = (
+        name: string,
+      ) => [{ key: "k", value: JSON.stringify({ name, pad: "x".repeat(1_500) }) }];
+      await bus.publish(topic, record("alone"));
+      const outcomes = await Promise.allSettled([
+        bus.publish(topic, record("first")),
+        bus.publish(topic, record("second")),
+      ]);
+      assert.equal(outcomes[0]!.status, "rejected", "the first caller of the failed request");
+      assert.equal(outcomes[1]!.status, "rejected", "the second caller of the failed request");
+      const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason);
+      assert.match(String(reasons[0]), /larger than the max message size/);
+      assert.equal(reasons[0], reasons[1], "both callers get the request's error");
+      await bus.publish(topic, record("after"));
+      const names: string[] = [];
+      await bus.readAll(topic, (stored) => {
+        names.push(JSON.parse(stored.value).name);
+        return Promise.resolve();
+      });
+      assert.deepEqual(names, ["alone", "after"]);
     } finally {
       await bus.close();
     }
