@@ -20,7 +20,7 @@ import {
   type ReasoningEffort,
 } from "../core/models/openai_provider.ts";
 import { RulesModel } from "../core/models/rules_model.ts";
-import { startChatNode } from "../core/runtime/chat_node.ts";
+import { DEFAULT_PRICE_TABLE, type PriceTable, startChatNode } from "../core/runtime/chat_node.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
 const program = new Command()
@@ -40,6 +40,12 @@ const program = new Command()
       .choices(REASONING_EFFORTS),
   )
   .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveInt, 60_000)
+  .option(
+    "--price-input <usd>",
+    "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
+    price,
+  )
+  .option("--price-output <usd>", "USD per million completion tokens for cost estimates", price)
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
   .option(
     "--bootstrap-servers <servers>",
@@ -85,8 +91,17 @@ const bus = new KafkaBus({
   clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
   log: log.child("bus"),
 });
+const costPerMillionTokens: PriceTable = {};
+if (options.priceInput !== undefined || options.priceOutput !== undefined) {
+  const known = DEFAULT_PRICE_TABLE[provider.model] ?? { input: 0, output: 0 };
+  costPerMillionTokens[provider.model] = {
+    input: options.priceInput ?? known.input,
+    output: options.priceOutput ?? known.output,
+  };
+}
 const node = await startChatNode(bus, {
   provider,
+  costPerMillionTokens,
   name: options.name,
   maxWorkers: options.maxWorkers,
   log,
@@ -112,6 +127,14 @@ function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) {
     throw new Error(`Expected a positive whole number, got ${value}`);
+  }
+  return number;
+}
+
+function price(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) {
+    throw new Error(`Price must be a non-negative number of USD per million tokens, got ${value}`);
   }
   return number;
 }

@@ -415,11 +415,25 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
   const bus = testKafkaBus();
   let service: Service | undefined;
   let inbox: ReplyInbox | undefined;
+  const usage: ActivityEvent[] = [];
+  let collector: Subscription | undefined;
   try {
+    collector = await subscribeMessages(bus, {
+      groupId: `${prefix}activity`,
+      topics: [prefix + ACTIVITY_TOPIC],
+      schema: ActivityEvent,
+      log,
+      fromBeginning: true,
+      handler: (event) => {
+        if (event.kind === "usage") usage.push(event);
+        return Promise.resolve();
+      },
+    });
     service = spawnService([
       ...await taskArgs("chat_node"),
       ...["--name", "gpt", "--model-id", "fake-model", "--base-url", fake.baseURL],
       ...["--reasoning-effort", "low", "--log-level", "debug", "--topic-prefix", prefix],
+      ...["--price-input", "1000", "--price-output", "2000"],
       ...["--bootstrap-servers", bootstrap],
     ], { KAFKA_BOOTSTRAP_SERVERS: bootstrap, OPENAI_API_KEY: key });
     await waitForLine(service, /"Chat node ready"/, 30_000);
@@ -455,7 +469,22 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
     assert.equal(fake.requests.length, 3, "a 500 is retried, a 401 is not");
     assert.equal(fake.requests[0]!.authorization, `Bearer ${key}`);
     assert.equal(fake.requests[0]!.body.reasoning_effort, "low");
+    const deadline = Date.now() + 10_000;
+    while (usage.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(usage.length, 1, "one usage event for the one successful call");
+    const event = usage[0]!;
+    assert.ok(event.kind === "usage");
+    assert.equal(event.agent, "momentum");
+    assert.equal(event.model, "fake-model");
+    assert.equal(event.promptTokens, 42);
+    assert.ok(
+      Math.abs(event.costUsd - (42 * 1000 + 7 * 2000) / 1e6) < 1e-9,
+      `cost ${event.costUsd}`,
+    );
   } finally {
+    await collector?.close();
     await inbox?.close();
     if (service) {
       service.child.kill("SIGTERM");
