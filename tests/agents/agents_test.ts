@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { selectAgents, startAgents } from "../../core/agents/agents.ts";
+import { tradingToolDefinitions } from "../../core/agents/tool_definitions.ts";
+import { STRATEGIES } from "../../core/agents/strategies.ts";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { createLogger } from "../../core/log.ts";
+
+Deno.test("no flags select the three default agents", async () => {
+  const agents = await selectAgents({});
+  assert.deepEqual(agents.map((agent) => agent.name), [
+    "momentum",
+    "brainrot-daytrader",
+    "scalper",
+  ]);
+});
+
+Deno.test("--name alone selects a default agent and refuses an unknown one", async () => {
+  const [agent] = await selectAgents({ name: "brainrot-daytrader" });
+  assert.equal(agent!.strategy, STRATEGIES.brainrot);
+  await assert.rejects(selectAgents({ name: "alice" }), /Agent alice needs --strategy/);
+});
+
+Deno.test("--strategy runs one agent named by --name or by the strategy", async () => {
+  assert.deepEqual(
+    (await selectAgents({ strategy: "scalper" })).map((agent) => agent.name),
+    ["scalper"],
+  );
+  const [agent] = await selectAgents({ name: "fast-eddie", strategy: "scalper" });
+  assert.equal(agent!.name, "fast-eddie");
+  assert.equal(agent!.strategy.rules, "scalper");
+  await assert.rejects(selectAgents({ strategy: "hodl" }), /Strategy must be one of/);
+  await assert.rejects(
+    selectAgents({ name: "bad name", strategy: "momentum" }),
+    /Agent name must be/,
+  );
+});
+
+Deno.test("--strategy-file runs a custom strategy; not together with --strategy", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ name: "contrarian", prompt: "Fade every move you see in the data." }),
+    );
+    const [agent] = await selectAgents({ strategyFile: path });
+    assert.equal(agent!.name, "contrarian");
+    assert.match(agent!.strategy.prompt, /^Fade every move/);
+    const [renamed] = await selectAgents({ strategyFile: path, name: "c2" });
+    assert.equal(renamed!.name, "c2");
+    await assert.rejects(selectAgents({ strategyFile: path, strategy: "momentum" }), /either/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("routers offer the tools' own definitions: execute_trade, get_portfolio, calculator", () => {
+  const tools = tradingToolDefinitions();
+  assert.deepEqual(tools.map((tool) => tool.name), [
+    "execute_trade",
+    "get_portfolio",
+    "calculator",
+  ]);
+  const trade = tools[0]!.parameters as { properties: Record<string, unknown>; required: string[] };
+  assert.deepEqual(Object.keys(trade.properties).sort(), ["action", "product_id", "quantity"]);
+  assert.deepEqual([...trade.required].sort(), ["action", "product_id", "quantity"]);
+  assert.match(tools[0]!.description, /60 basis points/);
+});
+
+Deno.test("startAgents starts one router per agent and stops them", async () => {
+  const bus = new MemoryBus();
+  try {
+    const routers = await startAgents(bus, await selectAgents({}), {
+      log: createLogger("test", { level: "error" }),
+    });
+    assert.deepEqual(routers.map((router) => router.agent), [
+      "momentum",
+      "brainrot-daytrader",
+      "scalper",
+    ]);
+    await Promise.all(routers.map((router) => router.stop()));
+  } finally {
+    await bus.close();
+  }
+});
