@@ -116,3 +116,46 @@ Deno.test("a tiny tournament (2 entries x 2 windows) produces the table and the 
   assert.match(markdown, /\| 95% CI +\|/);
   assert.match(markdown, /\[[-+]?\d+\.\d\d%, [-+]?\d+\.\d\d%\]/);
 });
+
+Deno.test("deno task tournament prints the markdown table and writes it with the JSON", async () => {
+  const root = new URL("../../", import.meta.url);
+  const out = `artifacts/tests/tournament-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--quiet",
+        "tournament",
+        "--entries",
+        "momentum:rules,scalper:rules",
+        "--windows",
+        "2",
+        "--window-hours",
+        "1",
+        "--out",
+        out,
+      ],
+      cwd: root,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, `tournament failed:\n${stdout}\n${stderr}`);
+    assert.match(stdout, /^Tournament: 2 entries x 2 windows of 1 h \(2017-09-03, 2018-04-05\)/m);
+    assert.match(stdout, /^\| 1 +\| (momentum|scalper):rules +\| [-+]?\d+\.\d\d% +\| \[/m);
+    assert.match(stderr, /window 2\/2/, "progress on standard error without a terminal");
+    const markdown = await Deno.readTextFile(new URL(`${out}/tournament.md`, root));
+    assert.ok(stdout.includes(markdown.trim()), "the file holds the printed table");
+    const json = JSON.parse(await Deno.readTextFile(new URL(`${out}/tournament.json`, root)));
+    assert.equal(json.v, 1);
+    assert.equal(json.entries.length, 2);
+    assert.equal(json.windows.length, 2);
+    assert.equal(json.benchmark.returns.length, 2);
+  } finally {
+    await Deno.remove(new URL(out, root), { recursive: true }).catch(() => {});
+  }
+});
