@@ -499,3 +499,43 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
     assert.ok(!line.includes(key), `the API key leaked into a log line: ${line}`);
   }
 });
+
+Deno.test("router service loads a strategy file with --allow-read for that file only", async () => {
+  const prefix = `${uniqueName("e2e-strategy")}.`;
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")!;
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  let service: Service | undefined;
+  try {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        name: "contrarian",
+        prompt: "Fade every strong move in the 1-minute candles.",
+        rules: "scalper",
+      }),
+    );
+    const args = await taskArgs("router");
+    args.splice(args.length - 1, 0, `--allow-read=${path}`);
+    service = spawnService(
+      [
+        ...args,
+        "--strategy-file",
+        path,
+        "--topic-prefix",
+        prefix,
+        "--bootstrap-servers",
+        bootstrap,
+      ],
+      { KAFKA_BOOTSTRAP_SERVERS: bootstrap },
+    );
+    await waitForLine(service, /"Agents ready".*contrarian \(contrarian\)/, 30_000);
+  } finally {
+    if (service) {
+      service.child.kill("SIGTERM");
+      const status = await service.child.status;
+      await service.done;
+      assert.equal(status.code, 143, "SIGTERM stops the router gracefully");
+    }
+    await Deno.remove(path);
+  }
+});
