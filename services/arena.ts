@@ -19,7 +19,13 @@ import type { Bus } from "../core/bus/bus.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { selectAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
-import { type ArenaMarket, runArena } from "../core/arena/arena.ts";
+import {
+  type ArenaAgent,
+  type ArenaMarket,
+  type ArenaModel,
+  runArena,
+} from "../core/arena/arena.ts";
+import { builtinEntries, entryAgentName, parseEntries } from "../core/arena/tournament.ts";
 import { DEMO_INTERVAL_SECONDS, describeReplay } from "../core/arena/describe.ts";
 import { formatLeaderboard } from "../core/arena/leaderboard.ts";
 import {
@@ -56,6 +62,11 @@ const program = new Command()
   .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
   .option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
   .option("--max-workers <n>", "concurrent model calls", positiveInt, 10)
+  .option(
+    "--entries <list>",
+    "several models in one arena: strategy:model pairs such as momentum:rules,scalper:gpt-5-nano " +
+      "(agents <strategy>.<model>, one chat node per model)",
+  )
   .option("--name <name>", "run one agent with this name (default the three agents)")
   .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
   .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
@@ -102,45 +113,72 @@ if (demo && (options.replay || options.products || options.bootstrapServers)) {
 if (!replaying && (options.speed !== undefined || options.lockstep || options.maxTicks)) {
   fail("--speed, --lockstep and --max-ticks apply to --replay (or --demo)");
 }
-const modelKind = options.model ?? (demo ? "rules" : "openai");
 const intervalSeconds = options.minInterval ?? (demo ? DEMO_INTERVAL_SECONDS : 60);
 
-let agents;
+let agents: ArenaAgent[];
+let models: ArenaModel[];
 try {
-  agents = await selectAgents({
-    name: options.name,
-    strategy: options.strategy,
-    strategyFile: options.strategyFile,
-  });
+  if (options.entries !== undefined) {
+    if (options.name || options.strategy || options.strategyFile || options.model) {
+      fail(
+        "--entries replaces --name, --strategy, --strategy-file and --model; give one or the other",
+      );
+    }
+    const entries = builtinEntries(parseEntries(options.entries));
+    // One chat node per model, named after it (topic ai_prompted.<model>).
+    const nodeOf = (model: string) => model.replace(/[^A-Za-z0-9._-]/g, "_");
+    agents = entries.map((entry) => ({
+      name: entryAgentName(entry),
+      strategy: entry.strategy,
+      chatNodeName: nodeOf(entry.model),
+    }));
+    models = [];
+    for (const model of new Set(entries.map((entry) => entry.model))) {
+      models.push({
+        name: nodeOf(model),
+        maxWorkers: options.maxWorkers,
+        ...(await modelOf(model)),
+      });
+    }
+  } else {
+    agents = await selectAgents({
+      name: options.name,
+      strategy: options.strategy,
+      strategyFile: options.strategyFile,
+    });
+    const kind = options.model ?? (demo ? "rules" : "openai");
+    models = [{
+      maxWorkers: options.maxWorkers,
+      ...(await modelOf(kind === "rules" ? "rules" : options.modelId)),
+    }];
+  }
 } catch (error) {
   fail((error as Error).message);
 }
 
-let provider: ModelProvider;
-let secrets: string[] = [];
-if (modelKind === "rules") {
-  provider = new RulesModel();
-} else {
+/** The rules model, or the model id on the OpenAI-compatible server (the key is needed then). */
+async function modelOf(model: string): Promise<{ provider: ModelProvider; secrets: string[] }> {
+  if (model === "rules") return { provider: new RulesModel(), secrets: [] };
   const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
   if (!apiKey) {
     fail(
-      "an API key is needed for --model openai: pass --api-key or set OPENAI_API_KEY " +
+      `an API key is needed for model ${model}: pass --api-key or set OPENAI_API_KEY ` +
         "(servers without keys such as Ollama accept any text), or use --model rules to run offline",
     );
   }
-  secrets = [apiKey];
   const { OpenAIProvider, REASONING_EFFORTS } = await import("../core/models/openai_provider.ts");
   const effort = options.reasoningEffort;
   if (effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(effort)) {
     fail(`--reasoning-effort must be one of ${REASONING_EFFORTS.join(", ")}, got ${effort}`);
   }
-  provider = new OpenAIProvider({
-    model: options.modelId,
+  const provider = new OpenAIProvider({
+    model,
     apiKey,
     baseURL: options.baseUrl,
     reasoningEffort: effort as (typeof REASONING_EFFORTS)[number] | undefined,
     log: log.child("model"),
   });
+  return { provider, secrets: [apiKey] };
 }
 
 let market: ArenaMarket;
@@ -177,8 +215,9 @@ if (replaying) {
   };
   description = `Coinbase live: ${productIds.join(", ")}, a snapshot every ${intervalSeconds} s`;
 }
-const modelLabel = modelKind === "rules" ? "rules" : options.modelId;
-description += `; agents ${agents.map((agent) => agent.name).join(", ")}; model ${modelLabel}`;
+const modelLabels = models.map((model) => model.provider.model).join(", ");
+description += `; agents ${agents.map((agent) => agent.name).join(", ")}; ` +
+  `model${models.length > 1 ? "s" : ""} ${modelLabels}`;
 
 let bus: Bus;
 if (options.bootstrapServers) {
@@ -207,7 +246,7 @@ let result;
 try {
   result = await runArena(bus, {
     agents,
-    models: [{ provider, maxWorkers: options.maxWorkers, secrets }],
+    models,
     market,
     log,
     startingCash: options.startingCash,
@@ -246,6 +285,7 @@ console.log(
     }, ${result.ticks} ticks) ===`,
     formatLeaderboard(result.report.json),
     "=== End of leaderboard ===",
+    ...(replaying && abort.signal.aborted ? [`Stopped early after ${result.ticks} ticks.`] : []),
     `Report: ${paths.html} (data: ${paths.json})`,
     ...(webUrl ? [`Web dashboard was at ${webUrl}`] : []),
     `Finished in ${seconds} s wall-clock time.`,

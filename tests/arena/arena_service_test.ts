@@ -123,3 +123,64 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs: number
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+Deno.test("deno task arena --entries runs two models side by side on a lockstep replay", async () => {
+  const openai = startFakeOpenAI({
+    responder: (request) =>
+      request.body.messages.at(-1)?.role === "user"
+        ? {
+          kind: "message",
+          content: null,
+          toolCalls: [{ name: "get_portfolio", arguments: "{}" }],
+          usage: { promptTokens: 2_000, completionTokens: 100 },
+        }
+        : {
+          kind: "message",
+          content: "Holding.",
+          usage: { promptTokens: 2_000, completionTokens: 100 },
+        },
+  });
+  const reportDir = `artifacts/tests/arena-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--quiet",
+        "arena",
+        "--entries",
+        "momentum:rules,scalper:gpt-5-nano",
+        "--replay",
+        "fixtures/market",
+        "--lockstep",
+        "--max-ticks",
+        "3",
+        "--base-url",
+        openai.baseURL,
+        "--api-key",
+        API_KEY,
+        "--no-web",
+        "--no-tty",
+        "--report-dir",
+        reportDir,
+      ],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stdout = new TextDecoder().decode(output.stdout);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, `arena failed:\n${stdout}\n${stderr}`);
+    assert.match(stdout, /agents momentum\.rules, scalper\.gpt-5-nano; models rules, gpt-5-nano/);
+    assert.match(stdout, /^\d {2}momentum\.rules +rules .*\$0\.0000$/m);
+    assert.match(stdout, /^\d {2}scalper\.gpt-5-nano +gpt-5-nano .*\$0\.000[1-9]$/m);
+    // Only the gpt-5-nano agent asks the server: two calls per tick, three ticks.
+    assert.equal(openai.requests.length, 6);
+    assert.ok(openai.requests.every((request) => request.body.model === "gpt-5-nano"));
+  } finally {
+    await openai.close();
+    await Deno.remove(new URL(reportDir, ROOT), { recursive: true }).catch(() => {});
+  }
+});
