@@ -181,6 +181,11 @@ export interface EntryResult {
   netReturns: SampleSummary;
   /** Mean return minus buy-and-hold's mean over the same windows (percent). */
   meanExcessPct: number;
+  /**
+   * Paired excess over buy-and-hold per window (entry minus benchmark, percent): its mean equals
+   * `meanExcessPct`, and an interval above zero says the entry beat holding, not by luck alone.
+   */
+  excess: SampleSummary;
   /** Windows in which the entry beat buy-and-hold. */
   beatBenchmark: number;
   /** Total model cost in USD. */
@@ -249,8 +254,9 @@ export interface RunTournamentOptions {
 
 /** The method line stored with every result. */
 export const CI_METHOD =
-  "95% Student-t interval of the mean over windows (mean +/- t(0.975, n-1) * sd / sqrt(n)); " +
-  "windows treated as independent samples";
+  "95% Student-t interval of the mean over windows (mean +/- t(0.975, n-1) * sd / sqrt(n)), " +
+  "windows treated as independent samples; the CI vs B&H is the same interval over the paired " +
+  "per-window differences (entry minus buy-and-hold)";
 
 /** Runs every window in turn and summarises each entry. */
 export async function runTournament(
@@ -357,6 +363,7 @@ export async function runTournament(
       returns,
       netReturns: summarize(windows.map((row) => row.netReturnPct)),
       meanExcessPct: returns.mean - benchmarkSummary.mean,
+      excess: summarize(windows.map((row, w) => row.returnPct - benchmark[w]!)),
       beatBenchmark: windows.filter((row, w) => row.returnPct > benchmark[w]!).length,
       totalCostUsd: windows.reduce((sum, row) => sum + row.costUsd, 0),
       totalTrades: windows.reduce((sum, row) => sum + row.trades, 0),
@@ -395,6 +402,7 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     `$${entry.totalCostUsd.toFixed(4)}`,
     pct(entry.netReturns.mean),
     pct(entry.meanExcessPct),
+    interval(entry.excess),
     `${entry.beatBenchmark}/${entry.windows.length}`,
     String(entry.totalTrades),
   ]);
@@ -410,6 +418,7 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     "-",
     "-",
     "-",
+    "-",
   ]);
   const header = [
     "#",
@@ -420,6 +429,7 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     "model cost",
     "mean net return",
     "vs buy-and-hold",
+    "95% CI vs B&H",
     "beat B&H",
     "trades",
   ];

@@ -99,6 +99,10 @@ Deno.test("a tiny tournament (2 entries x 2 windows) produces the table and the 
     assert.equal(entry.totalCostUsd, 0);
     assert.equal(entry.netReturns.mean, entry.returns.mean);
     assert.ok(Math.abs(entry.meanExcessPct - (mean - result.benchmark.summary.mean)) < 1e-12);
+    assert.ok(Math.abs(entry.excess.mean - entry.meanExcessPct) < 1e-9);
+    const diffs = entry.windows.map((row, w) => row.returnPct - result.benchmark.returns[w]!);
+    const half = 12.706 * Math.abs(diffs[0]! - diffs[1]!) / 2;
+    assert.ok(Math.abs(entry.excess.ci95!.high - entry.excess.ci95!.low - 2 * half) < 1e-9);
   }
   assert.ok(
     result.entries.reduce((sum, entry) => sum + entry.totalTrades, 0) > 0,
@@ -114,6 +118,7 @@ Deno.test("a tiny tournament (2 entries x 2 windows) produces the table and the 
   assert.ok(lines.some((line) => /^\| 2 +\| (momentum|scalper):rules/.test(line)));
   assert.ok(lines.some((line) => /^\| - +\| buy-and-hold/.test(line)));
   assert.match(markdown, /\| 95% CI +\|/);
+  assert.match(markdown, /\| 95% CI vs B&H +\|/);
   assert.match(markdown, /\[[-+]?\d+\.\d\d%, [-+]?\d+\.\d\d%\]/);
 });
 
