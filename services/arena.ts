@@ -215,7 +215,11 @@ if (replaying) {
   };
   description = `Coinbase live: ${productIds.join(", ")}, a snapshot every ${intervalSeconds} s`;
 }
-const modelLabels = models.map((model) => model.provider.model).join(", ");
+const modelLabels = models.map((model) =>
+  model.provider.model === "rules"
+    ? "rules (offline deterministic policies, not an LLM)"
+    : model.provider.model
+).join(", ");
 description += `; agents ${agents.map((agent) => agent.name).join(", ")}; ` +
   `model${models.length > 1 ? "s" : ""} ${modelLabels}`;
 

@@ -173,7 +173,10 @@ Deno.test("deno task arena --entries runs two models side by side on a lockstep 
     const stdout = new TextDecoder().decode(output.stdout);
     const stderr = new TextDecoder().decode(output.stderr);
     assert.equal(output.code, 0, `arena failed:\n${stdout}\n${stderr}`);
-    assert.match(stdout, /agents momentum\.rules, scalper\.gpt-5-nano; models rules, gpt-5-nano/);
+    assert.match(
+      stdout,
+      /agents momentum\.rules, scalper\.gpt-5-nano; models rules \(offline deterministic policies, not an LLM\), gpt-5-nano/,
+    );
     assert.match(stdout, /^\d {2}momentum\.rules +rules .*\$0\.0000$/m);
     assert.match(stdout, /^\d {2}scalper\.gpt-5-nano +gpt-5-nano .*\$0\.000[1-9]$/m);
     // Only the gpt-5-nano agent asks the server: two calls per tick, three ticks.
