@@ -10,6 +10,7 @@
  */
 
 import { countTokens } from "gpt-tokenizer";
+import { Kafka, logLevel } from "kafkajs";
 import { z } from "zod";
 import type { Bus, Subscription } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
@@ -144,6 +145,31 @@ async function startWithRetry(bus: Bus, agent: AgentSpec, prefix: string): Promi
   }
 }
 
+/**
+ * Deletes the topics and consumer groups a run created (every name starts with its prefix), so
+ * repeated runs do not leave hundreds of partitions on the broker.
+ */
+async function dropPrefix(prefix: string): Promise<void> {
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")?.trim();
+  if (!bootstrap) return;
+  const admin = new Kafka({
+    brokers: bootstrap.split(","),
+    clientId: "bench.agents.cleanup",
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups
+      .map((group) => group.groupId)
+      .filter((group) => group.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 interface OverheadResult {
   agents: number;
   ticks: number;
@@ -265,6 +291,9 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     await bus.close();
+    await dropPrefix(prefix).catch((error) => {
+      console.error(`Could not delete the bench topics ${prefix}*: ${(error as Error).message}`);
+    });
   }
 }
 
