@@ -37,10 +37,13 @@ function messageText(message: ChatMessage): string {
   return message.content;
 }
 
-/** A deterministic tool call id: agent, tick, market time and a step label. */
-function callId(agent: string, snapshot: MarketSnapshot, label: string): string {
+/**
+ * A tool call id: run, agent, tick, market time and a step label. The run id keeps a second
+ * replay of the same data onto a durable ledger from being taken for redelivered trades.
+ */
+function callId(run: string, agent: string, snapshot: MarketSnapshot, label: string): string {
   const seconds = Math.floor(Date.parse(snapshot.time) / 1000);
-  return `rules_${agent}_${snapshot.tick}_${seconds}_${label}`;
+  return `rules_${run}_${agent}_${snapshot.tick}_${seconds}_${label}`;
 }
 
 /** Whether a trade result is an executed fill (JSON with `status: "executed"`). */
@@ -57,6 +60,8 @@ function executed(result: string): boolean {
 export interface RulesModelOptions {
   /** Plays this policy for every agent instead of choosing by prompt and name. */
   strategy?: StrategyId;
+  /** Part of every tool call id, unique per run (default: random per model instance). */
+  runId?: string;
 }
 
 /** The offline rules model. */
@@ -64,10 +69,12 @@ export class RulesModel implements ModelProvider {
   /** Always `rules`. */
   readonly model: string = RULES_MODEL_ID;
   #strategy?: StrategyId;
+  #runId: string;
 
   /** Creates the model; without a fixed strategy the policy is chosen per request. */
   constructor(options: RulesModelOptions = {}) {
     this.#strategy = options.strategy;
+    this.#runId = options.runId ?? crypto.randomUUID().slice(0, 8);
   }
 
   /** Answers one step of the decision protocol; deterministic for the same request. */
@@ -115,7 +122,7 @@ export class RulesModel implements ModelProvider {
         role: "assistant",
         content: null,
         toolCalls: [{
-          id: callId(request.agent, snapshot, "portfolio"),
+          id: callId(this.#runId, request.agent, snapshot, "portfolio"),
           name: "get_portfolio",
           arguments: "{}",
         }],
@@ -132,7 +139,7 @@ export class RulesModel implements ModelProvider {
         return text(`${decision.summary} (execute_trade is not offered, no orders placed)`);
       }
       const calls: ToolCall[] = decision.orders.map((order, index) => ({
-        id: callId(request.agent, snapshot, `trade${index + 1}`),
+        id: callId(this.#runId, request.agent, snapshot, `trade${index + 1}`),
         name: "execute_trade",
         arguments: JSON.stringify({
           product_id: order.productId,

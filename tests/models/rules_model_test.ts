@@ -16,7 +16,7 @@ function start(prompt = STRATEGIES.momentum.prompt): ChatMessage[] {
 }
 
 Deno.test("rules model plays get_portfolio, execute_trade, then a labelled answer", async () => {
-  const model = new RulesModel();
+  const model = new RulesModel({ runId: "run1" });
   assert.equal(model.model, "rules");
   const messages = start();
   const first = await model.complete({
@@ -47,7 +47,7 @@ Deno.test("rules model plays get_portfolio, execute_trade, then a labelled answe
   assert.equal(args.product_id, "BTC-USD");
   assert.equal(args.action, "buy");
   assert.match(args.quantity, /^\d+\.\d{1,8}$/);
-  assert.match(trade.id, /^rules_momentum_7_\d+_trade1$/);
+  assert.match(trade.id, /^rules_run1_momentum_7_\d+_trade1$/);
   messages.push(second.message, {
     role: "tool",
     toolCallId: trade.id,
@@ -129,4 +129,16 @@ Deno.test("rules model only looks at the current decision, not remembered ones",
 Deno.test("token estimate is characters over four, rounded up", () => {
   assert.equal(estimateTokens(""), 0);
   assert.equal(estimateTokens("abcde"), 2);
+});
+
+Deno.test("rules model tool call ids differ between runs so a second replay is not a redelivery", async () => {
+  const request = { agent: "momentum", messages: start(), tools: TOOLS, snapshot: MARKET };
+  const first = await new RulesModel().complete(request);
+  const again = await new RulesModel().complete(request);
+  assert.notEqual(first.message.toolCalls[0]!.id, again.message.toolCalls[0]!.id);
+  const model = new RulesModel({ runId: "fixed" });
+  assert.equal(
+    (await model.complete(request)).message.toolCalls[0]!.id,
+    (await model.complete(request)).message.toolCalls[0]!.id,
+  );
 });
