@@ -1,24 +1,15 @@
 /** Writes report.html (self-contained) and report.json of a run, read from the broker. */
 
-import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import { loadWebAssets } from "../core/dashboard/assets.ts";
 import { buildReport, writeReport } from "../core/dashboard/report.ts";
 import { readDashboardState } from "../core/dashboard/store.ts";
 
-const options = new Command()
-  .name("report")
-  .description("Write a self-contained HTML report and JSON of the run on the broker")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  )
+const options = brokerCommand("report", {
+  description: "Write a self-contained HTML report and JSON of the run on the broker",
+})
   .option("--out <dir>", "output directory", "artifacts/report")
   .parse()
   .opts();

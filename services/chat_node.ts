@@ -11,9 +11,10 @@
  * The API key is redacted from every log line and error reply.
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import {
   OpenAIProvider,
   REASONING_EFFORTS,
@@ -23,9 +24,9 @@ import { RulesModel } from "../core/models/rules_model.ts";
 import { DEFAULT_PRICE_TABLE, type PriceTable, startChatNode } from "../core/runtime/chat_node.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
-const program = new Command()
-  .name("chat_node")
-  .description("LLM inference service: one model answering agents' chat requests")
+const program = brokerCommand("chat_node", {
+  description: "LLM inference service: one model answering agents' chat requests",
+})
   .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)")
   .addOption(
     new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
@@ -46,16 +47,7 @@ const program = new Command()
     price,
   )
   .option("--price-output <usd>", "USD per million completion tokens for cost estimates", price)
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  );
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
 const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";

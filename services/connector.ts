@@ -1,6 +1,5 @@
 /** Connector service: Coinbase (or a replay) market data -> the broker. */
 
-import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
   ACTIVITY_TOPIC,
@@ -11,7 +10,8 @@ import {
 import { CoinbaseFeed, DEFAULT_REST_URL, DEFAULT_WS_URL } from "../core/connector/coinbase_feed.ts";
 import { Recorder } from "../core/connector/recording.ts";
 import { loadReplaySource, ReplayFeed } from "../core/connector/replay.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 const DEFAULT_AGENTS = "momentum,brainrot-daytrader,scalper";
@@ -24,18 +24,9 @@ function positive(name: string): (value: string) => number {
   };
 }
 
-const program = new Command()
-  .name("connector")
-  .description("Publishes market snapshots and price ticks from Coinbase, a recording or candles")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  )
+const program = brokerCommand("connector", {
+  description: "Publishes market snapshots and price ticks from Coinbase, a recording or candles",
+})
   .option(
     "--products <ids...>",
     "Coinbase product ids (space or comma separated)",

@@ -1,6 +1,6 @@
 /** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
 
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Subscription } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
@@ -10,23 +10,15 @@ import {
   LEDGER_TOPIC,
   PRICE_TOPIC,
 } from "../core/bus/topics.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
 import { startWebDashboard, type WebDashboard } from "../core/dashboard/web_server.ts";
 
-const program = new Command()
-  .name("dashboard")
-  .description("Live terminal and web dashboard of the arena (read-only)")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  )
+const program = brokerCommand("dashboard", {
+  description: "Live terminal and web dashboard of the arena (read-only)",
+})
   .option("--port <port>", "web dashboard port", (value) => parsePort(value), 8787)
   .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
   .option("--no-web", "do not start the web dashboard")

@@ -1,26 +1,18 @@
 /** Ledger export: every account, position, trade and metric rebuilt from the broker. */
 
-import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { readAllMessages } from "../core/bus/messages.ts";
 import { LEDGER_TOPIC, PRICE_TOPIC } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
 import { PriceTick } from "../core/contracts/market.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import { buildLedgerReport, formatLedgerReport } from "../core/metrics/ledger_report.ts";
 
-const program = new Command()
-  .name("ledger")
-  .description("Print every account, position, trade and metric, rebuilt from the ledger topic")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("warn")
-      .argParser(parseLogLevel),
-  )
+const program = brokerCommand("ledger", {
+  description: "Print every account, position, trade and metric, rebuilt from the ledger topic",
+  logLevel: "warn",
+})
   .option("--json", "print JSON instead of tables")
   .option("--curves", "include each agent's equity curve in the JSON")
   .option("--period-seconds <s>", "equity curve sampling period for Sharpe", Number, 60)

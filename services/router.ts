@@ -8,15 +8,16 @@
  * `--strategy-file FILE` add `--allow-read=FILE`, for a remote broker widen `--allow-net`.
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import { selectAgents, startAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
 
-const program = new Command()
-  .name("router")
-  .description("Trading agents: market snapshots in, decisions through a chat node and tools")
+const program = brokerCommand("router", {
+  description: "Trading agents: market snapshots in, decisions through a chat node and tools",
+})
   .option("--name <name>", "agent name (consumer group, account); default the three agents")
   .option("--chat-node-name <name>", "chat node to use: ai_prompted.<name> (default ai_prompted)")
   .addOption(
@@ -25,16 +26,7 @@ const program = new Command()
   .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
   .option("--memory-decisions <n>", "past decisions summarised in each prompt", nonNegativeInt)
   .option("--max-steps <n>", "model calls per decision at most", positiveInt)
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  );
+  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
 const log = createLogger("router", { level: options.logLevel });

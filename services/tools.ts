@@ -10,10 +10,10 @@
  * replica serves an agent at a time, and a replica taking over waits for the ledger first.
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { dynamicTopic, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { brokerCommand } from "../core/cli.ts";
+import { createLogger } from "../core/log.ts";
 import {
   Calculator,
   calculatorTool,
@@ -25,18 +25,9 @@ import {
 import type { TradeConfig } from "../core/ledger/trade.ts";
 import type { ToolSpec } from "../core/runtime/tool_spec.ts";
 
-const program = new Command()
-  .name("tools")
-  .description("Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger")
-  .option(
-    "--bootstrap-servers <servers>",
-    "Kafka bootstrap servers",
-    Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
-  )
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("info")
-      .argParser(parseLogLevel),
-  )
+const program = brokerCommand("tools", {
+  description: "Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger",
+})
   .option("--starting-cash <usd>", "starting cash of each new account", decimalFlag, "100000")
   .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", bpsFlag, 60)
   .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", slipFlag, 0)
