@@ -1,6 +1,6 @@
 /** Command-line flags shared by every service that connects to the broker. */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { type LogLevel, parseLogLevel } from "./log.ts";
 
 /** A command line with the shared `--bootstrap-servers` and `--log-level` flags. */
@@ -30,4 +30,61 @@ export function brokerCommand(name: string, options: BrokerCommandOptions): Brok
         .default(options.logLevel ?? "info")
         .argParser(parseLogLevel),
     );
+}
+
+/** Parses a flag that must be a positive number. */
+export function positiveNumberFlag(value: string): number {
+  const number = Number(value);
+  if (!(number > 0) || !Number.isFinite(number)) {
+    throw new InvalidArgumentError(`Expected a positive number, got ${value}`);
+  }
+  return number;
+}
+
+/** Parses a flag that must be a whole number of 1 or more. */
+export function positiveIntFlag(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError(`Expected a positive whole number, got ${value}`);
+  }
+  return number;
+}
+
+/** Parses a flag that must be a whole number of 0 or more. */
+export function nonNegativeIntFlag(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new InvalidArgumentError(`Expected a whole number of 0 or more, got ${value}`);
+  }
+  return number;
+}
+
+/** Parses a TCP port flag (0 picks a free port). */
+export function portFlag(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
+  }
+  return port;
+}
+
+/** Parses a fee flag in whole basis points from 0 to 10000. */
+export function feeBpsFlag(value: string): number {
+  const bps = Number(value);
+  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
+    throw new InvalidArgumentError(
+      `Basis points must be a whole number from 0 to 10000, got ${value}`,
+    );
+  }
+  return bps;
+}
+
+/** Parses a USD amount flag as an exact decimal string. */
+export function usdAmountFlag(value: string): string {
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new InvalidArgumentError(
+      `Amount must be a non-negative decimal such as 100000, got ${value}`,
+    );
+  }
+  return value;
 }

@@ -14,7 +14,7 @@
  * services/arena.ts --model-id deepseek-chat --base-url https://api.deepseek.com`.
  */
 
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import type { Bus } from "../core/bus/bus.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { selectAgents } from "../core/agents/agents.ts";
@@ -34,6 +34,13 @@ import {
   type ReplaySource,
 } from "../core/connector/replay.ts";
 import { writeReport } from "../core/dashboard/report.ts";
+import {
+  feeBpsFlag,
+  portFlag,
+  positiveIntFlag,
+  positiveNumberFlag,
+  usdAmountFlag,
+} from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
 import { RulesModel } from "../core/models/rules_model.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
@@ -45,14 +52,28 @@ const program = new Command()
   .description("The whole arena in one process: market data, agents, model, tools, dashboards")
   .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
   .option("--products <ids...>", "Coinbase product ids (space or comma separated)")
-  .option("--min-interval <seconds>", "market seconds between snapshots", positive, undefined)
+  .option(
+    "--min-interval <seconds>",
+    "market seconds between snapshots",
+    positiveNumberFlag,
+    undefined,
+  )
   .option("--ws-url <url>", "Coinbase WebSocket feed")
   .option("--rest-url <url>", "Coinbase REST API")
   .option("--replay <files...>", "replay a recording, or candle CSV files / folders")
-  .option("--speed <n>", "replay at N x real time (default as fast as possible)", positive)
+  .option(
+    "--speed <n>",
+    "replay at N x real time (default as fast as possible)",
+    positiveNumberFlag,
+  )
   .option("--lockstep", "replay: wait for every agent's decision before the next tick")
-  .option("--lockstep-timeout <seconds>", "longest wait for late agents per tick", positive, 120)
-  .option("--max-ticks <n>", "replay: stop after N snapshots", positiveInt)
+  .option(
+    "--lockstep-timeout <seconds>",
+    "longest wait for late agents per tick",
+    positiveNumberFlag,
+    120,
+  )
+  .option("--max-ticks <n>", "replay: stop after N snapshots", positiveIntFlag)
   .addOption(
     new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
       .choices(["openai", "rules"] as const),
@@ -61,7 +82,7 @@ const program = new Command()
   .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
   .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
   .option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-  .option("--max-workers <n>", "concurrent model calls", positiveInt, 10)
+  .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
   .option(
     "--entries <list>",
     "several models in one arena: strategy:model pairs such as momentum:rules,scalper:gpt-5-nano " +
@@ -70,14 +91,14 @@ const program = new Command()
   .option("--name <name>", "run one agent with this name (default the three agents)")
   .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
   .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
-  .option("--starting-cash <usd>", "starting cash of each account", decimalFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points", bpsFlag, 60)
+  .option("--starting-cash <usd>", "starting cash of each account", usdAmountFlag, "100000")
+  .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
   .option("--web", "start the web dashboard (default on, off with --demo)")
   .option("--no-web", "do not start the web dashboard")
-  .option("--port <port>", "web dashboard port (0 picks a free one)", parsePort, 8787)
+  .option("--port <port>", "web dashboard port (0 picks a free one)", portFlag, 8787)
   .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
   .option("--no-tty", "print plain periodic summaries instead of the live screen")
-  .option("--interval <seconds>", "seconds between plain summaries", positive, 10)
+  .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
   .option("--report-dir <dir>", "where report.html and report.json go")
   .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
@@ -296,44 +317,3 @@ console.log(
   ].join("\n"),
 );
 Deno.exit(0);
-
-function positive(value: string): number {
-  const number = Number(value);
-  if (!(number > 0)) throw new InvalidArgumentError(`Expected a positive number, got ${value}`);
-  return number;
-}
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new InvalidArgumentError(`Expected a positive whole number, got ${value}`);
-  }
-  return number;
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
-  }
-  return port;
-}
-
-function bpsFlag(value: string): number {
-  const bps = Number(value);
-  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
-    throw new InvalidArgumentError(
-      `Basis points must be a whole number from 0 to 10000, got ${value}`,
-    );
-  }
-  return bps;
-}
-
-function decimalFlag(value: string): string {
-  if (!/^\d+(\.\d+)?$/.test(value)) {
-    throw new InvalidArgumentError(
-      `Amount must be a non-negative decimal such as 100000, got ${value}`,
-    );
-  }
-  return value;
-}

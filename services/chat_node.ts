@@ -13,7 +13,7 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { brokerCommand } from "../core/cli.ts";
+import { brokerCommand, positiveIntFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import {
   OpenAIProvider,
@@ -35,12 +35,12 @@ const program = brokerCommand("chat_node", {
   .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
   .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
   .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
-  .option("--max-workers <n>", "concurrent model calls", positiveInt, 10)
+  .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
   .addOption(
     new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
       .choices(REASONING_EFFORTS),
   )
-  .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveInt, 60_000)
+  .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
   .option(
     "--price-input <usd>",
     "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
@@ -114,14 +114,6 @@ async function shutdown(code: number): Promise<never> {
 }
 Deno.addSignalListener("SIGINT", () => void shutdown(130));
 Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new Error(`Expected a positive whole number, got ${value}`);
-  }
-  return number;
-}
 
 function price(value: string): number {
   const number = Number(value);

@@ -1,6 +1,6 @@
 /** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
 
-import { InvalidArgumentError } from "@commander-js/extra-typings";
+import {} from "@commander-js/extra-typings";
 import type { Subscription } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
@@ -10,7 +10,7 @@ import {
   LEDGER_TOPIC,
   PRICE_TOPIC,
 } from "../core/bus/topics.ts";
-import { brokerCommand } from "../core/cli.ts";
+import { brokerCommand, portFlag, positiveNumberFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
@@ -19,11 +19,11 @@ import { startWebDashboard, type WebDashboard } from "../core/dashboard/web_serv
 const program = brokerCommand("dashboard", {
   description: "Live terminal and web dashboard of the arena (read-only)",
 })
-  .option("--port <port>", "web dashboard port", (value) => parsePort(value), 8787)
+  .option("--port <port>", "web dashboard port", (value) => portFlag(value), 8787)
   .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
   .option("--no-web", "do not start the web dashboard")
   .option("--no-tty", "print plain periodic summaries for logs instead of the live screen")
-  .option("--interval <seconds>", "seconds between plain summaries", parseInterval, 10)
+  .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
   .option("--group-id <id>", "consumer group id (default: unique per run)")
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
@@ -107,20 +107,4 @@ try {
   for (const line of heldLines) console.error(line);
   await web?.close();
   Deno.exit(1);
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
-  }
-  return port;
-}
-
-function parseInterval(value: string): number {
-  const seconds = Number(value);
-  if (!(seconds > 0)) {
-    throw new InvalidArgumentError(`Interval must be a positive number of seconds, got ${value}`);
-  }
-  return seconds;
 }

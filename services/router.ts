@@ -10,7 +10,7 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { brokerCommand } from "../core/cli.ts";
+import { brokerCommand, nonNegativeIntFlag, positiveIntFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { selectAgents, startAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
@@ -24,8 +24,8 @@ const program = brokerCommand("router", {
     new Option("--strategy <id>", "built-in strategy").choices(STRATEGY_IDS),
   )
   .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
-  .option("--memory-decisions <n>", "past decisions summarised in each prompt", nonNegativeInt)
-  .option("--max-steps <n>", "model calls per decision at most", positiveInt)
+  .option("--memory-decisions <n>", "past decisions summarised in each prompt", nonNegativeIntFlag)
+  .option("--max-steps <n>", "model calls per decision at most", positiveIntFlag)
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
@@ -69,19 +69,3 @@ async function shutdown(code: number): Promise<never> {
 }
 Deno.addSignalListener("SIGINT", () => void shutdown(130));
 Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new Error(`Expected a positive whole number, got ${value}`);
-  }
-  return number;
-}
-
-function nonNegativeInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) {
-    throw new Error(`Expected a whole number of 0 or more, got ${value}`);
-  }
-  return number;
-}

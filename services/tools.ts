@@ -12,7 +12,7 @@
 
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { dynamicTopic, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
-import { brokerCommand } from "../core/cli.ts";
+import { brokerCommand, feeBpsFlag, usdAmountFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import {
   Calculator,
@@ -28,8 +28,8 @@ import type { ToolSpec } from "../core/runtime/tool_spec.ts";
 const program = brokerCommand("tools", {
   description: "Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger",
 })
-  .option("--starting-cash <usd>", "starting cash of each new account", decimalFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", bpsFlag, 60)
+  .option("--starting-cash <usd>", "starting cash of each new account", usdAmountFlag, "100000")
+  .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", feeBpsFlag, 60)
   .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", slipFlag, 0)
   .option(
     "--group-id <id>",
@@ -95,25 +95,10 @@ async function shutdown(code: number): Promise<never> {
 Deno.addSignalListener("SIGINT", () => void shutdown(130));
 Deno.addSignalListener("SIGTERM", () => void shutdown(143));
 
-function bpsFlag(value: string): number {
-  const bps = Number(value);
-  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
-    throw new Error(`Basis points must be a whole number from 0 to 10000, got ${value}`);
-  }
-  return bps;
-}
-
 function slipFlag(value: string): number {
   const bps = Number(value);
   if (!Number.isFinite(bps) || bps < 0 || bps >= 10_000) {
     throw new Error(`Slippage must be a number of basis points from 0 to 9999, got ${value}`);
   }
   return bps;
-}
-
-function decimalFlag(value: string): string {
-  if (!/^\d+(\.\d+)?$/.test(value)) {
-    throw new Error(`Amount must be a non-negative decimal such as 100000, got ${value}`);
-  }
-  return value;
 }

@@ -9,7 +9,7 @@
  * localhost; add another model host to `--allow-net` to use it.
  */
 
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { loadFixtureCandles } from "../core/connector/replay.ts";
 import {
   builtinEntries,
@@ -21,6 +21,7 @@ import {
   type TournamentEntry,
   type TournamentProgress,
 } from "../core/arena/tournament.ts";
+import { feeBpsFlag, positiveIntFlag, positiveNumberFlag, usdAmountFlag } from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
 import { RulesModel } from "../core/models/rules_model.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
@@ -33,11 +34,11 @@ const program = new Command()
     "Entries (strategy:model) over replay windows in lockstep, with confidence intervals",
   )
   .option("--entries <list>", "comma-separated strategy:model pairs", DEFAULT_ENTRIES)
-  .option("--windows <n>", "replay windows", positiveInt, 8)
-  .option("--window-hours <hours>", "market hours per window", positive, 6)
-  .option("--min-interval <seconds>", "market seconds between decisions", positiveInt, 300)
-  .option("--starting-cash <usd>", "starting cash per account per window", decimalFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points", bpsFlag, 60)
+  .option("--windows <n>", "replay windows", positiveIntFlag, 8)
+  .option("--window-hours <hours>", "market hours per window", positiveNumberFlag, 6)
+  .option("--min-interval <seconds>", "market seconds between decisions", positiveIntFlag, 300)
+  .option("--starting-cash <usd>", "starting cash per account per window", usdAmountFlag, "100000")
+  .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
   .option("--base-url <url>", "OpenAI-compatible server for non-rules models (default OpenAI)")
   .option("--api-key <key>", "API key for non-rules models (default $OPENAI_API_KEY)")
   .option("--out <dir>", "where tournament.md and tournament.json go", "artifacts/tournament")
@@ -159,37 +160,4 @@ function progressBar(enabled: boolean): {
       if (enabled && tty) write("\r\x1b[K");
     },
   };
-}
-
-function positive(value: string): number {
-  const number = Number(value);
-  if (!(number > 0)) throw new InvalidArgumentError(`Expected a positive number, got ${value}`);
-  return number;
-}
-
-function positiveInt(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new InvalidArgumentError(`Expected a positive whole number, got ${value}`);
-  }
-  return number;
-}
-
-function bpsFlag(value: string): number {
-  const bps = Number(value);
-  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
-    throw new InvalidArgumentError(
-      `Basis points must be a whole number from 0 to 10000, got ${value}`,
-    );
-  }
-  return bps;
-}
-
-function decimalFlag(value: string): string {
-  if (!/^\d+(\.\d+)?$/.test(value)) {
-    throw new InvalidArgumentError(
-      `Amount must be a non-negative decimal such as 100000, got ${value}`,
-    );
-  }
-  return value;
 }
