@@ -1,6 +1,7 @@
 /** The three trading tools every agent shares: execute_trade, get_portfolio and calculator. */
 
 import { z } from "zod";
+import type { ToolDefinition } from "../contracts/chat.ts";
 import type { ToolSpec } from "../runtime/tool_spec.ts";
 import {
   DEFAULT_INCREMENT,
@@ -48,12 +49,13 @@ function incrementsText(config: TradeConfig): string {
   return Object.entries(table).map(([id, step]) => `${id} ${step}`).join(", ");
 }
 
-/** Builds `execute_trade`, served against the ledger service. */
-export function executeTradeTool(
-  ledger: LedgerService,
-  options: { config?: TradeConfig } = {},
-): ToolSpec<typeof ExecuteTradeInput> {
-  const config = options.config ?? DEFAULT_TRADE_CONFIG;
+/** What a model is told about a tool (name, description, input schema); no way to run it. */
+export type ToolSignature<S extends z.ZodType = z.ZodType> = Omit<ToolSpec<S>, "run">;
+
+/** Name, description and input of `execute_trade`; the description states the fee and slippage. */
+export function executeTradeSignature(
+  config: TradeConfig = DEFAULT_TRADE_CONFIG,
+): ToolSignature<typeof ExecuteTradeInput> {
   const fee = config.takerFeeBps === 0
     ? "There is no trading fee."
     : `Every trade pays a taker fee of ${config.takerFeeBps} basis points (${
@@ -73,6 +75,64 @@ export function executeTradeTool(
       "Products without a fresh price cannot be traded. Returns the fill as JSON, or an error " +
       "that says what was wrong and what would be valid.",
     input: ExecuteTradeInput,
+  };
+}
+
+/** Name, description and input of `get_portfolio`. */
+export const GET_PORTFOLIO_SIGNATURE: ToolSignature<typeof GetPortfolioInput> = {
+  name: "get_portfolio",
+  description:
+    "View your account: cash, equity, total return, realized and unrealized P&L, fees paid, " +
+    "trade count, and each open position with quantity, average cost, cost basis, mark price " +
+    "(best bid), market value, unrealized P&L and average minutes held. Returns JSON; money " +
+    "is in USD as exact decimal strings.",
+  input: GetPortfolioInput,
+};
+
+/** Name, description and input of `calculator`. */
+export const CALCULATOR_SIGNATURE: ToolSignature<typeof CalculatorInput> = {
+  name: "calculator",
+  description:
+    "Evaluate a math expression for position sizing and P&L: + - * / ^ and parentheses, " +
+    "percentages (15% * 2000), sqrt, pow, abs, round(x, digits), floor, ceil, min, max, " +
+    "log(x), log(x, base), log10, exp, mean, median, std, sum and constants pi and e. At " +
+    `most ${MAX_EXPRESSION_LENGTH} characters; returns the result as text.`,
+  input: CalculatorInput,
+};
+
+/** The three trading tools' signatures in the order they are offered. */
+export function tradingToolSignatures(config: TradeConfig = DEFAULT_TRADE_CONFIG): ToolSignature[] {
+  return [executeTradeSignature(config), GET_PORTFOLIO_SIGNATURE, CALCULATOR_SIGNATURE];
+}
+
+/**
+ * The definition sent to models for a tool signature: JSON Schema generated from its zod input
+ * exactly as the runtime's `toolDefinition` does for a served ToolSpec.
+ */
+export function signatureDefinition(signature: ToolSignature): ToolDefinition {
+  const { $schema: _schema, ...parameters } = z.toJSONSchema(signature.input, { io: "input" }) as
+    & Record<string, unknown>
+    & { $schema?: unknown };
+  return { name: signature.name, description: signature.description, parameters };
+}
+
+/**
+ * Definitions of execute_trade, get_portfolio and calculator as routers offer them to models,
+ * built without a ledger or calculator: the same names, descriptions and schemas the tools serve.
+ */
+export function tradingToolDefinitions(
+  config: TradeConfig = DEFAULT_TRADE_CONFIG,
+): ToolDefinition[] {
+  return tradingToolSignatures(config).map(signatureDefinition);
+}
+
+/** Builds `execute_trade`, served against the ledger service. */
+export function executeTradeTool(
+  ledger: LedgerService,
+  options: { config?: TradeConfig } = {},
+): ToolSpec<typeof ExecuteTradeInput> {
+  return {
+    ...executeTradeSignature(options.config ?? DEFAULT_TRADE_CONFIG),
     run: (input, context) =>
       ledger.trade({
         agent: context.agent,
@@ -88,13 +148,7 @@ export function executeTradeTool(
 /** Builds `get_portfolio`: the caller's account as PortfolioView JSON. */
 export function getPortfolioTool(ledger: LedgerService): ToolSpec<typeof GetPortfolioInput> {
   return {
-    name: "get_portfolio",
-    description:
-      "View your account: cash, equity, total return, realized and unrealized P&L, fees paid, " +
-      "trade count, and each open position with quantity, average cost, cost basis, mark price " +
-      "(best bid), market value, unrealized P&L and average minutes held. Returns JSON; money " +
-      "is in USD as exact decimal strings.",
-    input: GetPortfolioInput,
+    ...GET_PORTFOLIO_SIGNATURE,
     run: async (_input, context) => ({
       ok: true,
       content: JSON.stringify(await ledger.portfolio(context.agent)),
@@ -105,13 +159,7 @@ export function getPortfolioTool(ledger: LedgerService): ToolSpec<typeof GetPort
 /** Builds `calculator` on a worker-backed restricted mathjs. */
 export function calculatorTool(calculator: Calculator): ToolSpec<typeof CalculatorInput> {
   return {
-    name: "calculator",
-    description:
-      "Evaluate a math expression for position sizing and P&L: + - * / ^ and parentheses, " +
-      "percentages (15% * 2000), sqrt, pow, abs, round(x, digits), floor, ceil, min, max, " +
-      "log(x), log(x, base), log10, exp, mean, median, std, sum and constants pi and e. At " +
-      `most ${MAX_EXPRESSION_LENGTH} characters; returns the result as text.`,
-    input: CalculatorInput,
+    ...CALCULATOR_SIGNATURE,
     run: (input) => calculator.evaluate(input.expression),
   };
 }

@@ -3,7 +3,16 @@ import { selectAgents, startAgents } from "../../core/agents/agents.ts";
 import { tradingToolDefinitions } from "../../core/agents/tool_definitions.ts";
 import { STRATEGIES } from "../../core/agents/strategies.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
 import { createLogger } from "../../core/log.ts";
+import { toolDefinition, type ToolSpec } from "../../core/runtime/tool_spec.ts";
+import {
+  Calculator,
+  calculatorTool,
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+} from "../../core/tools/mod.ts";
 
 Deno.test("no flags select the three default agents", async () => {
   const agents = await selectAgents({});
@@ -64,6 +73,39 @@ Deno.test("routers offer the tools' own definitions: execute_trade, get_portfoli
   assert.deepEqual(Object.keys(trade.properties).sort(), ["action", "product_id", "quantity"]);
   assert.deepEqual([...trade.required].sort(), ["action", "product_id", "quantity"]);
   assert.match(tools[0]!.description, /60 basis points/);
+});
+
+Deno.test("routers offer exactly toolDefinition of the specs the tools service serves", async () => {
+  const configs: TradeConfig[] = [
+    DEFAULT_TRADE_CONFIG,
+    { ...DEFAULT_TRADE_CONFIG, takerFeeBps: 0 },
+    { ...DEFAULT_TRADE_CONFIG, takerFeeBps: 25, slippageBps: 5, increments: { "DOGE-USD": "1" } },
+  ];
+  const bus = new MemoryBus();
+  const calculator = new Calculator();
+  try {
+    for (const config of configs) {
+      const ledger = await LedgerService.start(bus, {
+        log: createLogger("test", { level: "error" }),
+        config,
+      });
+      try {
+        const served: ToolSpec[] = [
+          executeTradeTool(ledger, { config }),
+          getPortfolioTool(ledger),
+          calculatorTool(calculator),
+        ];
+        assert.deepEqual(tradingToolDefinitions(config), served.map(toolDefinition));
+      } finally {
+        await ledger.close();
+      }
+    }
+    assert.match(tradingToolDefinitions(configs[1])[0]!.description, /There is no trading fee/);
+    assert.match(tradingToolDefinitions(configs[2])[0]!.description, /DOGE-USD 1/);
+  } finally {
+    calculator.close();
+    await bus.close();
+  }
 });
 
 Deno.test("startAgents starts one router per agent and stops them", async () => {
