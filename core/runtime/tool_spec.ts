@@ -24,8 +24,8 @@ export interface ToolSpec<S extends z.ZodType = z.ZodType> {
   run(input: z.infer<S>, context: ToolContext): Promise<ToolOutcome>;
 }
 
-/** The definition sent to models for a tool, with JSON Schema generated from its zod input. */
-export function toolDefinition(spec: ToolSpec): ToolDefinition {
+/** The definition sent to models for a tool (a `run` is not needed), with JSON Schema from zod. */
+export function toolDefinition(spec: Omit<ToolSpec, "run">): ToolDefinition {
   const { $schema: _schema, ...parameters } = z.toJSONSchema(spec.input, { io: "input" }) as
     & Record<string, unknown>
     & { $schema?: unknown };

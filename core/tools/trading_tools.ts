@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import type { ToolDefinition } from "../contracts/chat.ts";
-import type { ToolSpec } from "../runtime/tool_spec.ts";
+import { toolDefinition, type ToolSpec } from "../runtime/tool_spec.ts";
 import {
   DEFAULT_INCREMENT,
   DEFAULT_TRADE_CONFIG,
@@ -106,24 +106,13 @@ export function tradingToolSignatures(config: TradeConfig = DEFAULT_TRADE_CONFIG
 }
 
 /**
- * The definition sent to models for a tool signature: JSON Schema generated from its zod input
- * exactly as the runtime's `toolDefinition` does for a served ToolSpec.
- */
-export function signatureDefinition(signature: ToolSignature): ToolDefinition {
-  const { $schema: _schema, ...parameters } = z.toJSONSchema(signature.input, { io: "input" }) as
-    & Record<string, unknown>
-    & { $schema?: unknown };
-  return { name: signature.name, description: signature.description, parameters };
-}
-
-/**
  * Definitions of execute_trade, get_portfolio and calculator as routers offer them to models,
  * built without a ledger or calculator: the same names, descriptions and schemas the tools serve.
  */
 export function tradingToolDefinitions(
   config: TradeConfig = DEFAULT_TRADE_CONFIG,
 ): ToolDefinition[] {
-  return tradingToolSignatures(config).map(signatureDefinition);
+  return tradingToolSignatures(config).map(toolDefinition);
 }
 
 /** Builds `execute_trade`, served against the ledger service. */
