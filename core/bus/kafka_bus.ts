@@ -63,6 +63,10 @@ const RETRY: RetryOptions = {
 /** How long a new topic may take to get a leader for every partition. */
 const TOPIC_READY_TIMEOUT_MS = 30_000;
 
+/** First and longest delay between tries of an end-offsets lookup that failed transiently. */
+const OFFSETS_RETRY_DELAY_MS = 50;
+const MAX_OFFSETS_RETRY_DELAY_MS = 2_000;
+
 /** How often a short-lived consumer (read-all, group start) is tried before giving up. */
 const CONSUMER_ATTEMPTS = 8;
 
@@ -121,6 +125,8 @@ export class KafkaBus implements Bus {
   #options: KafkaBusOptions;
   #producer?: Promise<Producer>;
   #admin?: Promise<Admin>;
+  /** Keeps admin calls that replace kafkajs' metadata cache apart from end-offset lookups. */
+  #metadataGate = new MetadataGate();
   #knownTopics = new Map<string, Promise<void>>();
   #subscriptions = new Set<ActiveSubscription>();
   #closed = false;
@@ -575,7 +581,10 @@ export class KafkaBus implements Bus {
     let lastError: unknown;
     for (;;) {
       try {
-        const metadata = await admin.fetchTopicMetadata({ topics });
+        // Exclusive: kafkajs replaces its whole metadata cache with these topics only.
+        const metadata = await this.#metadataGate.exclusive(() =>
+          admin.fetchTopicMetadata({ topics })
+        );
         const ready = metadata.topics.length === topics.length &&
           metadata.topics.every((topic) =>
             topic.partitions.length > 0 &&
@@ -583,7 +592,9 @@ export class KafkaBus implements Bus {
           );
         // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
         if (ready) {
-          await Promise.all(topics.map((topic) => admin.fetchTopicOffsets(topic)));
+          await Promise.all(
+            topics.map((topic) => this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic))),
+          );
           return;
         }
       } catch (error) {
@@ -599,20 +610,32 @@ export class KafkaBus implements Bus {
     }
   }
 
-  /** End offsets of a topic, retrying errors Kafka calls retriable (e.g. a leader moving). */
+  /**
+   * End offsets of a topic, retrying with backoff errors Kafka calls retriable (e.g. a leader
+   * moving) and the kafkajs metadata race (see {@linkcode isMetadataRace}); other errors throw.
+   */
   async #fetchTopicOffsets(
     topic: string,
   ): Promise<{ partition: number; high: string; low: string }[]> {
     const admin = await this.#connectedAdmin();
     const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    for (;;) {
+    for (let attempt = 0;; attempt++) {
       try {
-        return await admin.fetchTopicOffsets(topic);
+        return await this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic));
       } catch (error) {
         const retriable = (error as { retriable?: boolean }).retriable === true;
-        if (!retriable || Date.now() > deadline) throw error;
-        this.#log.debug("Retrying end offsets", { topic, error });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (!retriable && !isMetadataRace(error)) throw error;
+        if (Date.now() > deadline) {
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new Error(
+            `End offsets of ${topic} could not be read within ${TOPIC_READY_TIMEOUT_MS} ms ` +
+              `(${attempt + 1} tries): ${reason}`,
+            { cause: error },
+          );
+        }
+        const delay = Math.min(OFFSETS_RETRY_DELAY_MS * 2 ** attempt, MAX_OFFSETS_RETRY_DELAY_MS);
+        this.#log.debug("Retrying end offsets", { topic, attempt: attempt + 1, delay, error });
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
@@ -713,6 +736,76 @@ export class KafkaBus implements Bus {
     this.#admin.catch(() => this.#admin = undefined);
     return this.#admin;
   }
+}
+
+/**
+ * Runs admin calls either side by side (shared) or alone (exclusive), in arrival order.
+ *
+ * kafkajs' admin.fetchTopicOffsets looks the topic up in the client's metadata cache twice (for
+ * the high and the low offsets), while admin.fetchTopicMetadata for topics not cached replaces
+ * that cache with metadata of only those topics. Run between the two look-ups, it leaves the
+ * offsets lookup with no partitions, and kafkajs fails with a TypeError it does not retry.
+ */
+class MetadataGate {
+  #shared = 0;
+  #exclusive = false;
+  #waiting: { exclusive: boolean; enter: () => void }[] = [];
+
+  /** Runs a call that may overlap other shared calls, but no exclusive one. */
+  shared<T>(call: () => Promise<T>): Promise<T> {
+    return this.#run(false, call);
+  }
+
+  /** Runs a call once nothing else runs, keeping later calls out until it is done. */
+  exclusive<T>(call: () => Promise<T>): Promise<T> {
+    return this.#run(true, call);
+  }
+
+  async #run<T>(exclusive: boolean, call: () => Promise<T>): Promise<T> {
+    if (this.#waiting.length === 0 && this.#mayEnter(exclusive)) {
+      this.#enter(exclusive);
+    } else {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      this.#waiting.push({ exclusive, enter: resolve });
+      await promise;
+    }
+    try {
+      return await call();
+    } finally {
+      if (exclusive) this.#exclusive = false;
+      else this.#shared--;
+      this.#admit();
+    }
+  }
+
+  #mayEnter(exclusive: boolean): boolean {
+    return exclusive ? !this.#exclusive && this.#shared === 0 : !this.#exclusive;
+  }
+
+  #enter(exclusive: boolean): void {
+    if (exclusive) this.#exclusive = true;
+    else this.#shared++;
+  }
+
+  /** Lets waiting calls in, in arrival order, as far as the first that must still wait. */
+  #admit(): void {
+    while (this.#waiting.length > 0 && this.#mayEnter(this.#waiting[0]!.exclusive)) {
+      const next = this.#waiting.shift()!;
+      this.#enter(next.exclusive);
+      next.enter();
+    }
+  }
+}
+
+/**
+ * The failure kafkajs' fetchTopicOffsets reports when its metadata cache lost the topic midway
+ * (a TypeError such as "Cannot destructure property 'partitions' of 'low.pop(...)'"), which it
+ * wraps as not retriable although a new lookup succeeds.
+ */
+function isMetadataRace(error: unknown): boolean {
+  if (error instanceof TypeError) return true;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  return cause instanceof TypeError;
 }
 
 function toBusRecord(payload: EachMessagePayload): BusRecord {

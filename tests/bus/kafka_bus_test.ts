@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
+import type { Subscription } from "../../core/bus/bus.ts";
 import { KafkaBus } from "../../core/bus/kafka_bus.ts";
 import { createLogger } from "../../core/log.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
@@ -218,6 +219,123 @@ Deno.test({
         return Promise.resolve();
       });
       assert.deepEqual(names, ["alone", "after"]);
+    } finally {
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kafka bus: many subscriptions from now on, opened at once on new topics, all receive",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bus = testKafkaBus();
+    const subscriptions: Subscription[] = [];
+    try {
+      const count = 50;
+      const topics = Array.from({ length: count }, () => uniqueName("many.inbox"));
+      const received = topics.map(() => Promise.withResolvers<string>());
+      const input = uniqueName("many.input");
+      await bus.ensureTopics([{ topic: input, partitions: 1, retentionMs: 600_000 }]);
+      // Like many agent routers starting at once on one bus: each creates its own topics, then
+      // opens its reply inbox and its input subscription from now on, so topic creations
+      // (metadata lookups) interleave with other routers' end-offset lookups. Starts spread over
+      // a few tens of milliseconds.
+      const opened = await Promise.allSettled(topics.map(async (topic, index) => {
+        await new Promise((resolve) => setTimeout(resolve, (index * 7) % 60));
+        await bus.ensureTopics([
+          { topic: `${topic}.chat`, partitions: 1, retentionMs: 600_000 },
+          { topic, partitions: 1, retentionMs: 600_000 },
+        ]);
+        const reply = await bus.subscribe({
+          groupId: uniqueName("many.group"),
+          topics: [topic],
+          fromBeginning: false,
+          handler: (record) => {
+            received[index]!.resolve(record.value);
+            return Promise.resolve();
+          },
+        });
+        subscriptions.push(reply);
+        return await bus.subscribe({
+          groupId: uniqueName("many.input"),
+          topics: [input],
+          fromBeginning: false,
+          handler: () => Promise.resolve(),
+        });
+      }));
+      for (const outcome of opened) {
+        if (outcome.status === "fulfilled") subscriptions.push(outcome.value);
+      }
+      const failures = opened.flatMap((outcome) =>
+        outcome.status === "rejected" ? [String(outcome.reason)] : []
+      );
+      assert.deepEqual(failures, [], "every subscription opens");
+      await Promise.all(
+        topics.map((topic, index) => bus.publish(topic, [{ value: `reply-${index}` }])),
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error("Not every subscription received its record within 30 s")),
+          30_000,
+        );
+      });
+      try {
+        const values = await Promise.race([
+          Promise.all(received.map((entry) => entry.promise)),
+          timeout,
+        ]);
+        assert.deepEqual(values, topics.map((_, index) => `reply-${index}`));
+      } finally {
+        clearTimeout(timer);
+      }
+    } finally {
+      await Promise.all(subscriptions.map((subscription) => subscription.close()));
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kafka bus: end-offset lookups made while topics are being created all succeed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bus = testKafkaBus();
+    try {
+      const existing = Array.from({ length: 20 }, () => uniqueName("race.existing"));
+      await bus.ensureTopics(
+        existing.map((topic) => ({ topic, partitions: 2, retentionMs: 600_000 })),
+      );
+      // Creating a topic looks up its metadata, which kafkajs answers by replacing its cached
+      // metadata with that topic's alone; an end-offset lookup of another topic running at that
+      // moment used to fail with "Cannot destructure property 'partitions' of 'low.pop(...)'".
+      const spread = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
+      const lookups: Promise<Map<number, string>>[] = [];
+      const creations: Promise<void>[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let index = 0; index < 40; index++) {
+          lookups.push(spread().then(() => bus.endOffsets(existing[index % existing.length]!)));
+          creations.push(
+            spread().then(() =>
+              bus.ensureTopics([
+                { topic: uniqueName("race.new"), partitions: 1, retentionMs: 600_000 },
+              ])
+            ),
+          );
+        }
+        await Promise.all([...lookups, ...creations].map((call) => call.catch(() => {})));
+      }
+      const outcomes = await Promise.allSettled([...lookups, ...creations]);
+      const failures = outcomes.flatMap((outcome) =>
+        outcome.status === "rejected" ? [String(outcome.reason)] : []
+      );
+      assert.deepEqual(failures, [], "no lookup or creation fails");
+      for (const offsets of await Promise.all(lookups)) {
+        assert.deepEqual([...offsets.keys()].sort(), [0, 1], "each lookup names both partitions");
+      }
     } finally {
       await bus.close();
     }
