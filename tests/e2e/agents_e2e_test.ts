@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Subscription } from "../../core/bus/bus.ts";
+import type { Bus, Subscription } from "../../core/bus/bus.ts";
 import { publishMessages, readAllMessages, subscribeMessages } from "../../core/bus/messages.ts";
 import { ReplyInbox } from "../../core/bus/request_reply.ts";
 import {
@@ -17,7 +17,7 @@ import { loadFixtureCandles, ReplayFeed } from "../../core/connector/replay.ts";
 import { ActivityEvent } from "../../core/contracts/activity.ts";
 import { ChatReply, type ChatRequest } from "../../core/contracts/chat.ts";
 import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
-import { createLogger } from "../../core/log.ts";
+import { createLogger, type Logger } from "../../core/log.ts";
 import { OpenAIProvider } from "../../core/models/openai_provider.ts";
 import { startChatNode } from "../../core/runtime/chat_node.ts";
 import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
@@ -43,6 +43,27 @@ const QUANTITY: Record<string, string> = {
   BRAINROT: "0.002",
   SCALPER: "0.003",
 };
+
+/** Collects every activity event of an isolated arena until the test's cleanups run. */
+async function collectActivity(
+  bus: Bus,
+  options: { prefix: string; log: Logger; cleanups: (() => Promise<void>)[] },
+): Promise<ActivityEvent[]> {
+  const activity: ActivityEvent[] = [];
+  const collector = await subscribeMessages(bus, {
+    groupId: `${options.prefix}activity`,
+    topics: [options.prefix + ACTIVITY_TOPIC],
+    schema: ActivityEvent,
+    log: options.log,
+    fromBeginning: true,
+    handler: (event) => {
+      activity.push(event);
+      return Promise.resolve();
+    },
+  });
+  options.cleanups.push(() => collector.close());
+  return activity;
+}
 
 function strategyOf(request: RecordedRequest): string {
   const system = String(request.body.messages[0]?.content ?? "");
@@ -123,19 +144,7 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
       cleanups.push(() => node.stop());
     }
 
-    const activity: ActivityEvent[] = [];
-    const collector = await subscribeMessages(bus, {
-      groupId: `${prefix}activity`,
-      topics: [prefix + ACTIVITY_TOPIC],
-      schema: ActivityEvent,
-      log,
-      fromBeginning: true,
-      handler: (event) => {
-        activity.push(event);
-        return Promise.resolve();
-      },
-    });
-    cleanups.push(() => collector.close());
+    const activity = await collectActivity(bus, { prefix, log, cleanups });
 
     const agents = defaultAgents();
     const names = agents.map((agent) => agent.name);
@@ -305,19 +314,7 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
     cleanups.push(async () => {
       for (const subscription of tools) await subscription.close();
     });
-    const activity: ActivityEvent[] = [];
-    const collector = await subscribeMessages(bus, {
-      groupId: `${prefix}activity`,
-      topics: [prefix + ACTIVITY_TOPIC],
-      schema: ActivityEvent,
-      log,
-      fromBeginning: true,
-      handler: (event) => {
-        activity.push(event);
-        return Promise.resolve();
-      },
-    });
-    cleanups.push(() => collector.close());
+    const activity = await collectActivity(bus, { prefix, log, cleanups });
 
     const common = ["--topic-prefix", prefix, "--bootstrap-servers", bootstrap];
     const env = { KAFKA_BOOTSTRAP_SERVERS: bootstrap };
