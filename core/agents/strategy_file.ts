@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import { AgentName } from "../contracts/common.ts";
-import { rulesMarker, type Strategy, STRATEGY_IDS } from "./strategies.ts";
+import { RULES_POLICY_IDS, rulesMarker, type Strategy } from "./strategies.ts";
 
 /** The JSON a strategy file holds. */
 export const StrategyFile = z.object({
@@ -11,7 +11,7 @@ export const StrategyFile = z.object({
   /** The system prompt. */
   prompt: z.string().trim().min(20, "Expected a prompt of at least 20 characters").max(20_000),
   /** Which offline rules policy plays it under `--model rules` (default momentum). */
-  rules: z.enum(STRATEGY_IDS).optional(),
+  rules: z.enum(RULES_POLICY_IDS).optional(),
 }).strict();
 /** The JSON a strategy file holds. */
 export type StrategyFile = z.infer<typeof StrategyFile>;

@@ -69,6 +69,8 @@ export interface ExecuteTradeOptions {
   config: TradeConfig;
   /** Market-clock time of the fill (default the later of the tick's and the account opening). */
   time?: string;
+  /** Products with a fresh price, named when the requested product has none (default none). */
+  pricedProducts?: readonly string[];
 }
 
 /** Quantity step of a product. */
@@ -218,10 +220,12 @@ export function executeTrade(
   const productId = request.productId;
   const cashText = `cash is ${roundedString(account.cash, 2)} USD`;
   if (!price) {
+    const priced = [...(options.pricedProducts ?? [])].sort();
+    const available = priced.length === 0 ? "none yet, waiting for price data" : priced.join(", ");
     return {
       ok: false,
       reason:
-        `No price for ${productId} has been seen yet, so it cannot be traded; trade a product from the market data (${cashText}, holdings: ${
+        `No price for ${productId} has been seen yet, so it cannot be traded; products with a fresh price: ${available} (${cashText}, holdings: ${
           holdingsText(account)
         })`,
     };

@@ -19,13 +19,19 @@ export interface WindowBounds {
 const MINUTE = 60;
 
 /**
+ * How far back the longest window (the 15-minute bars) reaches, in seconds: 3 h, as in the
+ * original's code. A replay's warm-up must be at least this long for full first windows.
+ */
+export const LONGEST_WINDOW_SECONDS = 180 * MINUTE;
+
+/**
  * Bounds of the three windows at market time `now` (unix seconds): 15-min bars starting from
- * 4 h ago up to (not including) 90 min ago, 5-min bars from 90 min ago up to 20 min ago, and
+ * 3 h ago up to (not including) 90 min ago, 5-min bars from 90 min ago up to 20 min ago, and
  * 1-min bars of the last 20 minutes. A bar belongs to a window when its start is in bounds.
  */
 export function windowBounds(now: number): Record<WindowName, WindowBounds> {
   return {
-    m15: { start: now - 240 * MINUTE, end: now - 90 * MINUTE },
+    m15: { start: now - LONGEST_WINDOW_SECONDS, end: now - 90 * MINUTE },
     m5: { start: now - 90 * MINUTE, end: now - 20 * MINUTE },
     m1: { start: now - 20 * MINUTE, end: now },
   };

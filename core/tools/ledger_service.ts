@@ -310,6 +310,8 @@ export class LedgerService {
         price: this.prices.get(request.productId),
         config: this.#config,
         time: this.marketTime,
+        pricedProducts: [...this.prices.values()].filter((tick) => !tick.stale)
+          .map((tick) => tick.productId),
       });
       if (!decision.ok) {
         const outcome = { ok: false, content: decision.reason };

@@ -47,6 +47,14 @@ export const DISABLED_FUNCTIONS: readonly string[] = [
   "filter",
 ];
 
+/**
+ * Rewrites Python's power operator `**` as mathjs's `^` (the original's calculator took `**`).
+ * Both are right-associative and bind tighter than unary minus: `2**3**2` is 512, `-2**2` is -4.
+ */
+export function pythonPower(expression: string): string {
+  return expression.replaceAll("**", "^");
+}
+
 /** Evaluates one expression in a fresh scope of the restricted instance. */
 export type SafeEvaluate = (expression: string) => string;
 
@@ -68,7 +76,7 @@ export function createSafeMath(): SafeEvaluate {
         `Expression must be at most ${MAX_EXPRESSION_LENGTH} characters, got ${expression.length}`,
       );
     }
-    const result = evaluate(expression, {});
+    const result = evaluate(pythonPower(expression), {});
     if (typeof result === "function") {
       throw new Error("Expression must compute a value, not define a function");
     }

@@ -13,7 +13,18 @@ import type { LedgerService } from "./ledger_service.ts";
 import type { Calculator } from "./calculator.ts";
 import { MAX_EXPRESSION_LENGTH } from "./safe_math.ts";
 
-/** Input of `execute_trade` (the JSON Schema the model sees is generated from it). */
+/**
+ * An action as the original accepted it: trimmed and lower-cased (`" BUY"` is `buy`). Anything
+ * that is not text passes through unchanged for the schema to refuse.
+ */
+export function normalizeAction(value: unknown): unknown {
+  return typeof value === "string" ? value.trim().toLowerCase() : value;
+}
+
+/**
+ * Input of `execute_trade` (the JSON Schema the model sees is generated from it and still says
+ * buy|sell; `action` is accepted in any case with surrounding spaces, as in the original).
+ */
 export const ExecuteTradeInput = z.object({
   product_id: z.string().min(1).max(24).describe(
     "Product to trade, exactly as in the market data, e.g. BTC-USD",
@@ -23,9 +34,15 @@ export const ExecuteTradeInput = z.object({
       "fractions allowed down to the product's increment (0.00000001 for BTC, ETH, LTC, SOL; " +
       "0.1 for FARTCOIN)",
   ),
-  action: z.enum(["buy", "sell"]).describe(
-    "buy (fills at the best ask) or sell (fills at the best bid)",
-  ),
+  action: z.preprocess(
+    normalizeAction,
+    z.enum(["buy", "sell"], {
+      error: (issue) =>
+        issue.input === undefined
+          ? "Action is required: buy or sell"
+          : `Action must be buy or sell, got ${JSON.stringify(issue.input)}`,
+    }),
+  ).describe("buy (fills at the best ask) or sell (fills at the best bid)"),
 });
 /** Input of `execute_trade`. */
 export type ExecuteTradeInput = z.infer<typeof ExecuteTradeInput>;
@@ -92,11 +109,10 @@ export const GET_PORTFOLIO_SIGNATURE: ToolSignature<typeof GetPortfolioInput> = 
 /** Name, description and input of `calculator`. */
 export const CALCULATOR_SIGNATURE: ToolSignature<typeof CalculatorInput> = {
   name: "calculator",
-  description:
-    "Evaluate a math expression for position sizing and P&L: + - * / ^ and parentheses, " +
-    "percentages (15% * 2000), sqrt, pow, abs, round(x, digits), floor, ceil, min, max, " +
-    "log(x), log(x, base), log10, exp, mean, median, std, sum and constants pi and e. At " +
-    `most ${MAX_EXPRESSION_LENGTH} characters; returns the result as text.`,
+  description: "Evaluate a math expression for position sizing and P&L: + - * / ^ (or **) and " +
+    "parentheses, percentages (15% * 2000), sqrt, pow, abs, round(x, digits), floor, ceil, " +
+    "min, max, log(x), log(x, base), log10, exp, mean, median, std, sum and constants pi " +
+    `and e. At most ${MAX_EXPRESSION_LENGTH} characters; returns the result as text.`,
   input: CalculatorInput,
 };
 

@@ -29,6 +29,17 @@ Deno.test("--name alone selects a default agent and refuses an unknown one", asy
   await assert.rejects(selectAgents({ name: "alice" }), /Agent alice needs --strategy/);
 });
 
+Deno.test("--strategy default runs the original's default trader on the momentum policy", async () => {
+  const [agent] = await selectAgents({ strategy: "default" });
+  assert.equal(agent!.name, "default");
+  assert.equal(agent!.strategy, STRATEGIES.default);
+  assert.equal(agent!.strategy.rules, "momentum");
+  await assert.rejects(
+    selectAgents({ name: "alice" }),
+    /needs --strategy default\|momentum\|brainrot\|scalper or --strategy-file/,
+  );
+});
+
 Deno.test("--strategy runs one agent named by --name or by the strategy", async () => {
   assert.deepEqual(
     (await selectAgents({ strategy: "scalper" })).map((agent) => agent.name),

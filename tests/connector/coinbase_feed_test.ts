@@ -54,7 +54,7 @@ Deno.test("live feed publishes price ticks and one snapshot holding every produc
     for (const product of first.products) {
       assert.ok(product.candles.m1.length >= 19, `m1 has ${product.candles.m1.length}`);
       assert.ok(product.candles.m5.length >= 13, `m5 has ${product.candles.m5.length}`);
-      assert.ok(product.candles.m15.length >= 9, `m15 has ${product.candles.m15.length}`);
+      assert.ok(product.candles.m15.length >= 5, `m15 has ${product.candles.m15.length}`);
       assert.equal(product.stale, false);
     }
     const ticks = (await topicValues<unknown>(bus, PRICE_TOPIC)).map((value) =>

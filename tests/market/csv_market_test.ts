@@ -13,7 +13,7 @@ Deno.test("the first snapshot comes after the 4 h warm-up with full windows", ()
   assert.equal(snapshot.time, "2017-09-03T04:00:00.000Z");
   assert.deepEqual(snapshot.products.map((p) => p.productId), ["BTC-USD", "ETH-USD"]);
   for (const product of snapshot.products) {
-    assert.equal(product.candles.m15.length, 10);
+    assert.equal(product.candles.m15.length, 6);
     assert.equal(product.candles.m5.length, 14);
     assert.equal(product.candles.m1.length, 20);
   }

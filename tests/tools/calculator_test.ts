@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Calculator } from "../../core/tools/calculator.ts";
-import { createSafeMath } from "../../core/tools/safe_math.ts";
+import { createSafeMath, pythonPower } from "../../core/tools/safe_math.ts";
 
 const evaluate = createSafeMath();
 
@@ -24,6 +24,21 @@ Deno.test("the calculator evaluates the functions the original lists", () => {
   for (const [expression, expected] of cases) {
     assert.equal(evaluate(expression), expected, expression);
   }
+});
+
+Deno.test("the calculator takes ** as power, as the original's did", () => {
+  const cases: [string, string][] = [
+    ["2 ** 10", "1024"],
+    ["2**3**2", "512"],
+    ["-2 ** 2", "-4"],
+    ["2 ** -1", "0.5"],
+    ["(1 + 0.05) ** 2 * 100", "110.25"],
+    ["2 ^ 10", "1024"],
+  ];
+  for (const [expression, expected] of cases) {
+    assert.equal(evaluate(expression), expected, expression);
+  }
+  assert.equal(pythonPower("a**b ** c"), "a^b ^ c");
 });
 
 Deno.test("the calculator refuses import, evaluate, parse and huge ranges", () => {
@@ -51,6 +66,18 @@ Deno.test("the calculator exposes no environment or globals", () => {
   }
   assert.throws(() => evaluate("sqrt.constructor"), /No access/);
   assert.throws(() => evaluate("'a'.constructor"), /No access/);
+});
+
+Deno.test("the calculator tool's worker evaluates ** too", async () => {
+  const calculator = new Calculator();
+  try {
+    assert.deepEqual(await calculator.evaluate("100000 * 0.2 / 2 ** 4"), {
+      ok: true,
+      content: "1250",
+    });
+  } finally {
+    calculator.close();
+  }
 });
 
 Deno.test("the calculator refuses expressions over 200 characters", async () => {

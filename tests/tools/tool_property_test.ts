@@ -27,7 +27,7 @@ const argumentsText: fc.Arbitrary<string> = fc.oneof(
       ),
       action: fc.oneof(
         { weight: 8, arbitrary: fc.constantFrom("buy", "sell") },
-        { weight: 1, arbitrary: fc.constantFrom("BUY", "hold") },
+        { weight: 1, arbitrary: fc.constantFrom("BUY", " sell ", "hold") },
       ),
     }).map((value) => JSON.stringify(value)),
   },
