@@ -7,8 +7,8 @@
 import { Decimal } from "decimal.js";
 import type { Candle, MarketSnapshot, ProductSnapshot } from "../contracts/market.ts";
 import type { PortfolioView, PositionView } from "../contracts/portfolio.ts";
-import { DEFAULT_INCREMENT, PRODUCT_INCREMENTS } from "../ledger/trade.ts";
-import type { StrategyId } from "./strategies.ts";
+import { DEFAULT_INCREMENT, DEFAULT_TRADE_CONFIG, PRODUCT_INCREMENTS } from "../ledger/trade.ts";
+import type { RulesPolicyId } from "./strategies.ts";
 
 /** One order a policy wants placed. `quantity` is a decimal string on the product's increment. */
 export interface RulesOrder {
@@ -64,9 +64,18 @@ export function productTrend(product: ProductSnapshot): Trend {
   };
 }
 
-/** Rounds a quantity down to the product's increment; returns a plain decimal string. */
-export function roundDownQuantity(productId: string, quantity: Decimal.Value): string {
-  const step = new Decimal(PRODUCT_INCREMENTS[productId] ?? DEFAULT_INCREMENT);
+/**
+ * Rounds a quantity down to the product's increment (from `increments`, else the ledger's);
+ * returns a plain decimal string.
+ */
+export function roundDownQuantity(
+  productId: string,
+  quantity: Decimal.Value,
+  increments?: Readonly<Record<string, string>>,
+): string {
+  const step = new Decimal(
+    increments?.[productId] ?? PRODUCT_INCREMENTS[productId] ?? DEFAULT_INCREMENT,
+  );
   const units = new Decimal(quantity).div(step).floor();
   return units.times(step).toFixed();
 }
@@ -79,16 +88,25 @@ function buyOrder(
   product: ProductSnapshot,
   spendUsd: Decimal,
   reason: string,
+  increments?: Readonly<Record<string, string>>,
 ): RulesOrder | undefined {
   const ask = new Decimal(product.ticker.bestAsk);
   if (ask.lte(0) || spendUsd.lt(MIN_NOTIONAL)) return undefined;
-  const quantity = roundDownQuantity(product.productId, spendUsd.div(ask.times(1 + FEE_HEADROOM)));
+  const quantity = roundDownQuantity(
+    product.productId,
+    spendUsd.div(ask.times(1 + FEE_HEADROOM)),
+    increments,
+  );
   if (new Decimal(quantity).times(ask).lt(MIN_NOTIONAL)) return undefined;
   return { productId: product.productId, action: "buy", quantity, reason };
 }
 
-function sellAll(position: PositionView, reason: string): RulesOrder | undefined {
-  const quantity = roundDownQuantity(position.productId, position.quantity);
+function sellAll(
+  position: PositionView,
+  reason: string,
+  increments?: Readonly<Record<string, string>>,
+): RulesOrder | undefined {
+  const quantity = roundDownQuantity(position.productId, position.quantity, increments);
   if (new Decimal(quantity).lte(0)) return undefined;
   return { productId: position.productId, action: "sell", quantity, reason };
 }
@@ -100,14 +118,35 @@ function bidOverCost(product: ProductSnapshot, position: PositionView): number {
   return new Decimal(product.ticker.bestBid).minus(cost).div(cost).toNumber();
 }
 
+/** Options of the policies. */
+export interface RulesOptions {
+  /** Quantity increments by product (e.g. a masked replay's); default the ledger's. */
+  increments?: Readonly<Record<string, string>>;
+  /**
+   * Taker fee of the desk in basis points (default the ledger's 60): the policies' profit targets
+   * and trend filters clear the round trip (twice this) before they trade.
+   */
+  takerFeeBps?: number;
+}
+
+/** Round-trip fee as a fraction (buy plus sell) for the options' taker fee. */
+export function roundTripFee(options: RulesOptions = {}): number {
+  const bpsValue = options.takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
+  if (!(bpsValue >= 0)) throw new Error(`Taker fee must be 0 bps or more, got ${bpsValue}`);
+  return 2 * bpsValue / 10_000;
+}
+
 interface Book {
   products: ProductSnapshot[];
   positions: Map<string, PositionView>;
   cash: Decimal;
   equity: Decimal;
+  increments?: Readonly<Record<string, string>>;
+  /** Round-trip fee as a fraction. */
+  roundTrip: number;
 }
 
-function book(snapshot: MarketSnapshot, portfolio: PortfolioView): Book {
+function book(snapshot: MarketSnapshot, portfolio: PortfolioView, options: RulesOptions): Book {
   const positions = new Map<string, PositionView>();
   for (const position of portfolio.positions) {
     if (new Decimal(position.quantity).gt(0)) positions.set(position.productId, position);
@@ -117,10 +156,12 @@ function book(snapshot: MarketSnapshot, portfolio: PortfolioView): Book {
     positions,
     cash: new Decimal(portfolio.cash),
     equity: new Decimal(portfolio.equity),
+    increments: options.increments,
+    roundTrip: roundTripFee(options),
   };
 }
 
-function summarize(strategy: StrategyId, orders: RulesOrder[], idle: string): RulesDecision {
+function summarize(strategy: RulesPolicyId, orders: RulesOrder[], idle: string): RulesDecision {
   if (orders.length === 0) return { orders, summary: `rules (${strategy}): ${idle}` };
   const parts = orders.map((order) =>
     `${order.action} ${order.quantity} ${order.productId} (${order.reason})`
@@ -129,11 +170,20 @@ function summarize(strategy: StrategyId, orders: RulesOrder[], idle: string): Ru
 }
 
 /**
- * Momentum: buys when the 15m, 5m and 1m windows all rise (about a fifth of equity per
- * product); sells a position when the 5m and 1m windows both turn down, or it is 2 % under cost.
+ * Momentum: buys when the 15m, 5m and 1m windows all rise and the 15m rise is larger than the
+ * round-trip fee (a weaker trend cannot pay for the trade), about a fifth of equity per product;
+ * sells a position when the 5m and 1m windows both turn down, or it is 2 % under cost.
  */
-export function decideMomentum(snapshot: MarketSnapshot, portfolio: PortfolioView): RulesDecision {
-  const { products, positions, cash, equity } = book(snapshot, portfolio);
+export function decideMomentum(
+  snapshot: MarketSnapshot,
+  portfolio: PortfolioView,
+  options: RulesOptions = {},
+): RulesDecision {
+  const { products, positions, cash, equity, increments, roundTrip } = book(
+    snapshot,
+    portfolio,
+    options,
+  );
   const orders: RulesOrder[] = [];
   let available = cash;
   for (const product of products) {
@@ -143,17 +193,22 @@ export function decideMomentum(snapshot: MarketSnapshot, portfolio: PortfolioVie
     if (held) {
       const change = bidOverCost(product, held);
       if (trend.m5 < 0 && trend.m1 < 0) {
-        const order = sellAll(held, `reversal on 5m and 1m: ${text}`);
+        const order = sellAll(held, `reversal on 5m and 1m: ${text}`, increments);
         if (order) orders.push(order);
       } else if (change <= -0.02) {
-        const order = sellAll(held, `cutting a loser at ${pct(change)} vs cost`);
+        const order = sellAll(held, `cutting a loser at ${pct(change)} vs cost`, increments);
         if (order) orders.push(order);
       }
       continue;
     }
-    if (trend.m15 > 0 && trend.m5 > 0 && trend.m1 > 0) {
+    if (trend.m15 > roundTrip && trend.m5 > 0 && trend.m1 > 0) {
       const spend = Decimal.min(equity.times(0.2), available.times(0.95));
-      const order = buyOrder(product, spend, `momentum up on 3 timeframes: ${text}`);
+      const order = buyOrder(
+        product,
+        spend,
+        `momentum up on 3 timeframes: ${text}`,
+        increments,
+      );
       if (order) {
         orders.push(order);
         available = available.minus(spend);
@@ -164,18 +219,22 @@ export function decideMomentum(snapshot: MarketSnapshot, portfolio: PortfolioVie
 }
 
 /**
- * Brainrot: takes profit on positions 5 % or more above cost, never sells at a loss, and puts
- * half its cash into the product pumping hardest on the 1m window (if any is up).
+ * Brainrot: takes profit on positions 5 % or more above cost after the round-trip fee, never
+ * sells at a loss, and puts half its cash into the product pumping hardest on the 1m window.
  */
-export function decideBrainrot(snapshot: MarketSnapshot, portfolio: PortfolioView): RulesDecision {
-  const { products, positions, cash } = book(snapshot, portfolio);
+export function decideBrainrot(
+  snapshot: MarketSnapshot,
+  portfolio: PortfolioView,
+  options: RulesOptions = {},
+): RulesDecision {
+  const { products, positions, cash, increments, roundTrip } = book(snapshot, portfolio, options);
   const orders: RulesOrder[] = [];
   for (const product of products) {
     const held = positions.get(product.productId);
     if (!held) continue;
     const change = bidOverCost(product, held);
-    if (change >= 0.05) {
-      const order = sellAll(held, `taking the W at ${pct(change)}`);
+    if (change >= 0.05 + roundTrip) {
+      const order = sellAll(held, `taking the W at ${pct(change)}`, increments);
       if (order) orders.push(order);
     }
   }
@@ -189,7 +248,7 @@ export function decideBrainrot(snapshot: MarketSnapshot, portfolio: PortfolioVie
     }
   }
   if (rocket && !orders.some((order) => order.productId === rocket.productId)) {
-    const order = buyOrder(rocket, cash.times(0.5), `sending it: 1m ${pct(best)}`);
+    const order = buyOrder(rocket, cash.times(0.5), `sending it: 1m ${pct(best)}`, increments);
     if (order) orders.push(order);
   }
   return summarize(
@@ -200,11 +259,26 @@ export function decideBrainrot(snapshot: MarketSnapshot, portfolio: PortfolioVie
 }
 
 /**
- * Scalper: exits a position at +0.3 % (take profit) or -0.2 % (stop) of the bid vs average
- * cost, or after 15 minutes; enters 5 % of equity on a product whose last three 1m closes rise.
+ * Scalper: exits a position at +0.3 % net of the round-trip fee (take profit: bid vs average cost
+ * of +0.3 % + 2 x fee), at the stop, or after the hold limit; enters 5 % of equity on a product
+ * whose last three 1m closes rise. Stop and hold limit scale with the target so the shape stays:
+ * frictionless -0.2 % and 15 min; at 60 bps a side the target is +1.5 %, the stop -1.0 % and the
+ * hold limit 75 min (a +0.3 % target against a 1.2 % round trip could never win).
  */
-export function decideScalper(snapshot: MarketSnapshot, portfolio: PortfolioView): RulesDecision {
-  const { products, positions, cash, equity } = book(snapshot, portfolio);
+export function decideScalper(
+  snapshot: MarketSnapshot,
+  portfolio: PortfolioView,
+  options: RulesOptions = {},
+): RulesDecision {
+  const { products, positions, cash, equity, increments, roundTrip } = book(
+    snapshot,
+    portfolio,
+    options,
+  );
+  const target = 0.003 + roundTrip;
+  const scale = target / 0.003;
+  const stop = 0.002 * scale;
+  const holdLimit = 15 * scale;
   const orders: RulesOrder[] = [];
   let available = cash;
   for (const product of products) {
@@ -212,11 +286,13 @@ export function decideScalper(snapshot: MarketSnapshot, portfolio: PortfolioView
     if (held) {
       const change = bidOverCost(product, held);
       let reason: string | undefined;
-      if (change >= 0.003) reason = `take profit at ${pct(change)}`;
-      else if (change <= -0.002) reason = `stop loss at ${pct(change)}`;
-      else if (held.averageHoldMinutes >= 15) reason = `held ${held.averageHoldMinutes} min`;
+      if (change >= target - 1e-12) reason = `take profit at ${pct(change)}`;
+      else if (change <= -stop + 1e-12) reason = `stop loss at ${pct(change)}`;
+      else if (held.averageHoldMinutes >= holdLimit) {
+        reason = `held ${held.averageHoldMinutes} min`;
+      }
       if (reason) {
-        const order = sellAll(held, reason);
+        const order = sellAll(held, reason, increments);
         if (order) orders.push(order);
       }
       continue;
@@ -225,7 +301,7 @@ export function decideScalper(snapshot: MarketSnapshot, portfolio: PortfolioView
     const rising = closes.length === 3 && closes[0]!.lt(closes[1]!) && closes[1]!.lt(closes[2]!);
     if (rising) {
       const spend = Decimal.min(equity.times(0.05), available.times(0.95));
-      const order = buyOrder(product, spend, "three rising 1m closes");
+      const order = buyOrder(product, spend, "three rising 1m closes", increments);
       if (order) {
         orders.push(order);
         available = available.minus(spend);
@@ -237,15 +313,15 @@ export function decideScalper(snapshot: MarketSnapshot, portfolio: PortfolioView
 
 /** Runs the policy of a strategy. */
 export function decideRules(
-  strategy: StrategyId,
-  input: { snapshot: MarketSnapshot; portfolio: PortfolioView },
+  strategy: RulesPolicyId,
+  input: { snapshot: MarketSnapshot; portfolio: PortfolioView } & RulesOptions,
 ): RulesDecision {
   switch (strategy) {
     case "momentum":
-      return decideMomentum(input.snapshot, input.portfolio);
+      return decideMomentum(input.snapshot, input.portfolio, input);
     case "brainrot":
-      return decideBrainrot(input.snapshot, input.portfolio);
+      return decideBrainrot(input.snapshot, input.portfolio, input);
     case "scalper":
-      return decideScalper(input.snapshot, input.portfolio);
+      return decideScalper(input.snapshot, input.portfolio, input);
   }
 }

@@ -36,6 +36,9 @@ export function markdownTable(header: string[], rows: string[][]): string {
 /**
  * The final leaderboard of a report as a plain table (no colours, no wall-clock values), best
  * first, with the buy-and-hold benchmark as the last row. Two identical runs give identical text.
+ * net: return net of model cost; max DD: from the running peak (starting cash included); DD start:
+ * largest fall below the starting cash; sharpe 1h: Sharpe of hourly returns, annualised; fees %:
+ * fees in percent of the starting cash; edge/dec: fees / decisions in percent of it.
  */
 export function formatLeaderboard(report: ReportJson): string {
   const rows = report.leaderboard.map((row) => [
@@ -44,11 +47,15 @@ export function formatLeaderboard(report: ReportJson): string {
     row.model,
     formatUsd(row.equity),
     formatPct(row.returnPct),
+    formatPct(row.netReturnPct),
     drawdown(row.maxDrawdownPct),
+    drawdown(row.maxDrawdownFromStartPct),
     row.sharpe === null ? "-" : row.sharpe.toFixed(2),
     row.winRate === null ? "-" : `${(row.winRate * 100).toFixed(0)}%`,
     String(row.trades),
     formatUsd(row.feesPaid),
+    `${Number(row.feesPct).toFixed(2)}%`,
+    row.breakEvenEdgePct === null ? "-" : `${row.breakEvenEdgePct.toFixed(4)}%`,
     `$${row.costUsd.toFixed(4)}`,
   ]);
   if (report.benchmark) {
@@ -58,8 +65,12 @@ export function formatLeaderboard(report: ReportJson): string {
       "-",
       "-",
       formatPct(report.benchmark.returnPct),
+      formatPct(report.benchmark.returnPct),
       drawdown(report.benchmark.maxDrawdownPct),
+      "-",
       report.benchmark.sharpe === null ? "-" : report.benchmark.sharpe.toFixed(2),
+      "-",
+      "-",
       "-",
       "-",
       "-",
@@ -73,14 +84,18 @@ export function formatLeaderboard(report: ReportJson): string {
       "model",
       "equity",
       "return",
+      "net",
       "max DD",
-      "sharpe",
+      "DD start",
+      "sharpe 1h",
       "win",
       "trades",
       "fees",
+      "fees %",
+      "edge/dec",
       "cost",
     ],
     rows,
-    [0, 3, 4, 5, 6, 7, 8, 9, 10],
+    [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
   );
 }

@@ -1,6 +1,7 @@
 /** The run report: a self-contained HTML page (data and chart library inlined) and its JSON. */
 
 import type { PortfolioView } from "../contracts/portfolio.ts";
+import { breakEvenEdgePct, netReturnPct } from "../metrics/metrics.ts";
 import { loadWebAssetsSync, type WebAssets } from "./assets.ts";
 import type { DashboardState } from "./state.ts";
 import { buildDashboardView, type DashboardView, type TradeView } from "./view.ts";
@@ -17,14 +18,24 @@ export interface ReportRow {
   equity: string;
   /** Total return in percent. */
   returnPct: string;
-  /** Largest fall from a peak in percent. */
+  /** Return net of the model cost in percent of the starting cash. */
+  netReturnPct: string;
+  /** Largest fall from a peak in percent (the starting cash counts as a peak). */
   maxDrawdownPct: string;
-  /** Annualised Sharpe ratio, null when undefined. */
+  /** Largest fall below the starting cash in percent. */
+  maxDrawdownFromStartPct: string;
+  /** Sharpe ratio of hourly returns, annualised; null when undefined. */
   sharpe: number | null;
   /** Winning share of closed round trips, null without round trips. */
   winRate: number | null;
   /** Fees paid (decimal string, USD). */
   feesPaid: string;
+  /** Fees in percent of the starting cash. */
+  feesPct: string;
+  /** Decisions made. */
+  decisions: number;
+  /** Edge per decision that pays the fees, percent of the starting cash; null without any. */
+  breakEvenEdgePct: number | null;
   /** Trades executed. */
   trades: number;
   /** Tokens used. */
@@ -87,10 +98,21 @@ export function buildReport(
       model: agent.model,
       equity: agent.portfolio.equity,
       returnPct: agent.returnPct,
+      netReturnPct: netReturnPct(Number(agent.returnPct), {
+        costUsd: agent.costUsd,
+        startingCash: Number(agent.portfolio.startingCash),
+      }).toFixed(4),
       maxDrawdownPct: agent.maxDrawdownPct,
+      maxDrawdownFromStartPct: agent.maxDrawdownFromStartPct,
       sharpe: agent.sharpe,
       winRate: agent.winRate,
       feesPaid: agent.portfolio.feesPaid,
+      feesPct: agent.feesPct,
+      decisions: agent.decisions,
+      breakEvenEdgePct: breakEvenEdgePct(Number(agent.portfolio.feesPaid), {
+        decisions: agent.decisions,
+        startingCash: Number(agent.portfolio.startingCash),
+      }),
       trades: agent.tradeCount,
       tokens: agent.tokens,
       costUsd: agent.costUsd,

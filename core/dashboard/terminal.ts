@@ -142,7 +142,7 @@ export function renderTerminalView(
     ["equity", 15, "right"],
     ["return", 9, "right"],
     ["max dd", 8, "right"],
-    ["sharpe", 7, "right"],
+    ["sharpe 1h", 9, "right"],
     ["trades", 7, "right"],
     ["cost", 9, "right"],
   ];

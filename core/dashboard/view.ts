@@ -29,10 +29,14 @@ export interface AgentView {
   portfolio: PortfolioView;
   /** Total return in percent (core/metrics, 4 decimals). */
   returnPct: string;
-  /** Largest fall from a peak in percent. */
+  /** Largest fall from a peak in percent (the starting cash counts as a peak). */
   maxDrawdownPct: string;
-  /** Annualised Sharpe ratio, null when undefined. */
+  /** Largest fall below the starting cash in percent. */
+  maxDrawdownFromStartPct: string;
+  /** Sharpe ratio of hourly returns, annualised; null when undefined. */
   sharpe: number | null;
+  /** Fees in percent of the starting cash. */
+  feesPct: string;
   /** Winning share of closed round trips (0..1), null without round trips. */
   winRate: number | null;
   /** Mean share of equity held in positions, percent. */
@@ -63,9 +67,9 @@ export interface BenchmarkView {
   name: string;
   /** Total return in percent. */
   returnPct: string;
-  /** Largest fall from a peak in percent. */
+  /** Largest fall from a peak in percent (the starting cash counts as a peak). */
   maxDrawdownPct: string;
-  /** Annualised Sharpe ratio, null when undefined. */
+  /** Sharpe ratio of hourly returns, annualised; null when undefined. */
   sharpe: number | null;
   /** Equity over time, downsampled. */
   equityCurve: ChartPoint[];
@@ -200,7 +204,9 @@ export function buildDashboardView(
       portfolio,
       returnPct: metrics?.totalReturnPct ?? portfolio.totalReturnPct,
       maxDrawdownPct: metrics?.maxDrawdownPct ?? "0",
+      maxDrawdownFromStartPct: metrics?.maxDrawdownFromStartPct ?? "0",
       sharpe: metrics?.sharpe ?? null,
+      feesPct: metrics?.feesPct ?? "0",
       winRate: metrics?.winRate ?? null,
       exposurePct: metrics?.exposurePct ?? "0",
       excessReturnPct: metrics?.excessReturnPct ?? "0",

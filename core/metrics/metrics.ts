@@ -4,12 +4,18 @@
  * Conventions (documented for the README):
  * - Positions are marked at the best bid ({@linkcode MarkPoint}); before a product's first mark
  *   a position is valued at its cost basis.
- * - The equity curve is sampled on a fixed grid of `periodMs` (default 60 s, the arena's tick)
- *   from the account opening (or the first mark) to the last mark or event.
- * - Sharpe ratio: mean / sample standard deviation of the per-period simple returns of that
- *   curve, times sqrt(periods per year), with 365 x 24 h per year (crypto trades around the
- *   clock) and a risk-free rate of 0. Null with fewer than 2 returns or zero volatility.
- * - Max drawdown: the largest fall from a running peak of the sampled equity, in percent.
+ * - The equity curve starts with the equity at the window start before anything that happens at
+ *   that instant (the starting cash for an account opened then), then is sampled on a fixed grid
+ *   of `periodMs` (default 60 s, the arena's tick) to the last mark or event. So a fee paid on
+ *   the first tick shows as a fall from the starting cash.
+ * - Sharpe ratio: mean / sample standard deviation of the simple returns of that curve over whole
+ *   hours (`sharpePeriodMs`, default 1 h: minute returns of a bid-marked curve are mostly spread
+ *   noise), times sqrt(hours per year), with 365 x 24 h per year (crypto trades around the clock)
+ *   and a risk-free rate of 0. Null with fewer than 2 returns or zero volatility.
+ * - Max drawdown: the largest fall from a running peak of that curve (starting equity included),
+ *   in percent; max drawdown from start: the largest fall below the starting equity, in percent.
+ * - Fees in percent of the starting cash; break-even edge per decision: fees / decisions in percent
+ *   of the starting cash (what each decision must earn on average to pay the fees).
  * - Win rate: every sell closes a round trip of the sold quantity against the average cost
  *   (average-cost method, matching the ledger); its P&L is proceeds - cost removed - the sell
  *   fee - the pro-rata share of the buy fees. A round trip with P&L > 0 is a win.
@@ -62,6 +68,8 @@ export interface MetricsOptions {
   takerFeeBps?: number;
   /** At most this many samples; the period grows to fit (default 100 000). */
   maxSamples?: number;
+  /** Return period of the Sharpe ratio in ms (default 3 600 000, one hour). */
+  sharpePeriodMs?: number;
 }
 
 /** Everything measured about one agent. */
@@ -80,13 +88,17 @@ export interface AgentMetrics {
   cash: string;
   /** Final equity / starting cash - 1, percent, 4 decimals. */
   totalReturnPct: string;
-  /** Largest peak-to-trough fall of the equity curve, percent (>= 0), 4 decimals. */
+  /** Largest fall from a running peak of the curve (start included), percent (>= 0), 4 decimals. */
   maxDrawdownPct: string;
-  /** Annualised Sharpe ratio of per-period returns, or null when undefined. */
+  /** Largest fall below the starting equity, percent (>= 0), 4 decimals. */
+  maxDrawdownFromStartPct: string;
+  /** Annualised Sharpe ratio of returns over `sharpePeriodSeconds`, or null when undefined. */
   sharpe: number | null;
+  /** Return period of the Sharpe ratio in seconds (3600: hourly returns). */
+  sharpePeriodSeconds: number;
   /** Sampling period of the curve in seconds. */
   periodSeconds: number;
-  /** Periods per year used to annualise. */
+  /** Sharpe periods per year used to annualise. */
   periodsPerYear: number;
   /** Share of winning round trips in [0, 1], or null without round trips. */
   winRate: number | null;
@@ -98,6 +110,8 @@ export interface AgentMetrics {
   realizedPnl: string;
   /** Fees paid. */
   feesPaid: string;
+  /** Fees in percent of the starting cash, 4 decimals. */
+  feesPct: string;
   /** Traded notional of buys and sells. */
   tradedNotional: string;
   /** Traded notional / starting cash, 4 decimals. */
@@ -210,6 +224,36 @@ function curveOf(
   let markIndex = 0;
   let account: Account | undefined;
   if (!Number.isFinite(startMs)) return { curve, exposure, periodMs, account };
+  // The opening point: what the account held at the start, before anything at that instant.
+  while (
+    eventIndex < events.length && (Date.parse(events[eventIndex]!.time) < startMs ||
+      (events[eventIndex]!.type === "account_opened" &&
+        Date.parse(events[eventIndex]!.time) <= startMs))
+  ) {
+    try {
+      applyEvent(state, events[eventIndex]!);
+    } catch {
+      // A contradictory event is skipped here; the ledger service reports it.
+    }
+    eventIndex++;
+  }
+  while (markIndex < marks.length && marks[markIndex]!.timeMs <= startMs) {
+    latest.set(marks[markIndex]!.productId, new Money(marks[markIndex]!.price));
+    markIndex++;
+  }
+  const opening = state.accounts.values().next().value;
+  const openedAt = eventIndex;
+  if (opening) {
+    const marketValue = marketValueOf(opening, latest);
+    curve.push({
+      timeMs: startMs,
+      equity: moneyString(opening.cash.plus(marketValue)),
+      cash: moneyString(opening.cash),
+      marketValue: moneyString(marketValue),
+    });
+    const equity = opening.cash.plus(marketValue);
+    exposure.push(equity.isZero() ? 0 : marketValue.div(equity).toNumber());
+  }
   for (let time = startMs;; time += periodMs) {
     const sampleTime = Math.min(time, endMs);
     while (eventIndex < events.length && Date.parse(events[eventIndex]!.time) <= sampleTime) {
@@ -226,7 +270,9 @@ function curveOf(
       markIndex++;
     }
     account = state.accounts.values().next().value;
-    if (account) {
+    // At the start, a second point only when something happened at that instant.
+    const repeat = time === startMs && opening && eventIndex === openedAt;
+    if (account && !repeat) {
       const marketValue = marketValueOf(account, latest);
       const equity = account.cash.plus(marketValue);
       curve.push({
@@ -255,6 +301,53 @@ export function maxDrawdown(equities: readonly Decimal[]): Decimal {
     }
   }
   return worst;
+}
+
+/** Largest fall below the starting equity (the first value) of a series, as a fraction (>= 0). */
+export function maxDrawdownFromStart(equities: readonly Decimal[]): Decimal {
+  const start = equities[0];
+  if (!start || !start.gt(0)) return ZERO;
+  let lowest = start;
+  for (const equity of equities) if (equity.lt(lowest)) lowest = equity;
+  return start.minus(lowest).div(start);
+}
+
+/**
+ * The curve's equity at every whole `periodMs` from its first point (the last sample at or before
+ * each boundary); a last partial period is left out.
+ */
+export function resampleEquity(curve: readonly EquityPoint[], periodMs: number): Decimal[] {
+  const first = curve[0];
+  if (!first || !(periodMs > 0)) return [];
+  const out: Decimal[] = [];
+  let index = 0;
+  const end = curve[curve.length - 1]!.timeMs;
+  for (let boundary = first.timeMs; boundary <= end; boundary += periodMs) {
+    while (index + 1 < curve.length && curve[index + 1]!.timeMs <= boundary) index++;
+    out.push(new Money(curve[index]!.equity));
+  }
+  return out;
+}
+
+/** Return net of model cost, percent: return - cost / starting cash x 100. */
+export function netReturnPct(
+  returnPct: number,
+  options: { costUsd: number; startingCash: number },
+): number {
+  if (!(options.startingCash > 0)) return returnPct;
+  return returnPct - options.costUsd / options.startingCash * 100;
+}
+
+/**
+ * Edge each decision must earn to pay the fees, percent of the starting cash: fees / decisions /
+ * starting cash x 100; null without decisions.
+ */
+export function breakEvenEdgePct(
+  feesUsd: number,
+  options: { decisions: number; startingCash: number },
+): number | null {
+  if (!(options.decisions > 0) || !(options.startingCash > 0)) return null;
+  return feesUsd / options.decisions / options.startingCash * 100;
 }
 
 /** Simple per-period returns of a series of equity values. */
@@ -360,7 +453,8 @@ export function computeMetrics(
   const equities = curve.map((point) => new Money(point.equity));
   const finalEquity = equities.at(-1) ?? startingCash;
   const totalReturn = startingCash.isZero() ? ZERO : finalEquity.div(startingCash).minus(1);
-  const periodsPerYear = YEAR_MS / periodMs;
+  const sharpePeriodMs = Math.max(periodMs, options.sharpePeriodMs ?? 3_600_000);
+  const periodsPerYear = YEAR_MS / sharpePeriodMs;
   const trips = roundTrips(own).pnl;
   const wins = trips.filter((pnl) => pnl.gt(0)).length;
   const benchmark = buyAndHoldReturn(marks, {
@@ -382,7 +476,9 @@ export function computeMetrics(
     cash: moneyString(account?.cash ?? ZERO),
     totalReturnPct: roundedString(totalReturn.times(100), 4),
     maxDrawdownPct: roundedString(maxDrawdown(equities).times(100), 4),
-    sharpe: sharpeRatio(periodReturns(equities), periodsPerYear),
+    maxDrawdownFromStartPct: roundedString(maxDrawdownFromStart(equities).times(100), 4),
+    sharpe: sharpeRatio(periodReturns(resampleEquity(curve, sharpePeriodMs)), periodsPerYear),
+    sharpePeriodSeconds: sharpePeriodMs / 1000,
     periodSeconds: periodMs / 1000,
     periodsPerYear,
     winRate: trips.length === 0 ? null : wins / trips.length,
@@ -390,6 +486,9 @@ export function computeMetrics(
     wins,
     realizedPnl: moneyString(account?.realizedPnl ?? ZERO),
     feesPaid: moneyString(account?.feesPaid ?? ZERO),
+    feesPct: startingCash.isZero()
+      ? "0"
+      : roundedString((account?.feesPaid ?? ZERO).div(startingCash).times(100), 4),
     tradedNotional: moneyString(account?.tradedNotional ?? ZERO),
     turnover: startingCash.isZero()
       ? "0"

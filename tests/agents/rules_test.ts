@@ -6,6 +6,7 @@ import {
   decideScalper,
   productTrend,
   roundDownQuantity,
+  roundTripFee,
 } from "../../core/agents/rules.ts";
 import { falling, portfolio, position, product, rising, snapshot } from "./_snapshots.ts";
 
@@ -93,24 +94,86 @@ Deno.test("brainrot takes profit at 5 % above cost", () => {
   ]]);
 });
 
-Deno.test("scalper takes profit at +0.3 % and stops out at -0.2 % of bid vs cost", () => {
+const FRICTIONLESS = { takerFeeBps: 0 };
+
+Deno.test("scalper without fees takes profit at +0.3 % and stops out at -0.2 % of bid vs cost", () => {
   const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
   const win = decideScalper(
     snapshot([product("BTC-USD", flat, { bid: 1003.1, ask: 1003.2 })]),
     portfolio("95000", [position("BTC-USD", "5", "1000")]),
+    FRICTIONLESS,
   );
   assert.deepEqual(win.orders.map((order) => [order.action, order.quantity]), [["sell", "5"]]);
   assert.match(win.orders[0]!.reason, /take profit/);
   const loss = decideScalper(
     snapshot([product("BTC-USD", flat, { bid: 997.9, ask: 998 })]),
     portfolio("95000", [position("BTC-USD", "5", "1000")]),
+    FRICTIONLESS,
   );
   assert.match(loss.orders[0]!.reason, /stop loss/);
   const hold = decideScalper(
     snapshot([product("BTC-USD", flat, { bid: 1001, ask: 1001.1 })]),
     portfolio("95000", [position("BTC-USD", "5", "1000")]),
+    FRICTIONLESS,
   );
   assert.equal(hold.orders.length, 0);
+});
+
+Deno.test("scalper at 60 bps a side takes +0.3 % only net of the 1.2 % round trip", () => {
+  const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
+  const held = portfolio("95000", [position("BTC-USD", "5", "1000")]);
+  const at = (bid: number, options = {}) =>
+    decideScalper(snapshot([product("BTC-USD", flat, { bid, ask: bid + 0.1 })]), held, options);
+  // +0.31 % used to be a "win" that lost 0.89 % after fees: now it holds (default fee 60 bps).
+  assert.equal(at(1003.1).orders.length, 0);
+  assert.equal(at(1003.1, { takerFeeBps: 60 }).orders.length, 0);
+  assert.equal(at(1014.9).orders.length, 0);
+  assert.match(at(1015).orders[0]!.reason, /take profit at \+1\.50%/);
+  // The stop scales with the target: -1.0 % at 60 bps (a -0.5 % dip is held).
+  assert.equal(at(995).orders.length, 0);
+  assert.match(at(990).orders[0]!.reason, /stop loss at -1\.00%/);
+  // A 10 bps desk: target 0.3 % + 0.2 % = 0.5 %.
+  assert.equal(at(1004.9, { takerFeeBps: 10 }).orders.length, 0);
+  assert.match(at(1005, { takerFeeBps: 10 }).orders[0]!.reason, /take profit/);
+});
+
+Deno.test("scalper at 60 bps holds up to 75 minutes instead of 15", () => {
+  const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
+  const market = snapshot([product("BTC-USD", flat, { bid: 1000, ask: 1000 })]);
+  const after = (minutes: number) =>
+    decideScalper(
+      market,
+      portfolio("95000", [position("BTC-USD", "5", "1000", { holdMinutes: minutes })]),
+    );
+  assert.equal(after(16).orders.length, 0);
+  assert.equal(after(74).orders.length, 0);
+  assert.match(after(75).orders[0]!.reason, /held 75 min/);
+});
+
+Deno.test("momentum at 60 bps buys only a 15m trend larger than the round trip", () => {
+  const weak = { m15: [4000, 4010, 4040], m5: [4040, 4045, 4050], m1: [4050, 4055, 4060] };
+  const market = snapshot([product("BTC-USD", weak)]);
+  // 15m change +1.0 % < 1.2 %: no trade at 60 bps, a buy without fees.
+  assert.equal(decideMomentum(market, portfolio("100000")).orders.length, 0);
+  assert.equal(decideMomentum(market, portfolio("100000"), FRICTIONLESS).orders.length, 1);
+  assert.equal(decideMomentum(market, portfolio("100000"), { takerFeeBps: 40 }).orders.length, 1);
+});
+
+Deno.test("brainrot at 60 bps takes the W only at +5 % after the round trip", () => {
+  const held = portfolio("0", [position("BTC-USD", "10", "4000")]);
+  const at = (bid: number, options = {}) =>
+    decideBrainrot(snapshot([product("BTC-USD", falling(bid), { bid, ask: bid })]), held, options)
+      .orders.filter((order) => order.action === "sell").length;
+  assert.equal(at(4220), 0);
+  assert.equal(at(4220, FRICTIONLESS), 1);
+  assert.equal(at(4250), 1);
+});
+
+Deno.test("roundTripFee is twice the taker fee and rejects negative fees", () => {
+  assert.equal(roundTripFee(), 0.012);
+  assert.equal(roundTripFee({ takerFeeBps: 0 }), 0);
+  assert.equal(roundTripFee({ takerFeeBps: 25 }), 0.005);
+  assert.throws(() => roundTripFee({ takerFeeBps: -1 }), /Taker fee must be 0 bps or more, got -1/);
 });
 
 Deno.test("scalper closes a position held 15 minutes and enters small on three rising closes", () => {
@@ -118,6 +181,7 @@ Deno.test("scalper closes a position held 15 minutes and enters small on three r
   const old = decideScalper(
     snapshot([product("BTC-USD", flat, { bid: 1000, ask: 1000 })]),
     portfolio("95000", [position("BTC-USD", "5", "1000", { holdMinutes: 16 })]),
+    FRICTIONLESS,
   );
   assert.match(old.orders[0]!.reason, /held 16 min/);
   const entry = decideScalper(

@@ -49,7 +49,17 @@ Deno.test("runArena", async (t) => {
           for (const agent of result.state.agents.values()) assert.equal(agent.decisions, 12);
 
           const table = formatLeaderboard(result.report.json).split("\n");
-          assert.match(table[0]!, /^# +agent +model +equity +return +max DD/);
+          assert.match(
+            table[0]!,
+            /^# +agent +model +equity +return +net +max DD +DD start +sharpe 1h +win +trades +fees +fees % +edge\/dec +cost$/,
+          );
+          for (const row of rows) {
+            // Model cost is 0 for rules: net equals the return; drawdown from the peak (starting
+            // cash included) is at least the drawdown from the start.
+            assert.equal(Number(row.netReturnPct), Number(row.returnPct));
+            assert.ok(Number(row.maxDrawdownPct) >= Number(row.maxDrawdownFromStartPct));
+            assert.equal(row.decisions, 12);
+          }
           assert.equal(table.length, 2 + 3 + 1, "header, rule, three agents, buy-and-hold");
           assert.match(table.at(-1)!, /^- +buy-and-hold/);
         } finally {

@@ -5,11 +5,12 @@ import {
   type CandleSet,
   cutWindows,
   entryAgentName,
-  formatTournamentMarkdown,
   parseEntries,
+  type ProviderContext,
   runTournament,
   type TournamentProgress,
 } from "../../core/arena/tournament.ts";
+import { formatTournamentMarkdown } from "../../core/arena/tournament_report.ts";
 import { createLogger } from "../../core/log.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
 
@@ -50,13 +51,14 @@ Deno.test("cutWindows cuts non-overlapping windows after the warm-up, interleavi
   assert.deepEqual(windows.map((window) => `${window.set}#${window.index}`), [
     "2017-09-03#0",
     "2018-04-05#0",
-    "2017-09-03#1",
+    // Round-robin over the sets, each preferring a regime not yet covered (09-04's sell-off).
+    "2017-09-03#4",
     "2018-04-05#1",
   ]);
   const first = windows[0]!;
   assert.equal(first.start, "2017-09-03T04:00:00.000Z");
   assert.equal(first.end, "2017-09-03T10:00:00.000Z");
-  assert.equal(windows[2]!.start, "2017-09-03T10:00:00.000Z");
+  assert.equal(windows[2]!.start, "2017-09-04T04:00:00.000Z");
   for (const product of first.candles) {
     // 4 h of warm-up plus 6 h of window, one candle a minute (the fixtures have no gaps here).
     assert.ok(product.candles.length <= 600 && product.candles.length > 590);
@@ -74,93 +76,195 @@ Deno.test("cutWindows says how many windows fit when asked for too many", async 
   assert.throws(() => cutWindows(sets, { windows: 0, windowHours: 6 }), /positive integer/);
 });
 
-Deno.test("a tiny tournament (2 entries x 2 windows) produces the table and the statistics", async () => {
+Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random baselines and a verdict", async () => {
   const sets = await fixtureSets();
   const windows = cutWindows(sets, { windows: 2, windowHours: 1 });
   const entries = builtinEntries(parseEntries("momentum:rules,scalper:rules"));
   const progress: TournamentProgress[] = [];
+  const contexts: ProviderContext[] = [];
   const result = await runTournament(entries, {
     windows,
     windowHours: 1,
-    provider: () => new RulesModel(),
+    provider: (_model, context) => {
+      contexts.push(context);
+      return new RulesModel();
+    },
     intervalSeconds: 300,
+    runs: 3,
+    randomBaselines: 2,
+    tradeConfig: { takerFeeBps: 0, slippageBps: 0 },
     log: quiet,
     onProgress: (update) => progress.push(update),
   });
+  assert.equal(result.v, 2);
   assert.equal(result.windows.length, 2);
   assert.deepEqual(result.windows.map((window) => window.ticks), [13, 13]);
+  assert.ok(result.windows.every((window) => typeof window.regime === "string"));
+  // Rules entries are deterministic: one run per window, whatever runs says.
+  assert.deepEqual(contexts.map((context) => context.run), [0, 0]);
   assert.equal(result.entries.length, 2);
   for (const entry of result.entries) {
+    assert.equal(entry.deterministic, true);
+    assert.equal(entry.runs, 1);
     assert.equal(entry.windows.length, 2);
-    assert.equal(entry.returns.n, 2);
-    assert.ok(entry.returns.ci95 !== null);
     const mean = (entry.windows[0]!.returnPct + entry.windows[1]!.returnPct) / 2;
-    assert.ok(Math.abs(entry.returns.mean - mean) < 1e-12);
+    assert.ok(Math.abs(entry.meanReturnPct - mean) < 1e-12);
+    assert.ok(
+      entry.ci95 !== null && entry.ci95.low <= mean + 1e-12 && mean <= entry.ci95.high + 1e-12,
+    );
     assert.equal(entry.totalCostUsd, 0);
     assert.equal(entry.netReturns.mean, entry.returns.mean);
-    assert.ok(Math.abs(entry.meanExcessPct - (mean - result.benchmark.summary.mean)) < 1e-12);
-    assert.ok(Math.abs(entry.excess.mean - entry.meanExcessPct) < 1e-9);
     const diffs = entry.windows.map((row, w) => row.returnPct - result.benchmark.returns[w]!);
-    const half = 12.706 * Math.abs(diffs[0]! - diffs[1]!) / 2;
-    assert.ok(Math.abs(entry.excess.ci95!.high - entry.excess.ci95!.low - 2 * half) < 1e-9);
+    assert.ok(Math.abs(entry.vsBenchmark.meanDiff - (diffs[0]! + diffs[1]!) / 2) < 1e-9);
+    assert.ok(entry.vsBenchmark.pHolm >= entry.vsBenchmark.p);
+    // No fees: no edge is needed per decision; every decision was made on all 13 ticks.
+    assert.equal(entry.feesPct, 0);
+    assert.equal(entry.decisionsPerWindow, 13);
+    for (const row of entry.windows) {
+      assert.equal(row.randomReturnsPct.length, 2);
+      if (row.trades === 0) assert.deepEqual(row.randomReturnsPct, [0, 0]);
+    }
+    assert.ok(entry.random !== null);
+    assert.ok(entry.random.percentile >= 0 && entry.random.percentile <= 100);
   }
   assert.ok(
     result.entries.reduce((sum, entry) => sum + entry.totalTrades, 0) > 0,
     "the rules agents trade in two hours of real data",
   );
+  assert.equal(result.pairs.length, 1);
   assert.equal(result.benchmark.returns.length, 2);
+  assert.equal(result.runs, 3);
+  assert.equal(result.randomBaselines, 2);
   assert.ok(progress.some((update) => update.window === 1 && update.tick === 13));
+  // Two windows cannot show an edge beyond luck (the smallest two-window p-value is 0.5).
+  assert.equal(result.verdict, "No entry beats buy-and-hold beyond luck (Holm-adjusted, 95 %)");
 
   const markdown = formatTournamentMarkdown(result);
   const lines = markdown.split("\n");
-  assert.match(lines[0]!, /^Tournament: 2 entries x 2 windows of 1 h/);
-  assert.ok(lines.some((line) => /^\| 1 +\| (momentum|scalper):rules/.test(line)));
-  assert.ok(lines.some((line) => /^\| 2 +\| (momentum|scalper):rules/.test(line)));
-  assert.ok(lines.some((line) => /^\| - +\| buy-and-hold/.test(line)));
+  assert.equal(lines[0], result.verdict);
+  assert.match(markdown, /^Tournament: 2 entries x 2 windows of 1 h/m);
+  assert.match(markdown, /momentum:rules, scalper:rules are deterministic: 1 run per window/);
+  assert.ok(lines.some((line) => /^\| (momentum|scalper):rules/.test(line)));
+  assert.ok(lines.some((line) => /^\| buy-and-hold/.test(line)));
   assert.match(markdown, /\| 95% CI +\|/);
-  assert.match(markdown, /\| 95% CI vs B&H +\|/);
-  assert.match(markdown, /\[[-+]?\d+\.\d\d%, [-+]?\d+\.\d\d%\]/);
+  assert.match(markdown, /\| p Holm +\|/);
+  assert.match(markdown, /\$100,000\.00 per account/);
+  assert.match(markdown, /\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]/);
+  for (const line of lines) assert.ok(line.length <= 100, `wider than 100 columns: ${line}`);
 });
 
-Deno.test("deno task tournament prints the markdown table and writes it with the JSON", async () => {
+Deno.test("runTournament rejects zero runs and negative random baselines", async () => {
+  const sets = await fixtureSets();
+  const windows = cutWindows(sets, { windows: 2, windowHours: 1 });
+  const entries = builtinEntries(parseEntries("momentum:rules"));
+  const base = { windows, windowHours: 1, provider: () => new RulesModel(), log: quiet };
+  await assert.rejects(runTournament(entries, { ...base, runs: 0 }), /Runs must be a positive/);
+  await assert.rejects(
+    runTournament(entries, { ...base, randomBaselines: -1 }),
+    /Random baselines must be a whole number of 0 or more, got -1/,
+  );
+});
+
+async function tournamentTask(args: string[]): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "tournament", ...args],
+    cwd: new URL("../../", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+}
+
+Deno.test("deno task tournament prints the verdict first and writes the table with the JSON", async () => {
   const root = new URL("../../", import.meta.url);
   const out = `artifacts/tests/tournament-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "task",
-        "--quiet",
-        "tournament",
-        "--entries",
-        "momentum:rules,scalper:rules",
-        "--windows",
-        "2",
-        "--window-hours",
-        "1",
-        "--out",
-        out,
-      ],
-      cwd: root,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
+    const output = await tournamentTask([
+      "--entries",
+      "momentum:rules,scalper:rules",
+      "--sets",
+      "coinbase-2017-09-03,alt-2018-04-05",
+      "--windows",
+      "2",
+      "--window-hours",
+      "1",
+      "--random-baselines",
+      "1",
+      "--out",
+      out,
+    ]);
     const stdout = new TextDecoder().decode(output.stdout);
     const stderr = new TextDecoder().decode(output.stderr);
     assert.equal(output.code, 0, `tournament failed:\n${stdout}\n${stderr}`);
-    assert.match(stdout, /^Tournament: 2 entries x 2 windows of 1 h \(2017-09-03, 2018-04-05\)/m);
-    assert.match(stdout, /^\| 1 +\| (momentum|scalper):rules +\| [-+]?\d+\.\d\d% +\| \[/m);
+    assert.match(
+      stdout.split("\n")[0]!,
+      /^No entry beats buy-and-hold beyond luck|beats buy-and-hold by/,
+    );
+    assert.match(
+      stdout,
+      /^Tournament: 2 entries x 2 windows of 1 h from 2 sets \(coinbase-2017-09-03, alt-2018-04-05\)/m,
+    );
+    assert.match(stdout, /^\| (momentum|scalper):rules +\| [-+]?\d+\.\d\d% +\| \[/m);
     assert.match(stderr, /window 2\/2/, "progress on standard error without a terminal");
     const markdown = await Deno.readTextFile(new URL(`${out}/tournament.md`, root));
     assert.ok(stdout.includes(markdown.trim()), "the file holds the printed table");
     const json = JSON.parse(await Deno.readTextFile(new URL(`${out}/tournament.json`, root)));
-    assert.equal(json.v, 1);
+    assert.equal(json.v, 2);
     assert.equal(json.entries.length, 2);
     assert.equal(json.windows.length, 2);
     assert.equal(json.benchmark.returns.length, 2);
+    assert.equal(json.verdict, stdout.split("\n")[0]);
   } finally {
     await Deno.remove(new URL(out, root), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("deno task tournament --json prints only the JSON document", async () => {
+  const root = new URL("../../", import.meta.url);
+  const out = `artifacts/tests/tournament-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const output = await tournamentTask([
+      "--json",
+      "--entries",
+      "momentum:rules",
+      "--sets",
+      "coinbase-2017-09-03",
+      "--windows",
+      "2",
+      "--window-hours",
+      "1",
+      "--random-baselines",
+      "0",
+      "--out",
+      out,
+    ]);
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const json = JSON.parse(new TextDecoder().decode(output.stdout));
+    assert.equal(typeof json.verdict, "string");
+    assert.equal(json.windows.length, 2);
+    for (const window of json.windows) {
+      assert.deepEqual(
+        ["set", "start", "end", "regime"].map((key) => typeof window[key]),
+        ["string", "string", "string", "string"],
+      );
+    }
+    assert.equal(json.entries[0].entry, "momentum:rules");
+    assert.equal(json.entries[0].random, null);
+  } finally {
+    await Deno.remove(new URL(out, root), { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("deno task tournament: --runs 0 and --windows 1 are one-line errors with exit code 2", async () => {
+  for (const args of [["--runs", "0"], ["--windows", "1"]]) {
+    const output = await tournamentTask(args);
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    assert.equal(output.code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.equal(stderr.split("\n").length, 1, `one line: ${stderr}`);
+    assert.doesNotMatch(stderr, /at (file|ext):|Uncaught/, "no stack trace");
+    assert.match(stderr, args[0] === "--runs" ? /--runs.*0/ : /Windows must be .* at least 2/);
+    assert.equal(new TextDecoder().decode(output.stdout), "");
   }
 });

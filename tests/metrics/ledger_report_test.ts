@@ -46,7 +46,8 @@ Deno.test("the ledger report holds every account, position, trade and metric", (
   assert.equal(
     buildLedgerReport(events, ticks, { includeCurves: true }).accounts[0]!.metrics.equityCurve
       .length,
-    11,
+    12,
+    "the opening point at the starting cash, then one sample a minute for 10 minutes",
   );
 });
 

@@ -2,13 +2,19 @@ import assert from "node:assert/strict";
 import type { LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
 import { accountOpenedEvent } from "../../core/ledger/mod.ts";
 import {
+  breakEvenEdgePct,
   buyAndHoldReturn,
   computeAllMetrics,
   computeMetrics,
   equityCurve,
+  type EquityPoint,
   type MarkPoint,
   maxDrawdown,
+  maxDrawdownFromStart,
   Money,
+  netReturnPct,
+  periodReturns,
+  resampleEquity,
   roundTrips,
   sharpeRatio,
 } from "./_imports.ts";
@@ -58,8 +64,76 @@ const events: LedgerEvent[] = [
 
 Deno.test("the equity curve marks positions at each period's latest price", () => {
   const curve = equityCurve(events, marks, { agent: "a" });
-  assert.deepEqual(curve.map((point) => point.equity), ["999", "1098", "1007", "1007", "1007"]);
-  assert.equal(curve[0]!.marketValue, "500");
+  // The opening point (starting cash, before the buy at the same instant), then every minute.
+  assert.deepEqual(curve.map((point) => point.equity), [
+    "1000",
+    "999",
+    "1098",
+    "1007",
+    "1007",
+    "1007",
+  ]);
+  assert.equal(curve[0]!.timeMs, curve[1]!.timeMs);
+  assert.equal(curve[0]!.marketValue, "0");
+  assert.equal(curve[1]!.marketValue, "500");
+});
+
+Deno.test("the equity curve has no opening point when nothing happens at the start", () => {
+  const late: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "1000", time: at(0) }),
+    trade({ side: "buy", quantity: "5", fillPrice: "100", time: at(1), fee: "1" }),
+  ];
+  const curve = equityCurve(late, marks, { agent: "a" });
+  assert.deepEqual(curve.map((point) => point.equity), ["1000", "1099", "949", "1049", "1149"]);
+});
+
+Deno.test("max drawdown counts the fall from the starting cash on the first tick", () => {
+  // All in with a fee at the start, then the price falls 18.5 %: the equity ends 18.5163 % under
+  // the starting cash, and the drawdown is that (the old curve started after the fee: 18.4999 %).
+  const falling: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "100000", time: at(0) }),
+    trade({ side: "buy", quantity: "999.8", fillPrice: "100", time: at(0), fee: "20" }),
+  ];
+  const prices: MarkPoint[] = [0, 1].map((minute) => ({
+    productId: "BTC-USD",
+    timeMs: START + minute * MIN,
+    price: ["100", "81.5"][minute]!,
+  }));
+  const metrics = computeMetrics(falling, prices, { agent: "a", takerFeeBps: 0 });
+  assert.equal(metrics.finalEquity, "81483.7");
+  assert.equal(metrics.totalReturnPct, "-18.5163");
+  assert.equal(metrics.maxDrawdownPct, "18.5163");
+  assert.equal(metrics.maxDrawdownFromStartPct, "18.5163");
+  assert.equal(metrics.feesPct, "0.0200");
+});
+
+Deno.test("max drawdown from start is the largest fall below the starting equity", () => {
+  const equities = ["100", "90", "150", "95", "120"].map((v) => new Money(v));
+  assert.equal(maxDrawdownFromStart(equities).toFixed(), "0.1");
+  assert.equal(maxDrawdown(equities).toFixed(4), "0.3667");
+  assert.equal(maxDrawdownFromStart(["100", "120"].map((v) => new Money(v))).toFixed(), "0");
+});
+
+Deno.test("Sharpe uses hourly returns of the curve, annualised by sqrt(8760)", () => {
+  // Equity 1000 -> 1010 -> 1000 -> 1030 at whole hours, minute noise in between is ignored.
+  const hourly: EquityPoint[] = [];
+  const values = ["1000", "1010", "1000", "1030"];
+  for (let minute = 0; minute <= 180; minute++) {
+    const hour = Math.floor(minute / 60);
+    const equity = minute % 60 === 0 ? values[hour]! : String(900 + (minute % 7) * 50);
+    hourly.push({ timeMs: START + minute * MIN, equity, cash: equity, marketValue: "0" });
+  }
+  const equities = resampleEquity(hourly, 3_600_000);
+  assert.deepEqual(equities.map((value) => value.toFixed()), values);
+  const returns = [0.01, 1000 / 1010 - 1, 0.03];
+  const sharpe = sharpeRatio(periodReturns(equities), 8760)!;
+  assert.ok(Math.abs(sharpe - sharpeRatio(returns, 8760)!) < 1e-9, String(sharpe));
+});
+
+Deno.test("net return and break-even edge per decision follow their definitions", () => {
+  assert.equal(netReturnPct(1.5, { costUsd: 500, startingCash: 100_000 }), 1);
+  assert.equal(breakEvenEdgePct(600, { decisions: 60, startingCash: 100_000 }), 0.01);
+  assert.equal(breakEvenEdgePct(600, { decisions: 0, startingCash: 100_000 }), null);
 });
 
 Deno.test("max drawdown is the largest fall from a running peak", () => {
@@ -108,9 +182,14 @@ Deno.test("computeMetrics reports every figure of one agent", () => {
   assert.equal(metrics.tradeCount, 3);
   assert.equal(metrics.benchmarkReturnPct, "30.0000");
   assert.equal(metrics.excessReturnPct, "-29.3000");
+  assert.equal(metrics.maxDrawdownFromStartPct, "0.1000");
+  assert.equal(metrics.feesPct, "0.3000");
   assert.equal(metrics.periodSeconds, 60);
-  assert.equal(metrics.periodsPerYear, 525_600);
-  assert.ok(metrics.sharpe !== null);
-  assert.equal(metrics.exposurePct, "16.57");
+  // Sharpe on hourly returns: 8760 hours a year; a 4-minute window has no whole hour.
+  assert.equal(metrics.sharpePeriodSeconds, 3600);
+  assert.equal(metrics.periodsPerYear, 8760);
+  assert.equal(metrics.sharpe, null);
+  // Exposure over 6 samples: the opening point holds nothing, then as before (16.57 % x 5 / 6).
+  assert.equal(metrics.exposurePct, "13.81");
   assert.equal(computeAllMetrics(events, marks).length, 1);
 });

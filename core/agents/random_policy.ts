@@ -1,0 +1,122 @@
+/**
+ * The random policy: a seeded trader with no view of the market, used as a luck baseline. It is
+ * matched to another agent's activity in the same window: the same number of trades, spread over
+ * random ticks, and the same traded notional (turnover), each trade a coin flip between buying a
+ * random product and selling part of a random holding. An entry's rank among such traders says
+ * how much of its result its trading pattern alone (count, size, fees) would give by chance.
+ * Deterministic for a seed: the schedule and every draw come from the seed, the agent's tick and
+ * the portfolio, never from the wall clock.
+ */
+
+import { Decimal } from "decimal.js";
+import type { MarketSnapshot } from "../contracts/market.ts";
+import type { PortfolioView } from "../contracts/portfolio.ts";
+import { createPrng, randomInt, seedFrom } from "../prng.ts";
+import { roundDownQuantity, type RulesDecision, type RulesOrder } from "./rules.ts";
+
+/** What one random trader matches in one window. */
+export interface RandomTarget {
+  /** Trades to place over the window. */
+  trades: number;
+  /** Traded notional to reach over the window (USD, buys plus sells). */
+  notional: string;
+  /** Decision ticks in the window (the feed's ticks 1..ticks). */
+  ticks: number;
+  /** Seed of this trader (32-bit integer). */
+  seed: number;
+}
+
+/** Options for {@linkcode decideRandom}. */
+export interface RandomDecisionOptions {
+  /** The trader's target in this window. */
+  target: RandomTarget;
+  /** Taker fee in basis points, so buys fit the cash with their fee (default 60). */
+  takerFeeBps?: number;
+}
+
+/** Orders below this notional (USD) are not placed (as in the rules policies). */
+const MIN_NOTIONAL = 10;
+
+/**
+ * Trades per tick (index 0 is tick 1): `trades` ticks drawn uniformly with replacement from the
+ * seed, so several trades may fall on one tick when there are more trades than ticks.
+ */
+export function randomSchedule(target: RandomTarget): number[] {
+  if (!Number.isInteger(target.ticks) || target.ticks < 1) {
+    throw new Error(`Ticks must be a positive integer, got ${target.ticks}`);
+  }
+  if (!Number.isInteger(target.trades) || target.trades < 0) {
+    throw new Error(`Trades must be a non-negative integer, got ${target.trades}`);
+  }
+  const schedule: number[] = new Array(target.ticks).fill(0);
+  const random = createPrng(target.seed);
+  for (let i = 0; i < target.trades; i++) schedule[randomInt(random, target.ticks)]!++;
+  return schedule;
+}
+
+/**
+ * The random trader's orders at one tick: as many as its schedule puts on `snapshot.tick`, each
+ * of notional / trades USD, a buy of a random fresh product or a sale from a random holding.
+ */
+export function decideRandom(
+  input: { snapshot: MarketSnapshot; portfolio: PortfolioView },
+  options: RandomDecisionOptions,
+): RulesDecision {
+  const { snapshot, portfolio } = input;
+  const { target } = options;
+  const count = randomSchedule(target)[snapshot.tick - 1] ?? 0;
+  const idle = { orders: [], summary: "random: no trade scheduled this tick, holding" };
+  if (count === 0) return idle;
+  const perTrade = new Decimal(target.notional).div(target.trades);
+  const feeRate = new Decimal(options.takerFeeBps ?? 60).div(10_000);
+  const products = snapshot.products.filter((product) =>
+    !product.stale && new Decimal(product.ticker.bestAsk).gt(0)
+  );
+  const held = new Map<string, Decimal>();
+  for (const position of portfolio.positions) {
+    const quantity = new Decimal(position.quantity);
+    if (quantity.gt(0)) held.set(position.productId, quantity);
+  }
+  let cash = new Decimal(portfolio.cash);
+  const random = createPrng(seedFrom(`${target.seed}:${snapshot.tick}`));
+  const orders: RulesOrder[] = [];
+  for (let i = 0; i < count; i++) {
+    const holdings = [...held.keys()].filter((id) => products.some((p) => p.productId === id));
+    const canBuy = products.length > 0 && cash.gt(MIN_NOTIONAL * 2);
+    const sell = holdings.length > 0 && (!canBuy || random() < 0.5);
+    if (sell) {
+      const productId = holdings[randomInt(random, holdings.length)]!;
+      const product = products.find((p) => p.productId === productId)!;
+      const bid = new Decimal(product.ticker.bestBid);
+      const have = held.get(productId)!;
+      const want = bid.gt(0) ? perTrade.div(bid) : have;
+      let quantity = new Decimal(roundDownQuantity(productId, Decimal.min(have, want)));
+      if (quantity.times(bid).lt(MIN_NOTIONAL)) {
+        quantity = new Decimal(roundDownQuantity(productId, have));
+      }
+      if (quantity.lte(0)) continue;
+      orders.push({ productId, action: "sell", quantity: quantity.toFixed(), reason: "coin flip" });
+      held.set(productId, have.minus(quantity));
+      if (held.get(productId)!.lte(0)) held.delete(productId);
+      cash = cash.plus(quantity.times(bid).times(Decimal.sub(1, feeRate)));
+      continue;
+    }
+    if (!canBuy) continue;
+    const product = products[randomInt(random, products.length)]!;
+    const ask = new Decimal(product.ticker.bestAsk);
+    const spend = Decimal.min(perTrade, cash.div(feeRate.plus(1.001)));
+    const quantity = new Decimal(roundDownQuantity(product.productId, spend.div(ask)));
+    if (quantity.times(ask).lt(MIN_NOTIONAL)) continue;
+    orders.push({
+      productId: product.productId,
+      action: "buy",
+      quantity: quantity.toFixed(),
+      reason: "coin flip",
+    });
+    held.set(product.productId, (held.get(product.productId) ?? new Decimal(0)).plus(quantity));
+    cash = cash.minus(quantity.times(ask).times(feeRate.plus(1)));
+  }
+  if (orders.length === 0) return { orders, summary: "random: nothing to trade, holding" };
+  const parts = orders.map((order) => `${order.action} ${order.quantity} ${order.productId}`);
+  return { orders, summary: `random: ${parts.join("; ")}` };
+}

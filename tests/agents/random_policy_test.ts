@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
+import {
+  decideRandom,
+  randomSchedule,
+  type RandomTarget,
+} from "../../core/agents/random_policy.ts";
+import { portfolio, position, product, rising, snapshot } from "./_snapshots.ts";
+
+const target: RandomTarget = { trades: 7, notional: "70000", ticks: 12, seed: 42 };
+
+Deno.test("randomSchedule places exactly the target's trades, the same way for a seed", () => {
+  const schedule = randomSchedule(target);
+  assert.equal(schedule.length, 12);
+  assert.equal(schedule.reduce((sum, count) => sum + count, 0), 7);
+  assert.deepEqual(randomSchedule(target), schedule);
+  assert.notDeepEqual(randomSchedule({ ...target, seed: 43 }), schedule);
+  assert.deepEqual(randomSchedule({ ...target, trades: 0 }), new Array(12).fill(0));
+  assert.throws(() => randomSchedule({ ...target, ticks: 0 }), /Ticks must be a positive integer/);
+});
+
+Deno.test("decideRandom trades only on scheduled ticks, notional / trades each", () => {
+  const schedule = randomSchedule(target);
+  const market = [product("BTC-USD", rising(4000)), product("ETH-USD", rising(300))];
+  let orders = 0;
+  for (let tick = 1; tick <= 12; tick++) {
+    const decision = decideRandom({
+      snapshot: snapshot(market, tick),
+      portfolio: portfolio("100000"),
+    }, {
+      target,
+    });
+    assert.equal(decision.orders.length, schedule[tick - 1]);
+    for (const order of decision.orders) {
+      // Flat: every order is a buy of about 10,000 USD (70,000 / 7), on the increment.
+      assert.equal(order.action, "buy");
+      const ask = order.productId === "BTC-USD" ? 4000 : 300;
+      const notional = new Decimal(order.quantity).times(ask);
+      assert.ok(notional.gt(9_990) && notional.lte(10_000), `notional ${notional}`);
+    }
+    orders += decision.orders.length;
+  }
+  assert.equal(orders, 7);
+});
+
+Deno.test("decideRandom sells from holdings when it cannot buy, never more than it holds", () => {
+  const busy = { ...target, trades: 24, ticks: 1 };
+  const market = snapshot([product("BTC-USD", rising(4000))], 1);
+  const decision = decideRandom({
+    snapshot: market,
+    portfolio: portfolio("5", [position("BTC-USD", "1.5", "3900")]),
+  }, { target: busy });
+  assert.ok(decision.orders.length > 0);
+  // The first order must be a sale (5 USD buys nothing); holdings never go below zero.
+  assert.equal(decision.orders[0]!.action, "sell");
+  let held = new Decimal(1.5);
+  for (const order of decision.orders) {
+    held = order.action === "sell" ? held.minus(order.quantity) : held.plus(order.quantity);
+    assert.ok(held.gte(0), `held ${held}`);
+  }
+  assert.deepEqual(
+    decideRandom({
+      snapshot: market,
+      portfolio: portfolio("5", [position("BTC-USD", "1.5", "3900")]),
+    }, {
+      target: busy,
+    }),
+    decision,
+    "deterministic for the same input",
+  );
+});
