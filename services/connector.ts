@@ -9,7 +9,8 @@ import {
 } from "../core/bus/topics.ts";
 import { CoinbaseFeed, DEFAULT_REST_URL, DEFAULT_WS_URL } from "../core/connector/coinbase_feed.ts";
 import { Recorder } from "../core/connector/recording.ts";
-import { loadReplaySource, ReplayFeed } from "../core/connector/replay.ts";
+import { loadReplaySource, ReplayFeed, replayMask } from "../core/connector/replay.ts";
+import { describeMask } from "../core/market/mask.ts";
 import { brokerCommand } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 
@@ -66,6 +67,19 @@ const program = brokerCommand("connector", {
     Number,
     14_400,
   )
+  .option(
+    "--mask",
+    "replay: contamination-safe data (renamed products, scaled prices, no dates); the real " +
+      "names, factors and start are logged after the replay",
+    false,
+  )
+  .option("--mask-seed <n>", "replay: seed of the mask (default random, logged)", (value) => {
+    const seed = Number(value);
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new Error(`--mask-seed must be a whole number of 0 or more, got ${value}`);
+    }
+    return seed;
+  })
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
 const options = program.parse().opts();
@@ -103,6 +117,9 @@ try {
   await bus.ensureTopics(ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })));
   if (options.replay) {
     if (options.record) throw new Error("--record applies to live data, not to --replay");
+    if (options.maskSeed !== undefined && !options.mask) {
+      throw new Error("--mask-seed applies to --mask; add --mask or drop --mask-seed");
+    }
     let source = await loadReplaySource(options.replay);
     if (Array.isArray(source) && program.getOptionValueSource("products") === "cli") {
       const available = source.map((product) => product.productId);
@@ -114,9 +131,17 @@ try {
       }
       source = source.filter((product) => productIds.includes(product.productId));
     }
+    const mask = options.mask
+      ? replayMask(source, {
+        seed: options.maskSeed ?? Math.floor(Math.random() * 2 ** 31),
+        warmupSeconds: options.warmup,
+      })
+      : undefined;
+    if (mask) log.info("Masked replay", { seed: mask.seed, products: mask.products.length });
     const replay = new ReplayFeed({
       bus,
       source,
+      mask,
       intervalSeconds: options.minInterval,
       speed: options.speed,
       lockstep: options.lockstep
@@ -134,8 +159,11 @@ try {
     });
     const result = await replay.run();
     log.info("Replay done", { ticks: result.ticks });
+    // Shown only after the replay, so no agent can read it while it trades.
+    if (mask) console.error(["Mask of this replay:", ...describeMask(mask)].join("\n  "));
     await shutdown(0);
   }
+  if (options.mask) throw new Error("--mask applies to --replay (live data is never masked)");
   recorder = options.record ? await Recorder.create(options.record) : undefined;
   feed = new CoinbaseFeed({
     bus,

@@ -5,14 +5,16 @@ import type { PriceTick } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { loadCandleCsv, type ProductCandles, productIdFromFileName } from "../market/candles.ts";
 import { CsvMarket, type MarketTick } from "../market/csv_market.ts";
+import { marketSetOfPath, toBaseVolume } from "../market/market_sets.ts";
 import { LiveMarket } from "../market/live_market.ts";
+import { candleReplayStart, createMarketMask, type MarketMask, maskTick } from "../market/mask.ts";
 import { sleep } from "./backoff.ts";
 import { LockstepGate } from "./lockstep.ts";
 import { ensureMarketTopics, type MarketTopics, marketTopics, publishTick } from "./publish.ts";
 import { isRecordingText, parseRecording, type Recording } from "./recording.ts";
 
 export { loadCandleCsv, productIdFromFileName };
-export type { ProductCandles, Recording };
+export type { MarketMask, ProductCandles, Recording };
 
 /** Where a replay's data comes from: candles of several products, or a recording. */
 export type ReplaySource = ProductCandles[] | Recording;
@@ -39,6 +41,11 @@ export interface ReplayFeedOptions {
   topics?: Partial<MarketTopics>;
   /** Aborting stops the replay after the current tick. */
   signal?: AbortSignal;
+  /**
+   * Publish masked data (renamed products, scaled prices, times from a synthetic origin,
+   * `masked: true`); build the mask with {@linkcode replayMask}.
+   */
+  mask?: MarketMask;
   /** Progress and lockstep warnings. */
   log: Logger;
 }
@@ -95,6 +102,15 @@ export class ReplayFeed {
   }
 
   *#ticks(): Generator<MarketTick> {
+    const mask = this.#options.mask;
+    if (!mask) {
+      yield* this.#plainTicks();
+      return;
+    }
+    for (const tick of this.#plainTicks()) yield maskTick(tick, mask);
+  }
+
+  *#plainTicks(): Generator<MarketTick> {
     const { source, maxTicks } = this.#options;
     if (Array.isArray(source)) {
       const market = new CsvMarket(source, {
@@ -107,6 +123,36 @@ export class ReplayFeed {
     }
     yield* recordingTicks(source, { maxTicks, log: this.#options.log });
   }
+}
+
+/** Options for {@linkcode replayMask}. */
+export interface ReplayMaskOptions {
+  /** Seed of the mask (the same seed and data give the same mask). */
+  seed: number;
+  /** Warm-up of a candle replay in seconds (default 4 h, as the replay's). */
+  warmupSeconds?: number;
+  /** Real quantity increments by product (default the ledger's). */
+  increments?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The mask of a replay: its products, and its first tick's time as the masked origin (a
+ * recording's origin is its first event, on a whole minute).
+ */
+export function replayMask(source: ReplaySource, options: ReplayMaskOptions): MarketMask {
+  if (Array.isArray(source)) {
+    return createMarketMask(source.map((product) => product.productId), {
+      seed: options.seed,
+      startSeconds: candleReplayStart(source, options.warmupSeconds),
+      increments: options.increments,
+    });
+  }
+  const firstMs = source.events[0]?.at ?? 0;
+  return createMarketMask(source.productIds, {
+    seed: options.seed,
+    startSeconds: Math.floor(firstMs / 60_000) * 60,
+    increments: options.increments,
+  });
 }
 
 /**
@@ -198,7 +244,12 @@ export async function loadReplaySource(paths: string[]): Promise<ReplaySource> {
     }
     return parseRecording(texts[0]!);
   }
-  return texts.map((text, index) => loadCandleCsv(text, productIdFromFileName(files[index]!)));
+  return texts.map((text, index) => {
+    const file = files[index]!;
+    const candles = loadCandleCsv(text, productIdFromFileName(file));
+    // A bundled set with volume in the quote currency (USD) is converted to base units.
+    return marketSetOfPath(file)?.volumeUnit === "quote" ? toBaseVolume(candles) : candles;
+  });
 }
 
 /** The bundled fixture sets: `main` (BTC-USD, ETH-USD, 48 h of 2017-09-03/04) or `alt-2018-04-05`. */

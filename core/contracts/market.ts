@@ -28,7 +28,7 @@ export type Ticker = z.infer<typeof Ticker>;
 
 /** Candles of one product in the original's three windows, oldest first. */
 export const CandleWindows = z.object({
-  /** 15-minute candles from 4 h ago to 90 min ago. */
+  /** 15-minute candles from 3 h ago to 90 min ago. */
   m15: z.array(Candle),
   /** 5-minute candles from 90 min ago to 20 min ago. */
   m5: z.array(Candle),
@@ -57,6 +57,11 @@ export const MarketSnapshot = z.object({
   /** The market clock: all time-dependent logic uses it, never the wall clock. */
   time: Timestamp,
   source: z.enum(["live", "replay"]),
+  /**
+   * True for a masked (contamination-safe) replay: renamed products, scaled prices and volumes,
+   * times counted from a synthetic origin. Show times with `formatMarketTime`, never as dates.
+   */
+  masked: z.boolean().optional(),
   products: z.array(ProductSnapshot).min(1),
 });
 /** One market snapshot holding every product. */
@@ -73,6 +78,8 @@ export const PriceTick = z.object({
   time: Timestamp,
   /** True when the product had no fresh ticker for 2 x the publish interval: no fills. */
   stale: z.boolean(),
+  /** True when published by a masked replay (renamed product, scaled prices, shifted time). */
+  masked: z.boolean().optional(),
 });
 /** Latest bid/ask of one product. */
 export type PriceTick = z.infer<typeof PriceTick>;
