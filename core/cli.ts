@@ -1,7 +1,15 @@
 /** Command-line flags shared by every service that connects to the broker. */
 
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import {
+  Command,
+  InvalidArgumentError,
+  Option,
+  type OptionValues,
+} from "@commander-js/extra-typings";
+import { DECISION_PROTOCOLS, type DecisionProtocol } from "./agents/decision.ts";
 import { type LogLevel, parseLogLevel } from "./log.ts";
+import { PROMPT_FORMATS, type PromptFormat } from "./market/prompt.ts";
+import { TOOL_CHOICES } from "./runtime/model_provider.ts";
 
 /** A command line with the shared `--bootstrap-servers` and `--log-level` flags. */
 // deno-lint-ignore ban-types
@@ -87,4 +95,58 @@ export function usdAmountFlag(value: string): string {
     );
   }
   return value;
+}
+
+/** Parses a sampling temperature flag (0 to 2). */
+export function temperatureFlag(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InvalidArgumentError(`Temperature must be a number from 0 to 2, got ${value}`);
+  }
+  return number;
+}
+
+/** Parses a whole-number flag of any sign (e.g. a seed). */
+export function intFlag(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(number)) {
+    throw new InvalidArgumentError(`Expected a whole number, got ${value}`);
+  }
+  return number;
+}
+
+/** Adds the model request controls: `--temperature`, `--seed`, `--max-tokens`, `--tool-choice`. */
+// deno-lint-ignore no-explicit-any
+export function addRequestControlFlags<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .option("--temperature <t>", "sampling temperature, 0 to 2 (server default)", temperatureFlag)
+    .option("--seed <n>", "sampling seed, for servers that honour it", intFlag)
+    .option("--max-tokens <n>", "most completion tokens per model reply", positiveIntFlag)
+    .addOption(
+      new Option("--tool-choice <choice>", "tool_choice sent with the tools")
+        .choices(TOOL_CHOICES),
+    );
+}
+
+/** Adds the agents' protocol flags: `--protocol`, `--prompt-format`, `--reply-timeout`. */
+// deno-lint-ignore no-explicit-any
+export function addAgentProtocolFlags<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .addOption(
+      new Option("--protocol <protocol>", "tools: the tool loop; json: one JSON decision per call")
+        .choices(DECISION_PROTOCOLS).default("tools" as DecisionProtocol),
+    )
+    .addOption(
+      new Option("--prompt-format <format>", "market block: compact (fewest tokens) or plain")
+        .choices(PROMPT_FORMATS).default("compact" as PromptFormat),
+    )
+    .option(
+      "--reply-timeout <seconds>",
+      "seconds an agent waits for one model reply or tool round (default 60)",
+      positiveNumberFlag,
+    );
 }

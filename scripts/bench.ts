@@ -1,7 +1,9 @@
 /**
  * `deno task bench [name filter]`: makes sure a Kafka broker answers (like `deno task test`),
  * then runs every bench/*_bench.ts as its own process with KAFKA_BOOTSTRAP_SERVERS set. Each
- * benchmark prints a markdown table. A filter runs only benchmarks whose file name contains it.
+ * benchmark prints a markdown table. A filter runs only benchmarks whose file name contains it
+ * (`local-llm` matches `local_llm_bench.ts`). The local LLM bench needs a model server and runs
+ * only when named.
  */
 
 import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
@@ -15,11 +17,18 @@ const PERMISSIONS = [
   "--allow-run",
 ];
 
-const filters = Deno.args;
+/** Benchmarks that need something beyond a broker (a model server): run only when named. */
+const ON_REQUEST = ["local_llm_bench.ts"];
+
+const filters = Deno.args.map((filter) => filter.replaceAll("-", "_"));
 const benches = [...Deno.readDirSync(BENCH_DIR)]
   .filter((entry) => entry.isFile && entry.name.endsWith("_bench.ts"))
   .map((entry) => entry.name)
-  .filter((name) => filters.length === 0 || filters.some((filter) => name.includes(filter)))
+  .filter((name) =>
+    filters.length === 0
+      ? !ON_REQUEST.includes(name)
+      : filters.some((filter) => name.includes(filter))
+  )
   .sort();
 if (benches.length === 0) {
   console.error(`No benchmark in bench/ matches ${filters.join(", ") || "*_bench.ts"}`);

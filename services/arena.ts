@@ -31,81 +31,110 @@ import { formatLeaderboard } from "../core/arena/leaderboard.ts";
 import {
   loadFixtureCandles,
   loadReplaySource,
+  type MarketMask,
+  replayMask,
   type ReplaySource,
 } from "../core/connector/replay.ts";
+import { describeMask, maskedIncrements } from "../core/market/mask.ts";
+import {
+  loadRecordedAnswers,
+  type RecordedAnswer,
+  type RecordingMissError,
+  RecordingModel,
+  RecordingWriter,
+  ReplayedModel,
+} from "../core/models/recorded_model.ts";
 import { writeReport } from "../core/dashboard/report.ts";
 import {
+  addAgentProtocolFlags,
+  addRequestControlFlags,
   feeBpsFlag,
+  nonNegativeIntFlag,
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
-import { RulesModel } from "../core/models/rules_model.ts";
+import { createModel } from "../core/models/create_model.ts";
+import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 
-const program = new Command()
-  .name("arena")
-  .description("The whole arena in one process: market data, agents, model, tools, dashboards")
-  .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
-  .option("--products <ids...>", "Coinbase product ids (space or comma separated)")
-  .option(
-    "--min-interval <seconds>",
-    "market seconds between snapshots",
-    positiveNumberFlag,
-    undefined,
-  )
-  .option("--ws-url <url>", "Coinbase WebSocket feed")
-  .option("--rest-url <url>", "Coinbase REST API")
-  .option("--replay <files...>", "replay a recording, or candle CSV files / folders")
-  .option(
-    "--speed <n>",
-    "replay at N x real time (default as fast as possible)",
-    positiveNumberFlag,
-  )
-  .option("--lockstep", "replay: wait for every agent's decision before the next tick")
-  .option(
-    "--lockstep-timeout <seconds>",
-    "longest wait for late agents per tick",
-    positiveNumberFlag,
-    120,
-  )
-  .option("--max-ticks <n>", "replay: stop after N snapshots", positiveIntFlag)
-  .addOption(
-    new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
-      .choices(["openai", "rules"] as const),
-  )
-  .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
-  .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
-  .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
-  .option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-  .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
-  .option(
-    "--entries <list>",
-    "several models in one arena: strategy:model pairs such as momentum:rules,scalper:gpt-5-nano " +
-      "(agents <strategy>.<model>, one chat node per model)",
-  )
-  .option("--name <name>", "run one agent with this name (default the three agents)")
-  .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
-  .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
-  .option("--starting-cash <usd>", "starting cash of each account", usdAmountFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
-  .option("--web", "start the web dashboard (default on, off with --demo)")
-  .option("--no-web", "do not start the web dashboard")
-  .option("--port <port>", "web dashboard port (0 picks a free one)", portFlag, 8787)
-  .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
-  .option("--no-tty", "print plain periodic summaries instead of the live screen")
-  .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
-  .option("--report-dir <dir>", "where report.html and report.json go")
-  .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
-  .addOption(
-    new Option("--log-level <level>", "debug, info, warn or error").default("warn")
-      .argParser(parseLogLevel),
-  );
+const program = addAgentProtocolFlags(addRequestControlFlags(
+  new Command()
+    .name("arena")
+    .description("The whole arena in one process: market data, agents, model, tools, dashboards")
+    .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
+    .option("--products <ids...>", "Coinbase product ids (space or comma separated)")
+    .option(
+      "--min-interval <seconds>",
+      "market seconds between snapshots",
+      positiveNumberFlag,
+      undefined,
+    )
+    .option("--ws-url <url>", "Coinbase WebSocket feed")
+    .option("--rest-url <url>", "Coinbase REST API")
+    .option("--replay <files...>", "replay a recording, or candle CSV files / folders")
+    .option(
+      "--speed <n>",
+      "replay at N x real time (default as fast as possible)",
+      positiveNumberFlag,
+    )
+    .option("--lockstep", "replay: wait for every agent's decision before the next tick")
+    .option(
+      "--lockstep-timeout <seconds>",
+      "longest wait for late agents per tick (default 120, at least 4 x --reply-timeout)",
+      positiveNumberFlag,
+    )
+    .option("--max-ticks <n>", "replay: stop after N snapshots", positiveIntFlag)
+    .option(
+      "--mask",
+      "replay: contamination-safe data (renamed products, scaled prices, no dates); the real " +
+        "names are shown after the run",
+    )
+    .option("--mask-seed <n>", "replay: seed of the mask (default random)", nonNegativeIntFlag)
+    .option("--record-model <file>", "write every model answer to FILE (JSON lines)")
+    .option("--replay-model <file>", "answer from a recording instead of calling the model ($0)")
+    .option("--allow-misses", "with --replay-model: answer unrecorded requests with an error")
+    .addOption(
+      new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
+        .choices(["openai", "rules"] as const),
+    )
+    .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
+    .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
+    .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
+    .addOption(
+      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
+        .choices(REASONING_EFFORTS),
+    )
+    .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
+    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
+    .option(
+      "--entries <list>",
+      "several models in one arena: strategy:model pairs such as momentum:rules,scalper:gpt-5-nano " +
+        "(agents <strategy>.<model>, one chat node per model)",
+    )
+    .option("--name <name>", "run one agent with this name (default the three agents)")
+    .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
+    .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
+    .option("--starting-cash <usd>", "starting cash of each account", usdAmountFlag, "100000")
+    .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
+    .option("--web", "start the web dashboard (default on, off with --demo)")
+    .option("--no-web", "do not start the web dashboard")
+    .option("--port <port>", "web dashboard port (0 picks a free one)", portFlag, 8787)
+    .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
+    .option("--no-tty", "print plain periodic summaries instead of the live screen")
+    .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
+    .option("--report-dir <dir>", "where report.html and report.json go")
+    .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
+    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
+    .addOption(
+      new Option("--log-level <level>", "debug, info, warn or error").default("warn")
+        .argParser(parseLogLevel),
+    ),
+));
 
 const options = program.parse().opts();
 const demo = options.demo === true;
@@ -134,8 +163,69 @@ if (demo && (options.replay || options.products || options.bootstrapServers)) {
 if (!replaying && (options.speed !== undefined || options.lockstep || options.maxTicks)) {
   fail("--speed, --lockstep and --max-ticks apply to --replay (or --demo)");
 }
+if (!replaying && (options.mask || options.maskSeed !== undefined)) {
+  fail("--mask and --mask-seed apply to --replay (or --demo); live data is never masked");
+}
+if (options.recordModel && options.replayModel) {
+  fail("--record-model and --replay-model exclude each other; give one");
+}
+if (options.allowMisses && !options.replayModel) fail("--allow-misses applies to --replay-model");
+let recordedAnswers: RecordedAnswer[] | undefined;
+let recordingWriter: RecordingWriter | undefined;
+let recordingMiss: RecordingMissError | undefined;
+try {
+  if (options.replayModel) recordedAnswers = await loadRecordedAnswers(options.replayModel);
+  if (options.recordModel) recordingWriter = await RecordingWriter.create(options.recordModel);
+} catch (error) {
+  fail((error as Error).message);
+}
 const intervalSeconds = options.minInterval ?? (demo ? DEMO_INTERVAL_SECONDS : 60);
+// The agents wait for a model reply a little longer than one HTTP request may take, and a
+// lockstep tick waits for a few replies (the tool loop makes several calls per decision).
+const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
+const lockstepTimeoutSeconds = options.lockstepTimeout ?? Math.max(120, 4 * replyTimeoutSeconds);
 
+let market: ArenaMarket;
+let description: string;
+let mask: MarketMask | undefined;
+if (replaying) {
+  let source: ReplaySource;
+  try {
+    source = demo ? await loadFixtureCandles("main") : await loadReplaySource(options.replay!);
+  } catch (error) {
+    fail(`could not read the replay data: ${(error as Error).message}`);
+  }
+  const lockstep = demo || options.lockstep === true;
+  if (options.mask) {
+    mask = replayMask(source, { seed: options.maskSeed ?? Math.floor(Math.random() * 2 ** 31) });
+  }
+  market = {
+    kind: "replay",
+    source,
+    mask,
+    intervalSeconds,
+    speed: options.speed,
+    lockstep,
+    lockstepTimeoutMs: lockstepTimeoutSeconds * 1000,
+    maxTicks: options.maxTicks,
+  };
+  description = `Replay of ${
+    describeReplay(source, { intervalSeconds, maxTicks: options.maxTicks })
+  }${lockstep ? ", lockstep" : options.speed ? `, ${options.speed}x real time` : ", unpaced"}${
+    mask ? ", masked (real names shown after the run)" : ""
+  }`;
+} else {
+  const productIds = (options.products ?? DEFAULT_PRODUCTS).flatMap((entry) => entry.split(","))
+    .map((id) => id.trim()).filter((id) => id !== "");
+  market = {
+    kind: "live",
+    productIds,
+    intervalSeconds,
+    wsUrl: options.wsUrl,
+    restUrl: options.restUrl,
+  };
+  description = `Coinbase live: ${productIds.join(", ")}, a snapshot every ${intervalSeconds} s`;
+}
 let agents: ArenaAgent[];
 let models: ArenaModel[];
 try {
@@ -158,7 +248,7 @@ try {
       models.push({
         name: nodeOf(model),
         maxWorkers: options.maxWorkers,
-        ...(await modelOf(model)),
+        ...modelOf(model),
       });
     }
   } else {
@@ -170,7 +260,7 @@ try {
     const kind = options.model ?? (demo ? "rules" : "openai");
     models = [{
       maxWorkers: options.maxWorkers,
-      ...(await modelOf(kind === "rules" ? "rules" : options.modelId)),
+      ...modelOf(kind === "rules" ? "rules" : options.modelId),
     }];
   }
 } catch (error) {
@@ -178,71 +268,49 @@ try {
 }
 
 /** The rules model, or the model id on the OpenAI-compatible server (the key is needed then). */
-async function modelOf(model: string): Promise<{ provider: ModelProvider; secrets: string[] }> {
-  if (model === "rules") return { provider: new RulesModel(), secrets: [] };
-  const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
-  if (!apiKey) {
-    fail(
-      `an API key is needed for model ${model}: pass --api-key or set OPENAI_API_KEY ` +
-        "(servers without keys such as Ollama accept any text), or use --model rules to run offline",
-    );
+function modelOf(model: string): { provider: ModelProvider; secrets: string[] } {
+  if (recordedAnswers) {
+    const provider = new ReplayedModel(recordedAnswers, {
+      model,
+      allowMisses: options.allowMisses === true,
+      onMiss: (error) => {
+        recordingMiss ??= error;
+        abort.abort();
+      },
+    });
+    return { provider, secrets: [] };
   }
-  const { OpenAIProvider, REASONING_EFFORTS } = await import("../core/models/openai_provider.ts");
-  const effort = options.reasoningEffort;
-  if (effort !== undefined && !(REASONING_EFFORTS as readonly string[]).includes(effort)) {
-    fail(`--reasoning-effort must be one of ${REASONING_EFFORTS.join(", ")}, got ${effort}`);
-  }
-  const provider = new OpenAIProvider({
+  const apiKey = model === "rules" ? "" : options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
+  const provider = createModel({
     model,
     apiKey,
     baseURL: options.baseUrl,
-    reasoningEffort: effort as (typeof REASONING_EFFORTS)[number] | undefined,
+    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
+    timeoutMs: options.timeoutMs,
+    controls: {
+      temperature: options.temperature,
+      seed: options.seed,
+      maxTokens: options.maxTokens,
+      toolChoice: options.toolChoice,
+    },
+    takerFeeBps: options.takerFeeBps,
+    increments: mask ? maskedIncrements(mask) : undefined,
     log: log.child("model"),
   });
-  return { provider, secrets: [apiKey] };
+  const recorded = recordingWriter
+    ? new RecordingModel(provider, { writer: recordingWriter })
+    : provider;
+  return { provider: recorded, secrets: apiKey ? [apiKey] : [] };
 }
 
-let market: ArenaMarket;
-let description: string;
-if (replaying) {
-  let source: ReplaySource;
-  try {
-    source = demo ? await loadFixtureCandles("main") : await loadReplaySource(options.replay!);
-  } catch (error) {
-    fail(`could not read the replay data: ${(error as Error).message}`);
-  }
-  const lockstep = demo || options.lockstep === true;
-  market = {
-    kind: "replay",
-    source,
-    intervalSeconds,
-    speed: options.speed,
-    lockstep,
-    lockstepTimeoutMs: options.lockstepTimeout * 1000,
-    maxTicks: options.maxTicks,
-  };
-  description = `Replay of ${
-    describeReplay(source, { intervalSeconds, maxTicks: options.maxTicks })
-  }${lockstep ? ", lockstep" : options.speed ? `, ${options.speed}x real time` : ", unpaced"}`;
-} else {
-  const productIds = (options.products ?? DEFAULT_PRODUCTS).flatMap((entry) => entry.split(","))
-    .map((id) => id.trim()).filter((id) => id !== "");
-  market = {
-    kind: "live",
-    productIds,
-    intervalSeconds,
-    wsUrl: options.wsUrl,
-    restUrl: options.restUrl,
-  };
-  description = `Coinbase live: ${productIds.join(", ")}, a snapshot every ${intervalSeconds} s`;
-}
 const modelLabels = models.map((model) =>
   model.provider.model === "rules"
     ? "rules (offline deterministic policies, not an LLM)"
     : model.provider.model
 ).join(", ");
 description += `; agents ${agents.map((agent) => agent.name).join(", ")}; ` +
-  `model${models.length > 1 ? "s" : ""} ${modelLabels}`;
+  `model${models.length > 1 ? "s" : ""} ${modelLabels}; ${options.protocol} protocol, ` +
+  `${options.promptFormat} prompt`;
 
 let bus: Bus;
 if (options.bootstrapServers) {
@@ -285,7 +353,13 @@ try {
     },
     signal: abort.signal,
     topicPrefix: options.topicPrefix,
+    replyTimeoutMs: replyTimeoutSeconds * 1000,
+    protocol: options.protocol,
+    promptFormat: options.promptFormat,
+    // Recorded answers carry the recording run's ids: decision and order ids must match them.
+    runId: recordedAnswers || recordingWriter ? "recorded" : undefined,
   });
+  await recordingWriter?.close();
 } catch (error) {
   for (const line of heldLines) console.error(line);
   const reason = error instanceof Deno.errors.AddrInUse
@@ -297,6 +371,10 @@ try {
 }
 await bus.close().catch(() => {});
 for (const line of heldLines) console.error(line);
+if (recordingMiss && !options.allowMisses) {
+  console.error(`arena: ${recordingMiss.message}; pass --allow-misses to go on regardless`);
+  Deno.exit(1);
+}
 
 const reportDir = options.reportDir ?? (demo ? "artifacts/demo" : "artifacts/arena");
 const paths = await writeReport(result.report, { outDir: reportDir });
@@ -311,6 +389,11 @@ console.log(
     formatLeaderboard(result.report.json),
     "=== End of leaderboard ===",
     ...(replaying && abort.signal.aborted ? [`Stopped early after ${result.ticks} ticks.`] : []),
+    ...(mask ? ["Mask of this replay:", ...describeMask(mask).map((line) => `  ${line}`)] : []),
+    ...(recordingWriter
+      ? [`Recorded ${recordingWriter.count} model answers to ${options.recordModel}`]
+      : []),
+    ...(recordedAnswers ? [`Model answers replayed from ${options.replayModel} ($0)`] : []),
     `Report: ${paths.html} (data: ${paths.json})`,
     ...(webUrl ? [`Web dashboard was at ${webUrl}`] : []),
     `Finished in ${seconds} s wall-clock time.`,

@@ -13,41 +13,39 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { brokerCommand, positiveIntFlag } from "../core/cli.ts";
+import { addRequestControlFlags, brokerCommand, positiveIntFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import {
-  OpenAIProvider,
-  REASONING_EFFORTS,
-  type ReasoningEffort,
-} from "../core/models/openai_provider.ts";
-import { RulesModel } from "../core/models/rules_model.ts";
+import { createModel } from "../core/models/create_model.ts";
+import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
 import { DEFAULT_PRICE_TABLE, type PriceTable, startChatNode } from "../core/runtime/chat_node.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
-const program = brokerCommand("chat_node", {
-  description: "LLM inference service: one model answering agents' chat requests",
-})
-  .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)")
-  .addOption(
-    new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
-      .choices(["openai", "rules"] as const).default("openai" as const),
-  )
-  .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
-  .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
-  .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
-  .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
-  .addOption(
-    new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-      .choices(REASONING_EFFORTS),
-  )
-  .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
-  .option(
-    "--price-input <usd>",
-    "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
-    price,
-  )
-  .option("--price-output <usd>", "USD per million completion tokens for cost estimates", price)
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+const program = addRequestControlFlags(
+  brokerCommand("chat_node", {
+    description: "LLM inference service: one model answering agents' chat requests",
+  })
+    .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)")
+    .addOption(
+      new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
+        .choices(["openai", "rules"] as const).default("openai" as const),
+    )
+    .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
+    .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
+    .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
+    .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
+    .addOption(
+      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
+        .choices(REASONING_EFFORTS),
+    )
+    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
+    .option(
+      "--price-input <usd>",
+      "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
+      price,
+    )
+    .option("--price-output <usd>", "USD per million completion tokens for cost estimates", price)
+    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
+);
 
 const options = program.parse().opts();
 const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
@@ -58,24 +56,24 @@ const log = createLogger(`chat_node.${options.name ?? "shared"}`, {
 });
 
 let provider: ModelProvider;
-if (options.model === "rules") {
-  provider = new RulesModel();
-} else {
-  if (!apiKey) {
-    console.error(
-      "chat_node: an API key is needed for --model openai: pass --api-key or set OPENAI_API_KEY " +
-        "(servers without keys such as Ollama accept any text), or use --model rules to run offline",
-    );
-    Deno.exit(2);
-  }
-  provider = new OpenAIProvider({
-    model: options.modelId,
+try {
+  provider = createModel({
+    model: options.model === "rules" ? "rules" : options.modelId,
     apiKey,
     baseURL: options.baseUrl,
     reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
     timeoutMs: options.timeoutMs,
+    controls: {
+      temperature: options.temperature,
+      seed: options.seed,
+      maxTokens: options.maxTokens,
+      toolChoice: options.toolChoice,
+    },
     log: log.child("model"),
   });
+} catch (error) {
+  console.error(`chat_node: ${(error as Error).message}`);
+  Deno.exit(2);
 }
 
 const bus = new KafkaBus({

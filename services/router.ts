@@ -10,23 +10,34 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { brokerCommand, nonNegativeIntFlag, positiveIntFlag } from "../core/cli.ts";
+import {
+  addAgentProtocolFlags,
+  brokerCommand,
+  nonNegativeIntFlag,
+  positiveIntFlag,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { selectAgents, startAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
 
-const program = brokerCommand("router", {
-  description: "Trading agents: market snapshots in, decisions through a chat node and tools",
-})
-  .option("--name <name>", "agent name (consumer group, account); default the three agents")
-  .option("--chat-node-name <name>", "chat node to use: ai_prompted.<name> (default ai_prompted)")
-  .addOption(
-    new Option("--strategy <id>", "built-in strategy").choices(STRATEGY_IDS),
-  )
-  .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
-  .option("--memory-decisions <n>", "past decisions summarised in each prompt", nonNegativeIntFlag)
-  .option("--max-steps <n>", "model calls per decision at most", positiveIntFlag)
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+const program = addAgentProtocolFlags(
+  brokerCommand("router", {
+    description: "Trading agents: market snapshots in, decisions through a chat node and tools",
+  })
+    .option("--name <name>", "agent name (consumer group, account); default the three agents")
+    .option("--chat-node-name <name>", "chat node to use: ai_prompted.<name> (default ai_prompted)")
+    .addOption(
+      new Option("--strategy <id>", "built-in strategy").choices(STRATEGY_IDS),
+    )
+    .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
+    .option(
+      "--memory-decisions <n>",
+      "past decisions summarised in each prompt",
+      nonNegativeIntFlag,
+    )
+    .option("--max-steps <n>", "model calls per decision at most", positiveIntFlag)
+    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
+);
 
 const options = program.parse().opts();
 const log = createLogger("router", { level: options.logLevel });
@@ -51,6 +62,9 @@ const routers = await startAgents(bus, agents, {
   chatNodeName: options.chatNodeName,
   memoryDecisions: options.memoryDecisions,
   maxSteps: options.maxSteps,
+  protocol: options.protocol,
+  promptFormat: options.promptFormat,
+  replyTimeoutMs: options.replyTimeout === undefined ? undefined : options.replyTimeout * 1000,
   topicPrefix: options.topicPrefix,
   // An isolated arena (topic prefix) also gets its own consumer groups.
   groupIdPrefix: options.topicPrefix || undefined,
@@ -59,6 +73,8 @@ const routers = await startAgents(bus, agents, {
 log.info("Agents ready", {
   agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
   chatNode: options.chatNodeName ?? "shared",
+  protocol: options.protocol,
+  promptFormat: options.promptFormat,
 });
 
 async function shutdown(code: number): Promise<never> {

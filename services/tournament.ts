@@ -1,72 +1,182 @@
 /**
- * Tournament: N entries (strategy x model) over M replay windows cut from the bundled candles
- * (both fixture sets), each window a lockstep arena on a fresh in-memory bus, one after the other.
- * Prints a markdown table (mean return, 95 % t-interval, model cost, net return, buy-and-hold) and
- * writes it with the full JSON to `--out`.
+ * Tournament: N entries (strategy:model) over replay windows cut from the bundled market sets
+ * (30 windows of 4 h from every set by default, spread over sets and regimes), each window a
+ * lockstep arena on a fresh in-memory bus, then matched random traders per entry. Prints the
+ * verdict on the first line, then the tables (mean return per window with a block bootstrap
+ * interval, paired excess over buy-and-hold with Holm-adjusted p-values, percentile among random
+ * traders, fees and break-even edge, entry vs entry) and writes them with the full JSON to `--out`.
+ * `--json` prints only the JSON document. Usage errors exit with code 2 and one line.
+ *
+ * Masking: with any LLM entry every window is masked by default (renamed products, scaled prices,
+ * no dates; `--no-mask` plays the real data); `--unmasked` plays each window both ways and
+ * reports each LLM entry's memorisation gap. `--record-model FILE` writes every model answer,
+ * `--replay-model FILE` answers from such a file for $0 (a request not in it stops the run,
+ * unless `--allow-misses`).
  *
  * Models: `rules` (offline) or any model id of an OpenAI-compatible server (`--base-url`,
  * `--api-key` or $OPENAI_API_KEY). `deno task tournament` allows the network to api.openai.com and
  * localhost; add another model host to `--allow-net` to use it.
  */
 
-import { Command } from "@commander-js/extra-typings";
-import { loadFixtureCandles } from "../core/connector/replay.ts";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import {
   builtinEntries,
-  type CandleSet,
-  cutWindows,
-  formatTournamentMarkdown,
   parseEntries,
+  type ProviderContext,
   runTournament,
   type TournamentEntry,
   type TournamentProgress,
 } from "../core/arena/tournament.ts";
-import { feeBpsFlag, positiveIntFlag, positiveNumberFlag, usdAmountFlag } from "../core/cli.ts";
+import { formatTournamentMarkdown, tournamentJson } from "../core/arena/tournament_report.ts";
+import {
+  cutWindows,
+  DEFAULT_INTERVAL_SECONDS,
+  DEFAULT_TOURNAMENT_SETS,
+  DEFAULT_WINDOW_HOURS,
+  DEFAULT_WINDOWS,
+  type ReplayWindow,
+} from "../core/arena/windows.ts";
+import { loadMarketSets } from "../core/market/market_sets.ts";
+import {
+  addAgentProtocolFlags,
+  addRequestControlFlags,
+  feeBpsFlag,
+  nonNegativeIntFlag,
+  positiveIntFlag,
+  positiveNumberFlag,
+  usdAmountFlag,
+} from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
-import { RulesModel } from "../core/models/rules_model.ts";
+import { createModel } from "../core/models/create_model.ts";
+import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
+import {
+  loadRecordedAnswers,
+  type RecordedAnswer,
+  type RecordingMissError,
+  RecordingModel,
+  RecordingWriter,
+  ReplayedModel,
+} from "../core/models/recorded_model.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
 const DEFAULT_ENTRIES = "momentum:rules,brainrot:rules,scalper:rules";
+/**
+ * Random traders per entry and window: 3 keeps the default tournament (3 entries x 30 windows)
+ * within a minute on two cores; each random trader costs about as much as an entry.
+ */
+const DEFAULT_RANDOM_BASELINES = 3;
+/** Seed of the statistics, the random traders and the runs' sampling seeds (seed + run). */
+const SEED = 1;
 
-const program = new Command()
-  .name("tournament")
-  .description(
-    "Entries (strategy:model) over replay windows in lockstep, with confidence intervals",
-  )
-  .option("--entries <list>", "comma-separated strategy:model pairs", DEFAULT_ENTRIES)
-  .option("--windows <n>", "replay windows", positiveIntFlag, 8)
-  .option("--window-hours <hours>", "market hours per window", positiveNumberFlag, 6)
-  .option("--min-interval <seconds>", "market seconds between decisions", positiveIntFlag, 300)
-  .option("--starting-cash <usd>", "starting cash per account per window", usdAmountFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
-  .option("--base-url <url>", "OpenAI-compatible server for non-rules models (default OpenAI)")
-  .option("--api-key <key>", "API key for non-rules models (default $OPENAI_API_KEY)")
-  .option("--out <dir>", "where tournament.md and tournament.json go", "artifacts/tournament")
-  .option("--no-progress", "no progress bar")
-  .option("--log-level <level>", "debug, info, warn or error", parseLogLevel, "error" as const);
+const program = addAgentProtocolFlags(addRequestControlFlags(
+  new Command()
+    .name("tournament")
+    .description(
+      "Entries (strategy:model) over replay windows in lockstep, with a verdict against buy-and-hold",
+    )
+    .option("--entries <list>", "comma-separated strategy:model pairs", DEFAULT_ENTRIES)
+    .option("--sets <list>", "comma-separated market sets", DEFAULT_TOURNAMENT_SETS.join(","))
+    .option("--windows <n>", "replay windows (at least 2)", positiveIntFlag, DEFAULT_WINDOWS)
+    .option(
+      "--window-hours <hours>",
+      "market hours per window",
+      positiveNumberFlag,
+      DEFAULT_WINDOW_HOURS,
+    )
+    .option(
+      "--min-interval <seconds>",
+      "market seconds between decisions",
+      positiveIntFlag,
+      DEFAULT_INTERVAL_SECONDS,
+    )
+    .option("--runs <k>", "runs per window for stochastic models (rules: 1)", positiveIntFlag, 1)
+    .option(
+      "--random-baselines <n>",
+      "matched random traders per entry and window (0: none)",
+      nonNegativeIntFlag,
+      DEFAULT_RANDOM_BASELINES,
+    )
+    .option(
+      "--starting-cash <usd>",
+      "starting cash per account per window",
+      usdAmountFlag,
+      "100000",
+    )
+    .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
+    .option("--base-url <url>", "OpenAI-compatible server for non-rules models (default OpenAI)")
+    .option("--api-key <key>", "API key for non-rules models (default $OPENAI_API_KEY)")
+    .addOption(
+      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
+        .choices(REASONING_EFFORTS),
+    )
+    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
+    .option("--max-workers <n>", "concurrent model calls per model", positiveIntFlag, 10)
+    .option("--mask", "mask every window (default when any entry's model is not rules)")
+    .option("--no-mask", "play the real data even with LLM entries")
+    .option("--unmasked", "play every window masked and plain: the LLMs' memorisation gap")
+    .option("--record-model <file>", "write every model answer to FILE (JSON lines)")
+    .option("--replay-model <file>", "answer from a recording instead of calling models ($0)")
+    .option("--allow-misses", "with --replay-model: answer unrecorded requests with an error")
+    .option("--out <dir>", "where tournament.md and tournament.json go", "artifacts/tournament")
+    .option("--json", "print only the JSON result on standard output")
+    .option("--no-progress", "no progress bar")
+    .option("--log-level <level>", "debug, info, warn or error", parseLogLevel, "error" as const)
+    .exitOverride(),
+));
 
-const options = program.parse().opts();
+function parseFlags(): ReturnType<typeof program.opts> {
+  try {
+    return program.parse().opts();
+  } catch (error) {
+    // Commander has printed its one-line message; usage errors exit with 2, --help with 0.
+    Deno.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+  }
+}
+
+const options = parseFlags();
 const log = createLogger("tournament", {
   level: options.logLevel,
   secrets: options.apiKey ? [options.apiKey] : [],
 });
 
 let entries: TournamentEntry[];
-let windows;
+let windows: ReplayWindow[];
 try {
   entries = builtinEntries(parseEntries(options.entries));
-  const sets: CandleSet[] = [
-    { name: "2017-09-03", candles: await loadFixtureCandles("main") },
-    { name: "2018-04-05", candles: await loadFixtureCandles("alt-2018-04-05") },
-  ];
-  windows = cutWindows(sets, { windows: options.windows, windowHours: options.windowHours });
+  const names = options.sets.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  windows = cutWindows(await loadMarketSets(names), {
+    windows: options.windows,
+    windowHours: options.windowHours,
+    intervalSeconds: options.minInterval,
+  });
 } catch (error) {
   console.error(`tournament: ${(error as Error).message}`);
   Deno.exit(2);
 }
 
+const usage = (message: string): never => {
+  console.error(`tournament: ${message}`);
+  Deno.exit(2);
+};
+const llmEntries = entries.some((entry) => entry.model !== "rules");
+const masked = options.mask ?? (llmEntries || options.unmasked === true);
+if (options.unmasked && options.mask === false) usage("--unmasked needs masking; drop --no-mask");
+if (options.recordModel && options.replayModel) {
+  usage("--record-model and --replay-model exclude each other; give one");
+}
+if (options.allowMisses && !options.replayModel) usage("--allow-misses applies to --replay-model");
+let recordedAnswers: RecordedAnswer[] | undefined;
+let recordingWriter: RecordingWriter | undefined;
+let recordingMiss: RecordingMissError | undefined;
+try {
+  if (options.replayModel) recordedAnswers = await loadRecordedAnswers(options.replayModel);
+  if (options.recordModel) recordingWriter = await RecordingWriter.create(options.recordModel);
+} catch (error) {
+  usage((error as Error).message);
+}
+
 let apiKey: string | undefined;
-const needsKey = entries.some((entry) => entry.model !== "rules");
+const needsKey = llmEntries && !recordedAnswers;
 if (needsKey) {
   apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");
   if (!apiKey) {
@@ -76,20 +186,40 @@ if (needsKey) {
     Deno.exit(2);
   }
 }
-const { OpenAIProvider } = needsKey
-  ? await import("../core/models/openai_provider.ts")
-  : { OpenAIProvider: undefined };
-
-function provider(model: string): ModelProvider {
-  if (model === "rules" || !OpenAIProvider) return new RulesModel();
-  return new OpenAIProvider({
+function provider(model: string, context: ProviderContext): ModelProvider {
+  if (recordedAnswers) {
+    return new ReplayedModel(recordedAnswers, {
+      model,
+      allowMisses: options.allowMisses === true,
+      onMiss: (error) => {
+        recordingMiss ??= error;
+        abort.abort();
+      },
+    });
+  }
+  // Masked increments keep the rules model's returns identical masked and unmasked; a fixed
+  // run id per window keeps its ledger ids the same on every run.
+  const live = createModel({
     model,
-    apiKey: apiKey!,
+    apiKey,
     baseURL: options.baseUrl,
+    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
+    timeoutMs: options.timeoutMs,
+    controls: {
+      temperature: options.temperature,
+      seed: context.seed,
+      maxTokens: options.maxTokens,
+      toolChoice: options.toolChoice,
+    },
+    runId: `w${context.window}`,
+    takerFeeBps: options.takerFeeBps,
+    increments: context.increments,
     log: log.child("model"),
   });
+  return recordingWriter ? new RecordingModel(live, { writer: recordingWriter }) : live;
 }
 
+const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
 const bar = progressBar(options.progress);
 const abort = new AbortController();
 Deno.addSignalListener("SIGINT", () => abort.abort());
@@ -98,25 +228,43 @@ const result = await runTournament(entries, {
   windows,
   windowHours: options.windowHours,
   provider,
+  runs: options.runs,
+  randomBaselines: options.randomBaselines,
+  seed: options.seed ?? SEED,
   intervalSeconds: options.minInterval,
+  maxWorkers: options.maxWorkers,
+  protocol: options.protocol,
+  promptFormat: options.promptFormat,
+  replyTimeoutMs: replyTimeoutSeconds * 1000,
+  lockstepTimeoutMs: Math.max(120, 4 * replyTimeoutSeconds) * 1000,
   startingCash: options.startingCash,
   tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
   log,
   signal: abort.signal,
   onProgress: bar.update,
+  mask: masked ? { seed: options.seed ?? SEED, unmasked: options.unmasked === true } : undefined,
 });
 bar.done();
+await recordingWriter?.close();
+if (recordingMiss && !options.allowMisses) {
+  console.error(`tournament: ${recordingMiss.message}; pass --allow-misses to go on regardless`);
+  Deno.exit(1);
+}
 
 const markdown = formatTournamentMarkdown(result);
 await Deno.mkdir(options.out, { recursive: true });
 const out = options.out.replace(/\/+$/, "");
 await Deno.writeTextFile(`${out}/tournament.md`, markdown + "\n");
-await Deno.writeTextFile(`${out}/tournament.json`, JSON.stringify(result, null, 2) + "\n");
-console.log(markdown);
-console.log(`\nWritten: ${out}/tournament.md and ${out}/tournament.json`);
-console.log(
-  `Finished in ${((performance.now() - startedAt) / 1000).toFixed(1)} s wall-clock time.`,
-);
+const json = tournamentJson(result);
+await Deno.writeTextFile(`${out}/tournament.json`, json + "\n");
+const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+if (options.json) {
+  console.log(json);
+} else {
+  console.log(markdown);
+  console.log(`\nWritten: ${out}/tournament.md and ${out}/tournament.json`);
+  console.log(`Finished in ${seconds} s wall-clock time.`);
+}
 Deno.exit(abort.signal.aborted ? 130 : 0);
 
 /** A progress bar on standard error: redrawn in place on a terminal, one line per window else. */

@@ -24,6 +24,8 @@ export type FakeReply =
     usage?: { promptTokens: number; completionTokens: number };
     /** Wait before answering, in milliseconds (cut short when the server closes). */
     delayMs?: number;
+    /** `finish_reason` to report (default `tool_calls` with calls, else `stop`). */
+    finishReason?: "stop" | "length" | "tool_calls";
   }
   | {
     kind: "error";
@@ -123,7 +125,7 @@ export function startFakeOpenAI(options: FakeOpenAIOptions = {}): FakeOpenAI {
       model: body.model,
       choices: [{
         index: 0,
-        finish_reason: toolCalls.length > 0 ? "tool_calls" : "stop",
+        finish_reason: reply.finishReason ?? (toolCalls.length > 0 ? "tool_calls" : "stop"),
         message: {
           role: "assistant",
           content: reply.content ?? null,

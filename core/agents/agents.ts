@@ -3,10 +3,18 @@
 import type { Bus } from "../bus/bus.ts";
 import { AgentName } from "../contracts/common.ts";
 import type { Logger } from "../log.ts";
-import { renderSnapshotPrompt } from "../market/prompt.ts";
+import { type PromptFormat, renderMarket } from "../market/prompt.ts";
 import { AgentRouter } from "../runtime/agent_router.ts";
-import { type AgentSpec, builtinStrategy, defaultAgents, type Strategy } from "./strategies.ts";
+import {
+  type AgentSpec,
+  builtinStrategy,
+  defaultAgents,
+  type Strategy,
+  STRATEGY_IDS,
+} from "./strategies.ts";
 import { loadStrategyFile } from "./strategy_file.ts";
+import type { DecisionProtocol } from "./decision.ts";
+import { systemPromptFor } from "./decision_prompt.ts";
 import { tradingToolDefinitions } from "./tool_definitions.ts";
 
 /** The router's agent flags. */
@@ -39,7 +47,7 @@ export async function selectAgents(selection: AgentSelection): Promise<AgentSpec
     const known = defaultAgents().find((agent) => agent.name === selection.name);
     if (!known) {
       throw new Error(
-        `Agent ${selection.name} needs --strategy momentum|brainrot|scalper or --strategy-file; ` +
+        `Agent ${selection.name} needs --strategy ${STRATEGY_IDS.join("|")} or --strategy-file; ` +
           `without them only the default agents momentum, brainrot-daytrader and scalper are known`,
       );
     }
@@ -78,25 +86,39 @@ export interface StartAgentsOptions {
   fromBeginning?: boolean;
   /** Prefix of each agent's consumer group on the market topic (default none: the agent name). */
   groupIdPrefix?: string;
+  /** Tool loop (default) or one JSON decision per model call. */
+  protocol?: DecisionProtocol;
+  /** Layout of the market block (default compact). */
+  promptFormat?: PromptFormat;
+  /** Part of every decision and order id (deterministic replays); random per router when absent. */
+  runId?: string;
 }
 
-/** Starts one AgentRouter per agent with the trading tools and the compact market prompt. */
+/**
+ * Starts one AgentRouter per agent with the trading tools, its strategy's prompt plus the
+ * protocol's instructions, and the market block in the chosen layout.
+ */
 export async function startAgents(
   bus: Bus,
   agents: AgentSpec[],
   options: StartAgentsOptions,
 ): Promise<AgentRouter[]> {
   const tools = tradingToolDefinitions();
+  const protocol = options.protocol ?? "tools";
+  const promptFormat = options.promptFormat ?? "compact";
   const routers: AgentRouter[] = [];
   try {
     for (const agent of agents) {
       routers.push(
         await AgentRouter.start(bus, {
           agent: agent.name,
-          systemPrompt: agent.strategy.prompt,
+          systemPrompt: systemPromptFor(agent.strategy.prompt, protocol),
           chatNodeName: options.chatNodeByAgent?.[agent.name] ?? options.chatNodeName,
           tools,
-          renderPrompt: renderSnapshotPrompt,
+          renderPrompt: (snapshot) => renderMarket(snapshot, promptFormat),
+          protocol,
+          rulesPolicy: agent.strategy.rules,
+          runId: options.runId,
           maxSteps: options.maxSteps,
           memoryDecisions: options.memoryDecisions,
           replyTimeoutMs: options.replyTimeoutMs,

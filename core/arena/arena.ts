@@ -17,6 +17,8 @@ import {
 } from "../bus/topics.ts";
 import { startAgents } from "../agents/agents.ts";
 import type { AgentSpec } from "../agents/strategies.ts";
+import type { DecisionProtocol } from "../agents/decision.ts";
+import type { PromptFormat } from "../market/prompt.ts";
 import { CoinbaseFeed } from "../connector/coinbase_feed.ts";
 import type { MarketTopics } from "../connector/publish.ts";
 import { ReplayFeed, type ReplaySource } from "../connector/replay.ts";
@@ -30,7 +32,8 @@ import {
 } from "../dashboard/store.ts";
 import { TerminalDashboard } from "../dashboard/terminal.ts";
 import { startWebDashboard, type WebDashboard } from "../dashboard/web_server.ts";
-import type { TradeConfig } from "../ledger/trade.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../ledger/trade.ts";
+import { ledgerIncrements, type MarketMask } from "../market/mask.ts";
 import type { Logger } from "../log.ts";
 import { type ChatNodeHandle, startChatNode } from "../runtime/chat_node.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
@@ -80,6 +83,8 @@ export interface ReplayMarket {
   maxTicks?: number;
   /** Market seconds skipped before the first tick (default 4 h). */
   warmupSeconds?: number;
+  /** Publish masked data (see `replayMask`); the ledger takes the masked increments. */
+  mask?: MarketMask;
 }
 
 /** Live Coinbase market data. */
@@ -125,6 +130,12 @@ export interface RunArenaOptions {
   onWeb?: (url: string) => void;
   /** Bound on one chat reply or tool round in ms (router default when absent). */
   replyTimeoutMs?: number;
+  /** The agents' decision protocol (default the tool loop). */
+  protocol?: DecisionProtocol;
+  /** Layout of the market block in prompts (default compact). */
+  promptFormat?: PromptFormat;
+  /** Part of every decision and order id, for deterministic replays (random when absent). */
+  runId?: string;
   /** Aborting stops the market feed; the arena then shuts down and reports. */
   signal?: AbortSignal;
   /** Prefix of every topic and consumer group name (isolated arenas on a shared broker). */
@@ -213,10 +224,11 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       options.onWeb?.(web.url);
     }
 
+    const tradeConfig = arenaTradeConfig(options);
     const ledger = await LedgerService.start(bus, {
       log: log.child("ledger"),
       startingCash: options.startingCash,
-      config: options.tradeConfig,
+      config: tradeConfig,
       ledgerTopic: topics.ledger,
       priceTopic: topics.prices,
       groupPrefix: prefix ? `${prefix}tools.follower` : undefined,
@@ -228,7 +240,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     const warmUp = calculator.warmUp();
     warmUp.catch(() => {});
     const specs = [
-      executeTradeTool(ledger, { config: options.tradeConfig }),
+      executeTradeTool(ledger, { config: tradeConfig }),
       getPortfolioTool(ledger),
       calculatorTool(calculator),
     ] as ToolSpec[];
@@ -263,6 +275,9 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     const routers = await startAgents(bus, options.agents, {
       chatNodeByAgent,
       replyTimeoutMs: options.replyTimeoutMs,
+      protocol: options.protocol,
+      promptFormat: options.promptFormat,
+      runId: options.runId,
       topicPrefix: prefix,
       log: log.child("router"),
     });
@@ -297,6 +312,17 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
   }
 }
 
+/** The desk's settings, with a masked replay's ledger increments for the masked products. */
+function arenaTradeConfig(options: RunArenaOptions): TradeConfig | undefined {
+  const market = options.market;
+  if (market.kind !== "replay" || !market.mask) return options.tradeConfig;
+  const config = options.tradeConfig ?? DEFAULT_TRADE_CONFIG;
+  return {
+    ...config,
+    increments: { ...config.increments, ...ledgerIncrements(market.mask) },
+  };
+}
+
 async function runMarket(
   bus: Bus,
   options: RunArenaOptions,
@@ -317,6 +343,7 @@ async function runMarket(
         : undefined,
       maxTicks: market.maxTicks,
       warmupSeconds: market.warmupSeconds,
+      mask: market.mask,
       signal: options.signal,
       topics,
       log: log.child("replay"),

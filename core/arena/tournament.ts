@@ -2,26 +2,54 @@
  * Tournaments: N entries (strategy x model) over M replay windows cut from candle data. Every
  * window runs as one lockstep arena on a fresh MemoryBus with every entry as an agent (accounts
  * are independent, so entries do not affect each other), one window after the other, so the
- * result is deterministic for deterministic models. Each entry gets its mean return over the
- * windows, a 95 % Student-t confidence interval of that mean, and its mean return net of model
- * cost (cost from the chat nodes' usage activity; 0 for `rules`).
+ * result is deterministic for deterministic models. Stochastic entries can play each window
+ * several times (`runs`, the window's return is their mean); deterministic ones (`rules`) play
+ * once. After the entries, a second arena per window plays seeded random traders matched to each
+ * entry's trades and traded notional in that window (core/agents/random_policy.ts), through the
+ * same tools and ledger. Each entry gets its mean return per window with a block bootstrap
+ * interval, its paired excess over buy-and-hold and over every other entry with Holm-adjusted
+ * p-values (core/arena/stats.ts), its percentile among its random traders, fees and the edge per
+ * decision it needs to pay them, and its return net of model cost (0 for `rules`).
  */
 
+import type { DecisionProtocol } from "../agents/decision.ts";
+import type { PromptFormat } from "../market/prompt.ts";
 import { MemoryBus } from "../bus/memory_bus.ts";
 import { AgentName } from "../contracts/common.ts";
 import { builtinStrategy, type Strategy } from "../agents/strategies.ts";
-import type { ProductCandles } from "../connector/replay.ts";
 import type { Logger } from "../log.ts";
 import { Calculator } from "../tools/calculator.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
 import type { TradeConfig } from "../ledger/trade.ts";
-import { type ArenaAgent, type ArenaModel, runArena } from "./arena.ts";
-import { markdownTable } from "./leaderboard.ts";
-import { type SampleSummary, summarize } from "./stats.ts";
+import { DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
+import type { RandomTarget } from "../agents/random_policy.ts";
+import { RandomModel } from "../models/random_model.ts";
+import { seedFrom } from "../prng.ts";
+import { type MarketMask, replayMask } from "../connector/replay.ts";
+import { maskedIncrements } from "../market/mask.ts";
+import { type ArenaAgent, type ArenaModel, type ArenaResult, runArena } from "./arena.ts";
+import {
+  analyzeTournament,
+  bootstrapMeanInterval,
+  type Comparison,
+  type Interval,
+  percentileRank,
+  type SampleSummary,
+  summarize,
+  verdictLine,
+} from "./stats.ts";
+import type { ReplayWindow } from "./windows.ts";
+
+export {
+  type CandleSet,
+  cutWindows,
+  type CutWindowsOptions,
+  type ReplayWindow,
+} from "./windows.ts";
 
 /** One tournament entry: a strategy played by a model. */
 export interface TournamentEntry {
-  /** Built-in strategy id (momentum, brainrot, scalper) or a loaded strategy. */
+  /** Built-in strategy id (default, momentum, brainrot, scalper) or a loaded strategy. */
   strategy: Strategy;
   /** Model label: `rules` or a model id. */
   model: string;
@@ -66,101 +94,54 @@ export function entryAgentName(entry: TournamentEntry): string {
   return name;
 }
 
-/** A named candle data set (e.g. a bundled fixture set). */
-export interface CandleSet {
-  /** Set name shown in results. */
-  name: string;
-  /** Candles per product. */
-  candles: ProductCandles[];
-}
-
-/** One replay window. */
-export interface ReplayWindow {
-  /** Data set name. */
-  set: string;
-  /** Index of the window within its set. */
-  index: number;
-  /** First tick's market time (ISO). */
-  start: string;
-  /** Last tick's market time (ISO). */
-  end: string;
-  /** Candles from the warm-up before `start` up to `end`. */
-  candles: ProductCandles[];
-}
-
-/** Options for {@linkcode cutWindows}. */
-export interface CutWindowsOptions {
-  /** Windows wanted. */
-  windows: number;
-  /** Hours of market time per window. */
-  windowHours: number;
-  /** Warm-up hours of candles before each window (default 4, the snapshot's longest view). */
-  warmupHours?: number;
-}
-
-/**
- * Cuts non-overlapping windows from each set (after its warm-up), interleaves the sets (first
- * window of each set, then the second of each, ...) and takes the first `windows`. Throws when
- * the data holds fewer windows than asked, saying how many fit.
- */
-export function cutWindows(sets: CandleSet[], options: CutWindowsOptions): ReplayWindow[] {
-  const { windows, windowHours } = options;
-  if (!Number.isInteger(windows) || windows < 1) {
-    throw new Error(`Windows must be a positive integer, got ${windows}`);
-  }
-  if (!(windowHours > 0) || !Number.isInteger(windowHours * 60)) {
-    throw new Error(`Window hours must be a positive number of whole minutes, got ${windowHours}`);
-  }
-  const warmup = (options.warmupHours ?? 4) * 3600;
-  const length = windowHours * 3600;
-  const perSet = sets.map((set) => {
-    const start = Math.max(...set.candles.map((product) => product.candles[0]!.time));
-    const stop = Math.min(
-      ...set.candles.map((product) => product.candles[product.candles.length - 1]!.time + 60),
-    );
-    const cut: ReplayWindow[] = [];
-    for (let at = start + warmup, index = 0; at + length <= stop; at += length, index++) {
-      cut.push({
-        set: set.name,
-        index,
-        start: new Date(at * 1000).toISOString(),
-        end: new Date((at + length) * 1000).toISOString(),
-        candles: set.candles.map((product) => ({
-          productId: product.productId,
-          candles: product.candles.filter((candle) =>
-            candle.time >= at - warmup && candle.time < at + length
-          ),
-        })),
-      });
-    }
-    return cut;
-  });
-  const interleaved: ReplayWindow[] = [];
-  for (let round = 0; interleaved.length < windows; round++) {
-    const row = perSet.map((cut) => cut[round]).filter((window) => window !== undefined);
-    if (row.length === 0) break;
-    interleaved.push(...row);
-  }
-  const total = perSet.reduce((sum, cut) => sum + cut.length, 0);
-  if (total < windows) {
-    throw new Error(
-      `The data holds ${total} windows of ${windowHours} h, asked for ${windows}: ` +
-        `ask for fewer windows or shorter ones`,
-    );
-  }
-  return interleaved.slice(0, windows);
-}
-
-/** One entry's result in one window. */
+/** One entry's result in one window (means over the runs of that window). */
 export interface WindowResult {
-  /** Return in percent. */
+  /** Return in percent (mean over the runs). */
   returnPct: number;
+  /** Return of each run in percent (one value for deterministic entries). */
+  runReturnsPct: number[];
   /** Model cost in USD. */
   costUsd: number;
   /** Return net of model cost in percent of the starting cash. */
   netReturnPct: number;
   /** Trades executed. */
   trades: number;
+  /** Fees paid in USD. */
+  feesUsd: number;
+  /** Traded notional (buys plus sells) in USD. */
+  tradedNotionalUsd: number;
+  /** Decisions made (model turns answered). */
+  decisions: number;
+  /** Largest fall from the running peak of equity (starting cash included), percent. */
+  maxDrawdownPct: number;
+  /** Returns of the matched random traders in this window, percent (empty without them). */
+  randomReturnsPct: number[];
+  /** Return in the plain (unmasked) replay of this window, percent (`mask.unmasked` only). */
+  unmaskedReturnPct?: number;
+}
+
+/**
+ * The memorisation gap of an entry: unmasked minus masked return per window (percent, windows
+ * in market-time order within each set). A gap above zero says the model does better when it
+ * can recognise the real dates, tickers and prices.
+ */
+export interface MemorizationGap {
+  /** Paired differences per window, unmasked minus masked. */
+  gapsPct: number[];
+  /** Mean gap. */
+  meanPct: number;
+  /** Block bootstrap 95 % interval of the mean gap (null for one window). */
+  ci95: Interval | null;
+}
+
+/** How an entry compares with its matched random traders. */
+export interface RandomBaselineResult {
+  /** Random traders per window. */
+  perWindow: number;
+  /** Mean return of the random traders over every window, percent. */
+  meanReturnPct: number;
+  /** The entry's percentile among its random traders, averaged over the windows (50 = luck). */
+  percentile: number;
 }
 
 /** One entry's tournament result. */
@@ -173,44 +154,96 @@ export interface EntryResult {
   model: string;
   /** Agent name used in the arenas. */
   agent: string;
-  /** Per window, in window order. */
+  /** True for deterministic models (`rules`): one run per window whatever `--runs` says. */
+  deterministic: boolean;
+  /** Runs per window. */
+  runs: number;
+  /** Per window, in play order. */
   windows: WindowResult[];
-  /** Return statistics over the windows (percent). */
+  /** Mean return per window, percent. */
+  meanReturnPct: number;
+  /** Block bootstrap 95 % interval of the mean return (null for one window). */
+  ci95: Interval | null;
+  /** Return statistics over the windows with the Student-t interval (percent). */
   returns: SampleSummary;
   /** Net-of-cost return statistics over the windows (percent). */
   netReturns: SampleSummary;
-  /** Mean return minus buy-and-hold's mean over the same windows (percent). */
-  meanExcessPct: number;
-  /**
-   * Paired excess over buy-and-hold per window (entry minus benchmark, percent): its mean equals
-   * `meanExcessPct`, and an interval above zero says the entry beat holding, not by luck alone.
-   */
-  excess: SampleSummary;
+  /** Paired comparison with buy-and-hold: mean excess, its interval, raw and Holm p-values. */
+  vsBenchmark: Comparison;
   /** Windows in which the entry beat buy-and-hold. */
   beatBenchmark: number;
   /** Total model cost in USD. */
   totalCostUsd: number;
   /** Total trades. */
   totalTrades: number;
+  /** Mean fees per window in percent of the starting cash. */
+  feesPct: number;
+  /** Mean traded notional per window over the starting cash. */
+  turnover: number;
+  /** Mean decisions per window. */
+  decisionsPerWindow: number;
+  /**
+   * Edge per decision needed to pay the fees: mean over windows of fees / decisions, percent of
+   * the starting cash (null without decisions).
+   */
+  breakEvenEdgePct: number | null;
+  /** Mean max drawdown per window (from the running peak, starting cash included), percent. */
+  meanMaxDrawdownPct: number;
+  /** Matched random traders, when the tournament ran them. */
+  random: RandomBaselineResult | null;
+  /** Unmasked minus masked return per window, when the tournament played both. */
+  memorization?: MemorizationGap;
+}
+
+/** A played window. */
+export interface PlayedWindow {
+  /** Data set name. */
+  set: string;
+  /** Index of the window within its set. */
+  index: number;
+  /** First tick's market time (ISO). */
+  start: string;
+  /** Last tick's market time (ISO). */
+  end: string;
+  /** Market regime of the window, when labelled. */
+  regime: string | null;
+  /** Snapshots played. */
+  ticks: number;
+  /** How the window was masked (real names, factors, start), when it was. */
+  mask?: MarketMask;
 }
 
 /** A finished tournament. */
 export interface TournamentResult {
   /** Format version. */
-  v: 1;
+  v: 2;
+  /** The verdict in one line. */
+  verdict: string;
+  /** The windows played, in play order. */
+  windows: PlayedWindow[];
+  /** Entries, best mean net return first. */
+  entries: EntryResult[];
+  /** Buy-and-hold per window (percent, play order), its mean and bootstrap interval. */
+  benchmark: { returns: number[]; summary: SampleSummary; ci95: Interval | null };
+  /** Every entry-vs-entry comparison (a minus b), Holm-adjusted with the benchmark ones. */
+  pairs: Comparison[];
   /** Market seconds between decisions. */
   intervalSeconds: number;
   /** Hours per window. */
   windowHours: number;
   /** Starting cash per account per window. */
   startingCash: string;
-  /** The windows played. */
-  windows: { set: string; index: number; start: string; end: string; ticks: number }[];
-  /** Buy-and-hold per window (percent), and its summary. */
-  benchmark: { returns: number[]; summary: SampleSummary };
-  /** Entries, best mean net return first. */
-  entries: EntryResult[];
-  /** How the interval is computed. */
+  /** Taker fee in basis points. */
+  takerFeeBps: number;
+  /** Runs per window asked for (deterministic entries play one). */
+  runs: number;
+  /** Random traders per entry and window (0: none). */
+  randomBaselines: number;
+  /** Seed of the statistics, the random traders and the runs. */
+  seed: number;
+  /** Block length of the bootstrap and the sign-flip test. */
+  blockLength: number;
+  /** How the intervals and p-values are computed. */
   method: string;
 }
 
@@ -226,14 +259,36 @@ export interface TournamentProgress {
   ticksPerWindow: number;
 }
 
+/** What a provider factory is told about the run it serves. */
+export interface ProviderContext {
+  /** 0-based window index in play order. */
+  window: number;
+  /** 0-based run of that window. */
+  run: number;
+  /** Sampling seed for this run (the tournament seed plus the run), for models that take one. */
+  seed: number;
+  /** True when the run replays masked data. */
+  masked?: boolean;
+  /** Quantity increments of the masked products, for offline policies (same returns masked). */
+  increments?: Readonly<Record<string, string>>;
+}
+
 /** Options for {@linkcode runTournament}. */
 export interface RunTournamentOptions {
   /** The windows to play. */
   windows: ReplayWindow[];
   /** Hours per window (for the result). */
   windowHours: number;
-  /** Creates the model of a label (`rules` -> the rules model); called once per window. */
-  provider: (model: string) => ModelProvider;
+  /** Creates the model of a label (`rules` -> the rules model); called per window and run. */
+  provider: (model: string, context: ProviderContext) => ModelProvider;
+  /** Whether a model label is deterministic (default: `rules` only). */
+  deterministic?: (model: string) => boolean;
+  /** Runs per window for stochastic entries (default 1). */
+  runs?: number;
+  /** Matched random traders per entry and window (default 0). */
+  randomBaselines?: number;
+  /** Seed of the statistics, random traders and runs (default 1). */
+  seed?: number;
   /** Market seconds between decisions (default 300). */
   intervalSeconds?: number;
   /** Starting cash per account (default 100000). */
@@ -242,6 +297,14 @@ export interface RunTournamentOptions {
   tradeConfig?: TradeConfig;
   /** Bound on the lockstep wait per tick in ms. */
   lockstepTimeoutMs?: number;
+  /** Concurrent model calls per model (chat node default when absent). */
+  maxWorkers?: number;
+  /** The agents' decision protocol (default the tool loop). */
+  protocol?: DecisionProtocol;
+  /** Layout of the market block in prompts (default compact). */
+  promptFormat?: PromptFormat;
+  /** Bound on one model reply or tool round in ms (router default when absent). */
+  replyTimeoutMs?: number;
   /** Warm-up hours before each window (default 4). */
   warmupHours?: number;
   /** Where the arenas log. */
@@ -250,199 +313,381 @@ export interface RunTournamentOptions {
   onProgress?: (progress: TournamentProgress) => void;
   /** Aborting stops after the running window's current tick. */
   signal?: AbortSignal;
+  /**
+   * Mask every window (renamed products, scaled prices, no dates), each with its own mask drawn
+   * from `seed`; with `unmasked` every window also plays plain, for the memorisation gap.
+   */
+  mask?: { seed: number; unmasked?: boolean };
 }
 
 /** The method line stored with every result. */
 export const CI_METHOD =
-  "95% Student-t interval of the mean over windows (mean +/- t(0.975, n-1) * sd / sqrt(n)), " +
-  "windows treated as independent samples; the CI vs B&H is the same interval over the paired " +
-  "per-window differences (entry minus buy-and-hold)";
+  "mean return per window; 95% intervals from a circular block bootstrap (2000 resamples, " +
+  "block length round(n^(1/3)), windows in market-time order within each set); p-values from a " +
+  "sign-flip permutation test of the paired per-window differences (blocks of the same length), " +
+  "Holm-adjusted over every comparison reported (each entry vs buy-and-hold and each pair)";
 
-/** Runs every window in turn and summarises each entry. */
+/** One agent's figures in one arena. */
+interface AgentFigures {
+  returnPct: number;
+  costUsd: number;
+  trades: number;
+  feesUsd: number;
+  tradedNotionalUsd: number;
+  decisions: number;
+  maxDrawdownPct: number;
+}
+
+/** One arena's outcome: figures per agent, buy-and-hold's return and the ticks played. */
+interface ArenaOutcome {
+  agents: Map<string, AgentFigures>;
+  benchmarkPct: number;
+  ticks: number;
+}
+
+const RANDOM_NODE = "t_random";
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function figuresOf(result: ArenaResult): ArenaOutcome {
+  const notional = new Map<string, number>();
+  for (const trade of result.report.json.trades) {
+    notional.set(trade.agent, (notional.get(trade.agent) ?? 0) + Number(trade.notional));
+  }
+  const decisions = new Map(result.report.view.agents.map((view) => [view.name, view.decisions]));
+  const agents = new Map<string, AgentFigures>();
+  for (const row of result.report.json.leaderboard) {
+    agents.set(row.agent, {
+      returnPct: Number(row.returnPct),
+      costUsd: row.costUsd,
+      trades: row.trades,
+      feesUsd: Number(row.feesPaid),
+      tradedNotionalUsd: notional.get(row.agent) ?? 0,
+      decisions: decisions.get(row.agent) ?? 0,
+      maxDrawdownPct: Number(row.maxDrawdownPct),
+    });
+  }
+  return {
+    agents,
+    benchmarkPct: Number(result.report.json.benchmark?.returnPct ?? 0),
+    ticks: result.ticks,
+  };
+}
+
+/** The memorisation gap over windows that played both masked and plain (none otherwise). */
+function memorizationOf(
+  windows: readonly WindowResult[],
+  seed: number,
+): { memorization?: MemorizationGap } {
+  if (windows.length === 0 || windows.some((row) => row.unmaskedReturnPct === undefined)) {
+    return {};
+  }
+  const gapsPct = windows.map((row) => row.unmaskedReturnPct! - row.returnPct);
+  return {
+    memorization: {
+      gapsPct,
+      meanPct: mean(gapsPct),
+      ci95: bootstrapMeanInterval(gapsPct, { seed }),
+    },
+  };
+}
+
+/** Runs every window in turn (entries, their extra runs, their random traders) and summarises. */
 export async function runTournament(
   entries: TournamentEntry[],
   options: RunTournamentOptions,
 ): Promise<TournamentResult> {
   if (entries.length === 0) throw new Error("A tournament needs at least one entry");
+  const runs = options.runs ?? 1;
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new Error(`Runs must be a positive integer, got ${runs}`);
+  }
+  const randomBaselines = options.randomBaselines ?? 0;
+  if (!Number.isInteger(randomBaselines) || randomBaselines < 0) {
+    throw new Error(`Random baselines must be a whole number of 0 or more, got ${randomBaselines}`);
+  }
+  const seed = options.seed ?? 1;
   const intervalSeconds = options.intervalSeconds ?? 300;
   const startingCash = options.startingCash ?? "100000";
+  const takerFeeBps = options.tradeConfig?.takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
   const cash = Number(startingCash);
   const agents = entries.map(entryAgentName);
   if (new Set(agents).size !== agents.length) {
     throw new Error(`Entries must give distinct agent names, got ${agents.join(", ")}`);
   }
-  const models = [...new Set(entries.map((entry) => entry.model))];
+  const isDeterministic = options.deterministic ?? ((model: string) => model === "rules");
+  const deterministic = entries.map((entry) => isDeterministic(entry.model));
   const nodeName = (model: string) => `t_${model}`.replace(/[^A-Za-z0-9._-]/g, "_");
   const ticksPerWindow = Math.floor(options.windowHours * 3600 / intervalSeconds) + 1;
   const perEntry: WindowResult[][] = entries.map(() => []);
-
   const benchmark: number[] = [];
-  const played: TournamentResult["windows"] = [];
+  const played: PlayedWindow[] = [];
+
   // One calculator worker for every window: starting one takes about a second.
   const calculator = new Calculator();
+  const play = async (
+    w: number,
+    window: ReplayWindow,
+    arenaAgents: ArenaAgent[],
+    arenaModels: ArenaModel[],
+    mask?: MarketMask,
+  ): Promise<ArenaOutcome> => {
+    const bus = new MemoryBus();
+    let firstTick: number | null = null;
+    try {
+      const result = await runArena(bus, {
+        agents: arenaAgents,
+        models: arenaModels,
+        market: {
+          kind: "replay",
+          source: window.candles,
+          intervalSeconds,
+          lockstep: true,
+          lockstepTimeoutMs: options.lockstepTimeoutMs,
+          warmupSeconds: (options.warmupHours ?? 4) * 3600,
+          mask,
+        },
+        startingCash,
+        tradeConfig: options.tradeConfig,
+        calculator,
+        protocol: options.protocol,
+        promptFormat: options.promptFormat,
+        replyTimeoutMs: options.replyTimeoutMs,
+        // Decision and order ids from the window: the same on every run (recorded replays).
+        runId: `w${w}`,
+        log: options.log,
+        signal: options.signal,
+        onTick: (tick) => {
+          firstTick ??= tick;
+          options.onProgress?.({
+            window: w,
+            windows: options.windows.length,
+            tick: tick - firstTick + 1,
+            ticksPerWindow,
+          });
+        },
+      });
+      return figuresOf(result);
+    } finally {
+      await bus.close();
+    }
+  };
   try {
     await calculator.warmUp();
     for (const [w, window] of options.windows.entries()) {
       if (options.signal?.aborted) break;
       options.onProgress?.({ window: w, windows: options.windows.length, tick: 0, ticksPerWindow });
-      const bus = new MemoryBus();
-      let firstTick: number | null = null;
-      try {
-        const arenaAgents: ArenaAgent[] = entries.map((entry, index) => ({
+      const outcomes: Map<string, AgentFigures>[] = [];
+      let first: ArenaOutcome | undefined;
+      const mask = options.mask
+        ? replayMask(window.candles, {
+          seed: seedFrom(`${options.mask.seed}:${window.set}:${window.index}`),
+          warmupSeconds: (options.warmupHours ?? 4) * 3600,
+        })
+        : undefined;
+      const arenaAgentsOf = (playing: { entry: TournamentEntry; index: number }[]) =>
+        playing.map(({ entry, index }) => ({
           name: agents[index]!,
           strategy: entry.strategy,
           chatNodeName: nodeName(entry.model),
         }));
-        const arenaModels: ArenaModel[] = models.map((model) => ({
-          name: nodeName(model),
-          provider: options.provider(model),
-        }));
-        const result = await runArena(bus, {
-          agents: arenaAgents,
-          models: arenaModels,
-          market: {
-            kind: "replay",
-            source: window.candles,
-            intervalSeconds,
-            lockstep: true,
-            lockstepTimeoutMs: options.lockstepTimeoutMs,
-            warmupSeconds: (options.warmupHours ?? 4) * 3600,
-          },
-          startingCash,
-          tradeConfig: options.tradeConfig,
-          calculator,
-          log: options.log,
-          signal: options.signal,
-          onTick: (tick) => {
-            firstTick ??= tick;
-            options.onProgress?.({
-              window: w,
-              windows: options.windows.length,
-              tick: tick - firstTick + 1,
-              ticksPerWindow,
-            });
-          },
-        });
-        const rows = new Map(result.report.json.leaderboard.map((row) => [row.agent, row]));
-        for (const [index, agent] of agents.entries()) {
-          const row = rows.get(agent);
-          const returnPct = row ? Number(row.returnPct) : 0;
-          const costUsd = row?.costUsd ?? 0;
-          perEntry[index]!.push({
-            returnPct,
-            costUsd,
-            netReturnPct: returnPct - costUsd / cash * 100,
-            trades: row?.trades ?? 0,
-          });
-        }
-        benchmark.push(Number(result.report.json.benchmark?.returnPct ?? 0));
-        played.push({
-          set: window.set,
-          index: window.index,
-          start: window.start,
-          end: window.end,
-          ticks: result.ticks,
-        });
-      } finally {
-        await bus.close();
+      for (let run = 0; run < runs; run++) {
+        const playing = entries.map((entry, index) => ({ entry, index }))
+          .filter(({ index }) => run === 0 || !deterministic[index]);
+        if (playing.length === 0 || options.signal?.aborted) break;
+        const models = [...new Set(playing.map(({ entry }) => entry.model))];
+        const context: ProviderContext = {
+          window: w,
+          run,
+          seed: seed + run,
+          masked: mask !== undefined,
+          increments: mask ? maskedIncrements(mask) : undefined,
+        };
+        const outcome = await play(
+          w,
+          window,
+          arenaAgentsOf(playing),
+          models.map((model) => ({
+            name: nodeName(model),
+            provider: options.provider(model, context),
+            maxWorkers: options.maxWorkers,
+          })),
+          mask,
+        );
+        first ??= outcome;
+        outcomes.push(outcome.agents);
       }
+      if (!first) break;
+      let plain: ArenaOutcome | undefined;
+      if (mask && options.mask?.unmasked && !options.signal?.aborted) {
+        const context: ProviderContext = { window: w, run: 0, seed, masked: false };
+        plain = await play(
+          w,
+          window,
+          arenaAgentsOf(entries.map((entry, index) => ({ entry, index }))),
+          [...new Set(entries.map((entry) => entry.model))].map((model) => ({
+            name: nodeName(model),
+            provider: options.provider(model, context),
+            maxWorkers: options.maxWorkers,
+          })),
+        );
+      }
+      const windowRows: Omit<WindowResult, "randomReturnsPct">[] = agents.map((agent) => {
+        const rows = outcomes.map((outcome) => outcome.get(agent)).filter((row) =>
+          row !== undefined
+        );
+        const returns = rows.map((row) => row.returnPct);
+        const costUsd = mean(rows.map((row) => row.costUsd));
+        const returnPct = mean(returns);
+        return {
+          returnPct,
+          runReturnsPct: returns,
+          costUsd,
+          netReturnPct: returnPct - costUsd / cash * 100,
+          trades: mean(rows.map((row) => row.trades)),
+          feesUsd: mean(rows.map((row) => row.feesUsd)),
+          tradedNotionalUsd: mean(rows.map((row) => row.tradedNotionalUsd)),
+          decisions: mean(rows.map((row) => row.decisions)),
+          maxDrawdownPct: mean(rows.map((row) => row.maxDrawdownPct)),
+          ...(plain ? { unmaskedReturnPct: plain.agents.get(agent)?.returnPct ?? 0 } : {}),
+        };
+      });
+      const randomReturns = await playRandom(w, window, windowRows, mask);
+      windowRows.forEach((row, index) => {
+        perEntry[index]!.push({ ...row, randomReturnsPct: randomReturns[index]! });
+      });
+      benchmark.push(first.benchmarkPct);
+      played.push({
+        set: window.set,
+        index: window.index,
+        start: window.start,
+        end: window.end,
+        regime: "regime" in window ? String(window.regime) : null,
+        ticks: first.ticks,
+        ...(mask ? { mask } : {}),
+      });
     }
   } finally {
     calculator.close();
   }
-  const benchmarkSummary = summarize(benchmark);
+
+  /** Plays the matched random traders of every entry; returns their returns per entry. */
+  async function playRandom(
+    w: number,
+    window: ReplayWindow,
+    rows: Omit<WindowResult, "randomReturnsPct">[],
+    mask: MarketMask | undefined,
+  ): Promise<number[][]> {
+    const returns: number[][] = entries.map(() => []);
+    if (randomBaselines === 0) return returns;
+    const targets = new Map<string, RandomTarget>();
+    const owner = new Map<string, number>();
+    rows.forEach((row, index) => {
+      const trades = Math.round(row.trades);
+      for (let i = 0; i < randomBaselines; i++) {
+        // A trader matched to no trades holds its cash: its return is exactly 0, no arena needed.
+        if (trades === 0) {
+          returns[index]!.push(0);
+          continue;
+        }
+        const name = `random.${index}.${i}`;
+        owner.set(name, index);
+        targets.set(name, {
+          trades,
+          notional: row.tradedNotionalUsd.toFixed(2),
+          ticks: ticksPerWindow,
+          seed: seedFrom(`${seed}:${window.set}:${window.index}:${agents[index]}:${i}`),
+        });
+      }
+    });
+    if (targets.size === 0 || options.signal?.aborted) return returns;
+    const strategy = entries[0]!.strategy;
+    const outcome = await play(
+      w,
+      window,
+      [...targets.keys()].map((name) => ({ name, strategy, chatNodeName: RANDOM_NODE })),
+      [{
+        name: RANDOM_NODE,
+        provider: new RandomModel({ targets, takerFeeBps, runId: `${seed}w${w}` }),
+      }],
+      mask,
+    );
+    for (const [name, index] of owner) {
+      returns[index]!.push(outcome.agents.get(name)?.returnPct ?? 0);
+    }
+    return returns;
+  }
+
+  // Statistics over windows in market-time order within each set (blocks keep neighbours).
+  const order = played.map((window, index) => ({ window, index }))
+    .sort((a, b) =>
+      a.window.set.localeCompare(b.window.set) || a.window.start.localeCompare(b.window.start)
+    )
+    .map(({ index }) => index);
+  const stats = analyzeTournament({
+    entries: entries.map((_, index) => ({
+      name: `${entries[index]!.strategy.name}:${entries[index]!.model}`,
+      returns: order.map((w) => perEntry[index]![w]!.returnPct),
+    })),
+    benchmark: order.map((w) => benchmark[w]!),
+  }, { seed });
+
   const results: EntryResult[] = entries.map((entry, index) => {
     const windows = perEntry[index]!;
-    const returns = summarize(windows.map((row) => row.returnPct));
+    const entryStats = stats.entries[index]!;
+    const perDecision = windows.filter((row) => row.decisions > 0)
+      .map((row) => row.feesUsd / cash * 100 / row.decisions);
+    const randomAll = windows.flatMap((row) => row.randomReturnsPct);
+    const percentiles = windows
+      .map((row) => percentileRank(row.returnPct, row.randomReturnsPct))
+      .filter((value) => value !== null);
     return {
-      entry: `${entry.strategy.name}:${entry.model}`,
+      entry: entryStats.name,
       strategy: entry.strategy.name,
       model: entry.model,
       agent: agents[index]!,
+      deterministic: deterministic[index]!,
+      runs: deterministic[index]! ? 1 : runs,
       windows,
-      returns,
+      meanReturnPct: entryStats.mean,
+      ci95: entryStats.ci95,
+      returns: summarize(windows.map((row) => row.returnPct)),
       netReturns: summarize(windows.map((row) => row.netReturnPct)),
-      meanExcessPct: returns.mean - benchmarkSummary.mean,
-      excess: summarize(windows.map((row, w) => row.returnPct - benchmark[w]!)),
+      vsBenchmark: entryStats.vsBenchmark,
       beatBenchmark: windows.filter((row, w) => row.returnPct > benchmark[w]!).length,
       totalCostUsd: windows.reduce((sum, row) => sum + row.costUsd, 0),
       totalTrades: windows.reduce((sum, row) => sum + row.trades, 0),
+      feesPct: mean(windows.map((row) => row.feesUsd / cash * 100)),
+      turnover: mean(windows.map((row) => row.tradedNotionalUsd / cash)),
+      decisionsPerWindow: mean(windows.map((row) => row.decisions)),
+      breakEvenEdgePct: perDecision.length === 0 ? null : mean(perDecision),
+      meanMaxDrawdownPct: mean(windows.map((row) => row.maxDrawdownPct)),
+      random: randomBaselines === 0 || percentiles.length === 0 ? null : {
+        perWindow: randomBaselines,
+        meanReturnPct: mean(randomAll),
+        percentile: mean(percentiles),
+      },
+      ...memorizationOf(order.map((w) => windows[w]!), seed),
     };
   });
   results.sort((a, b) => b.netReturns.mean - a.netReturns.mean || a.entry.localeCompare(b.entry));
   return {
-    v: 1,
+    v: 2,
+    verdict: verdictLine(stats),
+    windows: played,
+    entries: results,
+    benchmark: { returns: benchmark, summary: summarize(benchmark), ci95: stats.benchmark.ci95 },
+    pairs: stats.pairs,
     intervalSeconds,
     windowHours: options.windowHours,
     startingCash,
-    windows: played,
-    benchmark: { returns: benchmark, summary: benchmarkSummary },
-    entries: results,
+    takerFeeBps,
+    runs,
+    randomBaselines,
+    seed,
+    blockLength: stats.blockLength,
     method: CI_METHOD,
   };
-}
-
-function pct(value: number): string {
-  if (Number.isNaN(value)) return "-";
-  return `${value > 0 ? "+" : ""}${value.toFixed(2)}%`;
-}
-
-function interval(summary: SampleSummary): string {
-  return summary.ci95 ? `[${pct(summary.ci95.low)}, ${pct(summary.ci95.high)}]` : "n/a (n<2)";
-}
-
-/** The result as a markdown table (entries best first, buy-and-hold last) with a method note. */
-export function formatTournamentMarkdown(result: TournamentResult): string {
-  const rows = result.entries.map((entry, index) => [
-    String(index + 1),
-    entry.entry,
-    pct(entry.returns.mean),
-    interval(entry.returns),
-    entry.returns.sd === null ? "-" : entry.returns.sd.toFixed(2),
-    `$${entry.totalCostUsd.toFixed(4)}`,
-    pct(entry.netReturns.mean),
-    pct(entry.meanExcessPct),
-    interval(entry.excess),
-    `${entry.beatBenchmark}/${entry.windows.length}`,
-    String(entry.totalTrades),
-  ]);
-  const bench = result.benchmark.summary;
-  rows.push([
-    "-",
-    "buy-and-hold",
-    pct(bench.mean),
-    interval(bench),
-    bench.sd === null ? "-" : bench.sd.toFixed(2),
-    "-",
-    pct(bench.mean),
-    "-",
-    "-",
-    "-",
-    "-",
-  ]);
-  const header = [
-    "#",
-    "entry",
-    "mean return",
-    "95% CI",
-    "sd",
-    "model cost",
-    "mean net return",
-    "vs buy-and-hold",
-    "95% CI vs B&H",
-    "beat B&H",
-    "trades",
-  ];
-  const markdown = markdownTable(header, rows);
-  const sets = [...new Set(result.windows.map((window) => window.set))].join(", ");
-  return [
-    `Tournament: ${result.entries.length} entries x ${result.windows.length} windows of ` +
-    `${result.windowHours} h (${sets}), a decision every ${result.intervalSeconds / 60} min ` +
-    `of market time, lockstep, $${result.startingCash} per account per window.`,
-    "",
-    markdown,
-    "",
-    `Returns in percent of starting cash per window; net return subtracts the model cost. ` +
-    `CI: ${result.method}.`,
-  ].join("\n");
 }

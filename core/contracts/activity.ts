@@ -11,6 +11,20 @@ const base = {
   tick: z.number().int().nonnegative().optional(),
 };
 
+/**
+ * How a decision ended: a valid answer, a reply that was not a valid call or decision even after
+ * one correction, the step limit, a model error, or a timeout.
+ */
+export const DecisionOutcome = z.enum([
+  "answered",
+  "invalid",
+  "step_limit",
+  "model_error",
+  "timeout",
+]);
+/** How a decision ended. */
+export type DecisionOutcome = z.infer<typeof DecisionOutcome>;
+
 /** Any activity event. */
 export const ActivityEvent = z.discriminatedUnion("kind", [
   z.object({ ...base, kind: z.literal("reasoning"), text: z.string() }),
@@ -20,6 +34,8 @@ export const ActivityEvent = z.discriminatedUnion("kind", [
     tool: z.string(),
     toolCallId: z.string(),
     arguments: z.string(),
+    /** Where the call came from: the model's tool calls, calls it wrote as text, or a JSON decision. */
+    source: z.enum(["native", "text", "json"]).optional(),
   }),
   z.object({
     ...base,
@@ -45,7 +61,7 @@ export const ActivityEvent = z.discriminatedUnion("kind", [
     /** Model calls made for this tick. */
     steps: z.number().int().nonnegative(),
     /** How the decision ended. */
-    outcome: z.enum(["answered", "step_limit", "model_error", "timeout"]),
+    outcome: DecisionOutcome,
     /** Ticks replaced by newer ones while the agent was busy, so far. */
     skippedTicks: z.number().int().nonnegative(),
   }),

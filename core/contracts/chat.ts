@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { AgentName, Timestamp, Version } from "./common.ts";
 import { MarketSnapshot } from "./market.ts";
+import { PortfolioView } from "./portfolio.ts";
 
 /** A tool call proposed by the model; `arguments` is raw JSON text and may be invalid. */
 export const ToolCall = z.object({
@@ -18,6 +19,12 @@ export const AssistantMessage = z.object({
   role: z.literal("assistant"),
   content: z.string().nullable(),
   toolCalls: z.array(ToolCall).default([]),
+  /** True when the tool calls were written as text in `content` and parsed from it. */
+  textCalls: z.boolean().optional(),
+  /** Why `content` looks like a tool call that does not parse (a broken call). */
+  brokenCall: z.string().optional(),
+  /** True when the model stopped at its token limit (the reply may be cut short). */
+  truncated: z.boolean().optional(),
 });
 /** The assistant's turn. */
 export type AssistantMessage = z.infer<typeof AssistantMessage>;
@@ -49,6 +56,16 @@ export const TokenUsage = z.object({
 /** Token counts of one model call. */
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
+/** A JSON Schema the reply must follow (`response_format: json_schema`), for one-call decisions. */
+export const ResponseFormat = z.object({
+  /** Schema name, letters, digits, `_` and `-`. */
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
+  /** The JSON Schema. */
+  schema: z.record(z.string(), z.unknown()),
+});
+/** A JSON Schema the reply must follow. */
+export type ResponseFormat = z.infer<typeof ResponseFormat>;
+
 /** A conversation sent to a chat node (topic `ai_prompted[.<name>]`). */
 export const ChatRequest = z.object({
   v: Version,
@@ -61,6 +78,12 @@ export const ChatRequest = z.object({
   tools: z.array(ToolDefinition),
   /** The structured snapshot behind the prompt, for offline models (LLM providers ignore it). */
   snapshot: MarketSnapshot.optional(),
+  /** The portfolio shown in the prompt, for offline models (LLM providers ignore it). */
+  portfolio: PortfolioView.optional(),
+  /** The offline rules policy that plays the agent's strategy (no regex over the prompt). */
+  rulesPolicy: z.string().min(1).max(64).optional(),
+  /** Ask for one JSON object following this schema (the one-call decision protocol). */
+  responseFormat: ResponseFormat.optional(),
   /** Wall-clock time after which the caller stops waiting; a chat node skips the model call. */
   expiresAt: Timestamp.optional(),
 });

@@ -1,38 +1,143 @@
 /**
- * The market snapshot as text for the agents: the original's CSV layout (for comparison) and
- * our compact, lossless layout (integer deltas in exchange units, one header per table).
+ * The market snapshot as text for the agents, in three layouts: the original's (a JSON ticker list
+ * and CSV candle tables with 2-decimal numbers, kept for comparison), our compact lossless layout
+ * (integer deltas in exchange units, one legend) and a plain layout for small models (prices as
+ * the exchange prints them, % change per timeframe, no arithmetic needed to read a price).
  */
 
 import { Decimal } from "decimal.js";
 import type { Candle, MarketSnapshot, ProductSnapshot } from "../contracts/market.ts";
+import { formatMarketTime } from "./clock.ts";
 import { decimalPlaces, MarketDecimal } from "./decimal.ts";
 import { WINDOW_GRANULARITY, type WindowName } from "./windows.ts";
 
-const WINDOWS: { name: WindowName; label: string; original: string }[] = [
-  { name: "m15", label: "15m", original: "15-min candles (4h ago -> 90min ago)" },
-  { name: "m5", label: "5m", original: "5-min candles (90min ago -> 20min ago)" },
-  { name: "m1", label: "1m", original: "1-min candles (last 20 minutes)" },
+const WINDOWS: { name: WindowName; label: string; title: string }[] = [
+  { name: "m15", label: "15m", title: "15-min candles" },
+  { name: "m5", label: "5m", title: "5-min candles" },
+  { name: "m1", label: "1m", title: "1-min candles" },
 ];
 
+/** Layouts of the market block: `compact` (lossless, fewest tokens) or `plain` (small models). */
+export const PROMPT_FORMATS = ["compact", "plain"] as const;
+
+/** A market block layout. */
+export type PromptFormat = typeof PROMPT_FORMATS[number];
+
+/** Parses a `--prompt-format` value; throws naming the valid values otherwise. */
+export function parsePromptFormat(value: string): PromptFormat {
+  if (!(PROMPT_FORMATS as readonly string[]).includes(value)) {
+    throw new Error(`Prompt format must be one of ${PROMPT_FORMATS.join(", ")}, got ${value}`);
+  }
+  return value as PromptFormat;
+}
+
+/** Renders the market block in a layout. */
+export function renderMarket(snapshot: MarketSnapshot, format: PromptFormat): string {
+  return format === "plain" ? renderSnapshotPlain(snapshot) : renderSnapshotPrompt(snapshot);
+}
+
+function twoDecimals(value: string): string {
+  return new MarketDecimal(value).toFixed(2);
+}
+
+/** A unix-seconds bar start as the original printed it (`YYYY-MM-DD HH:MM:SS`, UTC). */
+function originalTime(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+}
+
 /**
- * The original's layout: per product a ticker line and one CSV table per timeframe with a
- * `time,low,high,open,close,volume` row per candle (unix seconds, exchange strings).
+ * The original's layout, as its source builds it: a line asking the agent to view its portfolio
+ * first, a line defining price/bid/ask, a JSON list of `{product_id, price, best_bid, best_ask}`,
+ * then one CSV table per timeframe (`product,time,open,high,low,close,volume`, 2 decimals). The
+ * time column's exact text is not known from its source; a UTC date-time is assumed.
  */
 export function renderSnapshotOriginal(snapshot: MarketSnapshot): string {
-  const lines = [`Market data update (${snapshot.time}):`];
+  const tickers = snapshot.products.map((product) => ({
+    product_id: product.productId,
+    price: Number(twoDecimals(product.ticker.price)),
+    best_bid: Number(twoDecimals(product.ticker.bestBid)),
+    best_ask: Number(twoDecimals(product.ticker.bestAsk)),
+  }));
+  const lines = [
+    "Here is the latest market data. View your portfolio first, then decide on your trades.",
+    "price is the last trade price; best_bid is what you get selling; best_ask is what you pay buying.",
+    JSON.stringify(tickers, null, 2),
+  ];
+  for (const window of WINDOWS) {
+    lines.push("", `${window.title}:`, "product,time,open,high,low,close,volume");
+    for (const product of snapshot.products) {
+      for (const candle of product.candles[window.name]) {
+        lines.push(
+          [
+            product.productId,
+            originalTime(candle.time),
+            twoDecimals(candle.open),
+            twoDecimals(candle.high),
+            twoDecimals(candle.low),
+            twoDecimals(candle.close),
+            twoDecimals(candle.volume),
+          ].join(","),
+        );
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Percent change from the first candle's open to the last one's close, signed, 2 decimals. */
+function changePct(candles: Candle[]): string | undefined {
+  const first = candles[0];
+  const last = candles[candles.length - 1];
+  if (!first || !last || new MarketDecimal(first.open).isZero()) return undefined;
+  const pct = new MarketDecimal(last.close).div(first.open).minus(1).times(100);
+  return `${pct.isNegative() ? "" : "+"}${pct.toFixed(2)} %`;
+}
+
+/** A span in minutes as text: `20 min`, `90 min`, `3 h`. */
+function minutesText(minutes: number): string {
+  return minutes >= 120 && minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+}
+
+/**
+ * The plain layout for small models: per product one ticker line with prices as the exchange
+ * prints them, the % change of each timeframe, and each timeframe as a CSV table whose first
+ * column is how many minutes ago the bar started. No legend, no arithmetic.
+ */
+export function renderSnapshotPlain(snapshot: MarketSnapshot): string {
+  const masked = snapshot.masked ?? false;
+  const now = Math.floor(Date.parse(snapshot.time) / 1000);
+  const lines = [
+    `Market at ${formatMarketTime(snapshot.time, masked)} (tick ${snapshot.tick}). ` +
+    "Prices in USD per unit: buys fill at the ask, sells at the bid.",
+  ];
   for (const product of snapshot.products) {
     const ticker = product.ticker;
     lines.push(
       "",
-      `=== ${product.productId} ===`,
-      `Ticker: price=${ticker.price}, best_bid=${ticker.bestBid}, best_ask=${ticker.bestAsk}, ` +
-        `volume_24h=${ticker.volume24h}`,
+      `${product.productId}${product.stale ? " (STALE: no recent ticker)" : ""}: price ` +
+        `${ticker.price}, bid ${ticker.bestBid}, ask ${ticker.bestAsk}, 24h volume ` +
+        `${twoDecimals(ticker.volume24h)}`,
     );
+    const changes: string[] = [];
     for (const window of WINDOWS) {
-      lines.push(`${window.original}:`, "time,low,high,open,close,volume");
-      for (const candle of product.candles[window.name]) {
+      const candles = product.candles[window.name];
+      const change = changePct(candles);
+      if (!change || candles.length === 0) continue;
+      const from = (now - candles[0]!.time) / 60;
+      const to = (now - candles[candles.length - 1]!.time - WINDOW_GRANULARITY[window.name]) / 60;
+      changes.push(
+        `${window.label} bars ${change} (${minutesText(from)} -> ${minutesText(to)} ago)`,
+      );
+    }
+    if (changes.length > 0) lines.push(`Change: ${changes.join("; ")}`);
+    for (const window of WINDOWS) {
+      const candles = product.candles[window.name];
+      if (candles.length === 0) continue;
+      lines.push(`${window.title}, oldest first (min_ago,open,high,low,close,volume):`);
+      for (const candle of candles) {
         lines.push(
-          `${candle.time},${candle.low},${candle.high},${candle.open},${candle.close},${candle.volume}`,
+          `${(now - candle.time) / 60},${candle.open},${candle.high},${candle.low},` +
+            `${candle.close},${twoDecimals(candle.volume)}`,
         );
       }
     }
@@ -84,7 +189,10 @@ function unitText(decimals: number): string {
  */
 export function renderSnapshotPrompt(snapshot: MarketSnapshot): string {
   const now = Math.floor(Date.parse(snapshot.time) / 1000);
-  const lines = [`Market ${snapshot.time} tick ${snapshot.tick}`, COMPACT_LEGEND];
+  const lines = [
+    `Market ${formatMarketTime(snapshot.time, snapshot.masked ?? false)} tick ${snapshot.tick}`,
+    COMPACT_LEGEND,
+  ];
   for (const product of snapshot.products) {
     const { px, vol } = productDecimals(product);
     const ticker = product.ticker;

@@ -5,7 +5,15 @@
  * The client's own retries are off (`maxRetries: 0`); this module retries 429, 408, 409, 5xx,
  * timeouts and connection errors itself with capped exponential backoff and jitter, honouring
  * `Retry-After`, within a cap on attempts and on total time. A request that finally fails throws
- * an error naming the model, the attempts and the last cause, never the API key.
+ * an error naming the model, the attempts and the last cause, never the API key. A timed-out
+ * request to a server on this machine is not retried: the server keeps computing the abandoned
+ * one, so a retry would only queue behind it.
+ *
+ * Small local models often write tool calls as text; a reply without `tool_calls` whose content
+ * holds calls (core/models/text_tool_calls.ts) gets them as tool calls marked `textCalls`, or is
+ * marked `brokenCall` when it looks like a call that does not parse. A one-call JSON decision is
+ * requested with `response_format: json_schema` (strict), and without it, once and from then on,
+ * from a server that rejects it (the router then parses JSON from the plain text).
  */
 
 import OpenAI from "openai";
@@ -17,8 +25,14 @@ import type {
 } from "openai/resources/chat/completions";
 import type { AssistantMessage, ChatMessage, ToolCall, ToolDefinition } from "../contracts/chat.ts";
 import type { Logger } from "../log.ts";
+import { parseTextToolCalls } from "./text_tool_calls.ts";
 import { sanitizeErrorText } from "../runtime/chat_node.ts";
-import type { ModelProvider, ModelRequest, ModelResponse } from "../runtime/model_provider.ts";
+import type {
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  RequestControls,
+} from "../runtime/model_provider.ts";
 
 /** Reasoning effort values accepted by reasoning models. */
 export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh"] as const;
@@ -36,6 +50,10 @@ export interface OpenAIProviderOptions {
   baseURL?: string;
   /** Sent as `reasoning_effort` when given (reasoning models only). */
   reasoningEffort?: ReasoningEffort;
+  /** Temperature, seed, token limit and tool choice. */
+  controls?: RequestControls;
+  /** Retry timed-out requests (default: not for a server on this machine, see the module doc). */
+  retryTimeouts?: boolean;
   /** Timeout of one HTTP attempt in milliseconds (default 60 000). */
   timeoutMs?: number;
   /** Most attempts per completion, the first included (default 5). */
@@ -87,10 +105,17 @@ export function toOpenAITools(tools: ToolDefinition[]): ChatCompletionTool[] {
   }));
 }
 
-/** Maps a chat completion's first choice to our assistant message. */
-export function fromOpenAICompletion(completion: ChatCompletion): AssistantMessage {
+/**
+ * Maps a chat completion's first choice to our assistant message. With `toolNames` (the tools
+ * offered), calls written as text in a reply without native calls become tool calls.
+ */
+export function fromOpenAICompletion(
+  completion: ChatCompletion,
+  toolNames: readonly string[] = [],
+): AssistantMessage {
   const choice = completion.choices?.[0];
   if (!choice) throw new Error("Model reply had no choices, expected at least one");
+  const truncated = choice.finish_reason === "length" ? { truncated: true } : {};
   const toolCalls: ToolCall[] = [];
   for (const call of choice.message.tool_calls ?? []) {
     if (call.type !== "function") continue;
@@ -101,13 +126,47 @@ export function fromOpenAICompletion(completion: ChatCompletion): AssistantMessa
       arguments: call.function.arguments ?? "",
     });
   }
-  return { role: "assistant", content: choice.message.content ?? null, toolCalls };
+  const content = choice.message.content ?? null;
+  if (toolCalls.length > 0 || toolNames.length === 0) {
+    return { role: "assistant", content, toolCalls, ...truncated };
+  }
+  const parsed = parseTextToolCalls(content, toolNames);
+  if (parsed.broken !== undefined) {
+    return { role: "assistant", content, toolCalls, brokenCall: parsed.broken, ...truncated };
+  }
+  if (parsed.calls.length === 0) return { role: "assistant", content, toolCalls, ...truncated };
+  return {
+    role: "assistant",
+    content,
+    toolCalls: parsed.calls.map((call) => ({ id: `call_text_${crypto.randomUUID()}`, ...call })),
+    textCalls: true,
+    ...truncated,
+  };
+}
+
+/** Whether a base URL points at this machine (a local server computes one request at a time). */
+export function isLocalBaseUrl(baseURL: string | undefined): boolean {
+  if (!baseURL) return false;
+  try {
+    const host = new URL(baseURL).hostname;
+    return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an error says the server does not accept `response_format` (so retry without it). */
+function rejectsResponseFormat(error: unknown): boolean {
+  if (!(error instanceof OpenAI.APIError) || error.status === undefined) return false;
+  if (![400, 404, 415, 422, 501].includes(error.status)) return false;
+  return /response_format|json_schema|schema|grammar|structured/i.test(error.message);
 }
 
 /** Whether an error from npm:openai is worth another attempt. */
-function isRetryable(error: unknown): boolean {
+function isRetryable(error: unknown, retryTimeouts: boolean): boolean {
   if (error instanceof OpenAI.APIUserAbortError) return false;
-  if (error instanceof OpenAI.APIConnectionError) return true; // timeouts included
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return retryTimeouts;
+  if (error instanceof OpenAI.APIConnectionError) return true;
   if (error instanceof OpenAI.APIError) {
     const status = error.status;
     return status === undefined || status === 408 || status === 409 || status === 429 ||
@@ -164,6 +223,10 @@ export class OpenAIProvider implements ModelProvider {
   #client: OpenAI;
   #apiKey: string;
   #reasoningEffort?: ReasoningEffort;
+  #controls: RequestControls;
+  #local: boolean;
+  #retryTimeouts: boolean;
+  #responseFormatRejected = false;
   #timeoutMs: number;
   #maxAttempts: number;
   #maxTotalMs: number;
@@ -181,6 +244,9 @@ export class OpenAIProvider implements ModelProvider {
     this.model = options.model;
     this.#apiKey = options.apiKey;
     this.#reasoningEffort = options.reasoningEffort;
+    this.#controls = options.controls ?? {};
+    this.#local = isLocalBaseUrl(options.baseURL);
+    this.#retryTimeouts = options.retryTimeouts ?? !this.#local;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#maxTotalMs = options.maxTotalMs ?? 120_000;
@@ -201,12 +267,8 @@ export class OpenAIProvider implements ModelProvider {
 
   /** Runs one chat completion with retries; throws a sanitised error when it finally fails. */
   async complete(request: ModelRequest, signal?: AbortSignal): Promise<ModelResponse> {
-    const body: ChatCompletionCreateParamsNonStreaming = {
-      model: this.model,
-      messages: toOpenAIMessages(request.messages),
-    };
-    if (request.tools.length > 0) body.tools = toOpenAITools(request.tools);
-    if (this.#reasoningEffort) body.reasoning_effort = this.#reasoningEffort;
+    const body = this.#body(request);
+    const toolNames = request.tools.map((tool) => tool.name);
 
     const started = Date.now();
     let attempt = 0;
@@ -218,7 +280,7 @@ export class OpenAIProvider implements ModelProvider {
           timeout: this.#timeoutMs,
         });
         return {
-          message: fromOpenAICompletion(completion),
+          message: fromOpenAICompletion(completion, request.responseFormat ? [] : toolNames),
           usage: {
             promptTokens: completion.usage?.prompt_tokens ?? 0,
             completionTokens: completion.usage?.completion_tokens ?? 0,
@@ -228,7 +290,17 @@ export class OpenAIProvider implements ModelProvider {
       } catch (error) {
         const cause = this.#clean(describe(error));
         if (signal?.aborted) throw new Error(`Model ${this.model} call was cancelled`);
-        if (!isRetryable(error)) {
+        if (body.response_format && rejectsResponseFormat(error)) {
+          this.#responseFormatRejected = true;
+          delete body.response_format;
+          this.#log?.warn("The server rejects response_format; asking for plain JSON text", {
+            model: this.model,
+            error: cause,
+          });
+          attempt--;
+          continue;
+        }
+        if (!isRetryable(error, this.#retryTimeouts)) {
           throw new Error(`Model ${this.model} request failed (not retried): ${cause}`);
         }
         const elapsed = Date.now() - started;
@@ -253,6 +325,42 @@ export class OpenAIProvider implements ModelProvider {
         await sleep(delay, signal);
       }
     }
+  }
+
+  /** The request body: messages, tools or a response format, and the request controls. */
+  #body(request: ModelRequest): ChatCompletionCreateParamsNonStreaming {
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      model: this.model,
+      messages: toOpenAIMessages(request.messages),
+    };
+    const controls = this.#controls;
+    if (request.responseFormat) {
+      if (!this.#responseFormatRejected) {
+        body.response_format = {
+          type: "json_schema",
+          json_schema: {
+            name: request.responseFormat.name,
+            schema: request.responseFormat.schema,
+            strict: true,
+          },
+        };
+      }
+    } else if (request.tools.length > 0) {
+      body.tools = toOpenAITools(request.tools);
+      if (controls.toolChoice) body.tool_choice = controls.toolChoice;
+    }
+    if (this.#reasoningEffort) body.reasoning_effort = this.#reasoningEffort;
+    if (controls.temperature !== undefined) body.temperature = controls.temperature;
+    if (controls.seed !== undefined) body.seed = controls.seed;
+    if (controls.maxTokens !== undefined) {
+      // OpenAI's reasoning models accept only max_completion_tokens; other servers read max_tokens.
+      if (this.#local || this.#client.baseURL !== "https://api.openai.com/v1") {
+        body.max_tokens = controls.maxTokens;
+      } else {
+        body.max_completion_tokens = controls.maxTokens;
+      }
+    }
+    return body;
   }
 
   #clean(text: string): string {

@@ -1,24 +1,26 @@
 /**
  * The offline `rules` model: a deterministic ModelProvider that plays a strategy's rules policy
- * (core/agents/rules.ts) through the same tool-calling protocol as an LLM. It is labelled `rules`
- * wherever it appears and is never presented as an LLM.
+ * (core/agents/rules.ts) through the same protocols as an LLM. It is labelled `rules` wherever it
+ * appears and is never presented as an LLM.
  *
- * Protocol per decision (the messages after the last user message):
- * 1. nothing yet: call `get_portfolio`;
- * 2. after the portfolio result: call `execute_trade` once per order (or answer when none);
- * 3. after the trade results: answer with the reasoning and the fills.
+ * Tool protocol, per decision (the messages after the last user message):
+ * 1. with the portfolio in the request (the router puts it in the prompt): call `execute_trade`
+ *    once per order, or answer when there is none; without it, call `get_portfolio` first;
+ * 2. after the trade results: answer with the reasoning and the fills.
+ * JSON protocol (a request with a response format): one JSON decision in the reply's text.
  *
- * The policy is chosen from the system prompt (a built-in prompt's `Your strategy:` line or a
- * custom strategy's rules marker), else from the agent name, else momentum. Token usage is an
- * ESTIMATE (characters / 4 of the prompt and of the answer), so prompt-size charts work offline;
- * the price table charges the `rules` model nothing.
+ * The policy is the request's `rulesPolicy` (sent by the router), else a custom prompt's rules
+ * marker or a built-in prompt's `Your strategy:` line, else the agent name, else momentum. Token
+ * usage is an ESTIMATE (characters / 4 of the prompt and of the answer), so prompt-size charts
+ * work offline; the price table charges the `rules` model nothing.
  */
 
 import type { AssistantMessage, ChatMessage, ToolCall } from "../contracts/chat.ts";
 import type { MarketSnapshot } from "../contracts/market.ts";
 import { PortfolioView } from "../contracts/portfolio.ts";
 import { decideRules, type RulesDecision } from "../agents/rules.ts";
-import { rulesForAgent, type StrategyId } from "../agents/strategies.ts";
+import { isRulesPolicyId, rulesForAgent, type RulesPolicyId } from "../agents/strategies.ts";
+import type { TradingDecision } from "../agents/decision.ts";
 import type { ModelProvider, ModelRequest, ModelResponse } from "../runtime/model_provider.ts";
 
 /** The model id of the offline rules model. */
@@ -59,22 +61,30 @@ function executed(result: string): boolean {
 /** Options for {@linkcode RulesModel}. */
 export interface RulesModelOptions {
   /** Plays this policy for every agent instead of choosing by prompt and name. */
-  strategy?: StrategyId;
+  strategy?: RulesPolicyId;
   /** Part of every tool call id, unique per run (default: random per model instance). */
   runId?: string;
+  /** Quantity increments by product, e.g. a masked replay's (default the ledger's). */
+  increments?: Readonly<Record<string, string>>;
+  /** The desk's taker fee in basis points, so the policies clear the round trip (default 60). */
+  takerFeeBps?: number;
 }
 
 /** The offline rules model. */
 export class RulesModel implements ModelProvider {
   /** Always `rules`. */
   readonly model: string = RULES_MODEL_ID;
-  #strategy?: StrategyId;
+  #strategy?: RulesPolicyId;
   #runId: string;
+  #increments?: Readonly<Record<string, string>>;
+  #takerFeeBps?: number;
 
   /** Creates the model; without a fixed strategy the policy is chosen per request. */
   constructor(options: RulesModelOptions = {}) {
     this.#strategy = options.strategy;
     this.#runId = options.runId ?? crypto.randomUUID().slice(0, 8);
+    this.#increments = options.increments;
+    this.#takerFeeBps = options.takerFeeBps;
   }
 
   /** Answers one step of the decision protocol; deterministic for the same request. */
@@ -98,9 +108,13 @@ export class RulesModel implements ModelProvider {
       content,
       toolCalls: [],
     });
-    if (!snapshot) return text("rules: no structured market snapshot in the request, holding");
     const system = request.messages.find((message) => message.role === "system")?.content ?? "";
-    const strategy = this.#strategy ?? rulesForAgent(system, request.agent);
+    const policy = this.#strategy ??
+      (request.rulesPolicy !== undefined && isRulesPolicyId(request.rulesPolicy)
+        ? request.rulesPolicy
+        : rulesForAgent(system, request.agent));
+    if (request.responseFormat) return text(JSON.stringify(this.#jsonDecision(policy, request)));
+    if (!snapshot) return text("rules: no structured market snapshot in the request, holding");
     const toolNames = new Set(request.tools.map((tool) => tool.name));
 
     const lastUser = request.messages.findLastIndex((message) => message.role === "user");
@@ -111,25 +125,31 @@ export class RulesModel implements ModelProvider {
       if (message.role === "tool") results.set(message.toolCallId, message.content);
     }
 
-    const portfolioCall = assistants
-      .flatMap((message) => message.toolCalls ?? [])
-      .find((call) => call.name === "get_portfolio");
-    if (!portfolioCall) {
-      if (!toolNames.has("get_portfolio")) {
-        return text(`rules (${strategy}): get_portfolio is not offered, holding`);
+    let portfolioText: string | undefined;
+    if (request.portfolio) {
+      portfolioText = JSON.stringify(request.portfolio);
+    } else {
+      const portfolioCall = assistants
+        .flatMap((message) => message.toolCalls ?? [])
+        .find((call) => call.name === "get_portfolio");
+      if (!portfolioCall) {
+        if (!toolNames.has("get_portfolio")) {
+          return text(`rules (${policy}): get_portfolio is not offered, holding`);
+        }
+        return {
+          role: "assistant",
+          content: null,
+          toolCalls: [{
+            id: callId(this.#runId, request.agent, snapshot, "portfolio"),
+            name: "get_portfolio",
+            arguments: "{}",
+          }],
+        };
       }
-      return {
-        role: "assistant",
-        content: null,
-        toolCalls: [{
-          id: callId(this.#runId, request.agent, snapshot, "portfolio"),
-          name: "get_portfolio",
-          arguments: "{}",
-        }],
-      };
+      portfolioText = results.get(portfolioCall.id);
     }
 
-    const decision = this.#decide(strategy, snapshot, results.get(portfolioCall.id));
+    const decision = this.#decide(policy, snapshot, portfolioText);
     if (typeof decision === "string") return text(decision);
     const tradeCalls = assistants
       .flatMap((message) => message.toolCalls ?? [])
@@ -159,8 +179,33 @@ export class RulesModel implements ModelProvider {
     return text(`${decision.summary}. Results: ${outcomes.join("; ")}`);
   }
 
+  /** The policy's decision in the JSON protocol's shape (holds when it cannot decide). */
+  #jsonDecision(policy: RulesPolicyId, request: ModelRequest): TradingDecision {
+    if (!request.snapshot || !request.portfolio) {
+      return {
+        reasoning: `rules (${policy}): no structured snapshot or portfolio in the request, holding`,
+        decisions: [],
+      };
+    }
+    const decision = decideRules(policy, {
+      snapshot: request.snapshot,
+      portfolio: request.portfolio,
+      increments: this.#increments,
+      takerFeeBps: this.#takerFeeBps,
+    });
+    return {
+      reasoning: decision.summary,
+      decisions: decision.orders.map((order) => ({
+        product_id: order.productId,
+        action: order.action,
+        quantity: Number(order.quantity),
+        reason: order.reason,
+      })),
+    };
+  }
+
   #decide(
-    strategy: StrategyId,
+    strategy: RulesPolicyId,
     snapshot: MarketSnapshot,
     portfolioText: string | undefined,
   ): RulesDecision | string {
@@ -175,6 +220,11 @@ export class RulesModel implements ModelProvider {
     if (!portfolio.success) {
       return `rules (${strategy}): portfolio result was not a PortfolioView, holding`;
     }
-    return decideRules(strategy, { snapshot, portfolio: portfolio.data });
+    return decideRules(strategy, {
+      snapshot,
+      portfolio: portfolio.data,
+      increments: this.#increments,
+      takerFeeBps: this.#takerFeeBps,
+    });
   }
 }

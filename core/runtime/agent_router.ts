@@ -16,22 +16,34 @@ import {
   dynamicTopic,
   toolRequestTopic,
 } from "../bus/topics.ts";
-import type { ActivityEvent } from "../contracts/activity.ts";
+import type { ActivityEvent, DecisionOutcome } from "../contracts/activity.ts";
 import { AgentName } from "../contracts/common.ts";
 import {
   type AssistantMessage,
   type ChatMessage,
   ChatReply,
   type ChatRequest,
+  type ResponseFormat,
   type ToolCall,
   type ToolDefinition,
 } from "../contracts/chat.ts";
 import { MarketSnapshot } from "../contracts/market.ts";
+import { PortfolioView } from "../contracts/portfolio.ts";
 import { ToolCallResult } from "../contracts/tools.ts";
 import type { ToolCallRequest } from "../contracts/tools.ts";
+import {
+  decisionOrders,
+  type DecisionProtocol,
+  decisionResponseFormat,
+  parseDecision,
+} from "../agents/decision.ts";
+import { renderPortfolio } from "../agents/decision_prompt.ts";
+import { formatMarketTime } from "../market/clock.ts";
 import type { Logger } from "../log.ts";
 import { chatTopicSpec } from "./chat_node.ts";
 import { expiresIn } from "./_expiry.ts";
+
+export type { DecisionOutcome };
 
 /** Default bound on model calls per decision. */
 export const DEFAULT_MAX_STEPS = 8;
@@ -40,8 +52,11 @@ export const DEFAULT_MEMORY_DECISIONS = 5;
 /** Default bound on the wait for one chat reply or one round of tool results. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 60_000;
 
-/** How a decision ended (the `outcome` of its `decision` activity event). */
-export type DecisionOutcome = "answered" | "step_limit" | "model_error" | "timeout";
+/** Where a tool call came from: native tool calls, calls written as text, or a JSON decision. */
+export type CallSource = "native" | "text" | "json";
+
+/** What the model is remembered as saying when its reply could not be used. */
+export const INVALID_REPLY_SUMMARY = "invalid reply";
 
 /** Options for {@linkcode AgentRouter.start}. */
 export interface AgentRouterOptions {
@@ -53,8 +68,14 @@ export interface AgentRouterOptions {
   chatNodeName?: string;
   /** Tools offered to the model; the tool nodes serving them run elsewhere. */
   tools: ToolDefinition[];
-  /** Renders a snapshot as the user prompt (e.g. `renderSnapshotPrompt` from core/market). */
+  /** Renders a snapshot as the market block of the prompt (e.g. `renderMarket` of core/market). */
   renderPrompt: (snapshot: MarketSnapshot) => string;
+  /** Tool loop (default, the original's) or one JSON decision per model call. */
+  protocol?: DecisionProtocol;
+  /** Rules policy sent with chat requests, so an offline model plays the agent's strategy. */
+  rulesPolicy?: string;
+  /** Part of every decision, order and correlation id; random per router when absent. */
+  runId?: string;
   /** Bound on model calls per decision (default 8). */
   maxSteps?: number;
   /** Past decisions summarised in the prompt (default 5). */
@@ -87,7 +108,7 @@ export interface RememberedToolCall {
 export interface DecisionMemory {
   /** Market tick decided on. */
   tick: number;
-  /** Market-clock time of the tick. */
+  /** Market-clock time of the tick as shown to the model (relative when the run is masked). */
   time: string;
   /** How the decision ended. */
   outcome: DecisionOutcome;
@@ -109,6 +130,8 @@ export interface AgentRouterStats {
   steps: number;
   /** Decisions per outcome. */
   outcomes: Record<DecisionOutcome, number>;
+  /** Tool calls made, by where they came from. */
+  calls: Record<CallSource, number>;
   /** Tick of the last decision, 0 before the first. */
   lastTick: number;
 }
@@ -139,7 +162,7 @@ export function renderMemory(entries: readonly DecisionMemory[]): string {
   return lines.join("\n");
 }
 
-/** Builds the messages of a decision's first model call: system prompt, memory, market prompt. */
+/** Builds the messages of a decision's first model call: system prompt, memory, user prompt. */
 export function buildMessages(
   systemPrompt: string,
   options: { memory: readonly DecisionMemory[]; prompt: string },
@@ -150,6 +173,53 @@ export function buildMessages(
   }
   messages.push({ role: "user", content: options.prompt });
   return messages;
+}
+
+/** One tool call's result as the router saw it. */
+interface ToolRunResult {
+  tool: string;
+  ok: boolean;
+  content: string;
+  timedOut: boolean;
+}
+
+/** The state of one decision in progress. */
+interface DecisionRun {
+  snapshot: MarketSnapshot;
+  decisionId: string;
+  base: { v: 1; agent: string; time: string; tick: number };
+  messages: ChatMessage[];
+  portfolio?: PortfolioView;
+  calls: RememberedToolCall[];
+  callCount: number;
+  summary: string;
+  steps: number;
+  /** Activity waiting to be published with the next batch (fewer producer round trips). */
+  pending: ActivityEvent[];
+}
+
+/** Why a tool-loop reply cannot be used, or undefined when it can. */
+function unusableReply(message: AssistantMessage): string | undefined {
+  if (message.brokenCall !== undefined) {
+    return `a tool call that does not parse (${message.brokenCall})`;
+  }
+  if (message.truncated && message.toolCalls.length === 0) {
+    return "the reply was cut at the token limit";
+  }
+  return undefined;
+}
+
+/** The one short correction a model gets after an unusable tool-loop reply. */
+export function toolCorrection(problem: string): string {
+  return `Your last reply could not be used: ${problem}. Call a tool with valid JSON arguments, ` +
+    `e.g. execute_trade with {"product_id": "...", "action": "buy", "quantity": 0.1}, or answer ` +
+    "in plain text to hold. Keep it short.";
+}
+
+/** The one short correction a model gets after an invalid JSON decision. */
+export function jsonCorrection(problem: string): string {
+  return `Your reply was not a valid decision: ${problem}. Answer with only the JSON object ` +
+    "described in the instructions, and keep it short.";
 }
 
 /** Why a decision stopped early. */
@@ -167,6 +237,9 @@ export class AgentRouter {
   readonly #tools: ToolDefinition[];
   readonly #toolNames: Set<string>;
   readonly #renderPrompt: (snapshot: MarketSnapshot) => string;
+  readonly #protocol: DecisionProtocol;
+  readonly #rulesPolicy?: string;
+  readonly #runId: string;
   readonly #maxSteps: number;
   readonly #memorySize: number;
   readonly #replyTimeoutMs: number;
@@ -180,7 +253,8 @@ export class AgentRouter {
     decisions: 0,
     skippedTicks: 0,
     steps: 0,
-    outcomes: { answered: 0, step_limit: 0, model_error: 0, timeout: 0 },
+    outcomes: { answered: 0, invalid: 0, step_limit: 0, model_error: 0, timeout: 0 },
+    calls: { native: 0, text: 0, json: 0 },
     lastTick: 0,
   };
   #inbox?: ReplyInbox;
@@ -199,6 +273,9 @@ export class AgentRouter {
     this.#tools = [...options.tools];
     this.#toolNames = new Set(options.tools.map((tool) => tool.name));
     this.#renderPrompt = options.renderPrompt;
+    this.#protocol = options.protocol ?? "tools";
+    this.#rulesPolicy = options.rulesPolicy;
+    this.#runId = options.runId ?? crypto.randomUUID().slice(0, 8);
     this.#maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.#memorySize = options.memoryDecisions ?? DEFAULT_MEMORY_DECISIONS;
     this.#replyTimeoutMs = options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
@@ -230,6 +307,16 @@ export class AgentRouter {
         `Memory decisions must be a non-negative integer, got ${options.memoryDecisions}`,
       );
     }
+    if (options.protocol === "json") {
+      const offered = new Set(options.tools.map((tool) => tool.name));
+      const missing = ["execute_trade", "get_portfolio"].filter((tool) => !offered.has(tool));
+      if (missing.length > 0) {
+        throw new Error(
+          `The json protocol places orders through execute_trade and reads get_portfolio; ` +
+            `the tools lack ${missing.join(" and ")}`,
+        );
+      }
+    }
     const router = new AgentRouter(bus, options);
     return await router.#start(options);
   }
@@ -241,7 +328,11 @@ export class AgentRouter {
 
   /** A copy of the agent's counters. */
   get stats(): AgentRouterStats {
-    return { ...this.#stats, outcomes: { ...this.#stats.outcomes } };
+    return {
+      ...this.#stats,
+      outcomes: { ...this.#stats.outcomes },
+      calls: { ...this.#stats.calls },
+    };
   }
 
   /** The summaries of the last decisions, oldest first. */
@@ -375,72 +466,39 @@ export class AgentRouter {
   }
 
   async #decide(snapshot: MarketSnapshot): Promise<void> {
-    const decisionId = `${this.#agent}.${snapshot.tick}.${++this.#decisionSeq}.${
-      crypto.randomUUID().slice(0, 8)
-    }`;
+    const decisionId = `${this.#agent}.${this.#runId}.${snapshot.tick}.${++this.#decisionSeq}`;
     const base = { v: 1 as const, agent: this.#agent, time: snapshot.time, tick: snapshot.tick };
-    const messages = buildMessages(this.#systemPrompt, {
-      memory: this.#memory,
-      prompt: this.#renderPrompt(snapshot),
-    });
-    const calls: RememberedToolCall[] = [];
-    let callCount = 0;
-    let summary = "";
-    let steps = 0;
-    let outcome: DecisionOutcome = "step_limit";
-    // Activity waiting to be published together with the next batch (fewer producer round trips).
-    let reasoning: ActivityEvent[] = [];
+    const run: DecisionRun = {
+      snapshot,
+      decisionId,
+      base,
+      messages: [],
+      calls: [],
+      callCount: 0,
+      summary: "",
+      steps: 0,
+      pending: [],
+    };
+    const portfolio = await this.#readPortfolio(run);
+    const market = this.#renderPrompt(snapshot);
+    const prompt = portfolio === undefined ? market : `${portfolio.text}\n\n${market}`;
+    run.portfolio = portfolio?.view;
+    run.messages = buildMessages(this.#systemPrompt, { memory: this.#memory, prompt });
+    let outcome: DecisionOutcome;
     try {
-      for (let step = 1; step <= this.#maxSteps; step++) {
-        const reply = await this.#chat(snapshot, messages, `${decisionId}.s${step}`);
-        steps = step;
-        this.#stats.steps++;
-        const message: AssistantMessage = reply;
-        messages.push(message);
-        if (message.content && message.content.trim() !== "") {
-          summary = message.content;
-          reasoning = [{ ...base, kind: "reasoning", text: message.content }];
-        }
-        if (message.toolCalls.length === 0) {
-          outcome = "answered";
-          break;
-        }
-        const results = await this.#runTools(snapshot, message.toolCalls, {
-          correlationBase: `${decisionId}.s${step}`,
-          before: reasoning,
-        });
-        reasoning = [];
-        for (const [index, call] of message.toolCalls.entries()) {
-          const result = results[index]!;
-          messages.push({ role: "tool", toolCallId: call.id, content: result.content });
-          callCount++;
-          if (calls.length < REMEMBERED_CALLS) {
-            calls.push({
-              tool: call.name,
-              arguments: clip(call.arguments, ARGUMENTS_LIMIT),
-              ok: result.ok,
-              result: clip(result.content, RESULT_LIMIT),
-            });
-          }
-        }
-        const timedOut = results.filter((result) => result.timedOut);
-        if (timedOut.length > 0) {
-          throw new DecisionStop(
-            "timeout",
-            `No result from ${
-              timedOut.map((result) => result.tool).join(", ")
-            } within ${this.#replyTimeoutMs} ms`,
-          );
-        }
-      }
+      outcome = this.#protocol === "json"
+        ? await this.#decideJson(run)
+        : await this.#decideTools(run);
     } catch (error) {
       if (!(error instanceof DecisionStop)) throw error;
       outcome = error.outcome;
-      summary = `${error.outcome === "timeout" ? "Timed out" : "Model error"}: ${error.message}`;
-      reasoning.push({ ...base, kind: "error", message: error.message });
+      run.summary = `${
+        error.outcome === "timeout" ? "Timed out" : "Model error"
+      }: ${error.message}`;
+      run.pending.push({ ...base, kind: "error", message: error.message });
     }
     if (outcome === "step_limit") {
-      reasoning.push({
+      run.pending.push({
         ...base,
         kind: "error",
         message: `Step limit of ${this.#maxSteps} model calls reached before a final answer`,
@@ -448,19 +506,19 @@ export class AgentRouter {
     }
     this.#remember({
       tick: snapshot.tick,
-      time: snapshot.time,
+      time: formatMarketTime(snapshot.time, snapshot.masked ?? false),
       outcome,
-      summary: clip(summary, SUMMARY_LIMIT),
-      toolCalls: calls,
-      omittedToolCalls: callCount - calls.length,
+      summary: clip(outcome === "invalid" ? INVALID_REPLY_SUMMARY : run.summary, SUMMARY_LIMIT),
+      toolCalls: run.calls,
+      omittedToolCalls: run.callCount - run.calls.length,
     });
     this.#stats.decisions++;
     this.#stats.outcomes[outcome]++;
     this.#stats.lastTick = snapshot.tick;
-    await this.#publish([...reasoning, {
+    await this.#publish([...run.pending, {
       ...base,
       kind: "decision",
-      steps,
+      steps: run.steps,
       outcome,
       skippedTicks: this.#stats.skippedTicks,
     }]);
@@ -468,8 +526,119 @@ export class AgentRouter {
       agent: this.#agent,
       tick: snapshot.tick,
       outcome,
-      steps,
+      steps: run.steps,
     });
+  }
+
+  /**
+   * Reads the agent's portfolio through get_portfolio (same ToolContext path as the model's own
+   * calls) for the prompt; undefined when the tool is not offered. A failure is shown in the
+   * prompt instead of the portfolio, and the decision goes on.
+   */
+  async #readPortfolio(
+    run: DecisionRun,
+  ): Promise<{ text: string; view?: PortfolioView } | undefined> {
+    if (!this.#toolNames.has("get_portfolio")) return undefined;
+    const call: ToolCall = {
+      id: `${run.decisionId}.portfolio`,
+      name: "get_portfolio",
+      arguments: "{}",
+    };
+    const result = await this.#runTool(run.snapshot, call, `${run.decisionId}.portfolio`);
+    if (result.ok) {
+      try {
+        const view = PortfolioView.parse(JSON.parse(result.content));
+        return { text: renderPortfolio(view), view };
+      } catch {
+        return { text: "Your portfolio could not be read (get_portfolio sent no portfolio)." };
+      }
+    }
+    return { text: `Your portfolio could not be read (${clip(result.content, 200)}).` };
+  }
+
+  /** The tool loop: model calls until an answer without tool calls, or the step limit. */
+  async #decideTools(run: DecisionRun): Promise<DecisionOutcome> {
+    let corrected = false;
+    for (let step = 1; step <= this.#maxSteps; step++) {
+      const message = await this.#step(run, step, undefined);
+      run.messages.push(message);
+      const problem = unusableReply(message);
+      if (problem !== undefined) {
+        run.pending.push({ ...run.base, kind: "error", message: `Unusable reply: ${problem}` });
+        if (corrected) return "invalid";
+        corrected = true;
+        run.messages.push({ role: "user", content: toolCorrection(problem) });
+        continue;
+      }
+      if (message.content && message.content.trim() !== "") {
+        run.summary = message.content;
+        run.pending.push({ ...run.base, kind: "reasoning", text: message.content });
+      }
+      if (message.toolCalls.length === 0) return "answered";
+      const source: CallSource = message.textCalls ? "text" : "native";
+      const results = await this.#runTools(run, message.toolCalls, {
+        correlationBase: `${run.decisionId}.s${step}`,
+        source,
+      });
+      for (const [index, call] of message.toolCalls.entries()) {
+        run.messages.push({ role: "tool", toolCallId: call.id, content: results[index]!.content });
+      }
+    }
+    return "step_limit";
+  }
+
+  /** The JSON protocol: one model call (plus one correction) and the orders it asks for. */
+  async #decideJson(run: DecisionRun): Promise<DecisionOutcome> {
+    const products = run.snapshot.products.map((product) => product.productId);
+    const format = decisionResponseFormat(products);
+    for (let step = 1; step <= 2; step++) {
+      const message = await this.#step(run, step, format);
+      run.messages.push(message);
+      const parsed = parseDecision(message.content, products);
+      if (!parsed.ok) {
+        const problem = message.truncated
+          ? `cut at the token limit (${parsed.error})`
+          : parsed.error;
+        run.pending.push({ ...run.base, kind: "error", message: `Invalid decision: ${problem}` });
+        if (step === 2) return "invalid";
+        run.messages.push({ role: "user", content: jsonCorrection(problem) });
+        continue;
+      }
+      const decision = parsed.decision;
+      run.summary = decision.reasoning;
+      run.pending.push({ ...run.base, kind: "reasoning", text: decision.reasoning });
+      const orders = decisionOrders(decision);
+      // Sells first, one at a time, so a sale's cash is there for the buys after it.
+      for (const [index, order] of orders.entries()) {
+        const call: ToolCall = {
+          id: `${run.decisionId}.order${index + 1}`,
+          name: "execute_trade",
+          arguments: JSON.stringify({
+            product_id: order.productId,
+            action: order.action,
+            quantity: order.quantity,
+          }),
+        };
+        await this.#runTools(run, [call], {
+          correlationBase: `${run.decisionId}.o${index + 1}`,
+          source: "json",
+        });
+      }
+      return "answered";
+    }
+    return "invalid";
+  }
+
+  /** One model call of a decision; counts it and records its usage step. */
+  async #step(
+    run: DecisionRun,
+    step: number,
+    responseFormat: ResponseFormat | undefined,
+  ): Promise<AssistantMessage> {
+    const message = await this.#chat(run, `${run.decisionId}.s${step}`, responseFormat);
+    run.steps = step;
+    this.#stats.steps++;
+    return message;
   }
 
   #remember(entry: DecisionMemory): void {
@@ -480,9 +649,9 @@ export class AgentRouter {
 
   /** Sends the conversation to the chat node and returns the assistant message. */
   async #chat(
-    snapshot: MarketSnapshot,
-    messages: ChatMessage[],
+    run: DecisionRun,
     correlationId: string,
+    responseFormat: ResponseFormat | undefined,
   ): Promise<AssistantMessage> {
     const inbox = this.#inbox!;
     const request: ChatRequest = {
@@ -490,10 +659,13 @@ export class AgentRouter {
       correlationId,
       replyTo: this.#replyTopic,
       agent: this.#agent,
-      tick: snapshot.tick,
-      messages,
-      tools: this.#tools,
-      snapshot,
+      tick: run.snapshot.tick,
+      messages: run.messages,
+      tools: responseFormat ? [] : this.#tools,
+      snapshot: run.snapshot,
+      portfolio: run.portfolio,
+      rulesPolicy: this.#rulesPolicy,
+      responseFormat,
       expiresAt: expiresIn(this.#replyTimeoutMs),
     };
     const waiting = inbox.expect(correlationId, this.#replyTimeoutMs);
@@ -522,34 +694,34 @@ export class AgentRouter {
     }
     const reply = parsed.data;
     if (!reply.ok) throw new DecisionStop("model_error", `Model ${reply.model}: ${reply.error}`);
-    return {
-      role: "assistant",
-      content: reply.message.content,
-      toolCalls: reply.message.toolCalls,
-    };
+    return reply.message;
   }
 
-  /** Runs every tool call of one model reply at once; results come back in call order. */
+  /**
+   * Runs every tool call of one reply at once; results come back in call order. The calls and
+   * results are published as activity (after anything pending) and remembered.
+   */
   async #runTools(
-    snapshot: MarketSnapshot,
+    run: DecisionRun,
     toolCalls: ToolCall[],
-    options: { correlationBase: string; before: ActivityEvent[] },
-  ): Promise<{ tool: string; ok: boolean; content: string; timedOut: boolean }[]> {
-    const correlationBase = options.correlationBase;
-    const base = { v: 1 as const, agent: this.#agent, time: snapshot.time, tick: snapshot.tick };
+    options: { correlationBase: string; source: CallSource },
+  ): Promise<ToolRunResult[]> {
+    const { snapshot, base } = run;
     await this.#publish([
-      ...options.before,
+      ...run.pending.splice(0),
       ...toolCalls.map((call) => ({
         ...base,
         kind: "tool_call" as const,
         tool: call.name,
         toolCallId: call.id,
         arguments: call.arguments,
+        source: options.source,
       })),
     ]);
+    this.#stats.calls[options.source] += toolCalls.length;
     const results = await Promise.all(
       toolCalls.map((call, index) =>
-        this.#runTool(snapshot, call, `${correlationBase}.t${index + 1}`)
+        this.#runTool(snapshot, call, `${options.correlationBase}.t${index + 1}`)
       ),
     );
     await this.#publish(toolCalls.map((call, index) => ({
@@ -560,6 +732,27 @@ export class AgentRouter {
       ok: results[index]!.ok,
       content: results[index]!.content,
     })));
+    for (const [index, call] of toolCalls.entries()) {
+      const result = results[index]!;
+      run.callCount++;
+      if (run.calls.length < REMEMBERED_CALLS) {
+        run.calls.push({
+          tool: call.name,
+          arguments: clip(call.arguments, ARGUMENTS_LIMIT),
+          ok: result.ok,
+          result: clip(result.content, RESULT_LIMIT),
+        });
+      }
+    }
+    const timedOut = results.filter((result) => result.timedOut);
+    if (timedOut.length > 0) {
+      throw new DecisionStop(
+        "timeout",
+        `No result from ${
+          timedOut.map((result) => result.tool).join(", ")
+        } within ${this.#replyTimeoutMs} ms`,
+      );
+    }
     return results;
   }
 
@@ -567,7 +760,7 @@ export class AgentRouter {
     snapshot: MarketSnapshot,
     call: ToolCall,
     correlationId: string,
-  ): Promise<{ tool: string; ok: boolean; content: string; timedOut: boolean }> {
+  ): Promise<ToolRunResult> {
     if (!this.#toolNames.has(call.name)) {
       const available = [...this.#toolNames].join(", ") || "none";
       return {

@@ -219,6 +219,9 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         messages: request.messages,
         tools: request.tools,
         snapshot: request.snapshot,
+        portfolio: request.portfolio,
+        rulesPolicy: request.rulesPolicy,
+        responseFormat: request.responseFormat,
       }, abort.signal);
       stats.answered++;
       const usage: ActivityEvent = {
@@ -239,11 +242,7 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         correlationId: request.correlationId,
         agent: request.agent,
         model: response.model,
-        message: {
-          role: "assistant",
-          content: response.message.content,
-          toolCalls: response.message.toolCalls ?? [],
-        },
+        message: { ...response.message, toolCalls: response.message.toolCalls ?? [] },
         usage: response.usage,
       };
     } catch (error) {

@@ -3,10 +3,30 @@
 import type {
   AssistantMessage,
   ChatMessage,
+  ResponseFormat,
   TokenUsage,
   ToolDefinition,
 } from "../contracts/chat.ts";
 import type { MarketSnapshot } from "../contracts/market.ts";
+import type { PortfolioView } from "../contracts/portfolio.ts";
+
+/** Values of `tool_choice`: let the model choose, require a call, or forbid calls. */
+export const TOOL_CHOICES = ["auto", "required", "none"] as const;
+
+/** A `tool_choice` value. */
+export type ToolChoice = typeof TOOL_CHOICES[number];
+
+/** Sampling and length controls sent with every request (server defaults when absent). */
+export interface RequestControls {
+  /** Sampling temperature (llama.cpp defaults to 0.8; 0 for reproducible runs). */
+  temperature?: number;
+  /** Sampling seed, for servers that honour it. */
+  seed?: number;
+  /** Most completion tokens per reply; a reply cut there is marked `truncated`. */
+  maxTokens?: number;
+  /** `tool_choice` when tools are offered. */
+  toolChoice?: ToolChoice;
+}
 
 /** What a chat node asks a model. */
 export interface ModelRequest {
@@ -18,6 +38,12 @@ export interface ModelRequest {
   tools: ToolDefinition[];
   /** Structured market data behind the prompt (used by offline models only). */
   snapshot?: MarketSnapshot;
+  /** The portfolio shown in the prompt (used by offline models only). */
+  portfolio?: PortfolioView;
+  /** The offline rules policy that plays the agent's strategy (used by offline models only). */
+  rulesPolicy?: string;
+  /** Answer one JSON object following this schema (the one-call decision protocol). */
+  responseFormat?: ResponseFormat;
 }
 
 /** What a model answers. */

@@ -4,7 +4,9 @@ import type { MarketSnapshot } from "../../core/contracts/market.ts";
 import { CsvMarket } from "../../core/market/csv_market.ts";
 import {
   parseSnapshotPrompt,
+  renderMarket,
   renderSnapshotOriginal,
+  renderSnapshotPlain,
   renderSnapshotPrompt,
   sameDecimal,
 } from "../../core/market/prompt.ts";
@@ -56,16 +58,41 @@ Deno.test("the compact prompt keeps gaps (a missing LTC minute) and stale marks"
   assertLossless(snapshot);
 });
 
-Deno.test("the original layout has one CSV row per candle with exchange strings", () => {
+Deno.test("the original layout is a JSON ticker list then CSV rows with 2 decimals", () => {
   const snapshot = new CsvMarket(mainFixture()).tick(1).snapshot;
   const text = renderSnapshotOriginal(snapshot);
+  const tickers = JSON.parse(text.slice(text.indexOf("["), text.indexOf("]") + 1));
+  assert.deepEqual(tickers.map((ticker: { product_id: string }) => ticker.product_id), [
+    "BTC-USD",
+    "ETH-USD",
+  ]);
+  assert.deepEqual(Object.keys(tickers[0]), ["product_id", "price", "best_bid", "best_ask"]);
   const first = snapshot.products[0]!.candles.m15[0]!;
-  assert.ok(
-    text.includes(
-      `${first.time},${first.low},${first.high},${first.open},${first.close},${first.volume}`,
-    ),
+  const time = new Date(first.time * 1000).toISOString().slice(0, 19).replace("T", " ");
+  const row = ["BTC-USD", time, first.open, first.high, first.low, first.close, first.volume]
+    .map((value, index) => index < 2 ? value : Number(value).toFixed(2)).join(",");
+  assert.ok(text.includes(row), `missing row ${row}`);
+  const candles = snapshot.products.reduce(
+    (sum, product) =>
+      sum + product.candles.m15.length + product.candles.m5.length +
+      product.candles.m1.length,
+    0,
   );
-  assert.equal(text.split("\n").filter((line) => /^\d{10},/.test(line)).length, 2 * 44);
+  assert.equal(text.split("\n").filter((line) => /^[A-Z]+-USD,\d{4}-/.test(line)).length, candles);
+});
+
+Deno.test("the plain layout prints exchange prices, % change per timeframe and minutes ago", () => {
+  const snapshot = new CsvMarket(mainFixture()).tick(1).snapshot;
+  const text = renderSnapshotPlain(snapshot);
+  const btc = snapshot.products[0]!;
+  assert.ok(text.includes(`BTC-USD: price ${btc.ticker.price}, bid ${btc.ticker.bestBid}`));
+  assert.match(text, /Change: 15m bars [+-]\d+\.\d\d % \(/);
+  const last = btc.candles.m1.at(-1)!;
+  const minutesAgo = (Date.parse(snapshot.time) / 1000 - last.time) / 60;
+  assert.ok(text.includes(`\n${minutesAgo},${last.open},${last.high},${last.low},${last.close},`));
+  assert.ok(!text.includes("px="), "the plain layout has no legend units");
+  assert.equal(renderMarket(snapshot, "plain"), text);
+  assert.equal(renderMarket(snapshot, "compact"), renderSnapshotPrompt(snapshot));
 });
 
 Deno.test("the compact prompt uses at most half the original's tokens", () => {

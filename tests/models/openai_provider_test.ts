@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { OpenAIProvider, type OpenAIProviderOptions } from "../../core/models/openai_provider.ts";
+import {
+  isLocalBaseUrl,
+  OpenAIProvider,
+  type OpenAIProviderOptions,
+} from "../../core/models/openai_provider.ts";
 import { createLogger } from "../../core/log.ts";
 import type { ChatMessage, ToolDefinition } from "../../core/contracts/chat.ts";
 import { startFakeOpenAI } from "../_fake_openai.ts";
@@ -164,20 +168,43 @@ Deno.test("provider retries a 429 after its Retry-After and a 500, then succeeds
   }
 });
 
-Deno.test("provider retries a slow reply after its per-request timeout", async () => {
+Deno.test("provider retries a slow reply after its per-request timeout when told to", async () => {
   const fake = startFakeOpenAI();
   try {
     fake.enqueue(
       { kind: "message", content: "too late", delayMs: 1000 },
       { kind: "message", content: "quick" },
     );
-    const reply = await provider(fake.baseURL, { timeoutMs: 200 }).complete({
+    const reply = await provider(fake.baseURL, { timeoutMs: 200, retryTimeouts: true }).complete({
       agent: "momentum",
       messages: USER,
       tools: [],
     });
     assert.equal(reply.message.content, "quick");
     assert.equal(fake.requests.length, 2);
+  } finally {
+    await fake.close();
+  }
+});
+
+Deno.test("provider does not retry a timed-out request to a server on this machine", async () => {
+  const fake = startFakeOpenAI();
+  try {
+    fake.enqueue(
+      { kind: "message", content: "too late", delayMs: 1000 },
+      { kind: "message", content: "queued behind the abandoned one" },
+    );
+    await assert.rejects(
+      provider(fake.baseURL, { timeoutMs: 200 }).complete({
+        agent: "momentum",
+        messages: USER,
+        tools: [],
+      }),
+      /request failed \(not retried\): request timed out/,
+    );
+    assert.equal(fake.requests.length, 1);
+    assert.equal(isLocalBaseUrl(fake.baseURL), true);
+    assert.equal(isLocalBaseUrl("https://api.openai.com/v1"), false);
   } finally {
     await fake.close();
   }

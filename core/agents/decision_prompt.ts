@@ -1,0 +1,57 @@
+/**
+ * What an agent's model reads besides its strategy: the protocol instructions (tool loop or one
+ * JSON decision) and the portfolio block that opens each decision's user message (before the
+ * market block), so a model that wants to hold needs a single call.
+ */
+
+import type { PortfolioView } from "../contracts/portfolio.ts";
+import { MarketDecimal } from "../market/decimal.ts";
+import type { DecisionProtocol } from "./decision.ts";
+
+/** Instructions for the tool loop, appended to the strategy's system prompt. */
+export const TOOLS_INSTRUCTIONS =
+  `How to trade: your portfolio and the market data are in each update. Place orders with the execute_trade tool (quantity in units of the product, buys fill at the best ask, sells at the best bid, a fee applies); get_portfolio shows your account again and calculator does arithmetic. Call tools through the tool-calling interface, one call per order. When you are done, or to hold, answer without a tool call, ending with "Reasoning:" and one or two sentences.`;
+
+/** Instructions for the one-call JSON protocol, appended to the strategy's system prompt. */
+export const JSON_INSTRUCTIONS =
+  `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
+{"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "reason": "<short>"}]}
+Buys fill at the best ask, sells at the best bid, a fee applies to every fill. You cannot spend more cash than you have or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
+
+/** The system prompt of an agent: its strategy, then how to answer in its protocol. */
+export function systemPromptFor(strategyPrompt: string, protocol: DecisionProtocol): string {
+  return `${strategyPrompt}\n\n${protocol === "json" ? JSON_INSTRUCTIONS : TOOLS_INSTRUCTIONS}`;
+}
+
+function money(value: string): string {
+  return new MarketDecimal(value).toFixed(2);
+}
+
+function signed(value: string, suffix = ""): string {
+  const number = new MarketDecimal(value);
+  return `${number.isNegative() ? "" : "+"}${number.toFixed(2)}${suffix}`;
+}
+
+/** The portfolio as a few plain lines: cash, equity, return, fees, then each open position. */
+export function renderPortfolio(portfolio: PortfolioView): string {
+  const lines = [
+    `Your portfolio: cash ${money(portfolio.cash)} USD, equity ${money(portfolio.equity)} USD ` +
+    `(${signed(portfolio.totalReturnPct, " %")} since start), fees paid ` +
+    `${money(portfolio.feesPaid)} USD, ${portfolio.tradeCount} trades.`,
+  ];
+  if (portfolio.positions.length === 0) {
+    lines.push("Open positions: none.");
+    return lines.join("\n");
+  }
+  lines.push("Open positions:");
+  for (const position of portfolio.positions) {
+    lines.push(
+      `- ${position.productId}: ${position.quantity} units, average cost ${position.averageCost}, ` +
+        `bid now ${position.price}, unrealized P&L ${signed(position.unrealizedPnl)} USD ` +
+        `(${signed(position.unrealizedPnlPct, " %")}), held ${
+          Math.round(position.averageHoldMinutes)
+        } min`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import {
+  decisionOrders,
+  decisionResponseFormat,
+  parseDecision,
+  parseProtocol,
+} from "../../core/agents/decision.ts";
+import {
+  JSON_INSTRUCTIONS,
+  renderPortfolio,
+  systemPromptFor,
+  TOOLS_INSTRUCTIONS,
+} from "../../core/agents/decision_prompt.ts";
+import type { PortfolioView } from "../../core/contracts/portfolio.ts";
+
+const PRODUCTS = ["BTC-USD", "ETH-USD"];
+
+Deno.test("a valid decision parses, lenient on action case and numeric strings", () => {
+  const parsed = parseDecision(
+    JSON.stringify({
+      reasoning: "BTC trends up",
+      decisions: [
+        { product_id: "BTC-USD", action: " BUY", quantity: "0.5", reason: "trend" },
+        { product_id: "ETH-USD", action: "hold", quantity: 0, reason: "flat" },
+      ],
+    }),
+    PRODUCTS,
+  );
+  assert.ok(parsed.ok);
+  assert.equal(parsed.decision.decisions[0]!.action, "buy");
+  assert.equal(parsed.decision.decisions[0]!.quantity, 0.5);
+});
+
+Deno.test("a decision is found inside a fenced block or prose (servers without json_schema)", () => {
+  const text = 'Here is my decision:\n```json\n{"reasoning": "hold", "decisions": []}\n```';
+  const parsed = parseDecision(text, PRODUCTS);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.decision.reasoning, "hold");
+});
+
+Deno.test("decisions failing the schema get a one-line reason naming the field", () => {
+  const cases: [string, RegExp][] = [
+    ["", /empty/],
+    ["I think we should buy", /no JSON object/],
+    [
+      '{"reasoning": "x", "decisions": [{"product_id": "DOGE-USD", "action": "buy", ' +
+      '"quantity": 1, "reason": ""}]}',
+      /decisions\.0\.product_id/,
+    ],
+    [
+      '{"reasoning": "x", "decisions": [{"product_id": "BTC-USD", "action": "short", ' +
+      '"quantity": 1, "reason": ""}]}',
+      /decisions\.0\.action/,
+    ],
+    [
+      '{"reasoning": "x", "decisions": [{"product_id": "BTC-USD", "action": "buy", ' +
+      '"quantity": -1, "reason": ""}]}',
+      /decisions\.0\.quantity/,
+    ],
+    ['{"reasoning": "x", "decisions": [], "leverage": 5}', /leverage|Unrecognized/i],
+  ];
+  for (const [text, pattern] of cases) {
+    const parsed = parseDecision(text, PRODUCTS);
+    assert.equal(parsed.ok, false, text);
+    if (!parsed.ok) {
+      assert.match(parsed.error, pattern, text);
+      assert.ok(!parsed.error.includes("\n"), "the reason is one line");
+    }
+  }
+});
+
+Deno.test("orders put sells before buys and skip holds and zero quantities", () => {
+  const parsed = parseDecision(
+    JSON.stringify({
+      reasoning: "rotate",
+      decisions: [
+        { product_id: "BTC-USD", action: "buy", quantity: 1e-7, reason: "" },
+        { product_id: "ETH-USD", action: "sell", quantity: 2, reason: "" },
+        { product_id: "ETH-USD", action: "buy", quantity: 0, reason: "" },
+        { product_id: "BTC-USD", action: "hold", quantity: 3, reason: "" },
+      ],
+    }),
+    PRODUCTS,
+  );
+  assert.ok(parsed.ok);
+  assert.deepEqual(decisionOrders(parsed.decision), [
+    { productId: "ETH-USD", action: "sell", quantity: "2" },
+    { productId: "BTC-USD", action: "buy", quantity: "0.0000001" },
+  ]);
+});
+
+Deno.test("the response format is a strict JSON Schema naming the products", () => {
+  const format = decisionResponseFormat(PRODUCTS);
+  assert.equal(format.name, "trading_decision");
+  const schema = format.schema as {
+    additionalProperties: boolean;
+    required: string[];
+    properties: { decisions: { items: { properties: { product_id: { enum: string[] } } } } };
+  };
+  assert.equal(schema.additionalProperties, false);
+  assert.deepEqual(schema.required, ["reasoning", "decisions"]);
+  assert.deepEqual(schema.properties.decisions.items.properties.product_id.enum, PRODUCTS);
+  assert.equal("$schema" in schema, false);
+});
+
+Deno.test("--protocol accepts tools and json only", () => {
+  assert.equal(parseProtocol("json"), "json");
+  assert.throws(() => parseProtocol("xml"), /Protocol must be one of tools, json, got xml/);
+});
+
+const PORTFOLIO: PortfolioView = {
+  agent: "momentum",
+  time: "2017-09-03T04:00:00.000Z",
+  startingCash: "100000",
+  cash: "95462.5",
+  equity: "100010.123",
+  totalReturnPct: "0.01",
+  realizedPnl: "0",
+  unrealizedPnl: "10.123",
+  feesPaid: "27.5",
+  tradeCount: 1,
+  positions: [{
+    productId: "BTC-USD",
+    quantity: "1",
+    averageCost: "4510",
+    costBasis: "4510",
+    price: "4520.12",
+    marketValue: "4520.12",
+    unrealizedPnl: "10.12",
+    unrealizedPnlPct: "0.22",
+    averageHoldMinutes: 35.4,
+  }],
+};
+
+Deno.test("the portfolio reads as plain lines with cash, equity, fees and each position", () => {
+  const text = renderPortfolio(PORTFOLIO);
+  assert.match(text, /cash 95462\.50 USD, equity 100010\.12 USD \(\+0\.01 % since start\)/);
+  assert.match(text, /fees paid 27\.50 USD, 1 trades/);
+  assert.match(
+    text,
+    /- BTC-USD: 1 units, average cost 4510, bid now 4520\.12, unrealized P&L \+10\.12 USD \(\+0\.22 %\), held 35 min/,
+  );
+  assert.match(renderPortfolio({ ...PORTFOLIO, positions: [] }), /Open positions: none\./);
+});
+
+Deno.test("each protocol appends its own instructions to the strategy prompt", () => {
+  assert.ok(systemPromptFor("Be bold.", "tools").endsWith(TOOLS_INSTRUCTIONS));
+  assert.ok(systemPromptFor("Be bold.", "json").endsWith(JSON_INSTRUCTIONS));
+  assert.match(JSON_INSTRUCTIONS, /"decisions"/);
+});
