@@ -136,6 +136,8 @@ export interface RunArenaOptions {
   promptFormat?: PromptFormat;
   /** Part of every decision and order id, for deterministic replays (random when absent). */
   runId?: string;
+  /** Past decisions summarised in each prompt (router default when absent). */
+  memoryDecisions?: number;
   /** Aborting stops the market feed; the arena then shuts down and reports. */
   signal?: AbortSignal;
   /** Prefix of every topic and consumer group name (isolated arenas on a shared broker). */
@@ -278,6 +280,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       protocol: options.protocol,
       promptFormat: options.promptFormat,
       runId: options.runId,
+      memoryDecisions: options.memoryDecisions,
       topicPrefix: prefix,
       log: log.child("router"),
     });
