@@ -48,7 +48,7 @@ export const ARENA_BRIEFING: string =
 
 About every 60 seconds you receive the same market data as every other agent: for each product the ticker (price of the last trade, best bid, best ask, 24 h volume) and candles on three timeframes (${windowsText()}). Each update also shows your portfolio: cash, open positions with quantity, average cost, unrealized P&L and how long you have held them.
 
-Orders are market orders: buys fill at the best ask, sells at the best bid. Quantities are in units of the product (e.g. 0.05 BTC), not dollars. Only trade products that appear in the market data. Holding is a valid decision.`;
+Orders are market orders: buys fill at the best ask, sells at the best bid. Quantities are in units of the product (e.g. 0.05 of a coin), not dollars. Only trade products that appear in the market data. Holding is a valid decision.`;
 
 /** What every built-in prompt ends with: a short "Reasoning:" section. */
 export const REASONING_REQUEST =

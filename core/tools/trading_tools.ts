@@ -3,12 +3,7 @@
 import { z } from "zod";
 import type { ToolDefinition } from "../contracts/chat.ts";
 import { toolDefinition, type ToolSpec } from "../runtime/tool_spec.ts";
-import {
-  DEFAULT_INCREMENT,
-  DEFAULT_TRADE_CONFIG,
-  PRODUCT_INCREMENTS,
-  type TradeConfig,
-} from "../ledger/trade.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../ledger/trade.ts";
 import type { LedgerService } from "./ledger_service.ts";
 import type { Calculator } from "./calculator.ts";
 import { MAX_EXPRESSION_LENGTH } from "./safe_math.ts";
@@ -27,12 +22,11 @@ export function normalizeAction(value: unknown): unknown {
  */
 export const ExecuteTradeInput = z.object({
   product_id: z.string().min(1).max(24).describe(
-    "Product to trade, exactly as in the market data, e.g. BTC-USD",
+    "Product to trade, exactly as in the market data",
   ),
   quantity: z.union([z.number(), z.string().max(64)]).describe(
     "Amount of the base currency to buy or sell (not dollars), a positive number such as 0.05; " +
-      "fractions allowed down to the product's increment (0.00000001 for BTC, ETH, LTC, SOL; " +
-      "0.1 for FARTCOIN)",
+      "fractions allowed down to the product's increment",
   ),
   action: z.preprocess(
     normalizeAction,
@@ -61,11 +55,6 @@ export const CalculatorInput = z.object({
 /** Input of `calculator`. */
 export type CalculatorInput = z.infer<typeof CalculatorInput>;
 
-function incrementsText(config: TradeConfig): string {
-  const table = { ...PRODUCT_INCREMENTS, ...config.increments };
-  return Object.entries(table).map(([id, step]) => `${id} ${step}`).join(", ");
-}
-
 /** What a model is told about a tool (name, description, input schema); no way to run it. */
 export type ToolSignature<S extends z.ZodType = z.ZodType> = Omit<ToolSpec<S>, "run">;
 
@@ -85,10 +74,10 @@ export function executeTradeSignature(
     name: "execute_trade",
     description: "Buy or sell a crypto product at the current market price for your own account. " +
       "Buys fill at the best ask, sells at the best bid. " + fee + slippage +
-      " quantity is in units of the base currency (e.g. 0.05 BTC), not dollars: to spend D " +
+      " quantity is in units of the product (e.g. 0.05 of a coin), not dollars: to spend D " +
       "dollars buy about D / (ask x (1 + fee)). A buy must be covered by your cash including " +
-      "the fee; you can only sell what you hold (no shorting). Quantity increments: " +
-      incrementsText(config) + `; other products ${DEFAULT_INCREMENT}. ` +
+      "the fee; you can only sell what you hold (no shorting). A quantity must be a multiple " +
+      "of the product's increment (a refusal names it). " +
       "Products without a fresh price cannot be traded. Returns the fill as JSON, or an error " +
       "that says what was wrong and what would be valid.",
     input: ExecuteTradeInput,
