@@ -38,7 +38,8 @@ export function markdownTable(header: string[], rows: string[][]): string {
  * first, with the buy-and-hold benchmark as the last row. Two identical runs give identical text.
  * net: return net of model cost; max DD: from the running peak (starting cash included); DD start:
  * largest fall below the starting cash; sharpe 1h: Sharpe of hourly returns, annualised; fees %:
- * fees in percent of the starting cash; edge/dec: fees / decisions in percent of it.
+ * fees in percent of the starting cash; edge/dec: fees / decisions in percent of it; valid: share
+ * of decisions that ended with a valid answer (not an invalid reply, a timeout or a model error).
  */
 export function formatLeaderboard(report: ReportJson): string {
   const rows = report.leaderboard.map((row) => [
@@ -56,6 +57,7 @@ export function formatLeaderboard(report: ReportJson): string {
     formatUsd(row.feesPaid),
     `${Number(row.feesPct).toFixed(2)}%`,
     row.breakEvenEdgePct === null ? "-" : `${row.breakEvenEdgePct.toFixed(4)}%`,
+    row.validPct === null ? "-" : `${row.validPct.toFixed(0)}%`,
     `$${row.costUsd.toFixed(4)}`,
   ]);
   if (report.benchmark) {
@@ -69,6 +71,7 @@ export function formatLeaderboard(report: ReportJson): string {
       drawdown(report.benchmark.maxDrawdownPct),
       "-",
       report.benchmark.sharpe === null ? "-" : report.benchmark.sharpe.toFixed(2),
+      "-",
       "-",
       "-",
       "-",
@@ -93,9 +96,10 @@ export function formatLeaderboard(report: ReportJson): string {
       "fees",
       "fees %",
       "edge/dec",
+      "valid",
       "cost",
     ],
     rows,
-    [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+    [0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
   );
 }

@@ -34,6 +34,8 @@ export interface ReportRow {
   feesPct: string;
   /** Decisions made. */
   decisions: number;
+  /** Share of decisions with a valid answer in percent, null before the first decision. */
+  validPct: number | null;
   /** Edge per decision that pays the fees, percent of the starting cash; null without any. */
   breakEvenEdgePct: number | null;
   /** Trades executed. */
@@ -109,6 +111,9 @@ export function buildReport(
       feesPaid: agent.portfolio.feesPaid,
       feesPct: agent.feesPct,
       decisions: agent.decisions,
+      validPct: agent.decisions === 0
+        ? null
+        : Math.round(1000 * agent.validDecisions / agent.decisions) / 10,
       breakEvenEdgePct: breakEvenEdgePct(Number(agent.portfolio.feesPaid), {
         decisions: agent.decisions,
         startingCash: Number(agent.portfolio.startingCash),

@@ -56,6 +56,8 @@ export interface AgentRecord {
   usage: AgentUsage;
   /** Decisions seen (one per tick the agent answered). */
   decisions: number;
+  /** Decisions that ended with a valid answer (not invalid, timed out, failed or cut short). */
+  validDecisions: number;
   /** Error activity events seen. */
   errors: number;
   /** Market time of the agent's latest activity, if any. */
@@ -183,6 +185,7 @@ function agentRecord(state: DashboardState, name: string): AgentRecord {
       trades: [],
       usage: { model: null, calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
       decisions: 0,
+      validDecisions: 0,
       errors: 0,
       lastActivityTime: null,
     };
@@ -263,7 +266,10 @@ function applyActivity(state: DashboardState, event: ActivityEvent): void {
     agent.usage.costUsd += event.costUsd;
     return;
   }
-  if (event.kind === "decision") agent.decisions++;
+  if (event.kind === "decision") {
+    agent.decisions++;
+    if (event.outcome === "answered") agent.validDecisions++;
+  }
   if (event.kind === "error") agent.errors++;
   state.activity.push(event);
   if (state.activity.length > state.activityLimit) {

@@ -55,6 +55,8 @@ export interface AgentView {
   costUsd: number;
   /** Decisions made. */
   decisions: number;
+  /** Decisions that ended with a valid answer. */
+  validDecisions: number;
   /** Errors reported. */
   errors: number;
   /** Equity over time, downsampled. */
@@ -216,6 +218,7 @@ export function buildDashboardView(
       tokens: agent.usage.promptTokens + agent.usage.completionTokens,
       costUsd: agent.usage.costUsd,
       decisions: agent.decisions,
+      validDecisions: agent.validDecisions,
       errors: agent.errors,
       equityCurve: chartCurve(metrics, maxPoints),
     });

@@ -5,6 +5,8 @@ import {
   createDashboardState,
 } from "../../core/dashboard/state.ts";
 import { buildDashboardView, downsample } from "../../core/dashboard/view.ts";
+import { buildReport } from "../../core/dashboard/report.ts";
+import { formatLeaderboard } from "../../core/arena/leaderboard.ts";
 import { buyAndHoldLedger } from "../../core/dashboard/benchmark.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
 import {
@@ -185,4 +187,32 @@ Deno.test("live views may reuse recent metrics and say so; exact views never do"
   const exact = buildDashboardView(state);
   assert.equal(exact.metricsStale, false);
   assert.notEqual(exact.agents[0]!.returnPct, first.agents[0]!.returnPct);
+});
+
+Deno.test("decision outcomes give each agent's count of valid decisions, shown in the report", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, [...sampleInputs()]);
+  const outcomes = ["answered", "invalid", "answered", "timeout"] as const;
+  outcomes.forEach((outcome, index) =>
+    applyDashboardInput(state, {
+      kind: "activity",
+      event: {
+        v: 1,
+        kind: "decision",
+        agent: "momentum",
+        time: at(index + 1),
+        tick: index + 1,
+        steps: 1,
+        outcome,
+        skippedTicks: 0,
+      },
+    })
+  );
+  const agent = state.agents.get("momentum")!;
+  const before = agent.decisions - outcomes.length;
+  assert.equal(agent.validDecisions - before, 2, "only answered decisions are valid");
+  const row = buildReport(state).json.leaderboard.find((entry) => entry.agent === "momentum")!;
+  assert.equal(row.decisions, agent.decisions);
+  assert.equal(row.validPct, Math.round(1000 * agent.validDecisions / agent.decisions) / 10);
+  assert.match(formatLeaderboard(buildReport(state).json).split("\n")[0]!, / valid +cost$/);
 });

@@ -153,6 +153,9 @@
         <td data-field="fees">${usd(p.feesPaid)}</td>
         <td data-field="trades">${agent.tradeCount}</td>
         <td data-field="tokens">${groupThousands(String(agent.tokens))}</td>
+        <td data-field="valid" title="${agent.validDecisions} of ${agent.decisions} decisions valid">${
+        agent.decisions === 0 ? "—" : Math.round(100 * agent.validDecisions / agent.decisions) + "%"
+      }</td>
         <td data-field="cost">${usd(agent.costUsd)}</td>
       </tr>`;
     });
@@ -163,11 +166,11 @@
         <td data-field="return" class="${signClass(b.returnPct)}">${pct(b.returnPct)}</td>
         <td>${Number(b.maxDrawdownPct).toFixed(2)}%</td>
         <td>${b.sharpe === null ? "—" : b.sharpe.toFixed(2)}</td>
-        <td></td><td></td><td></td><td></td><td></td>
+        <td></td><td></td><td></td><td></td><td></td><td></td>
       </tr>`);
     }
     if (rows.length === 0) {
-      rows.push('<tr><td colspan="12" class="empty">Waiting for the first ledger event…</td></tr>');
+      rows.push('<tr><td colspan="13" class="empty">Waiting for the first ledger event…</td></tr>');
     }
     document.querySelector("#leaderboard tbody").innerHTML = rows.join("");
   }
