@@ -15,7 +15,11 @@ import { ReplayFeed } from "../core/connector/replay.ts";
 import { createLogger } from "../core/log.ts";
 import { loadCandleCsv, type ProductCandles } from "../core/market/candles.ts";
 import { CsvMarket } from "../core/market/csv_market.ts";
-import { renderSnapshotOriginal, renderSnapshotPrompt } from "../core/market/prompt.ts";
+import {
+  renderSnapshotOriginal,
+  renderSnapshotPlain,
+  renderSnapshotPrompt,
+} from "../core/market/prompt.ts";
 
 const FIXTURES = new URL("../fixtures/market/", import.meta.url);
 const log = createLogger("bench", { level: "warn" });
@@ -43,18 +47,22 @@ async function throughput(
   return { ticks, rate: ticks / seconds };
 }
 
-function tokens(source: ProductCandles[]): { original: number; ours: number; count: number } {
+function tokens(
+  source: ProductCandles[],
+): { original: number; ours: number; plain: number; count: number } {
   const market = new CsvMarket(source);
   let original = 0;
   let ours = 0;
+  let plain = 0;
   let count = 0;
   for (let tick = 1; tick <= market.tickCount; tick += 10) {
     const snapshot = market.tick(tick).snapshot;
     original += countTokens(renderSnapshotOriginal(snapshot));
     ours += countTokens(renderSnapshotPrompt(snapshot));
+    plain += countTokens(renderSnapshotPlain(snapshot));
     count++;
   }
-  return { original: original / count, ours: ours / count, count };
+  return { original: original / count, ours: ours / count, plain: plain / count, count };
 }
 
 const rows: string[] = [
@@ -113,6 +121,7 @@ for (
     } |`,
     `| tokens per snapshot, ours (compact, lossless) | ${result.ours.toFixed(0)} |`,
     `| ratio ours / original | ${(100 * result.ours / result.original).toFixed(1)} % |`,
+    `| tokens per snapshot, plain layout (small models) | ${result.plain.toFixed(0)} |`,
   );
 }
 
