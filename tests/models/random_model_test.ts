@@ -42,8 +42,10 @@ Deno.test("the random model holds for agents without a target and answers JSON d
     messages: [{ role: "user", content: "m" }],
     tools,
     snapshot: market,
+    portfolio: portfolio("100000"),
   });
   assert.equal(none.message.toolCalls?.length ?? 0, 0);
+  assert.match(none.message.content ?? "", /no target/);
   const json = await model.complete({
     agent: "r1",
     messages: [{ role: "user", content: "m" }],

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { ChatMessage, ToolDefinition } from "../../core/contracts/chat.ts";
 import { STRATEGIES } from "../../core/agents/strategies.ts";
-import { estimateTokens, RulesModel } from "../../core/models/rules_model.ts";
+import { RulesModel } from "../../core/models/rules_model.ts";
+import { estimateTokens } from "../../core/models/policy_protocol.ts";
 import { portfolio, product, rising, snapshot } from "../agents/_snapshots.ts";
 
 const TOOLS: ToolDefinition[] = [
