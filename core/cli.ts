@@ -9,7 +9,7 @@ import {
 import { DECISION_PROTOCOLS, type DecisionProtocol } from "./agents/decision.ts";
 import { type LogLevel, parseLogLevel } from "./log.ts";
 import { PROMPT_FORMATS, type PromptFormat } from "./market/prompt.ts";
-import { TOOL_CHOICES } from "./runtime/model_provider.ts";
+import { type RequestControls, TOOL_CHOICES, type ToolChoice } from "./runtime/model_provider.ts";
 
 /** A command line with the shared `--bootstrap-servers` and `--log-level` flags. */
 // deno-lint-ignore ban-types
@@ -128,6 +128,21 @@ export function addRequestControlFlags<Args extends any[], Opts extends OptionVa
       new Option("--tool-choice <choice>", "tool_choice sent with the tools")
         .choices(TOOL_CHOICES),
     );
+}
+
+/** The request controls given by {@linkcode addRequestControlFlags}' flags. */
+export function requestControls(flags: {
+  temperature?: number;
+  seed?: number;
+  maxTokens?: number;
+  toolChoice?: ToolChoice;
+}): RequestControls {
+  return {
+    temperature: flags.temperature,
+    seed: flags.seed,
+    maxTokens: flags.maxTokens,
+    toolChoice: flags.toolChoice,
+  };
 }
 
 /** Adds the agents' protocol flags: `--protocol`, `--prompt-format`, `--reply-timeout`. */

@@ -36,14 +36,7 @@ import {
   type ReplaySource,
 } from "../core/connector/replay.ts";
 import { describeMask, maskedIncrements } from "../core/market/mask.ts";
-import {
-  loadRecordedAnswers,
-  type RecordedAnswer,
-  type RecordingMissError,
-  RecordingModel,
-  RecordingWriter,
-  ReplayedModel,
-} from "../core/models/recorded_model.ts";
+import { ModelRecording } from "../core/models/recorded_model.ts";
 import { writeReport } from "../core/dashboard/report.ts";
 import {
   addAgentProtocolFlags,
@@ -53,6 +46,7 @@ import {
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
+  requestControls,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
@@ -166,16 +160,14 @@ if (!replaying && (options.speed !== undefined || options.lockstep || options.ma
 if (!replaying && (options.mask || options.maskSeed !== undefined)) {
   fail("--mask and --mask-seed apply to --replay (or --demo); live data is never masked");
 }
-if (options.recordModel && options.replayModel) {
-  fail("--record-model and --replay-model exclude each other; give one");
-}
-if (options.allowMisses && !options.replayModel) fail("--allow-misses applies to --replay-model");
-let recordedAnswers: RecordedAnswer[] | undefined;
-let recordingWriter: RecordingWriter | undefined;
-let recordingMiss: RecordingMissError | undefined;
+let recording: ModelRecording;
 try {
-  if (options.replayModel) recordedAnswers = await loadRecordedAnswers(options.replayModel);
-  if (options.recordModel) recordingWriter = await RecordingWriter.create(options.recordModel);
+  recording = await ModelRecording.open({
+    record: options.recordModel,
+    replay: options.replayModel,
+    allowMisses: options.allowMisses,
+    onMiss: () => abort.abort(),
+  });
 } catch (error) {
   fail((error as Error).message);
 }
@@ -269,38 +261,22 @@ try {
 
 /** The rules model, or the model id on the OpenAI-compatible server (the key is needed then). */
 function modelOf(model: string): { provider: ModelProvider; secrets: string[] } {
-  if (recordedAnswers) {
-    const provider = new ReplayedModel(recordedAnswers, {
+  const apiKey = model === "rules" || recording.replaying
+    ? ""
+    : options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
+  const provider = recording.provider(model, () =>
+    createModel({
       model,
-      allowMisses: options.allowMisses === true,
-      onMiss: (error) => {
-        recordingMiss ??= error;
-        abort.abort();
-      },
-    });
-    return { provider, secrets: [] };
-  }
-  const apiKey = model === "rules" ? "" : options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
-  const provider = createModel({
-    model,
-    apiKey,
-    baseURL: options.baseUrl,
-    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
-    timeoutMs: options.timeoutMs,
-    controls: {
-      temperature: options.temperature,
-      seed: options.seed,
-      maxTokens: options.maxTokens,
-      toolChoice: options.toolChoice,
-    },
-    takerFeeBps: options.takerFeeBps,
-    increments: mask ? maskedIncrements(mask) : undefined,
-    log: log.child("model"),
-  });
-  const recorded = recordingWriter
-    ? new RecordingModel(provider, { writer: recordingWriter })
-    : provider;
-  return { provider: recorded, secrets: apiKey ? [apiKey] : [] };
+      apiKey,
+      baseURL: options.baseUrl,
+      reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
+      timeoutMs: options.timeoutMs,
+      controls: requestControls(options),
+      takerFeeBps: options.takerFeeBps,
+      increments: mask ? maskedIncrements(mask) : undefined,
+      log: log.child("model"),
+    }));
+  return { provider, secrets: apiKey ? [apiKey] : [] };
 }
 
 const modelLabels = models.map((model) =>
@@ -357,9 +333,9 @@ try {
     protocol: options.protocol,
     promptFormat: options.promptFormat,
     // Recorded answers carry the recording run's ids: decision and order ids must match them.
-    runId: recordedAnswers || recordingWriter ? "recorded" : undefined,
+    runId: recording.active ? "recorded" : undefined,
   });
-  await recordingWriter?.close();
+  await recording.close();
 } catch (error) {
   for (const line of heldLines) console.error(line);
   const reason = error instanceof Deno.errors.AddrInUse
@@ -371,8 +347,8 @@ try {
 }
 await bus.close().catch(() => {});
 for (const line of heldLines) console.error(line);
-if (recordingMiss && !options.allowMisses) {
-  console.error(`arena: ${recordingMiss.message}; pass --allow-misses to go on regardless`);
+if (recording.miss && !options.allowMisses) {
+  console.error(`arena: ${recording.miss.message}; pass --allow-misses to go on regardless`);
   Deno.exit(1);
 }
 
@@ -390,10 +366,7 @@ console.log(
     "=== End of leaderboard ===",
     ...(replaying && abort.signal.aborted ? [`Stopped early after ${result.ticks} ticks.`] : []),
     ...(mask ? ["Mask of this replay:", ...describeMask(mask).map((line) => `  ${line}`)] : []),
-    ...(recordingWriter
-      ? [`Recorded ${recordingWriter.count} model answers to ${options.recordModel}`]
-      : []),
-    ...(recordedAnswers ? [`Model answers replayed from ${options.replayModel} ($0)`] : []),
+    ...(recording.summary() ? [recording.summary()!] : []),
     `Report: ${paths.html} (data: ${paths.json})`,
     ...(webUrl ? [`Web dashboard was at ${webUrl}`] : []),
     `Finished in ${seconds} s wall-clock time.`,

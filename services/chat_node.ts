@@ -13,7 +13,12 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { addRequestControlFlags, brokerCommand, positiveIntFlag } from "../core/cli.ts";
+import {
+  addRequestControlFlags,
+  brokerCommand,
+  positiveIntFlag,
+  requestControls,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { createModel } from "../core/models/create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
@@ -63,12 +68,7 @@ try {
     baseURL: options.baseUrl,
     reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
     timeoutMs: options.timeoutMs,
-    controls: {
-      temperature: options.temperature,
-      seed: options.seed,
-      maxTokens: options.maxTokens,
-      toolChoice: options.toolChoice,
-    },
+    controls: requestControls(options),
     log: log.child("model"),
   });
 } catch (error) {

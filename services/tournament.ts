@@ -44,19 +44,13 @@ import {
   nonNegativeIntFlag,
   positiveIntFlag,
   positiveNumberFlag,
+  requestControls,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger, parseLogLevel } from "../core/log.ts";
 import { createModel } from "../core/models/create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
-import {
-  loadRecordedAnswers,
-  type RecordedAnswer,
-  type RecordingMissError,
-  RecordingModel,
-  RecordingWriter,
-  ReplayedModel,
-} from "../core/models/recorded_model.ts";
+import { ModelRecording } from "../core/models/recorded_model.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
 const DEFAULT_ENTRIES = "momentum:rules,brainrot:rules,scalper:rules";
@@ -154,29 +148,27 @@ try {
   Deno.exit(2);
 }
 
-const usage = (message: string): never => {
+function usage(message: string): never {
   console.error(`tournament: ${message}`);
   Deno.exit(2);
-};
+}
 const llmEntries = entries.some((entry) => entry.model !== "rules");
 const masked = options.mask ?? (llmEntries || options.unmasked === true);
 if (options.unmasked && options.mask === false) usage("--unmasked needs masking; drop --no-mask");
-if (options.recordModel && options.replayModel) {
-  usage("--record-model and --replay-model exclude each other; give one");
-}
-if (options.allowMisses && !options.replayModel) usage("--allow-misses applies to --replay-model");
-let recordedAnswers: RecordedAnswer[] | undefined;
-let recordingWriter: RecordingWriter | undefined;
-let recordingMiss: RecordingMissError | undefined;
+let recording: ModelRecording;
 try {
-  if (options.replayModel) recordedAnswers = await loadRecordedAnswers(options.replayModel);
-  if (options.recordModel) recordingWriter = await RecordingWriter.create(options.recordModel);
+  recording = await ModelRecording.open({
+    record: options.recordModel,
+    replay: options.replayModel,
+    allowMisses: options.allowMisses,
+    onMiss: () => abort.abort(),
+  });
 } catch (error) {
   usage((error as Error).message);
 }
 
 let apiKey: string | undefined;
-const needsKey = llmEntries && !recordedAnswers;
+const needsKey = llmEntries && !recording.replaying;
 if (needsKey) {
   apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");
   if (!apiKey) {
@@ -187,36 +179,21 @@ if (needsKey) {
   }
 }
 function provider(model: string, context: ProviderContext): ModelProvider {
-  if (recordedAnswers) {
-    return new ReplayedModel(recordedAnswers, {
-      model,
-      allowMisses: options.allowMisses === true,
-      onMiss: (error) => {
-        recordingMiss ??= error;
-        abort.abort();
-      },
-    });
-  }
   // Masked increments keep the rules model's returns identical masked and unmasked; a fixed
   // run id per window keeps its ledger ids the same on every run.
-  const live = createModel({
-    model,
-    apiKey,
-    baseURL: options.baseUrl,
-    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
-    timeoutMs: options.timeoutMs,
-    controls: {
-      temperature: options.temperature,
-      seed: context.seed,
-      maxTokens: options.maxTokens,
-      toolChoice: options.toolChoice,
-    },
-    runId: `w${context.window}`,
-    takerFeeBps: options.takerFeeBps,
-    increments: context.increments,
-    log: log.child("model"),
-  });
-  return recordingWriter ? new RecordingModel(live, { writer: recordingWriter }) : live;
+  return recording.provider(model, () =>
+    createModel({
+      model,
+      apiKey,
+      baseURL: options.baseUrl,
+      reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
+      timeoutMs: options.timeoutMs,
+      controls: { ...requestControls(options), seed: context.seed },
+      runId: `w${context.window}`,
+      takerFeeBps: options.takerFeeBps,
+      increments: context.increments,
+      log: log.child("model"),
+    }));
 }
 
 const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
@@ -245,9 +222,9 @@ const result = await runTournament(entries, {
   mask: masked ? { seed: options.seed ?? SEED, unmasked: options.unmasked === true } : undefined,
 });
 bar.done();
-await recordingWriter?.close();
-if (recordingMiss && !options.allowMisses) {
-  console.error(`tournament: ${recordingMiss.message}; pass --allow-misses to go on regardless`);
+await recording.close();
+if (recording.miss && !options.allowMisses) {
+  console.error(`tournament: ${recording.miss.message}; pass --allow-misses to go on regardless`);
   Deno.exit(1);
 }
 

@@ -323,3 +323,92 @@ export class ReplayedModel implements ModelProvider {
     }); the recording was made with another prompt, data set or settings`;
   }
 }
+
+/** Options for {@linkcode ModelRecording.open}: a file to record to, or one to replay from. */
+export interface ModelRecordingOptions {
+  /** Write every model answer to this file (`--record-model`). */
+  record?: string;
+  /** Answer from this recording instead of calling models (`--replay-model`). */
+  replay?: string;
+  /** With `replay`: answer unrecorded requests with an error the agent sees. */
+  allowMisses?: boolean;
+  /** Called once at the first miss (e.g. to stop the run). */
+  onMiss?: (error: RecordingMissError) => void;
+}
+
+/** The `--record-model` / `--replay-model` settings of a run, shared by the arena and tournaments. */
+export class ModelRecording {
+  readonly #answers?: RecordedAnswer[];
+  readonly #writer?: RecordingWriter;
+  readonly #options: ModelRecordingOptions;
+  #miss?: RecordingMissError;
+
+  private constructor(
+    options: ModelRecordingOptions,
+    answers?: RecordedAnswer[],
+    writer?: RecordingWriter,
+  ) {
+    this.#options = options;
+    this.#answers = answers;
+    this.#writer = writer;
+  }
+
+  /** Checks the flags and opens the files; throws a one-line error naming the problem. */
+  static async open(options: ModelRecordingOptions): Promise<ModelRecording> {
+    if (options.record && options.replay) {
+      throw new Error("--record-model and --replay-model exclude each other; give one");
+    }
+    if (options.allowMisses && !options.replay) {
+      throw new Error("--allow-misses applies to --replay-model");
+    }
+    const answers = options.replay ? await loadRecordedAnswers(options.replay) : undefined;
+    const writer = options.record ? await RecordingWriter.create(options.record) : undefined;
+    return new ModelRecording(options, answers, writer);
+  }
+
+  /** True when models are answered from a recording (no model is called, no key is needed). */
+  get replaying(): boolean {
+    return this.#answers !== undefined;
+  }
+
+  /** True when model answers are written to a file or read from one. */
+  get active(): boolean {
+    return this.#answers !== undefined || this.#writer !== undefined;
+  }
+
+  /** The first request that was not in the recording, if any. */
+  get miss(): RecordingMissError | undefined {
+    return this.#miss;
+  }
+
+  /** A line saying what was recorded or replayed, for the end of a run. */
+  summary(): string | undefined {
+    if (this.#writer) {
+      return `Recorded ${this.#writer.count} model answers to ${this.#options.record}`;
+    }
+    if (this.#answers) return `Model answers replayed from ${this.#options.replay} ($0)`;
+    return undefined;
+  }
+
+  /** The model to use for a label: the recording's answers, or `live()` (recorded when asked). */
+  provider(model: string, live: () => ModelProvider): ModelProvider {
+    if (this.#answers) {
+      return new ReplayedModel(this.#answers, {
+        model,
+        allowMisses: this.#options.allowMisses === true,
+        onMiss: (error) => {
+          if (this.#miss) return;
+          this.#miss = error;
+          this.#options.onMiss?.(error);
+        },
+      });
+    }
+    const provider = live();
+    return this.#writer ? new RecordingModel(provider, { writer: this.#writer }) : provider;
+  }
+
+  /** Flushes and closes the recording file. */
+  async close(): Promise<void> {
+    await this.#writer?.close();
+  }
+}
