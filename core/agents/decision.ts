@@ -21,6 +21,12 @@ export function parseProtocol(value: string): DecisionProtocol {
   return value as DecisionProtocol;
 }
 
+/** Longest `reasoning` (characters): bounds what a constrained decoder lets a model ramble. */
+export const REASONING_MAX_LENGTH = 400;
+
+/** Longest `reason` per product (characters). */
+export const REASON_MAX_LENGTH = 120;
+
 /** The name of the decision's JSON Schema in `response_format`. */
 export const DECISION_SCHEMA_NAME = "trading_decision";
 
@@ -30,13 +36,15 @@ export function decisionSchema(productIds: readonly string[]) {
     ? z.enum(productIds as [string, ...string[]])
     : z.string().min(1);
   return z.object({
-    reasoning: z.string().describe("Short reasoning behind the decision"),
+    reasoning: z.string().max(REASONING_MAX_LENGTH).describe(
+      "Short reasoning behind the decision",
+    ),
     decisions: z.array(
       z.object({
         product_id: products.describe("A product from the market data"),
         action: z.enum(["buy", "sell", "hold"]),
         quantity: z.number().min(0).describe("Units of the product; 0 for hold"),
-        reason: z.string().describe("One short sentence"),
+        reason: z.string().max(REASON_MAX_LENGTH).describe("A few words"),
       }).strict(),
     ).describe("One entry per product you act on; products left out are held"),
   }).strict();
@@ -57,13 +65,24 @@ export type DecisionParse =
   | { ok: true; decision: TradingDecision }
   | { ok: false; error: string };
 
-/** Lenient forms small models write: `"BUY"`, `" buy"`, quantities as numeric strings. */
+/** Shortens an over-long text field (servers that do not enforce the schema's maxLength). */
+function clipText(value: unknown, limit: number): unknown {
+  return typeof value === "string" && value.length > limit
+    ? `${value.slice(0, limit - 1)}…`
+    : value;
+}
+
+/**
+ * Lenient forms small models write: `"BUY"`, `" buy"`, quantities as numeric strings, a missing
+ * `reason`, texts longer than the schema allows (clipped).
+ */
 function normalise(value: unknown): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
   const record = value as Record<string, unknown>;
   if (!Array.isArray(record.decisions)) return value;
   return {
     ...record,
+    reasoning: clipText(record.reasoning, REASONING_MAX_LENGTH),
     decisions: record.decisions.map((entry) => {
       if (typeof entry !== "object" || entry === null) return entry;
       const item = { ...(entry as Record<string, unknown>) };
@@ -71,7 +90,7 @@ function normalise(value: unknown): unknown {
       if (typeof item.quantity === "string" && /^\s*\d+(\.\d+)?\s*$/.test(item.quantity)) {
         item.quantity = Number(item.quantity);
       }
-      if (item.reason === undefined) item.reason = "";
+      item.reason = clipText(item.reason ?? "", REASON_MAX_LENGTH);
       return item;
     }),
   };

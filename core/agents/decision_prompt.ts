@@ -4,6 +4,7 @@
  * market block), so a model that wants to hold needs a single call.
  */
 
+import type { MarketSnapshot } from "../contracts/market.ts";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import { MarketDecimal } from "../market/decimal.ts";
 import type { DecisionProtocol } from "./decision.ts";
@@ -16,7 +17,7 @@ export const TOOLS_INSTRUCTIONS =
 export const JSON_INSTRUCTIONS =
   `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
 {"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "reason": "<short>"}]}
-Buys fill at the best ask, sells at the best bid, a fee applies to every fill. You cannot spend more cash than you have or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
+Buys fill at the best ask, sells at the best bid, a fee applies to every fill. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
 
 /** The system prompt of an agent: its strategy, then how to answer in its protocol. */
 export function systemPromptFor(strategyPrompt: string, protocol: DecisionProtocol): string {
@@ -32,13 +33,37 @@ function signed(value: string, suffix = ""): string {
   return `${number.isNegative() ? "" : "+"}${number.toFixed(2)}${suffix}`;
 }
 
-/** The portfolio as a few plain lines: cash, equity, return, fees, then each open position. */
-export function renderPortfolio(portfolio: PortfolioView): string {
+/**
+ * What the cash buys of each product at its ask, before the fee, rounded down to 4 significant
+ * digits: small models size orders from it instead of guessing (they asked for 100 BTC with
+ * $100,000).
+ */
+function buyingPower(portfolio: PortfolioView, snapshot: MarketSnapshot): string | undefined {
+  const cash = new MarketDecimal(portfolio.cash);
+  const parts: string[] = [];
+  for (const product of snapshot.products) {
+    const ask = new MarketDecimal(product.ticker.bestAsk);
+    if (!ask.isPositive() || product.stale) continue;
+    const units = cash.div(ask).toSignificantDigits(4, MarketDecimal.ROUND_DOWN);
+    parts.push(`${product.productId} ${units.toFixed()}`);
+  }
+  return parts.length === 0
+    ? undefined
+    : `Most you can buy now at the ask, before the fee (units): ${parts.join(", ")}.`;
+}
+
+/**
+ * The portfolio as a few plain lines: cash, equity, return, fees, each open position, and with
+ * the snapshot what the cash buys of each product.
+ */
+export function renderPortfolio(portfolio: PortfolioView, snapshot?: MarketSnapshot): string {
   const lines = [
     `Your portfolio: cash ${money(portfolio.cash)} USD, equity ${money(portfolio.equity)} USD ` +
     `(${signed(portfolio.totalReturnPct, " %")} since start), fees paid ` +
     `${money(portfolio.feesPaid)} USD, ${portfolio.tradeCount} trades.`,
   ];
+  const power = snapshot ? buyingPower(portfolio, snapshot) : undefined;
+  if (power) lines.push(power);
   if (portfolio.positions.length === 0) {
     lines.push("Open positions: none.");
     return lines.join("\n");

@@ -548,7 +548,7 @@ export class AgentRouter {
     if (result.ok) {
       try {
         const view = PortfolioView.parse(JSON.parse(result.content));
-        return { text: renderPortfolio(view), view };
+        return { text: renderPortfolio(view, run.snapshot), view };
       } catch {
         return { text: "Your portfolio could not be read (get_portfolio sent no portfolio)." };
       }

@@ -4,6 +4,8 @@ import {
   decisionResponseFormat,
   parseDecision,
   parseProtocol,
+  REASON_MAX_LENGTH,
+  REASONING_MAX_LENGTH,
 } from "../../core/agents/decision.ts";
 import {
   JSON_INSTRUCTIONS,
@@ -12,6 +14,9 @@ import {
   TOOLS_INSTRUCTIONS,
 } from "../../core/agents/decision_prompt.ts";
 import type { PortfolioView } from "../../core/contracts/portfolio.ts";
+import { CsvMarket } from "../../core/market/csv_market.ts";
+import { MarketDecimal } from "../../core/market/decimal.ts";
+import { mainFixture } from "../market/_fixtures.ts";
 
 const PRODUCTS = ["BTC-USD", "ETH-USD"];
 
@@ -147,4 +152,30 @@ Deno.test("each protocol appends its own instructions to the strategy prompt", (
   assert.ok(systemPromptFor("Be bold.", "tools").endsWith(TOOLS_INSTRUCTIONS));
   assert.ok(systemPromptFor("Be bold.", "json").endsWith(JSON_INSTRUCTIONS));
   assert.match(JSON_INSTRUCTIONS, /"decisions"/);
+});
+
+Deno.test("with the snapshot, the portfolio says the most each product's cash buys at the ask", () => {
+  const snapshot = new CsvMarket(mainFixture()).tick(1).snapshot;
+  const text = renderPortfolio(PORTFOLIO, snapshot);
+  for (const product of snapshot.products) {
+    const units = new MarketDecimal(PORTFOLIO.cash).div(product.ticker.bestAsk)
+      .toSignificantDigits(4, MarketDecimal.ROUND_DOWN).toFixed();
+    assert.ok(text.includes(`${product.productId} ${units}`), `${product.productId} ${units}`);
+  }
+  assert.match(text, /Most you can buy now at the ask, before the fee \(units\): BTC-USD \d/);
+});
+
+Deno.test("decisions with over-long texts are clipped, not refused (servers without maxLength)", () => {
+  const parsed = parseDecision(
+    JSON.stringify({
+      reasoning: "x".repeat(1000),
+      decisions: [{ product_id: "BTC-USD", action: "hold", quantity: 0, reason: "y".repeat(500) }],
+    }),
+    PRODUCTS,
+  );
+  assert.ok(parsed.ok);
+  assert.equal(parsed.decision.reasoning.length, REASONING_MAX_LENGTH);
+  assert.equal(parsed.decision.decisions[0]!.reason.length, REASON_MAX_LENGTH);
+  const schema = JSON.stringify(decisionResponseFormat(PRODUCTS).schema);
+  assert.ok(schema.includes(`"maxLength":${REASONING_MAX_LENGTH}`));
 });
