@@ -88,3 +88,125 @@ export function fit(text: string, width: number, align: "left" | "right" = "left
   const pad = " ".repeat(Math.max(0, width - visibleWidth(cut)));
   return align === "left" ? cut + pad : pad + cut;
 }
+
+/** One column of a {@linkcode layoutTable} table. */
+export interface TableColumn {
+  /** Header text. */
+  header: string;
+  /** One cell per row (ANSI colours allowed); ignored for a flex column. */
+  cells: string[];
+  /** Alignment (default left). */
+  align?: "left" | "right";
+  /** 0 (default) is always kept; higher numbers are dropped first when the width is short. */
+  priority?: number;
+  /** Text columns may be shortened with an ellipsis down to this width; numbers never are. */
+  minWidth?: number;
+  /** A column that takes the space left (between `min` and `max`), drawn at that width. */
+  flex?: { min: number; max: number; render: (row: number, width: number) => string };
+}
+
+/**
+ * Lays out a table in at most `width` columns without cutting a cell: text columns with a
+ * `minWidth` are shortened first, then the highest-priority-number columns are dropped. Returns
+ * the header line then one line per row.
+ */
+export function layoutTable(columns: TableColumn[], width: number): string[] {
+  const rows = Math.max(0, ...columns.map((column) => column.flex ? 0 : column.cells.length));
+  const natural = columns.map((column) =>
+    column.flex
+      ? Math.max(column.flex.min, visibleWidth(column.header))
+      : Math.max(visibleWidth(column.header), ...column.cells.map(visibleWidth))
+  );
+  const ranks = [...new Set(columns.map((column) => column.priority ?? 0))].sort((a, b) => b - a);
+  let kept: number[] = columns.map((_, index) => index);
+  let widths = [...natural];
+  for (const dropFrom of [Infinity, ...ranks.filter((rank) => rank > 0)]) {
+    kept = columns.map((_, index) => index)
+      .filter((index) => (columns[index]!.priority ?? 0) < dropFrom);
+    widths = [...natural];
+    let excess = kept.reduce((sum, index) => sum + widths[index]!, 0) + kept.length - 1 - width;
+    // Shorten the widest shortenable text column first, one character at a time.
+    while (excess > 0) {
+      let widest = -1;
+      for (const index of kept) {
+        const min = columns[index]!.minWidth;
+        if (min === undefined || widths[index]! <= min) continue;
+        if (widest < 0 || widths[index]! > widths[widest]!) widest = index;
+      }
+      if (widest < 0) break;
+      widths[widest]!--;
+      excess--;
+    }
+    if (excess <= 0) {
+      // Flex columns take what is left, up to their maximum.
+      for (const index of kept) {
+        const flex = columns[index]!.flex;
+        if (!flex || excess >= 0) continue;
+        const grow = Math.min(-excess, flex.max - widths[index]!);
+        widths[index]! += Math.max(0, grow);
+        excess += Math.max(0, grow);
+      }
+      break;
+    }
+  }
+  const line = (cell: (index: number) => string) =>
+    kept.map((index) => fit(cell(index), widths[index]!, columns[index]!.align ?? "left"))
+      .join(" ").trimEnd();
+  const lines = [line((index) => columns[index]!.header)];
+  for (let row = 0; row < rows; row++) {
+    lines.push(line((index) => {
+      const column = columns[index]!;
+      return column.flex ? column.flex.render(row, widths[index]!) : column.cells[row] ?? "";
+    }));
+  }
+  return lines;
+}
+
+const SPARK_BARS = "▁▂▃▄▅▆▇█";
+
+/** A one-line chart of the values in `width` characters (the last value of each bucket). */
+export function sparkline(values: readonly number[], width: number): string {
+  if (values.length === 0 || width <= 0) return "";
+  const points: number[] = [];
+  const count = Math.min(width, values.length);
+  for (let i = 0; i < count; i++) {
+    points.push(values[Math.floor((i + 1) * values.length / count) - 1]!);
+  }
+  const low = Math.min(...points);
+  const high = Math.max(...points);
+  return points.map((value) =>
+    high === low
+      ? SPARK_BARS[3]!
+      : SPARK_BARS[Math.round((value - low) / (high - low) * (SPARK_BARS.length - 1))]!
+  ).join("");
+}
+
+/** Seconds for a latency column: `"0.4s"`, `"12s"`, or `"-"` when unknown. */
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return "-";
+  return seconds < 10 ? `${seconds.toFixed(1)}s` : `${Math.round(seconds)}s`;
+}
+
+/** Word-wraps plain text (whitespace collapsed) into lines of at most `width` characters. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.replace(/\s+/g, " ").trim().split(" ")) {
+    if (word === "") continue;
+    let rest = word;
+    while ([...rest].length > width) {
+      if (line) lines.push(line);
+      line = "";
+      lines.push([...rest].slice(0, width).join(""));
+      rest = [...rest].slice(width).join("");
+    }
+    if (!line) line = rest;
+    else if ([...line].length + 1 + [...rest].length <= width) line += ` ${rest}`;
+    else {
+      lines.push(line);
+      line = rest;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}

@@ -4,6 +4,9 @@ import type { ActivityEvent } from "../contracts/activity.ts";
 import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
 import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
 import { applyEvent, createLedgerState, type LedgerState } from "../ledger/account.ts";
+import { Money } from "../ledger/money.ts";
+import type { MarkPoint } from "../metrics/metrics.ts";
+import { RunningMetrics } from "../metrics/running.ts";
 
 /** Where the dashboard is in reading its topics. */
 export type DashboardStatus = "connecting" | "catching_up" | "live" | "finished";
@@ -42,6 +45,16 @@ export interface AgentUsage {
   costUsd: number;
 }
 
+/** The latest reasoning text of an agent. */
+export interface ReasoningRecord {
+  /** Market time of the tick it belongs to (ISO). */
+  time: string;
+  /** Tick number, when known. */
+  tick?: number;
+  /** The reasoning text. */
+  text: string;
+}
+
 /** Everything the dashboard keeps about one agent. */
 export interface AgentRecord {
   /** Agent name (ledger key). */
@@ -62,6 +75,18 @@ export interface AgentRecord {
   errors: number;
   /** Market time of the agent's latest activity, if any. */
   lastActivityTime: string | null;
+  /** The agent's latest reasoning, if any. */
+  lastReasoning: ReasoningRecord | null;
+  /** Metrics kept current as events and prices arrive (from the account opening on). */
+  metrics: RunningMetrics | null;
+}
+
+/** The buy-and-hold benchmark's running metrics and the inputs they were built from. */
+export interface BenchmarkRecord {
+  /** Start, cash, fee and first marks the benchmark's ledger was built from. */
+  key: string | null;
+  /** Its running metrics, fed every price tick. */
+  metrics: RunningMetrics | null;
 }
 
 /** The market clock as the dashboard last saw it. */
@@ -112,6 +137,10 @@ export interface DashboardState {
   rejected: { eventId: string; reason: string }[];
   /** Consumed message counts. */
   counts: InputCounts;
+  /** Market time (ISO) of each tick's snapshot, for the snapshot-to-fill latency of trades. */
+  tickTimes: Map<number, string>;
+  /** The benchmark's running metrics (shared by shallow copies of the state). */
+  benchmark: BenchmarkRecord;
 }
 
 /** One input of the dashboard reducer, tagged by the topic it came from. */
@@ -141,6 +170,8 @@ export function createDashboardState(options: DashboardStateOptions = {}): Dashb
     ledger: createLedgerState(),
     rejected: [],
     counts: { ledger: 0, prices: 0, activity: 0, snapshots: 0, duplicates: 0, rejected: 0 },
+    tickTimes: new Map(),
+    benchmark: { key: null, metrics: null },
   };
 }
 
@@ -158,6 +189,7 @@ export function applyDashboardInput(state: DashboardState, input: DashboardInput
       return;
     case "snapshot":
       state.counts.snapshots++;
+      state.tickTimes.set(input.snapshot.tick, input.snapshot.time);
       advanceClock(state, input.snapshot.time);
       if (state.clock.tick === null || input.snapshot.tick >= state.clock.tick) {
         state.clock.tick = input.snapshot.tick;
@@ -188,6 +220,8 @@ function agentRecord(state: DashboardState, name: string): AgentRecord {
       validDecisions: 0,
       errors: 0,
       lastActivityTime: null,
+      lastReasoning: null,
+      metrics: null,
     };
     state.agents.set(name, agent);
   }
@@ -213,9 +247,15 @@ function applyLedgerEvent(state: DashboardState, event: LedgerEvent): void {
   agent.events.push(event);
   if (event.type === "account_opened") {
     agent.opened ??= event;
+    if (!agent.metrics) {
+      // Prices seen before the opening count for its first point: replay them once.
+      agent.metrics = new RunningMetrics({ agent: agent.name });
+      agent.metrics.rebuild(agent.events, marksOf(state));
+    }
   } else {
     agent.trades.push(event);
     state.trades.push(event);
+    agent.metrics?.addEvent(event);
   }
   advanceClock(state, event.time);
 }
@@ -231,6 +271,11 @@ function applyPriceTick(state: DashboardState, tick: PriceTick): void {
     product.latest = tick;
   }
   insertPricePoint(product.history, { time, price: tick.price, bestBid: tick.bestBid });
+  // Marks are the best bid per market second, as in the product history.
+  const mark: MarkPoint = { productId: tick.productId, timeMs: time * 1000, price: tick.bestBid };
+  const value = new Money(tick.bestBid);
+  for (const agent of state.agents.values()) agent.metrics?.addMark(mark, value);
+  state.benchmark.metrics?.addMark(mark, value);
   advanceClock(state, tick.time);
 }
 
@@ -258,6 +303,20 @@ function applyActivity(state: DashboardState, event: ActivityEvent): void {
   if (isLater(event.time, agent.lastActivityTime)) {
     agent.lastActivityTime = event.time;
   }
+  if (event.tick !== undefined && !state.tickTimes.has(event.tick)) {
+    // Activity carries its tick's market time: the snapshot time when the snapshot was missed.
+    state.tickTimes.set(event.tick, event.time);
+  }
+  if (
+    event.kind === "reasoning" && event.text.trim() !== "" &&
+    (agent.lastReasoning === null || !isLater(agent.lastReasoning.time, event.time))
+  ) {
+    agent.lastReasoning = {
+      time: event.time,
+      ...(event.tick === undefined ? {} : { tick: event.tick }),
+      text: event.text,
+    };
+  }
   if (event.kind === "usage") {
     agent.usage.model = event.model;
     agent.usage.calls++;
@@ -275,6 +334,32 @@ function applyActivity(state: DashboardState, event: ActivityEvent): void {
   if (state.activity.length > state.activityLimit) {
     state.activity.splice(0, state.activity.length - state.activityLimit);
   }
+}
+
+/** Every mark the dashboard holds (best bid per product and market second), oldest first. */
+export function marksOf(state: DashboardState): MarkPoint[] {
+  const marks: MarkPoint[] = [];
+  for (const product of state.products.values()) {
+    for (const point of product.history) {
+      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
+    }
+  }
+  return marks.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/**
+ * Seconds from the snapshot of a trade's tick to its fill on the market clock, or null when the
+ * trade names no tick or the tick's time is unknown.
+ */
+export function tradeLatencySeconds(
+  state: DashboardState,
+  trade: Pick<TradeExecuted, "time" | "tick">,
+): number | null {
+  if (trade.tick === undefined) return null;
+  const snapshot = state.tickTimes.get(trade.tick);
+  if (snapshot === undefined) return null;
+  const seconds = (Date.parse(trade.time) - Date.parse(snapshot)) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, seconds) : null;
 }
 
 function advanceClock(state: DashboardState, time: string): void {

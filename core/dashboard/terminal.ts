@@ -1,23 +1,34 @@
 /** The terminal dashboard: a pure renderer (view + width -> text) and a flicker-free drawer. */
 
 import type { DashboardState } from "./state.ts";
-import { buildDashboardView, type DashboardView } from "./view.ts";
+import {
+  type AgentView,
+  buildDashboardView,
+  type DashboardView,
+  type DashboardViewOptions,
+} from "./view.ts";
 import {
   fit,
   formatPct,
   formatPrice,
   formatQuantity,
+  formatSeconds,
   formatUsd,
+  layoutTable,
   signOf,
+  sparkline,
   stripAnsi,
+  type TableColumn,
   truncateVisible,
+  visibleWidth,
+  wrapText,
 } from "./format.ts";
 
 /** Options for {@linkcode renderTerminal}. */
 export interface RenderTerminalOptions {
   /** Terminal columns; every line fits in it (default 100, at least 40). */
   width?: number;
-  /** Terminal rows; when given, the trade log and positions are cut to fit. */
+  /** Terminal rows; when given, sections are sized to fit and cards shown only if room. */
   height?: number;
   /** ANSI colours (default true). */
   color?: boolean;
@@ -25,11 +36,25 @@ export interface RenderTerminalOptions {
   tradeLines?: number;
   /** Extra text for the header, e.g. the web dashboard's URL. */
   note?: string;
-  /** Reuse metrics younger than this in live redraws (see `DashboardViewOptions`); default 0. */
+  /** Show each agent's latest reasoning instead of positions and trades. */
+  reasoning?: boolean;
+  /** Key help shown on the rule under the header, e.g. `r reasoning  q quit`. */
+  keys?: string;
+  /** Ignored: metrics are always exact (kept so older callers compile). */
   metricsMaxAgeMs?: number;
 }
 
+/** Options of the view the terminal draws: no price charts, a short equity curve per agent. */
+export const TERMINAL_VIEW_OPTIONS: DashboardViewOptions = {
+  maxPoints: 48,
+  tradeLimit: 50,
+  activityLimit: 0,
+  textLimit: 2000,
+  withProducts: false,
+};
+
 const CARD_WIDTH = 30;
+const CARD_LINES = 7;
 
 interface Paint {
   bold(text: string): string;
@@ -60,25 +85,71 @@ function paint(color: boolean): Paint {
 
 /** Renders the dashboard state as terminal text; every line fits `width`. */
 export function renderTerminal(state: DashboardState, options: RenderTerminalOptions = {}): string {
-  const view = buildDashboardView(state, {
-    maxPoints: 2,
-    tradeLimit: 50,
-    activityLimit: 0,
-    metricsMaxAgeMs: options.metricsMaxAgeMs,
-  });
-  return renderTerminalView(view, options);
+  return renderTerminalView(buildDashboardView(state, TERMINAL_VIEW_OPTIONS), options);
 }
 
-/** Renders an already derived view as terminal text. */
+/**
+ * Renders an already derived view as terminal text: header, agent cards when there is room, the
+ * leaderboard with an equity sparkline per agent, then positions and the trade log (or each
+ * agent's latest reasoning). Tables drop optional columns rather than cut a cell.
+ */
 export function renderTerminalView(
   view: DashboardView,
   options: RenderTerminalOptions = {},
 ): string {
   const width = Math.max(40, Math.floor(options.width ?? 100));
+  const height = options.height;
   const p = paint(options.color ?? true);
-  const lines: string[] = [];
 
-  // Header: title, status, market clock.
+  const head = [headerLine(view, width, p), ruleLine(width, p, options)];
+  const board = leaderboardLines(view, width, p);
+  const cards = cardLines(view, width, p);
+  const lower = options.reasoning
+    ? reasoningSection(view, width, p)
+    : [positionsSection(view, width, p), tradesSection(view, width, p)];
+
+  // Fixed lines: header, leaderboard, and each lower section's title and table header.
+  const fixed = head.length + board.length + lower.reduce((sum, part) => sum + part.head.length, 0);
+  let room = height === undefined ? Infinity : height - fixed;
+  const gaps = lower.length;
+  const showCards = cards.length > 0 &&
+    (height === undefined || room - cards.length - gaps >= 4 + 2 * lower.length);
+  if (showCards) room -= cards.length;
+  const spaced = height === undefined || room - gaps >= 2 * lower.length;
+  if (spaced) room -= gaps;
+
+  // Share the remaining rows: each section gets what it needs up to an even share.
+  const budgets = lower.map(() => 0);
+  const wants = lower.map((part, index) =>
+    index === lower.length - 1 && !options.reasoning
+      ? Math.min(part.body.length, options.tradeLines ?? 12)
+      : part.body.length
+  );
+  if (room === Infinity) wants.forEach((want, index) => budgets[index] = want);
+  else {
+    let left = Math.max(0, room);
+    for (let pass = 0; pass < 2 && left > 0; pass++) {
+      const open = wants.map((want, index) => want - budgets[index]!).filter((need) => need > 0);
+      if (open.length === 0) break;
+      const share = Math.max(1, Math.floor(left / open.length));
+      wants.forEach((want, index) => {
+        const add = Math.min(want - budgets[index]!, share, left);
+        budgets[index]! += add;
+        left -= add;
+      });
+    }
+  }
+
+  const lines = [...head, ...(showCards ? cards : []), ...board];
+  lower.forEach((part, index) => {
+    if (spaced) lines.push("");
+    lines.push(...part.head, ...part.body.slice(0, budgets[index]));
+  });
+  const fitted = lines.map((line) => truncateVisible(line, width));
+  return (height === undefined ? fitted : fitted.slice(0, height)).join("\n");
+}
+
+function headerLine(view: DashboardView, width: number, p: Paint): string {
   const status = view.status === "live"
     ? p.green("● live")
     : view.status === "finished"
@@ -91,24 +162,32 @@ export function renderTerminalView(
     : "—";
   const tick = view.clock.tick === null ? "" : `  tick ${view.clock.tick}`;
   const source = view.clock.source ? `  ${view.clock.source}` : "";
-  lines.push(
-    `${p.bold(p.inverse(" DAYTRADING AGENTS ARENA "))} ${status}  ${
-      p.dim("market")
-    } ${clock}${tick}${p.dim(source)}`,
-  );
-  // The rule under the header carries the note (e.g. the web dashboard's URL).
-  const note = options.note ? truncateVisible(` ${options.note} `, width - 2) : "";
-  lines.push(
-    note
-      ? p.dim("──") + p.cyan(note) + p.dim("─".repeat(Math.max(0, width - 2 - [...note].length)))
-      : p.dim("─".repeat(width)),
-  );
+  const full = `${p.bold(p.inverse(" DAYTRADING AGENTS ARENA "))} ${status}  ${
+    p.dim("market")
+  } ${clock}${tick}${p.dim(source)}`;
+  if (visibleWidth(full) <= width) return full;
+  // Narrow: the shorter title and no labels, so the clock and tick stay whole.
+  return `${p.bold(p.inverse(" ARENA "))} ${status}  ${clock}${tick}${p.dim(source)}`;
+}
 
-  // Agent cards, as many per row as fit.
-  if (view.agents.length === 0) {
-    lines.push(p.dim("Waiting for the first ledger event…"));
-  }
-  const perRow = Math.max(1, Math.floor((width + 1) / (CARD_WIDTH + 1)));
+/** The rule under the header: the note (e.g. the web URL) on the left, key help on the right. */
+function ruleLine(width: number, p: Paint, options: RenderTerminalOptions): string {
+  const note = options.note ? ` ${options.note} ` : "";
+  const keys = options.keys ? ` ${options.keys} ` : "";
+  const room = width - 4;
+  const left = truncateVisible(
+    note,
+    Math.max(0, room - (keys.length <= room / 2 ? keys.length : 0)),
+  );
+  const right = visibleWidth(left) + keys.length <= room ? keys : "";
+  const fill = Math.max(0, width - 4 - visibleWidth(left) - right.length);
+  return p.dim("──") + p.cyan(left) + p.dim("─".repeat(fill)) + p.yellow(right) + p.dim("──");
+}
+
+function cardLines(view: DashboardView, width: number, p: Paint): string[] {
+  const perRow = Math.floor((width + 1) / (CARD_WIDTH + 1));
+  if (perRow < 1 || view.agents.length === 0) return [];
+  const lines: string[] = [];
   for (let start = 0; start < view.agents.length; start += perRow) {
     const row = view.agents.slice(start, start + perRow).map((agent) => {
       const inner = CARD_WIDTH - 2;
@@ -127,124 +206,219 @@ export function renderTerminalView(
         `└${"─".repeat(inner)}┘`,
       ];
     });
-    for (let line = 0; line < 7; line++) {
+    for (let line = 0; line < CARD_LINES; line++) {
       lines.push(row.map((card) => card[line]!).join(" "));
     }
   }
+  return lines;
+}
 
-  // Leaderboard.
-  lines.push("");
-  lines.push(p.bold("LEADERBOARD"));
-  const leaderColumns: [string, number, "left" | "right"][] = [
-    ["#", 3, "right"],
-    ["agent", 20, "left"],
-    ["model", 14, "left"],
-    ["equity", 15, "right"],
-    ["return", 9, "right"],
-    ["max dd", 8, "right"],
-    ["sharpe 1h", 9, "right"],
-    ["trades", 7, "right"],
-    ["cost", 9, "right"],
+function leaderboardLines(view: DashboardView, width: number, p: Paint): string[] {
+  if (view.agents.length === 0) {
+    return [p.bold("LEADERBOARD"), p.dim("Waiting for the first ledger event…")];
+  }
+  const agents = view.agents;
+  const bench = view.benchmark;
+  const cell = (agentCell: (agent: AgentView) => string, benchCell = "") => [
+    ...agents.map(agentCell),
+    ...(bench ? [benchCell] : []),
   ];
-  const row = (cells: string[]) =>
-    cells.map((cell, i) => fit(cell, leaderColumns[i]![1], leaderColumns[i]![2])).join(" ");
-  lines.push(p.dim(row(leaderColumns.map(([name]) => name))));
-  for (const agent of view.agents) {
-    lines.push(row([
-      String(agent.rank),
-      agent.name,
-      agent.model,
-      formatUsd(agent.portfolio.equity),
-      p.signed(formatPct(agent.returnPct), signOf(agent.returnPct)),
-      `${Number(agent.maxDrawdownPct).toFixed(2)}%`,
-      agent.sharpe === null ? "—" : agent.sharpe.toFixed(2),
-      String(agent.tradeCount),
-      formatUsd(agent.costUsd),
-    ]));
-  }
-  if (view.benchmark) {
-    lines.push(p.dim(row([
-      "",
-      view.benchmark.name,
-      "",
-      "",
-      formatPct(view.benchmark.returnPct),
-      `${Number(view.benchmark.maxDrawdownPct).toFixed(2)}%`,
-      view.benchmark.sharpe === null ? "—" : view.benchmark.sharpe.toFixed(2),
-      "",
-      "",
-    ])));
-  }
+  const drawdown = (value: string) => `${Number(value).toFixed(2)}%`;
+  const sharpe = (value: number | null) => value === null ? "—" : value.toFixed(2);
+  const curves = [
+    ...agents.map((agent) => agent.equityCurve),
+    ...(bench ? [bench.equityCurve] : []),
+  ];
+  const columns: TableColumn[] = [
+    { header: "#", cells: cell((agent) => String(agent.rank)), align: "right" },
+    {
+      header: "agent",
+      cells: cell((agent) => agent.name, bench?.name ?? ""),
+      minWidth: 10,
+    },
+    { header: "model", cells: cell((agent) => agent.model), minWidth: 6, priority: 3 },
+    {
+      header: "equity",
+      cells: cell((agent) => formatUsd(agent.portfolio.equity)),
+      align: "right",
+    },
+    {
+      header: "return",
+      cells: cell(
+        (agent) => p.signed(formatPct(agent.returnPct), signOf(agent.returnPct)),
+        bench ? formatPct(bench.returnPct) : "",
+      ),
+      align: "right",
+    },
+    {
+      header: "max dd",
+      cells: cell(
+        (agent) => drawdown(agent.maxDrawdownPct),
+        bench ? drawdown(bench.maxDrawdownPct) : "",
+      ),
+      align: "right",
+      priority: 1,
+    },
+    {
+      header: "sharpe",
+      cells: cell((agent) => sharpe(agent.sharpe), bench ? sharpe(bench.sharpe) : ""),
+      align: "right",
+      priority: 2,
+    },
+    {
+      header: "trades",
+      cells: cell((agent) => String(agent.tradeCount)),
+      align: "right",
+      priority: 1,
+    },
+    {
+      header: "cost",
+      cells: cell((agent) => formatUsd(agent.costUsd)),
+      align: "right",
+      priority: 4,
+    },
+    {
+      header: "trend",
+      cells: [],
+      priority: 2,
+      flex: {
+        min: 6,
+        max: 32,
+        render: (row, size) => {
+          const points = curves[row] ?? [];
+          const line = sparkline(points.map((point) => point.value), size);
+          const sign = points.length < 2 ? 0 : Math.sign(points.at(-1)!.value - points[0]!.value);
+          return p.signed(line, sign);
+        },
+      },
+    },
+  ];
+  const [header, ...rows] = layoutTable(columns, width);
+  if (bench) rows[rows.length - 1] = p.dim(stripAnsi(rows[rows.length - 1]!));
+  return [p.bold("LEADERBOARD"), p.dim(header!), ...rows];
+}
 
-  // Positions.
+interface Section {
+  head: string[];
+  body: string[];
+}
+
+function positionsSection(view: DashboardView, width: number, p: Paint): Section {
   const positions = view.agents.flatMap((agent) =>
     agent.portfolio.positions.map((position) => ({ agent: agent.name, position }))
   );
-  const positionLines: string[] = [];
-  const posColumns: [string, number, "left" | "right"][] = [
-    ["agent", 20, "left"],
-    ["ticker", 12, "left"],
-    ["qty", 14, "right"],
-    ["cost basis", 14, "right"],
-    ["mkt value", 14, "right"],
-    ["P&L", 20, "right"],
-  ];
-  const posRow = (cells: string[]) =>
-    cells.map((cell, i) => fit(cell, posColumns[i]![1], posColumns[i]![2])).join(" ");
-  positionLines.push(p.dim(posRow(posColumns.map(([name]) => name))));
-  for (const { agent, position } of positions) {
-    const sign = signOf(position.unrealizedPnl);
-    positionLines.push(posRow([
-      agent,
-      position.productId,
-      formatQuantity(position.quantity),
-      formatUsd(position.costBasis),
-      formatUsd(position.marketValue),
-      p.signed(
-        `${formatUsd(position.unrealizedPnl)} (${formatPct(position.unrealizedPnlPct)})`,
-        sign,
+  const title = `${p.bold("POSITIONS")}${
+    positions.length > 0 ? p.dim(` ${positions.length}`) : ""
+  }`;
+  if (positions.length === 0) return { head: [title], body: [p.dim("No open positions")] };
+  const [header, ...rows] = layoutTable([
+    { header: "agent", cells: positions.map(({ agent }) => agent), minWidth: 8 },
+    { header: "ticker", cells: positions.map(({ position }) => position.productId), minWidth: 7 },
+    {
+      header: "qty",
+      cells: positions.map(({ position }) => formatQuantity(position.quantity)),
+      align: "right",
+    },
+    {
+      header: "cost basis",
+      cells: positions.map(({ position }) => formatUsd(position.costBasis)),
+      align: "right",
+      priority: 2,
+    },
+    {
+      header: "mkt value",
+      cells: positions.map(({ position }) => formatUsd(position.marketValue)),
+      align: "right",
+    },
+    {
+      header: "P&L",
+      cells: positions.map(({ position }) =>
+        p.signed(
+          `${formatUsd(position.unrealizedPnl)} (${formatPct(position.unrealizedPnlPct)})`,
+          signOf(position.unrealizedPnl),
+        )
       ),
-    ]));
-  }
-  if (positions.length === 0) positionLines.push(p.dim("No open positions"));
+      align: "right",
+    },
+    {
+      header: "held",
+      cells: positions.map(({ position }) => `${Math.round(position.averageHoldMinutes)}m`),
+      align: "right",
+      priority: 3,
+    },
+  ], width);
+  return { head: [title, p.dim(header!)], body: rows };
+}
 
-  // Trade log, newest first.
-  const tradeLines: string[] = [];
-  for (const trade of view.trades) {
-    const side = trade.side === "buy" ? p.green("BUY ") : p.red("SELL");
-    const time = trade.time.slice(11, 19);
-    tradeLines.push(
-      `${p.dim(time)} ${fit(trade.agent, 18)} ${side} ${
-        fit(formatQuantity(trade.quantity), 12, "right")
-      } ${fit(trade.productId, 10)} @ ${fit(formatPrice(trade.fillPrice), 12, "right")}  ${
-        fit(formatUsd(trade.notional), 13, "right")
-      } ${p.dim(`fee ${formatUsd(trade.fee)}`)}`,
-    );
-  }
-  if (tradeLines.length === 0) tradeLines.push(p.dim("No trades yet"));
+function tradesSection(view: DashboardView, width: number, p: Paint): Section {
+  const title = `${p.bold("TRADES")} ${p.dim("newest first")}`;
+  const trades = view.trades;
+  if (trades.length === 0) return { head: [title], body: [p.dim("No trades yet")] };
+  const [header, ...rows] = layoutTable([
+    { header: "time", cells: trades.map((trade) => p.dim(trade.time.slice(11, 19))) },
+    { header: "agent", cells: trades.map((trade) => trade.agent), minWidth: 8 },
+    {
+      header: "side",
+      cells: trades.map((trade) => trade.side === "buy" ? p.green("BUY") : p.red("SELL")),
+    },
+    {
+      header: "qty",
+      cells: trades.map((trade) => formatQuantity(trade.quantity)),
+      align: "right",
+    },
+    { header: "ticker", cells: trades.map((trade) => trade.productId), minWidth: 7 },
+    {
+      header: "price",
+      cells: trades.map((trade) => formatPrice(trade.fillPrice)),
+      align: "right",
+    },
+    {
+      header: "notional",
+      cells: trades.map((trade) => formatUsd(trade.notional)),
+      align: "right",
+      priority: 1,
+    },
+    {
+      header: "fee",
+      cells: trades.map((trade) => formatUsd(trade.fee)),
+      align: "right",
+      priority: 2,
+    },
+    {
+      header: "latency",
+      cells: trades.map((trade) => formatSeconds(trade.latencySeconds)),
+      align: "right",
+    },
+  ], width);
+  return { head: [title, p.dim(header!)], body: rows };
+}
 
-  // Fit positions and trades into the remaining height.
-  let tradeBudget = options.tradeLines ?? 12;
-  let positionBudget = positionLines.length;
-  if (options.height !== undefined) {
-    const remaining = Math.max(0, options.height - lines.length - 4);
-    positionBudget = Math.min(positionLines.length, Math.max(2, Math.floor(remaining / 2)));
-    tradeBudget = Math.min(tradeBudget, Math.max(1, remaining - positionBudget));
-  }
-  lines.push("");
-  lines.push(p.bold("POSITIONS"));
-  lines.push(...positionLines.slice(0, positionBudget));
-  lines.push("");
-  lines.push(`${p.bold("TRADES")} ${p.dim("newest first")}`);
-  lines.push(...tradeLines.slice(0, tradeBudget));
-
-  const fitted = lines.map((line) => truncateVisible(line, width));
-  return (options.height === undefined ? fitted : fitted.slice(0, options.height)).join("\n");
+function reasoningSection(view: DashboardView, width: number, p: Paint): Section[] {
+  const title = `${p.bold("REASONING")} ${p.dim("latest per agent · r to close")}`;
+  if (view.agents.length === 0) return [{ head: [title], body: [p.dim("No reasoning yet")] }];
+  return view.agents.map((agent, index) => {
+    const reasoning = agent.lastReasoning;
+    const when = reasoning
+      ? `${reasoning.tick === undefined ? "" : `tick ${reasoning.tick} · `}${
+        reasoning.time.slice(11, 19)
+      }`
+      : "no reasoning yet";
+    const label = `${p.bold(`#${agent.rank} ${agent.name}`)} ${p.dim(when)}`;
+    return {
+      head: index === 0 ? [title, label] : [label],
+      body: reasoning ? wrapText(reasoning.text, width - 2).map((line) => `  ${line}`) : [],
+    };
+  });
 }
 
 /** A plain-text one-block summary for logs (no ANSI): clock, leaderboard and last trade. */
 export function renderPlainSummary(state: DashboardState): string {
-  const view = buildDashboardView(state, { maxPoints: 2, tradeLimit: 1, activityLimit: 0 });
+  const view = buildDashboardView(state, {
+    maxPoints: 2,
+    tradeLimit: 1,
+    activityLimit: 0,
+    withProducts: false,
+  });
   const lines = [
     `[dashboard] status=${view.status} market=${view.clock.time ?? "-"} tick=${
       view.clock.tick ?? "-"
@@ -301,6 +475,22 @@ export interface TerminalDashboardOptions {
   onInterrupt?: () => void;
   /** Extra text for the header, e.g. the web dashboard's URL. */
   note?: string;
+  /**
+   * Read keys from the terminal in tty mode: `r` toggles the reasoning pane, `q` quits like
+   * Ctrl-C when `onQuit` is given or signals are handled (default true when standard input is a
+   * terminal).
+   */
+  keys?: boolean;
+  /** Called when `q` is pressed (default: the SIGINT behaviour, see `onInterrupt`). */
+  onQuit?: () => void;
+}
+
+function isTerminal(stream: { isTerminal(): boolean }): boolean {
+  try {
+    return stream.isTerminal();
+  } catch {
+    return false;
+  }
 }
 
 const ENTER_ALT_SCREEN = "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J";
@@ -313,7 +503,9 @@ export class TerminalDashboard {
   #timer: ReturnType<typeof setInterval> | undefined;
   #drawnVersion = -1;
   #drawnSize = "";
-  #drawnStale = false;
+  #drawnReasoning = false;
+  #reasoning = false;
+  #keys: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #active = false;
   #encoder = new TextEncoder();
   #onSigint = () => {
@@ -342,6 +534,7 @@ export class TerminalDashboard {
         globalThis.addEventListener("unload", this.#onCrash);
       }
     }
+    if (tty && (this.#options.keys ?? isTerminal(Deno.stdin))) this.#readKeys();
     const interval = this.#options.intervalMs ?? (tty ? 250 : 10_000);
     this.draw();
     this.#timer = setInterval(() => this.draw(), interval);
@@ -359,28 +552,40 @@ export class TerminalDashboard {
     const sizeKey = `${columns}x${rows}`;
     if (
       this.#source.version === this.#drawnVersion && sizeKey === this.#drawnSize &&
-      !this.#drawnStale
+      this.#reasoning === this.#drawnReasoning
     ) return;
     this.#drawnVersion = this.#source.version;
     this.#drawnSize = sizeKey;
-    // Live redraws may reuse metrics up to a second old; a stale frame is redrawn later.
-    const view = buildDashboardView(this.#source.state, {
-      maxPoints: 2,
-      tradeLimit: 50,
-      activityLimit: 0,
-      metricsMaxAgeMs: 1000,
-    });
-    this.#drawnStale = view.metricsStale;
+    this.#drawnReasoning = this.#reasoning;
+    // Every frame is exact: metrics are kept current incrementally by the state.
+    const view = buildDashboardView(this.#source.state, TERMINAL_VIEW_OPTIONS);
     const text = renderTerminalView(view, {
       width: columns,
       height: rows,
       color: this.#options.color ?? true,
       note: this.#options.note,
+      reasoning: this.#reasoning,
+      keys: this.#keys
+        ? `r ${this.#reasoning ? "trades" : "reasoning"}${this.#canQuit() ? "  q quit" : ""}`
+        : undefined,
     });
     // Cursor home, overwrite each line and clear its tail, then clear below: no flicker.
     const frame = "\x1b[H" + text.split("\n").map((line) => `${line}\x1b[K`).join("\r\n") +
       "\x1b[J";
     this.#write(frame);
+  }
+
+  /** Handles one key press: `r` toggles the reasoning pane, `q` quits. */
+  press(key: string): void {
+    if (key === "r" || key === "R") {
+      this.#reasoning = !this.#reasoning;
+      this.draw();
+    } else if (key === "q" || key === "Q") {
+      if (this.#options.onQuit) {
+        this.stop();
+        this.#options.onQuit();
+      } else if (this.#options.handleSignals ?? true) this.#onSigint();
+    }
   }
 
   /** Stops drawing and restores the terminal (leaves the alternate screen, shows the cursor). */
@@ -389,6 +594,7 @@ export class TerminalDashboard {
     this.#active = false;
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopKeys();
     if ((this.#options.mode ?? "tty") === "tty") {
       this.#write(LEAVE_ALT_SCREEN);
       if (this.#options.handleSignals ?? true) {
@@ -399,6 +605,41 @@ export class TerminalDashboard {
       }
     } else {
       this.draw();
+    }
+  }
+
+  #canQuit(): boolean {
+    return this.#options.onQuit !== undefined || (this.#options.handleSignals ?? true);
+  }
+
+  /** Reads key presses without echo; cbreak keeps Ctrl-C a signal. */
+  #readKeys(): void {
+    try {
+      Deno.stdin.setRaw(true, { cbreak: true });
+      this.#keys = Deno.stdin.readable.getReader();
+    } catch {
+      return;
+    }
+    const reader = this.#keys;
+    const decoder = new TextDecoder();
+    (async () => {
+      while (this.#keys === reader) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (const key of decoder.decode(value)) this.press(key);
+      }
+    })().catch(() => {});
+  }
+
+  #stopKeys(): void {
+    const reader = this.#keys;
+    if (!reader) return;
+    this.#keys = undefined;
+    reader.cancel().catch(() => {});
+    try {
+      Deno.stdin.setRaw(false);
+    } catch {
+      // Not a terminal any more: nothing to restore.
     }
   }
 

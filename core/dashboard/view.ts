@@ -5,9 +5,19 @@ import type { PortfolioView } from "../contracts/portfolio.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import { portfolioView } from "../ledger/portfolio.ts";
 import { DEFAULT_STARTING_CASH, DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
-import { type AgentMetrics, computeMetrics, type MarkPoint } from "../metrics/metrics.ts";
+import type { MarkPoint } from "../metrics/metrics.ts";
+import { RunningMetrics, type RunningResult } from "../metrics/running.ts";
 import { BENCHMARK_NAME, buyAndHoldLedger } from "./benchmark.ts";
-import type { DashboardState, DashboardStatus, InputCounts, MarketClock } from "./state.ts";
+import {
+  type AgentRecord,
+  type DashboardState,
+  type DashboardStatus,
+  type InputCounts,
+  type MarketClock,
+  marksOf,
+  type ReasoningRecord,
+  tradeLatencySeconds,
+} from "./state.ts";
 
 /** A point of a chart series: unix seconds and a display number. */
 export interface ChartPoint {
@@ -59,8 +69,10 @@ export interface AgentView {
   validDecisions: number;
   /** Errors reported. */
   errors: number;
-  /** Equity over time, downsampled. */
+  /** Equity over time up to the market clock, downsampled. */
   equityCurve: ChartPoint[];
+  /** The agent's latest reasoning (text cut to the view's text limit), or null. */
+  lastReasoning: ReasoningRecord | null;
 }
 
 /** The buy-and-hold benchmark row. */
@@ -123,6 +135,10 @@ export interface TradeView {
   notional: string;
   /** Fee in USD. */
   fee: string;
+  /** Tick the trade was decided on, when the ledger event names it. */
+  tick?: number;
+  /** Seconds from that tick's snapshot to the fill (market clock), null when unknown. */
+  latencySeconds: number | null;
 }
 
 /** One activity feed entry. */
@@ -157,7 +173,7 @@ export interface DashboardView {
   trades: TradeView[];
   /** Activity feed, newest first. */
   activity: ActivityView[];
-  /** True when metrics were reused from an earlier state (live throttling); false is exact. */
+  /** Always false: metrics are exact at the market clock in every view (kept for readers). */
   metricsStale: boolean;
 }
 
@@ -171,10 +187,11 @@ export interface DashboardViewOptions {
   activityLimit?: number;
   /** Longest activity text in characters (default 600). */
   textLimit?: number;
+  /** Include the products' price histories and fills (default true; the terminal needs none). */
+  withProducts?: boolean;
   /**
-   * Live views only: reuse metrics computed less than this many wall-clock milliseconds ago
-   * (stretched to 5x their compute time) instead of recomputing on every tick. Portfolios stay
-   * exact and current; reports and final leaderboards keep the default 0 (always exact).
+   * Ignored, kept so older callers still compile: metrics are now kept current incrementally,
+   * so every view is exact at the market clock.
    */
   metricsMaxAgeMs?: number;
 }
@@ -191,14 +208,16 @@ export function buildDashboardView(
   const prices = new Map<string, PriceTick>();
   for (const product of state.products.values()) prices.set(product.productId, product.latest);
   const time = state.clock.time ?? new Date(0).toISOString();
-  const measured = measure(state, options.metricsMaxAgeMs ?? 0);
+  // Every row and the benchmark are measured at the same market time: the clock.
+  const endMs = Date.parse(time);
 
   const agents: AgentView[] = [];
   for (const agent of state.agents.values()) {
     const account = state.ledger.accounts.get(agent.name);
     if (!account) continue;
     const portfolio = portfolioView(account, { prices, time });
-    const metrics = measured.agents.get(agent.name);
+    const measured = measureAgent(state, agent, endMs);
+    const metrics = measured?.metrics;
     agents.push({
       rank: 0,
       name: agent.name,
@@ -220,7 +239,11 @@ export function buildDashboardView(
       decisions: agent.decisions,
       validDecisions: agent.validDecisions,
       errors: agent.errors,
-      equityCurve: chartCurve(metrics, maxPoints),
+      equityCurve: chartCurve(measured, maxPoints),
+      lastReasoning: agent.lastReasoning && {
+        ...agent.lastReasoning,
+        text: truncate(agent.lastReasoning.text, textLimit),
+      },
     });
   }
   agents.sort((a, b) =>
@@ -228,18 +251,20 @@ export function buildDashboardView(
   );
   agents.forEach((agent, index) => agent.rank = index + 1);
 
-  const benchmark: BenchmarkView | null = measured.benchmark
+  const measuredBenchmark = measureBenchmark(state, endMs);
+  const benchmark: BenchmarkView | null = measuredBenchmark
     ? {
       name: BENCHMARK_NAME,
-      returnPct: measured.benchmark.totalReturnPct,
-      maxDrawdownPct: measured.benchmark.maxDrawdownPct,
-      sharpe: measured.benchmark.sharpe,
-      equityCurve: chartCurve(measured.benchmark, maxPoints),
+      returnPct: measuredBenchmark.metrics.totalReturnPct,
+      maxDrawdownPct: measuredBenchmark.metrics.maxDrawdownPct,
+      sharpe: measuredBenchmark.metrics.sharpe,
+      equityCurve: chartCurve(measuredBenchmark, maxPoints),
     }
     : null;
 
   const fillsByProduct = new Map<string, FillView[]>();
-  for (const trade of state.trades) {
+  const withProducts = options.withProducts ?? true;
+  for (const trade of withProducts ? state.trades : []) {
     const fills = fillsByProduct.get(trade.productId) ?? [];
     fills.push({
       time: Math.floor(Date.parse(trade.time) / 1000),
@@ -250,7 +275,7 @@ export function buildDashboardView(
     });
     fillsByProduct.set(trade.productId, fills);
   }
-  const products: ProductView[] = [...state.products.values()].sort((a, b) =>
+  const products: ProductView[] = [...withProducts ? state.products.values() : []].sort((a, b) =>
     a.productId.localeCompare(b.productId)
   ).map((product) => ({
     productId: product.productId,
@@ -277,6 +302,8 @@ export function buildDashboardView(
       fillPrice: trade.fillPrice,
       notional: trade.notional,
       fee: trade.fee,
+      ...(trade.tick === undefined ? {} : { tick: trade.tick }),
+      latencySeconds: tradeLatencySeconds(state, trade),
     });
   }
   trades.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
@@ -302,89 +329,99 @@ export function buildDashboardView(
     products,
     trades,
     activity,
-    metricsStale: measured.key !== `${state.ledger.applied}/${state.counts.prices}`,
+    metricsStale: false,
   };
 }
 
-interface Measured {
-  key: string;
-  /** performance.now() when computed, and how long it took (for live throttling only). */
-  at: number;
-  costMs: number;
-  agents: Map<string, AgentMetrics>;
-  benchmark: AgentMetrics | null;
+/** An agent's metrics at `endMs`, replaying its inputs first when one arrived late. */
+function measureAgent(
+  state: DashboardState,
+  agent: AgentRecord,
+  endMs: number,
+): RunningResult | null {
+  const running = agent.metrics;
+  if (!running || !state.ledger.accounts.has(agent.name)) return null;
+  if (running.stale) running.rebuild(agent.events, marksOf(state));
+  return running.read(endMs);
 }
 
-/** Metrics are the costly part of a view: computed once per ledger and price change. */
-const measuredCache = new WeakMap<DashboardState, Measured>();
-
-function measure(state: DashboardState, maxAgeMs: number): Measured {
-  const key = `${state.ledger.applied}/${state.counts.prices}`;
-  const cached = measuredCache.get(state);
-  if (cached?.key === key) return cached;
-  const started = performance.now();
-  if (
-    cached && maxAgeMs > 0 &&
-    started - cached.at < Math.max(maxAgeMs, cached.costMs * 5)
-  ) {
-    return cached;
-  }
-  const marks: MarkPoint[] = [];
-  for (const product of state.products.values()) {
-    for (const point of product.history) {
-      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
-    }
-  }
-  marks.sort((a, b) => a.timeMs - b.timeMs);
-  const agents = new Map<string, AgentMetrics>();
+/**
+ * The buy-and-hold benchmark at `endMs`: an account opened with the first agent's cash at the
+ * earliest opening, buying each product at its first mark from then on. Its running metrics are
+ * rebuilt only when those inputs change (a new product, an earlier opening, the trades' fee).
+ */
+function measureBenchmark(state: DashboardState, endMs: number): RunningResult | null {
   let takerFeeBps: number | undefined;
   let startMs = Infinity;
   let startingCash: string | undefined;
   for (const agent of state.agents.values()) {
     if (!state.ledger.accounts.has(agent.name)) continue;
-    agents.set(agent.name, computeMetrics(agent.events, marks, { agent: agent.name }));
     takerFeeBps ??= agent.trades[0]?.takerFeeBps;
     if (agent.opened) {
       startMs = Math.min(startMs, Date.parse(agent.opened.time));
       startingCash ??= agent.opened.cash;
     }
   }
-  if (!Number.isFinite(startMs)) startMs = marks[0]?.timeMs ?? Infinity;
-  let benchmark: AgentMetrics | null = null;
-  if (Number.isFinite(startMs)) {
-    const fee = takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
-    const events = buyAndHoldLedger(marks, {
-      startMs,
-      startingCash: startingCash ?? DEFAULT_STARTING_CASH,
-      takerFeeBps: fee,
-    });
+  if (!Number.isFinite(startMs)) startMs = firstMarkMs(state);
+  if (!Number.isFinite(startMs)) return null;
+  const fee = takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
+  const cash = startingCash ?? DEFAULT_STARTING_CASH;
+  const firsts = firstMarksFrom(state, startMs);
+  const key = `${startMs}|${cash}|${fee}|${
+    firsts.map((mark) => `${mark.productId}@${mark.timeMs}=${mark.price}`).join(",")
+  }`;
+  const record = state.benchmark;
+  if (record.key !== key) {
+    const events = buyAndHoldLedger(firsts, { startMs, startingCash: cash, takerFeeBps: fee });
+    record.key = key;
+    record.metrics = null;
     if (events.length > 0) {
-      benchmark = computeMetrics(events, marks, {
-        agent: BENCHMARK_NAME,
-        takerFeeBps: fee,
-      });
+      record.metrics = new RunningMetrics({ agent: BENCHMARK_NAME, takerFeeBps: fee });
+      record.metrics.rebuild(events, marksOf(state));
     }
   }
-  const measured = {
-    key,
-    at: performance.now(),
-    costMs: performance.now() - started,
-    agents,
-    benchmark,
-  };
-  measuredCache.set(state, measured);
-  return measured;
+  const running = record.metrics;
+  if (!running) return null;
+  if (running.stale) {
+    const events = buyAndHoldLedger(firsts, { startMs, startingCash: cash, takerFeeBps: fee });
+    running.rebuild(events, marksOf(state));
+  }
+  return running.read(endMs);
 }
 
-function chartCurve(metrics: AgentMetrics | null | undefined, maxPoints: number): ChartPoint[] {
-  if (!metrics) return [];
-  return downsample(
-    strictlyIncreasing(metrics.equityCurve.map((point) => ({
-      time: Math.floor(point.timeMs / 1000),
-      value: Number(point.equity),
-    }))),
-    maxPoints,
-  );
+function firstMarkMs(state: DashboardState): number {
+  let first = Infinity;
+  for (const product of state.products.values()) {
+    const point = product.history[0];
+    if (point) first = Math.min(first, point.time * 1000);
+  }
+  return first;
+}
+
+/** Each product's first positive mark at or after `startMs` (binary search per product). */
+function firstMarksFrom(state: DashboardState, startMs: number): MarkPoint[] {
+  const marks: MarkPoint[] = [];
+  for (const product of state.products.values()) {
+    const history = product.history;
+    let low = 0;
+    let high = history.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (history[mid]!.time * 1000 < startMs) low = mid + 1;
+      else high = mid;
+    }
+    while (low < history.length && !(Number(history[low]!.bestBid) > 0)) low++;
+    const point = history[low];
+    if (point) {
+      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
+    }
+  }
+  return marks;
+}
+
+function chartCurve(measured: RunningResult | null | undefined, maxPoints: number): ChartPoint[] {
+  if (!measured) return [];
+  return downsample(strictlyIncreasing(measured.chart), maxPoints);
 }
 
 /** Keeps the last point of each second: charts need strictly increasing times. */

@@ -162,7 +162,8 @@ function eventsOf(events: readonly LedgerEvent[], agent: string): LedgerEvent[] 
     .map(({ event }) => event);
 }
 
-function marketValueOf(account: Account, marks: ReadonlyMap<string, Decimal>): Decimal {
+/** Market value of an account's positions at the marks (cost basis where no mark was seen). */
+export function marketValueOf(account: Account, marks: ReadonlyMap<string, Decimal>): Decimal {
   let value = ZERO;
   for (const position of account.positions.values()) {
     const mark = marks.get(position.productId);
@@ -372,22 +373,54 @@ export function sharpeRatio(returns: readonly number[], periodsPerYear: number):
   return (mean / deviation) * Math.sqrt(periodsPerYear);
 }
 
+/** One round trip closed by a sell (average-cost method, matching the ledger). */
+export interface RoundTrip {
+  /** Agent. */
+  agent: string;
+  /** Product id. */
+  productId: string;
+  /** Event id of the closing sell. */
+  eventId: string;
+  /** Quantity sold. */
+  quantity: Decimal;
+  /** Cost of the quantity sold at the average cost, fees excluded. */
+  cost: Decimal;
+  /** Proceeds of the sale, fees excluded. */
+  proceeds: Decimal;
+  /** The sell fee plus the pro-rata share of the buy fees. */
+  fees: Decimal;
+  /** proceeds - cost - fees: what the trip earned after fees. */
+  pnl: Decimal;
+  /** Quantity-weighted mean time of the buys still held (unix ms, market clock). */
+  openedMs: number;
+  /** Time of the sell (unix ms, market clock). */
+  closedMs: number;
+}
+
 /** Round trips closed by sells (average-cost method, fees included in each trip's P&L). */
-export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[] } {
-  const open = new Map<string, { quantity: Decimal; cost: Decimal; fees: Decimal }>();
-  const pnl: Decimal[] = [];
+export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[]; trips: RoundTrip[] } {
+  const open = new Map<
+    string,
+    { quantity: Decimal; cost: Decimal; fees: Decimal; openedMs: Decimal }
+  >();
+  const trips: RoundTrip[] = [];
   for (const event of events) {
     if (event.type !== "trade_executed") continue;
     const quantity = new Money(event.quantity);
     const notional = new Money(event.notional);
     const fee = new Money(event.fee);
+    const timeMs = Date.parse(event.time);
     const key = `${event.agent}\u0000${event.productId}`;
-    const position = open.get(key) ?? { quantity: ZERO, cost: ZERO, fees: ZERO };
+    const position = open.get(key) ??
+      { quantity: ZERO, cost: ZERO, fees: ZERO, openedMs: new Money(timeMs) };
     if (event.side === "buy") {
+      const total = position.quantity.plus(quantity);
       open.set(key, {
-        quantity: position.quantity.plus(quantity),
+        quantity: total,
         cost: position.cost.plus(notional),
         fees: position.fees.plus(fee),
+        openedMs: position.quantity.times(position.openedMs).plus(quantity.times(timeMs))
+          .div(total),
       });
       continue;
     }
@@ -395,14 +428,26 @@ export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[] } {
     const share = Money.min(quantity.div(position.quantity), 1);
     const cost = position.cost.times(share);
     const entryFees = position.fees.times(share);
-    pnl.push(notional.minus(cost).minus(fee).minus(entryFees));
+    trips.push({
+      agent: event.agent,
+      productId: event.productId,
+      eventId: event.eventId,
+      quantity,
+      cost,
+      proceeds: notional,
+      fees: fee.plus(entryFees),
+      pnl: notional.minus(cost).minus(fee).minus(entryFees),
+      openedMs: position.openedMs.round().toNumber(),
+      closedMs: timeMs,
+    });
     open.set(key, {
       quantity: position.quantity.minus(quantity),
       cost: position.cost.minus(cost),
       fees: position.fees.minus(entryFees),
+      openedMs: position.openedMs,
     });
   }
-  return { pnl };
+  return { pnl: trips.map((trip) => trip.pnl), trips };
 }
 
 /** Equal-weight buy-and-hold return over a window, as a fraction. */

@@ -51,8 +51,13 @@ Deno.test("runArena", async (t) => {
           const table = formatLeaderboard(result.report.json).split("\n");
           assert.match(
             table[0]!,
-            /^# +agent +model +equity +return +net +max DD +DD start +sharpe 1h +win +trades +fees +fees % +edge\/dec +cost$/,
+            /^# +agent +model +equity +return +max DD +trades +valid +cost$/,
           );
+          assert.match(
+            table[7]!,
+            /^# +agent +net +DD start +sharpe 1h +win +fees +fees % +edge\/dec$/,
+          );
+          for (const line of table) assert.ok(line.length <= 80, `wider than 80: ${line}`);
           for (const row of rows) {
             // Model cost is 0 for rules: net equals the return; drawdown from the peak (starting
             // cash included) is at least the drawdown from the start.
@@ -60,7 +65,9 @@ Deno.test("runArena", async (t) => {
             assert.ok(Number(row.maxDrawdownPct) >= Number(row.maxDrawdownFromStartPct));
             assert.equal(row.decisions, 12);
           }
-          assert.equal(table.length, 2 + 3 + 1, "header, rule, three agents, buy-and-hold");
+          // Two tables of header, rule, three agents and buy-and-hold, a blank line between.
+          assert.equal(table.length, 2 * (2 + 3 + 1) + 1);
+          assert.match(table[5]!, /^- +buy-and-hold/);
           assert.match(table.at(-1)!, /^- +buy-and-hold/);
         } finally {
           await bus.close();

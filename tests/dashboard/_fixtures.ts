@@ -164,3 +164,78 @@ export function sampleInputs(): DashboardInput[] {
     { kind: "status", status: "live" },
   ];
 }
+
+/** A replay-like stream: ticks, trades and snapshots in the order a live dashboard sees them. */
+export interface ReplayStream {
+  /** Every input in arrival order. */
+  inputs: DashboardInput[];
+  /** Index in `inputs` after which each tick is complete (a frame can be drawn). */
+  frames: number[];
+}
+
+/**
+ * `minutes` of three products (one tick each per minute: 3 x minutes price ticks) and three agents
+ * trading every few minutes. When `lateTrades` is set, each trade arrives after the next minute's
+ * prices, as in a fast live replay where the ledger lags the price feed.
+ */
+export function replayStream(options: { minutes: number; lateTrades?: boolean }): ReplayStream {
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const products: [string, number][] = [["BTC-USD", 4000], ["ETH-USD", 300], ["SOL-USD", 20]];
+  const agents = ["momentum", "brainrot-daytrader", "scalper"];
+  const held = new Map<string, number>();
+  const inputs: DashboardInput[] = [];
+  const frames: number[] = [];
+  let delayed: DashboardInput[] = [];
+  let id = 0;
+  for (const agent of agents) inputs.push({ kind: "ledger", event: opened(agent) });
+  for (let minute = 0; minute < options.minutes; minute++) {
+    const prices = new Map<string, string>();
+    for (const product of products) {
+      product[1] *= 1 + (random() - 0.5) * 0.01;
+      const value = product[1].toFixed(2);
+      prices.set(product[0], value);
+      inputs.push({ kind: "price", tick: price(product[0], value, minute) });
+    }
+    inputs.push(...delayed);
+    delayed = [];
+    inputs.push({
+      kind: "snapshot",
+      snapshot: { tick: minute, time: at(minute), source: "replay" },
+    });
+    const trades: DashboardInput[] = [];
+    agents.forEach((agent, index) => {
+      if (random() > 0.1 * (index + 1)) return;
+      const [productId] = products[Math.floor(random() * products.length)]!;
+      const key = `${agent}/${productId}`;
+      const holding = held.get(key) ?? 0;
+      const side = holding > 0 && random() < 0.5 ? "sell" : "buy";
+      const fillPrice = prices.get(productId)!;
+      const quantity = side === "sell" ? holding : Math.floor(2000 / Number(fillPrice) * 10) / 10;
+      if (quantity <= 0) return;
+      held.set(key, side === "sell" ? 0 : holding + quantity);
+      const event = {
+        ...trade(agent, {
+          id: `r${id++}`,
+          side,
+          productId,
+          quantity: String(quantity),
+          price: fillPrice,
+          minutes: minute,
+          fee: "1.5",
+        }),
+        tick: minute,
+      };
+      trades.push({ kind: "ledger", event });
+    });
+    if (options.lateTrades) delayed = trades;
+    else inputs.push(...trades);
+    frames.push(inputs.length - 1);
+  }
+  inputs.push(...delayed);
+  frames.push(inputs.length - 1);
+  return { inputs, frames };
+}

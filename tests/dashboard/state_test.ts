@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
 import {
   applyDashboardInput,
   applyDashboardInputs,
   createDashboardState,
+  marksOf,
 } from "../../core/dashboard/state.ts";
 import { buildDashboardView, downsample } from "../../core/dashboard/view.ts";
 import { buildReport } from "../../core/dashboard/report.ts";
@@ -19,6 +21,7 @@ import {
   opened,
   price,
   reasoning,
+  replayStream,
   sampleInputs,
   sampleLedger,
   samplePrices,
@@ -173,20 +176,79 @@ Deno.test("downsample keeps at most the limit and the last point", () => {
   assert.equal(downsample(points.slice(0, 10), 500).length, 10);
 });
 
-Deno.test("live views may reuse recent metrics and say so; exact views never do", () => {
+/** Asserts a frame's rows are consistent: return from their own equity, ranks by equity. */
+function assertConsistent(view: ReturnType<typeof buildDashboardView>): void {
+  for (const agent of view.agents) {
+    const equity = new Decimal(agent.portfolio.equity);
+    const expected = equity.div(agent.portfolio.startingCash).minus(1).times(100)
+      .toFixed(4, Decimal.ROUND_HALF_EVEN).replace(/^-(0\.0+)$/, "$1");
+    assert.equal(agent.returnPct, expected, `${agent.name} at ${view.clock.time}`);
+    const last = agent.equityCurve.at(-1)!;
+    assert.equal(last.time, Math.floor(Date.parse(view.clock.time!) / 1000), "curve reaches clock");
+    assert.equal(last.value, Number(agent.portfolio.equity));
+  }
+  for (let i = 1; i < view.agents.length; i++) {
+    const [above, below] = [view.agents[i - 1]!, view.agents[i]!];
+    assert.ok(new Decimal(above.portfolio.equity).gte(below.portfolio.equity), "ranked by equity");
+    assert.equal(below.rank, i + 1);
+  }
+}
+
+Deno.test("every live frame's rows are exact at the market clock: return, drawdown, Sharpe", () => {
+  for (const lateTrades of [false, true]) {
+    const { inputs, frames } = replayStream({ minutes: 150, lateTrades });
+    const state = createDashboardState();
+    let applied = 0;
+    frames.forEach((frame, index) => {
+      while (applied <= frame) applyDashboardInput(state, inputs[applied++]!);
+      const view = buildDashboardView(state, { maxPoints: 20, metricsMaxAgeMs: 1000 });
+      assert.equal(view.metricsStale, false);
+      assertConsistent(view);
+      if (index % 37 !== 0 && index !== frames.length - 1) return;
+      // Drawdown and Sharpe are core/metrics' figures over everything seen, at the same time.
+      const marks = marksOf(state);
+      const endMs = Date.parse(view.clock.time!);
+      for (const agent of view.agents) {
+        const events = state.agents.get(agent.name)!.events;
+        const exact = computeMetrics(events, marks, { agent: agent.name, endMs });
+        assert.equal(agent.returnPct, exact.totalReturnPct);
+        assert.equal(agent.maxDrawdownPct, exact.maxDrawdownPct);
+        assert.equal(agent.maxDrawdownFromStartPct, exact.maxDrawdownFromStartPct);
+        assert.equal(agent.sharpe, exact.sharpe);
+        assert.equal(agent.exposurePct, exact.exposurePct);
+        assert.equal(agent.excessReturnPct, exact.excessReturnPct);
+      }
+    });
+  }
+});
+
+Deno.test("live metrics are incremental: 8,640 price ticks and 721 frames do no full recompute", () => {
+  const { inputs, frames } = replayStream({ minutes: 2880, lateTrades: true });
   const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
-  const first = buildDashboardView(state, { metricsMaxAgeMs: 60_000 });
-  assert.equal(first.metricsStale, false);
-  applyDashboardInput(state, { kind: "price", tick: price("BTC-USD", "8800", 65) });
-  const live = buildDashboardView(state, { metricsMaxAgeMs: 60_000 });
-  assert.equal(live.metricsStale, true);
-  assert.equal(live.agents[0]!.returnPct, first.agents[0]!.returnPct);
-  // The portfolio is always current: momentum's 10 BTC are now worth $88,000.
-  assert.equal(live.agents[0]!.portfolio.equity, "147976");
-  const exact = buildDashboardView(state);
-  assert.equal(exact.metricsStale, false);
-  assert.notEqual(exact.agents[0]!.returnPct, first.agents[0]!.returnPct);
+  let applied = 0;
+  // A terminal frame every fourth market minute (720 frames), then the last one.
+  const drawn = frames.filter((_, index) => index % 4 === 0 || index === frames.length - 1);
+  for (const frame of drawn) {
+    while (applied <= frame) applyDashboardInput(state, inputs[applied++]!);
+    buildDashboardView(state, {
+      maxPoints: 24,
+      tradeLimit: 50,
+      activityLimit: 0,
+      withProducts: false,
+    });
+  }
+  assert.equal(state.counts.prices, 8640);
+  const work = [...state.agents.values()].map((agent) => agent.metrics!.work);
+  work.push(state.benchmark.metrics!.work);
+  for (const done of work) {
+    // The opening replays the marks seen so far once; a trade arriving after later prices only
+    // widens the unsettled tail. A recompute per frame would cost ~frames x minutes / 2 = 4.1M.
+    assert.equal(done.rebuilds, 1);
+    assert.ok(done.reads <= drawn.length);
+    assert.ok(done.samples <= 2880 + drawn.length * 8, `samples ${done.samples}`);
+  }
+  const samples = work.reduce((sum, done) => sum + done.samples, 0);
+  console.log(`${drawn.length} frames, ${samples} equity samples over 4 accounts`);
 });
 
 Deno.test("decision outcomes give each agent's count of valid decisions, shown in the report", () => {

@@ -5,8 +5,26 @@ import {
   renderTerminal,
   TerminalDashboard,
 } from "../../core/dashboard/terminal.ts";
-import { stripAnsi, visibleWidth } from "../../core/dashboard/format.ts";
-import { sampleInputs, usage } from "./_fixtures.ts";
+import { buildReport } from "../../core/dashboard/report.ts";
+import { formatLeaderboard } from "../../core/arena/leaderboard.ts";
+import {
+  formatSeconds,
+  layoutTable,
+  sparkline,
+  stripAnsi,
+  visibleWidth,
+} from "../../core/dashboard/format.ts";
+import { buildDashboardView } from "../../core/dashboard/view.ts";
+import {
+  at,
+  opened,
+  price,
+  reasoning,
+  replayStream,
+  sampleInputs,
+  trade,
+  usage,
+} from "./_fixtures.ts";
 
 const GREEN = "\x1b[32m";
 const RED = "\x1b[31m";
@@ -54,7 +72,7 @@ Deno.test("terminal leaderboard is sorted by equity and names each agent's model
   applyDashboardInputs(state, [{ kind: "activity", event: usage("scalper", "gpt-5-nano", 2) }]);
   const text = stripAnsi(renderTerminal(state, { width: 100 }));
   const board = text.slice(text.indexOf("LEADERBOARD"), text.indexOf("POSITIONS"));
-  const rows = board.split("\n").filter((line) => /^\s+\d /.test(line));
+  const rows = board.split("\n").filter((line) => /^\s*\d /.test(line));
   assert.deepEqual(rows.map((row) => row.trim().split(/\s+/).slice(0, 3)), [
     ["1", "momentum", "rules"],
     ["2", "brainrot-daytrader", "rules"],
@@ -65,7 +83,7 @@ Deno.test("terminal leaderboard is sorted by equity and names each agent's model
 
 Deno.test("terminal trade log is newest first with buys green and sells red", () => {
   const text = renderTerminal(sampleState(), { width: 100 });
-  const log = text.slice(text.indexOf("TRADES")).split("\n").slice(1);
+  const log = text.slice(text.indexOf("TRADES")).split("\n").slice(2);
   assert.match(stripAnsi(log[0]!), /00:30:00 brainrot-daytrader\s+SELL/);
   assert.ok(log[0]!.includes(`${RED}SELL`));
   assert.match(stripAnsi(log[3]!), /00:01:00 momentum\s+BUY/);
@@ -157,4 +175,150 @@ Deno.test("TerminalDashboard restores the terminal on an uncaught error", () => 
   assert.equal(written.at(-1), "\x1b[?25h\x1b[?1049l");
   terminal.stop();
   assert.equal(written.filter((text) => text === "\x1b[?25h\x1b[?1049l").length, 1);
+});
+
+/** A fixed busy state: three agents after 400 minutes, with reasoning, at a long-name model. */
+function busyState() {
+  const state = createDashboardState();
+  applyDashboardInputs(state, replayStream({ minutes: 400 }).inputs);
+  applyDashboardInputs(state, [
+    { kind: "activity", event: usage("momentum", "gpt-5-nano", 399) },
+    {
+      kind: "activity",
+      event: reasoning(
+        "momentum",
+        "BTC broke above its 20-minute high while volume rose; buying 0.5 BTC with a stop " +
+          "under the breakout level. ETH lags, so no position there yet.",
+        399,
+      ),
+    },
+    // A big loser so that P&L cells are as wide as they get (`-15.70%` and more).
+    { kind: "price", tick: price("SOL-USD", "17.10", 400) },
+    { kind: "snapshot", snapshot: { tick: 400, time: at(400), source: "replay" } },
+    { kind: "status", status: "live" },
+  ]);
+  return state;
+}
+
+for (const [width, height] of [[80, 24], [120, 40]] as const) {
+  Deno.test(`terminal snapshot at ${width}x${height}: every section fits, no cell is cut`, () => {
+    const text = stripAnsi(
+      renderTerminal(busyState(), { width, height, keys: "r reasoning  q quit" }),
+    );
+    const lines = text.split("\n");
+    assert.ok(lines.length <= height, `${lines.length} lines`);
+    for (const line of lines) assert.ok(visibleWidth(line) <= width, `too wide: ${line}`);
+    for (const section of ["LEADERBOARD", "POSITIONS", "TRADES"]) {
+      assert.ok(lines.some((line) => line.startsWith(section)), `${section} shown`);
+    }
+    // Every leaderboard row and at least two trades are drawn whole.
+    const board = lines.slice(lines.findIndex((line) => line.startsWith("LEADERBOARD")));
+    assert.match(board[1]!, /^# agent .*equity +return +max dd +sharpe/);
+    for (const rank of [1, 2, 3]) assert.ok(board.some((line) => line.startsWith(`${rank} `)));
+    assert.match(text, /buy-and-hold/);
+    const trades = lines.slice(lines.findIndex((line) => line.startsWith("TRADES")) + 1);
+    assert.match(trades[0]!, /latency$/);
+    assert.ok(trades.slice(1).filter((line) => /(BUY|SELL).* \d+\.\ds$/.test(line)).length >= 2);
+    // No number is cut: an ellipsis only ever follows a letter or a dash (a shortened name).
+    assert.doesNotMatch(text, /[\d%$.,)]…/);
+    // Sparklines: one per agent row.
+    assert.equal(board.filter((line) => /[▁▂▃▄▅▆▇█]{4,}/.test(line)).length, 4);
+    if (width === 120) assert.match(text, /┌─ #1 /, "cards when there is room");
+    else assert.doesNotMatch(text, /┌─ #1 /, "no cards at 80x24");
+  });
+}
+
+Deno.test("the reasoning pane shows each agent's latest reasoning in full", () => {
+  const text = stripAnsi(renderTerminal(busyState(), { width: 80, height: 24, reasoning: true }));
+  assert.match(text, /REASONING/);
+  assert.match(text, /momentum tick 399 · 06:39:00/);
+  assert.match(text, /BTC broke above its 20-minute high while volume rose; buying 0\.5 BTC/);
+  assert.match(text, /ETH lags, so no position there yet\./);
+  assert.doesNotMatch(text, /TRADES/);
+});
+
+Deno.test("r toggles the reasoning pane and q quits", () => {
+  const written: string[] = [];
+  let quit = 0;
+  const terminal = new TerminalDashboard({ state: busyState(), version: 1 }, {
+    write: (text) => written.push(text),
+    size: () => ({ columns: 80, rows: 24 }),
+    handleSignals: false,
+    keys: false,
+    intervalMs: 60_000,
+    onQuit: () => quit++,
+  });
+  terminal.start();
+  assert.match(stripAnsi(written.at(-1)!), /TRADES/);
+  terminal.press("r");
+  assert.match(stripAnsi(written.at(-1)!), /REASONING/);
+  terminal.press("r");
+  assert.match(stripAnsi(written.at(-1)!), /TRADES/);
+  terminal.press("q");
+  assert.equal(quit, 1);
+  assert.equal(written.at(-1), "\x1b[?25h\x1b[?1049l", "the terminal is restored first");
+});
+
+Deno.test("trade latency is the snapshot-to-fill time of the trade's tick", () => {
+  const state = createDashboardState();
+  const filled = (id: string, minutes: number, tick?: number) => ({
+    kind: "ledger" as const,
+    event: {
+      ...trade("momentum", {
+        id,
+        side: "buy",
+        productId: "BTC-USD",
+        quantity: "1",
+        price: "4000",
+        minutes,
+      }),
+      ...(tick === undefined ? {} : { tick }),
+    },
+  });
+  applyDashboardInputs(state, [
+    { kind: "ledger", event: opened("momentum") },
+    { kind: "snapshot", snapshot: { tick: 3, time: at(3), source: "live" } },
+    // Tick 3's snapshot at minute 3, filled at 3:00 + 1.5 minutes: 90 s.
+    filled("a", 4.5, 3),
+    // Tick 5 was never seen as a snapshot: its reasoning carries the tick's market time.
+    { kind: "activity", event: reasoning("momentum", "buy", 5) },
+    filled("b", 5.2, 5),
+    // No tick on the event: unknown.
+    filled("c", 6),
+  ]);
+  const view = buildDashboardView(state);
+  const latency = Object.fromEntries(view.trades.map((row) => [row.eventId, row.latencySeconds]));
+  assert.equal(latency["trade-a"], 90);
+  assert.equal(latency["trade-b"], 12);
+  assert.equal(latency["trade-c"], null);
+  assert.deepEqual([90, 12, null].map(formatSeconds), ["90s", "12s", "-"]);
+  assert.equal(formatSeconds(0.42), "0.4s");
+});
+
+Deno.test("layoutTable drops optional columns and shortens names, never numbers", () => {
+  const lines = layoutTable([
+    { header: "agent", cells: ["brainrot-daytrader"], minWidth: 8 },
+    { header: "P&L", cells: ["-$1,234.56 (-15.70%)"], align: "right" },
+    { header: "fee", cells: ["$1.50"], align: "right", priority: 1 },
+  ], 30);
+  assert.deepEqual(lines, [
+    "agent                      P&L",
+    "brainrot… -$1,234.56 (-15.70%)",
+  ]);
+  assert.equal(sparkline([1, 2, 3, 4, 5, 6, 7, 8], 8), "▁▂▃▄▅▆▇█");
+  assert.equal(sparkline([5, 5, 5], 3), "▄▄▄");
+});
+
+Deno.test("the final leaderboard fits 80 columns and keeps every figure", () => {
+  const state = busyState();
+  const report = buildReport(state).json;
+  const text = formatLeaderboard(report);
+  for (const line of text.split("\n")) assert.ok(line.length <= 80, `too wide: ${line}`);
+  for (const row of report.leaderboard) {
+    const lines = text.split("\n").filter((line) => line.startsWith(`${row.rank} `));
+    assert.equal(lines.length, 2, "a row in each table");
+    assert.match(lines[0]!, new RegExp(`\\$${row.costUsd.toFixed(4)}$`));
+    assert.ok(lines[1]!.includes(`${Number(row.feesPct).toFixed(2)}%`));
+  }
+  assert.equal(text.split("\n").filter((line) => /^- +buy-and-hold/.test(line)).length, 2);
 });
