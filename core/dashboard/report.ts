@@ -4,7 +4,8 @@ import type { PortfolioView } from "../contracts/portfolio.ts";
 import { breakEvenEdgePct, netReturnPct } from "../metrics/metrics.ts";
 import { loadWebAssetsSync, type WebAssets } from "./assets.ts";
 import type { DashboardState } from "./state.ts";
-import { buildDashboardView, type DashboardView, type TradeView } from "./view.ts";
+import type { TradeView } from "./view.ts";
+import { buildWebView, type WebView } from "./web_view.ts";
 
 /** One leaderboard row of the report. */
 export interface ReportRow {
@@ -70,8 +71,8 @@ export interface Report {
   html: string;
   /** The JSON document. */
   json: ReportJson;
-  /** The full view embedded in the page. */
-  view: DashboardView;
+  /** The full view embedded in the page (round trips and the reasoning feed included). */
+  view: WebView;
 }
 
 /** Nothing may be fetched by the report: inline scripts and styles only. */
@@ -86,9 +87,9 @@ export function buildReport(
   state: DashboardState,
   assets: WebAssets = loadWebAssetsSync(),
 ): Report {
-  const view = buildDashboardView(
+  const view = buildWebView(
     { ...state, status: "finished" },
-    { tradeLimit: Infinity, activityLimit: 300, maxPoints: 3000 },
+    { tradeLimit: Infinity, activityLimit: 300, maxPoints: 3000, roundTripLimit: Infinity },
   );
   const json: ReportJson = {
     v: 1,
@@ -135,7 +136,7 @@ export function buildReport(
   return { html: reportHtml(view, assets), json, view };
 }
 
-function reportHtml(view: DashboardView, assets: WebAssets): string {
+function reportHtml(view: WebView, assets: WebAssets): string {
   const replaceOnce = (html: string, needle: string, replacement: string): string => {
     const at = html.indexOf(needle);
     if (at < 0) throw new Error(`Report template must contain ${needle}`);

@@ -70,9 +70,9 @@ export class DashboardStore {
   #version = 0;
   #listeners = new Set<() => void>();
 
-  /** Creates a store with an empty state. */
-  constructor(options: DashboardStateOptions = {}) {
-    this.state = createDashboardState(options);
+  /** Creates a store with an empty state, or holding `options.state` (e.g. a finished run's). */
+  constructor(options: DashboardStateOptions & { state?: DashboardState } = {}) {
+    this.state = options.state ?? createDashboardState(options);
   }
 
   /** Change counter: increases on every applied input. */

@@ -1,9 +1,16 @@
-/** The web dashboard server: page, local chart library, JSON view and live updates over SSE. */
+/**
+ * The web dashboard server: page, local chart library, JSON view and live updates over SSE.
+ *
+ * SSE protocol: on connect, `event: view` with `{seq, view}` (the whole {@linkcode WebView});
+ * then `event: delta` with `{seq, base, delta}` (a `JsonDelta` of web_delta.ts from the view
+ * numbered `base`). A page whose view is not `base` reconnects and gets the whole view again.
+ */
 
 import type { Logger } from "../log.ts";
 import { loadWebAssets } from "./assets.ts";
 import type { DashboardStore } from "./store.ts";
-import { buildDashboardView } from "./view.ts";
+import { buildWebView, type WebView } from "./web_view.ts";
+import { diffJson, type Json } from "./web_delta.ts";
 import { buildReport } from "./report.ts";
 
 /** Options for {@linkcode startWebDashboard}. */
@@ -14,8 +21,10 @@ export interface WebDashboardOptions {
   host?: string;
   /** Where requests and errors are logged. */
   log: Logger;
-  /** Least time between two pushed views in milliseconds (default 250). */
+  /** Least time between two pushed deltas in milliseconds (default 250). */
   throttleMs?: number;
+  /** Most points per chart series (default 20000: deltas then only append points). */
+  maxPoints?: number;
   /** Interval of SSE keep-alive comments in milliseconds (default 15000). */
   heartbeatMs?: number;
 }
@@ -49,17 +58,34 @@ export async function startWebDashboard(
   const log = options.log;
   const throttleMs = options.throttleMs ?? 250;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const maxPoints = options.maxPoints ?? 20_000;
   const encoder = new TextEncoder();
   const clients = new Set<ReadableStreamDefaultController<Uint8Array>>();
 
-  // Live views may reuse metrics up to a second old; a stale view is rebuilt and pushed later.
-  let latest: { version: number; json: string; stale: boolean } | null = null;
-  function viewJson(): string {
-    if (latest?.version !== store.version || latest.stale) {
-      const view = buildDashboardView(store.state, { maxPoints: 1500, metricsMaxAgeMs: 1000 });
-      latest = { version: store.version, json: JSON.stringify(view), stale: view.metricsStale };
+  // The latest built view and its sequence number; every client holds the same one, since a
+  // new client gets the full view only after the others got the delta to it.
+  let seq = 0;
+  let baseline: { version: number; view: WebView; stale: boolean } | null = null;
+  /** Rebuilds the view when the store changed; returns the delta event to broadcast, if any. */
+  function refresh(): string | null {
+    if (baseline && baseline.version === store.version && !baseline.stale) return null;
+    // The page reads the feed, not the plain activity list: leave that out of every event.
+    const view = buildWebView(store.state, { maxPoints, activityLimit: 0 });
+    const previous = baseline;
+    baseline = { version: store.version, view, stale: view.metricsStale };
+    if (!previous) {
+      seq++;
+      return null;
     }
-    return latest.json;
+    const delta = diffJson(previous.view as unknown as Json, view as unknown as Json);
+    if (!delta) return null;
+    seq++;
+    return `event: delta\ndata: ${JSON.stringify({ seq, base: seq - 1, delta })}\n\n`;
+  }
+  function currentView(): WebView {
+    const chunk = refresh();
+    if (chunk) broadcast(chunk);
+    return baseline!.view;
   }
   function send(controller: ReadableStreamDefaultController<Uint8Array>, chunk: string): void {
     try {
@@ -68,27 +94,23 @@ export async function startWebDashboard(
       clients.delete(controller);
     }
   }
+  function broadcast(chunk: string): void {
+    for (const client of clients) send(client, chunk);
+  }
 
-  // Coalesce changes: at most one pushed view per throttle window.
+  // Coalesce changes: at most one pushed delta per throttle window.
   let pushTimer: ReturnType<typeof setTimeout> | undefined;
-  let pushedVersion = -1;
-  let pushedStale = false;
   function schedulePush(delayMs = throttleMs): void {
     if (pushTimer !== undefined || clients.size === 0) return;
     pushTimer = setTimeout(() => {
       pushTimer = undefined;
-      if (store.version === pushedVersion && !pushedStale) return;
-      const chunk = `event: view\ndata: ${viewJson()}\n\n`;
-      pushedVersion = store.version;
-      pushedStale = latest?.stale ?? false;
-      for (const client of clients) send(client, chunk);
-      if (pushedStale) schedulePush(1000);
+      const chunk = refresh();
+      if (chunk) broadcast(chunk);
+      if (baseline?.stale) schedulePush(1000);
     }, delayMs);
   }
   const stopListening = store.onChange(() => schedulePush());
-  const heartbeat = setInterval(() => {
-    for (const client of clients) send(client, ": keep-alive\n\n");
-  }, heartbeatMs);
+  const heartbeat = setInterval(() => broadcast(": keep-alive\n\n"), heartbeatMs);
 
   function handler(request: Request): Response {
     const url = new URL(request.url);
@@ -106,7 +128,7 @@ export async function startWebDashboard(
       case "/vendor/lightweight-charts.js":
         return asset(assets.chartsJs, "text/javascript; charset=utf-8", "max-age=3600");
       case "/api/view":
-        return new Response(viewJson(), {
+        return new Response(JSON.stringify(currentView()), {
           headers: { "content-type": "application/json", "cache-control": "no-store" },
         });
       case "/events":
@@ -138,9 +160,14 @@ export async function startWebDashboard(
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         self = controller;
+        // Bring every other client to the current view first, then send it whole to this one.
+        const view = currentView();
         clients.add(controller);
-        // Reconnect after 2 s if the stream breaks; send the full view at once.
-        send(controller, `retry: 2000\nevent: view\ndata: ${viewJson()}\n\n`);
+        // Reconnect after 2 s if the stream breaks (the page then gets the full view again).
+        send(
+          controller,
+          `retry: 2000\nevent: view\ndata: ${JSON.stringify({ seq, view })}\n\n`,
+        );
       },
       cancel() {
         clients.delete(self);

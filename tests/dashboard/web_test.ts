@@ -16,7 +16,11 @@ import { startWebDashboard } from "../../core/dashboard/web_server.ts";
 import { buildDashboardView } from "../../core/dashboard/view.ts";
 import { formatUsd } from "../../core/dashboard/format.ts";
 import { at, reasoning, sampleLedger, samplePrices, trade, usage } from "./_fixtures.ts";
-import type { LiveStep, LoadedStep } from "./_browser.ts";
+import type { FocusStep, LiveStep, LoadedStep, ReplayStep } from "./_browser.ts";
+import { defaultAgents } from "../../core/agents/strategies.ts";
+import { runArena } from "../../core/arena/arena.ts";
+import { loadFixtureCandles } from "../../core/connector/replay.ts";
+import { RulesModel } from "../../core/models/rules_model.ts";
 
 /** Where Debian installs Chromium (CI installs it too). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -59,7 +63,7 @@ async function* steps(stdout: ReadableStream<Uint8Array>): AsyncGenerator<unknow
   }
 }
 
-Deno.test("web dashboard shows the ledger's leaderboard and a new trade arrives live over SSE", async () => {
+Deno.test("web dashboard shows the ledger, a live trade and its round trip, focus and phone width", async () => {
   await requireChromium();
   const log = createLogger("test", { level: "error" });
   const bus = new MemoryBus();
@@ -155,7 +159,7 @@ Deno.test("web dashboard shows the ledger's leaderboard and a new trade arrives 
     assert.ok(loaded.equityCanvases > 0);
     assert.equal(loaded.priceCards, 2);
     assert.match(loaded.activity, /broke above its 20-minute high/);
-    assert.match(loaded.activity, /execute_trade/);
+    assert.match(loaded.activity, /buy 10 BTC-USD -> …/, "a tool call is summarised in one line");
     assert.equal(loaded.tradeRows, 4);
 
     // A new trade published on the bus appears without a reload.
@@ -181,6 +185,92 @@ Deno.test("web dashboard shows the ledger's leaderboard and a new trade arrives 
     assert.deepEqual(live.foreignRequests, [], "no request may leave 127.0.0.1");
     assert.deepEqual(live.pageErrors, []);
     assert.ok((await Deno.stat(SCREENSHOT)).size > 10_000, "the screenshot must be saved");
+
+    const focus = (await messages.next()).value as FocusStep;
+    assert.equal(focus?.step, "focus", "the browser driver must report the focus step");
+    assert.deepEqual(focus.roundTrips, ["trade-s2", "trade-b2"], "the sell closed a round trip");
+    assert.equal(focus.focusAfterClick, "scalper");
+    assert.deepEqual(focus.focusedTradeAgents, ["scalper", "scalper"]);
+    assert.ok(focus.focusedFeedAgents.every((agent) => agent === "scalper"));
+    assert.equal(focus.focusAfterSecondClick, "", "a second click clears the focus");
+    assert.equal(focus.tradeRowsAfterClear, 5);
+    assert.ok(
+      focus.phoneReturnRight <= 375,
+      `Return must be visible at 375 px, ends at ${focus.phoneReturnRight}`,
+    );
+    assert.ok(
+      focus.phoneScrollWidth <= 375,
+      `the page must not overflow 375 px: ${focus.phoneScrollWidth}`,
+    );
+    assert.deepEqual(focus.pageErrors, []);
+    assert.equal((await driver.status).code, 0);
+  } finally {
+    await writer.close().catch(() => {});
+    try {
+      driver.kill();
+    } catch {
+      // Already exited.
+    }
+    await driver.status;
+    await driver.stdout.cancel().catch(() => {});
+    await web.close();
+    await subscription.close();
+    await bus.close();
+  }
+});
+
+Deno.test("web dashboard stays consistent during a live lockstep replay and deltas equal a fresh load", async () => {
+  await requireChromium();
+  const log = createLogger("test", { level: "error", sink: () => {} });
+  const bus = new MemoryBus();
+  await bus.ensureTopics(ARENA_TOPICS);
+  const store = new DashboardStore();
+  const subscription = await connectDashboard(bus, store, { log });
+  const web = await startWebDashboard(store, { port: 0, log, throttleMs: 100 });
+  await Deno.mkdir("artifacts", { recursive: true });
+  const driver = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", BROWSER_SCRIPT, "replay", web.url, "artifacts/dashboard-replay.png"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  const writer = driver.stdin.getWriter();
+  try {
+    const messages = steps(driver.stdout);
+    assert.equal(((await messages.next()).value as { step: string })?.step, "ready");
+    const result = await runArena(bus, {
+      agents: defaultAgents(),
+      models: [{ provider: new RulesModel() }],
+      market: {
+        kind: "replay",
+        source: await loadFixtureCandles("main"),
+        lockstep: true,
+        maxTicks: 240,
+      },
+      log,
+    });
+    assert.equal(result.ticks, 240);
+    await waitFor("the dashboard to see the last tick", () => store.state.clock.tick === 240);
+    await writer.write(new TextEncoder().encode("done\n"));
+    const replay = (await messages.next()).value as ReplayStep;
+    assert.equal(replay?.step, "replay", "the browser driver must report the replay");
+    assert.ok(
+      replay.distinctViews >= 5,
+      `the page must update during the replay: ${replay.distinctViews}`,
+    );
+    assert.deepEqual(
+      replay.inconsistencies,
+      [],
+      "every row's return matches its own equity and rank",
+    );
+    assert.deepEqual(replay.differingSections, [], "deltas must build what a fresh load shows");
+    assert.ok(replay.sameView, "the view built from deltas equals a fresh load's");
+    assert.equal(replay.seqs[0], replay.seqs[1]);
+    const view = buildDashboardView(store.state);
+    const sells = view.trades.filter((t) => t.side === "sell").length;
+    assert.equal(replay.roundTripRows, Math.min(sells, 200), "one round trip per sell");
+    assert.deepEqual(replay.pageErrors, []);
     assert.equal((await driver.status).code, 0);
   } finally {
     await writer.close().catch(() => {});

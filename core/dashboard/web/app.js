@@ -1,5 +1,6 @@
-// The web dashboard page: renders a DashboardView (core/dashboard/view.ts) and follows it live
-// over server-sent events. In a report the view is embedded and nothing is fetched.
+// The web dashboard page: renders a WebView (core/dashboard/web_view.ts) and follows it live over
+// server-sent events: the whole view on connect, then deltas (core/dashboard/web_delta.ts). In a
+// report the view is embedded and nothing is fetched. No money is computed here: only formatting.
 /* global LightweightCharts */
 "use strict";
 
@@ -22,9 +23,44 @@
     prices: new Map(),
   };
   const seenTrades = new Set();
-  let firstRender = true;
+  const openDetails = new Set();
+  const page = { view: null, seq: 0, focus: null, axis: "usd", firstRender: true };
 
   const $ = (id) => document.getElementById(id);
+
+  // ---- deltas: the same rules as core/dashboard/web_delta.ts (applyJsonDelta) ----
+
+  function applyDelta(before, delta) {
+    if ("$v" in delta) return delta.$v;
+    if ("$o" in delta) {
+      const out = Object.assign({}, isObject(before) ? before : {});
+      for (const key of Object.keys(delta.$o)) {
+        const change = delta.$o[key];
+        if ("$d" in change) delete out[key];
+        else out[key] = applyDelta(out[key], change);
+      }
+      return out;
+    }
+    const list = Array.isArray(before) ? before : [];
+    if ("$l" in delta) {
+      const [head, from, to, tail] = delta.$l;
+      return head.concat(list.slice(from, to), tail);
+    }
+    const [field, order, changes] = delta.$k;
+    const byKey = new Map();
+    for (const item of list) if (isObject(item)) byKey.set(String(item[field]), item);
+    return order.map((key) => {
+      const change = changes[key];
+      const old = byKey.has(key) ? byKey.get(key) : null;
+      return change ? applyDelta(old === null ? undefined : old, change) : old;
+    });
+  }
+
+  function isObject(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  }
+
+  // ---- formatting ----
 
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) =>
@@ -45,15 +81,36 @@
     return (negative ? "-" : "") + grouped + (fraction === undefined ? "" : "." + fraction);
   }
 
+  /**
+   * Rounds a decimal string half away from zero without binary floating point, so "0.7250"
+   * shows as 0.73 as core/dashboard/format.ts does; numbers fall back to toFixed.
+   */
+  function fixed(value, places) {
+    const text = String(value);
+    const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+    if (!match) return Number(value).toFixed(places);
+    const [, sign, whole, fraction = ""] = match;
+    const digits = BigInt(whole + fraction.padEnd(places + 1, "0").slice(0, places + 1));
+    const rounded = String((digits + 5n) / 10n).padStart(places + 1, "0");
+    const body = places === 0 ? rounded : rounded.slice(0, -places) + "." + rounded.slice(-places);
+    return (sign && /[1-9]/.test(body) ? "-" : "") + body;
+  }
+
   function usd(value) {
-    const n = Number(value);
-    const text = groupThousands(Math.abs(n).toFixed(2));
-    return (n < 0 && Math.abs(n) >= 0.005 ? "-$" : "$") + text;
+    const text = fixed(value, 2);
+    const negative = text.startsWith("-");
+    return (negative ? "-$" : "$") + groupThousands(negative ? text.slice(1) : text);
+  }
+
+  /** Whole dollars for chart axes: `$103,976`. */
+  function usdAxis(value) {
+    const n = Math.round(Number(value));
+    return (n < 0 ? "-$" : "$") + groupThousands(String(Math.abs(n)));
   }
 
   function pct(value) {
-    const n = Number(value);
-    return (n > 0 ? "+" : "") + n.toFixed(2) + "%";
+    const text = fixed(value, 2);
+    return (Number(text) > 0 ? "+" : "") + (text === "-0.00" ? "0.00" : text) + "%";
   }
 
   function qty(value) {
@@ -65,9 +122,31 @@
     return groupThousands(Number(value).toFixed(Math.min(8, Math.max(2, decimals))));
   }
 
+  /** Indents compact JSON for reading; text that is not JSON (cut short) stays as it is. */
+  function prettyJson(text) {
+    try {
+      return JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      return text;
+    }
+  }
+
+  function holdText(minutes) {
+    const m = Math.round(minutes);
+    if (m < 60) return m + "m";
+    if (m < 1440) return Math.floor(m / 60) + "h " + String(m % 60).padStart(2, "0") + "m";
+    return Math.floor(m / 1440) + "d " + Math.floor((m % 1440) / 60) + "h";
+  }
+
   function signClass(value) {
     const n = Number(value);
     return n > 0 ? "pos" : n < 0 ? "neg" : "";
+  }
+
+  /** A palette colour at a quarter of its strength: `#58a6ff` -> `rgba(88,166,255,0.25)`. */
+  function fade(hex) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},0.25)`;
   }
 
   function colorOf(view, agent) {
@@ -80,8 +159,15 @@
   }
 
   function shortTime(iso) {
-    return iso ? iso.slice(5, 10) + " " + iso.slice(11, 19) : "—";
+    return iso ? iso.slice(5, 10) + " " + iso.slice(11, 16) : "—";
   }
+
+  /** Rows of the focused agent only, when one is focused. */
+  function focused(rows, agentOf) {
+    return page.focus === null ? rows : rows.filter((row) => agentOf(row) === page.focus);
+  }
+
+  // ---- charts ----
 
   /** Charts follow the data until the user pans or zooms one. */
   function watchTouch(element, onTouch) {
@@ -114,7 +200,7 @@
       vertLines: { color: "rgba(139,148,158,0.08)" },
       horzLines: { color: "rgba(139,148,158,0.08)" },
     },
-    rightPriceScale: { borderColor: "#262c36" },
+    rightPriceScale: { borderColor: "#262c36", alignLabels: true },
     timeScale: {
       borderColor: "#262c36",
       timeVisible: true,
@@ -124,6 +210,17 @@
     crosshair: { mode: 0 },
   });
 
+  /** The equity axis: whole dollars, or the return on the starting cash. */
+  function equityFormatter(view) {
+    const start = Number(view.agents[0] ? view.agents[0].portfolio.startingCash : 0);
+    if (page.axis === "pct" && start > 0) {
+      return (value) => pct((value / start - 1) * 100);
+    }
+    return usdAxis;
+  }
+
+  // ---- sections ----
+
   function renderHeader(view) {
     const status = $("status");
     status.textContent = view.status.replace("_", " ");
@@ -132,19 +229,31 @@
     $("tick").textContent = view.clock.tick === null ? "—" : String(view.clock.tick);
     $("counts").textContent = view.counts.ledger + " ledger · " + view.counts.prices +
       " prices · " + view.counts.activity + " activity";
+    const chip = $("focus-chip");
+    chip.hidden = page.focus === null;
+    if (page.focus !== null) {
+      chip.innerHTML = `<span class="agent-dot" style="background:${
+        colorOf(view, page.focus)
+      }"></span>${escapeHtml(page.focus)} <span aria-hidden="true">×</span>`;
+    }
+    document.body.dataset.focus = page.focus === null ? "" : page.focus;
   }
 
   function renderLeaderboard(view) {
     const rows = view.agents.map((agent) => {
       const p = agent.portfolio;
-      return `<tr class="rank-${agent.rank}" data-agent="${escapeHtml(agent.name)}">
+      const cls = ["rank-" + agent.rank, "agent-row"];
+      if (page.focus === agent.name) cls.push("focused");
+      else if (page.focus !== null) cls.push("dimmed");
+      return `<tr class="${cls.join(" ")}" data-agent="${escapeHtml(agent.name)}"
+        title="Click to focus on ${escapeHtml(agent.name)}">
         <td data-field="rank">${agent.rank}</td>
         <td class="left agent-name" data-field="agent"><span class="agent-dot" style="background:${
         colorOf(view, agent.name)
       }"></span>${escapeHtml(agent.name)}</td>
-        <td class="left muted" data-field="model">${escapeHtml(agent.model)}</td>
-        <td data-field="equity">${usd(p.equity)}</td>
         <td data-field="return" class="${signClass(agent.returnPct)}">${pct(agent.returnPct)}</td>
+        <td data-field="equity">${usd(p.equity)}</td>
+        <td class="left muted" data-field="model">${escapeHtml(agent.model)}</td>
         <td data-field="maxDrawdown">${Number(agent.maxDrawdownPct).toFixed(2)}%</td>
         <td data-field="sharpe">${agent.sharpe === null ? "—" : agent.sharpe.toFixed(2)}</td>
         <td data-field="winRate">${
@@ -162,8 +271,9 @@
     if (view.benchmark) {
       const b = view.benchmark;
       rows.push(`<tr class="benchmark" data-agent="${escapeHtml(b.name)}">
-        <td></td><td class="left" data-field="agent">${escapeHtml(b.name)}</td><td></td><td></td>
+        <td></td><td class="left" data-field="agent">${escapeHtml(b.name)}</td>
         <td data-field="return" class="${signClass(b.returnPct)}">${pct(b.returnPct)}</td>
+        <td></td><td></td>
         <td>${Number(b.maxDrawdownPct).toFixed(2)}%</td>
         <td>${b.sharpe === null ? "—" : b.sharpe.toFixed(2)}</td>
         <td></td><td></td><td></td><td></td><td></td><td></td>
@@ -175,14 +285,20 @@
     document.querySelector("#leaderboard tbody").innerHTML = rows.join("");
   }
 
-  function renderEquity(view) {
+  function renderEquity(view, previous) {
     if (!charts.equity) {
       charts.equity = LightweightCharts.createChart($("equity-chart"), chartOptions(320));
       watchTouch($("equity-chart"), () => charts.equityTouched = true);
       fitOnResize($("equity-chart"), charts.equity, () => charts.equityTouched);
     }
+    charts.equity.applyOptions({ localization: { priceFormatter: equityFormatter(view) } });
     const wanted = new Map(view.agents.map((a) => [a.name, a]));
     if (view.benchmark) wanted.set(view.benchmark.name, view.benchmark);
+    const before = new Map();
+    if (previous) {
+      for (const a of previous.agents) before.set(a.name, a.equityCurve);
+      if (previous.benchmark) before.set(previous.benchmark.name, previous.benchmark.equityCurve);
+    }
     for (const [name, series] of charts.equitySeries) {
       if (!wanted.has(name)) {
         charts.equity.removeSeries(series);
@@ -192,30 +308,44 @@
     const legend = [];
     for (const [name, row] of wanted) {
       const benchmark = view.benchmark && name === view.benchmark.name;
-      const color = benchmark ? BENCHMARK_COLOR : colorOf(view, name);
+      const base = benchmark ? BENCHMARK_COLOR : colorOf(view, name);
+      const isFocus = page.focus === name;
+      const faded = page.focus !== null && !isFocus;
       let series = charts.equitySeries.get(name);
       if (!series) {
         series = charts.equity.addSeries(LightweightCharts.LineSeries, {
-          color,
-          lineWidth: benchmark ? 1 : 2,
-          lineStyle: benchmark ? 2 : 0,
           priceLineVisible: false,
           lastValueVisible: true,
-          title: name,
+          title: "",
         });
         charts.equitySeries.set(name, series);
       }
-      series.applyOptions({ color });
-      series.setData(row.equityCurve);
+      series.applyOptions({
+        color: faded ? fade(base) : base,
+        lineWidth: isFocus ? 3 : benchmark || faded ? 1 : 2,
+        lineStyle: benchmark ? 2 : 0,
+        lastValueVisible: !faded,
+      });
+      if (before.get(name) !== row.equityCurve) series.setData(row.equityCurve);
+      const cls = ["legend-item"];
+      if (isFocus) cls.push("focused");
+      if (faded) cls.push("dimmed");
       legend.push(
-        `<span><span class="swatch" style="background:${color}"></span>${escapeHtml(name)}</span>`,
+        `<button type="button" class="${cls.join(" ")}" data-agent="${escapeHtml(name)}"${
+          benchmark ? " disabled" : ""
+        }><span class="swatch" style="background:${base}"></span>${escapeHtml(name)} <span class="${
+          signClass(row.returnPct)
+        }">${pct(row.returnPct)}</span></button>`,
       );
     }
     $("equity-legend").innerHTML = legend.join("");
+    for (const button of document.querySelectorAll("[data-axis]")) {
+      button.setAttribute("aria-pressed", String(button.dataset.axis === page.axis));
+    }
     if (!charts.equityTouched) charts.equity.timeScale().fitContent();
   }
 
-  function renderPrices(view) {
+  function renderPrices(view, previous) {
     $("price-legend").innerHTML =
       view.agents.map((agent) =>
         `<span><span class="swatch" style="background:${colorOf(view, agent.name)}"></span>${
@@ -226,6 +356,7 @@
     if (view.products.length === 0 && !grid.firstChild) {
       grid.innerHTML = '<div class="empty">Waiting for prices…</div>';
     }
+    const before = new Map((previous ? previous.products : []).map((p) => [p.productId, p]));
     for (const product of view.products) {
       let entry = charts.prices.get(product.productId);
       if (!entry) {
@@ -249,7 +380,7 @@
           priceLineVisible: false,
         });
         const markers = LightweightCharts.createSeriesMarkers(series, []);
-        entry = { card, chart, series, markers, touched: false };
+        entry = { card, chart, series, markers, touched: false, focus: undefined };
         const created = entry;
         watchTouch(card, () => created.touched = true);
         fitOnResize(card, chart, () => created.touched);
@@ -262,23 +393,28 @@
         latest.stale ? "stale" : "bid " + priceText(latest.bestBid) + " · ask " +
           priceText(latest.bestAsk)
       }</span>`;
-      entry.series.setData(product.history);
-      const labelled = product.fills.length <= MARKER_TEXT_LIMIT;
-      entry.markers.setMarkers(product.fills.map((fill) => ({
-        time: fill.time,
-        position: fill.side === "buy" ? "belowBar" : "aboveBar",
-        shape: fill.side === "buy" ? "arrowUp" : "arrowDown",
-        color: colorOf(view, fill.agent),
-        text: labelled ? (fill.side === "buy" ? "B " : "S ") + fill.agent : "",
-        size: labelled ? 1 : 0.7,
-      })));
+      const old = before.get(product.productId);
+      if (!old || old.history !== product.history) entry.series.setData(product.history);
+      if (!old || old.fills !== product.fills || entry.focus !== page.focus) {
+        entry.focus = page.focus;
+        const fills = focused(product.fills, (fill) => fill.agent);
+        const labelled = fills.length <= MARKER_TEXT_LIMIT;
+        entry.markers.setMarkers(fills.map((fill) => ({
+          time: fill.time,
+          position: fill.side === "buy" ? "belowBar" : "aboveBar",
+          shape: fill.side === "buy" ? "arrowUp" : "arrowDown",
+          color: colorOf(view, fill.agent),
+          text: labelled ? (fill.side === "buy" ? "B " : "S ") + fill.agent : "",
+          size: labelled ? 1 : 0.7,
+        })));
+      }
       if (!entry.touched) entry.chart.timeScale().fitContent();
     }
   }
 
   function renderPositions(view) {
     const rows = [];
-    for (const agent of view.agents) {
+    for (const agent of focused(view.agents, (a) => a.name)) {
       for (const p of agent.portfolio.positions) {
         rows.push(
           `<tr data-agent="${escapeHtml(agent.name)}" data-product="${escapeHtml(p.productId)}">
@@ -303,11 +439,14 @@
   }
 
   function renderTrades(view) {
-    const rows = view.trades.map((t) => {
-      const fresh = !firstRender && !seenTrades.has(t.eventId);
+    const fresh = new Set();
+    for (const t of view.trades) {
+      if (!page.firstRender && !seenTrades.has(t.eventId)) fresh.add(t.eventId);
       seenTrades.add(t.eventId);
+    }
+    const rows = focused(view.trades, (t) => t.agent).map((t) => {
       return `<tr data-trade="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}"${
-        fresh ? ' class="fresh"' : ""
+        fresh.has(t.eventId) ? ' class="fresh"' : ""
       }>
         <td class="left muted" title="${escapeHtml(t.time)}">${escapeHtml(shortTime(t.time))}</td>
         <td class="left agent-name">${escapeHtml(t.agent)}</td>
@@ -323,17 +462,62 @@
     document.querySelector("#trades tbody").innerHTML = rows.join("");
   }
 
-  function renderActivity(view) {
-    const items = view.activity.map((a) =>
-      `<li data-agent="${escapeHtml(a.agent)}" data-kind="${escapeHtml(a.kind)}">
-        <div class="meta"><span class="agent-name" style="color:${colorOf(view, a.agent)}">${
-        escapeHtml(a.agent)
-      }</span><span class="kind kind-${escapeHtml(a.kind)}">${
-        escapeHtml(a.kind.replace("_", " "))
-      }</span><span>${escapeHtml(timeText(a.time))}</span></div>
-        <div class="text${a.kind === "reasoning" ? "" : " code"}">${escapeHtml(a.text)}</div>
-      </li>`
+  function renderRoundTrips(view) {
+    const trips = view.roundTrips || [];
+    const rows = focused(trips, (t) => t.agent).map((t) =>
+      `<tr data-trip="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}">
+        <td class="left muted" title="${escapeHtml(t.openedAt)} → ${escapeHtml(t.closedAt)}">${
+        escapeHtml(shortTime(t.closedAt))
+      }</td>
+        <td class="left agent-name">${escapeHtml(t.agent)}</td>
+        <td class="left">${escapeHtml(t.productId)}</td>
+        <td data-field="pnl" class="${signClass(t.pnl)}">${usd(t.pnl)} <span class="muted">(${
+        pct(t.pnlPct)
+      })</span></td>
+        <td data-field="hold">${holdText(t.holdMinutes)}</td>
+        <td>${qty(t.quantity)}</td>
+        <td>${priceText(t.entryPrice)}</td>
+        <td>${priceText(t.exitPrice)}</td>
+        <td class="muted">${usd(t.fees)}</td>
+      </tr>`
     );
+    if (rows.length === 0) {
+      rows.push('<tr><td colspan="9" class="empty">No completed round trips yet</td></tr>');
+    }
+    document.querySelector("#round-trips tbody").innerHTML = rows.join("");
+  }
+
+  function renderFeed(view) {
+    const feed = view.feed || [];
+    const items = focused(feed, (f) => f.agent).map((f) => {
+      const meta = `<div class="meta"><span class="agent-name" style="color:${
+        colorOf(view, f.agent)
+      }">${escapeHtml(f.agent)}</span><span>${escapeHtml(shortTime(f.time))}</span>${
+        f.tick === undefined ? "" : `<span>tick ${f.tick}</span>`
+      }</div>`;
+      let body;
+      if (f.kind === "reasoning") {
+        body = `<div class="text reasoning">${escapeHtml(f.text)}</div>`;
+      } else if (f.kind === "tool_call" || f.kind === "tool_result") {
+        const source = f.source
+          ? `<span class="source" title="call source">${f.source}</span>`
+          : "";
+        body =
+          `<div class="call status-${f.status || "ok"}"><span class="call-icon">${
+            f.status === "refused" ? "✕" : f.status === "pending" ? "…" : "→"
+          }</span><span class="call-text">${escapeHtml(f.text)}</span>${source}</div>` +
+          (f.raw
+            ? `<details data-id="${escapeHtml(f.id)}"${
+              openDetails.has(f.id) ? " open" : ""
+            }><summary>JSON</summary><pre>${escapeHtml(prettyJson(f.raw))}</pre></details>`
+            : "");
+      } else {
+        body = `<div class="text ${f.kind}">${escapeHtml(f.text)}</div>`;
+      }
+      return `<li data-agent="${escapeHtml(f.agent)}" data-kind="${
+        escapeHtml(f.kind)
+      }">${meta}${body}</li>`;
+    });
     if (items.length === 0) items.push('<li class="empty">No activity yet</li>');
     $("activity").innerHTML = items.join("");
   }
@@ -346,33 +530,90 @@
     }
   }
 
-  function render(view) {
+  function render(view, previous) {
     renderHeader(view);
     renderLeaderboard(view);
-    renderEquity(view);
-    renderPrices(view);
+    renderEquity(view, previous);
+    renderPrices(view, previous);
     renderPositions(view);
+    renderRoundTrips(view);
     renderTrades(view);
-    renderActivity(view);
-    firstRender = false;
+    renderFeed(view);
+    page.firstRender = false;
     requestAnimationFrame(() => requestAnimationFrame(fitCharts));
+    document.body.dataset.seq = String(page.seq);
     document.body.dataset.version = String((Number(document.body.dataset.version) || 0) + 1);
   }
 
-  function start() {
-    const embedded = document.getElementById("report-data");
-    if (embedded) {
-      $("download").remove();
-      render(JSON.parse(embedded.textContent));
-      return;
-    }
+  function show(view) {
+    const previous = page.view;
+    page.view = view;
+    render(view, previous);
+  }
+
+  function setFocus(agent) {
+    page.focus = agent === page.focus ? null : agent;
+    if (page.view) render(page.view, page.view);
+  }
+
+  function wireControls() {
+    document.addEventListener("click", (event) => {
+      const target = event.target instanceof Element ? event.target : null;
+      if (!target) return;
+      const row = target.closest("#leaderboard tr.agent-row, #equity-legend .legend-item");
+      if (row && row.dataset.agent && !row.disabled) return setFocus(row.dataset.agent);
+      if (target.closest("#focus-chip")) return setFocus(page.focus);
+      const axis = target.closest("[data-axis]");
+      if (axis && page.view) {
+        page.axis = axis.dataset.axis;
+        render(page.view, page.view);
+      }
+    });
+    // Keep the raw JSON of a feed line open across updates.
+    document.addEventListener("toggle", (event) => {
+      const details = event.target;
+      if (!(details instanceof HTMLDetailsElement) || !details.dataset.id) return;
+      if (details.open) openDetails.add(details.dataset.id);
+      else openDetails.delete(details.dataset.id);
+    }, true);
+  }
+
+  function follow() {
     const source = new EventSource("/events");
-    source.addEventListener("view", (event) => render(JSON.parse(event.data)));
+    source.addEventListener("view", (event) => {
+      const message = JSON.parse(event.data);
+      page.seq = message.seq;
+      show(message.view);
+    });
+    source.addEventListener("delta", (event) => {
+      const message = JSON.parse(event.data);
+      if (!page.view || message.base !== page.seq) {
+        // Out of step (a missed event): start again from a whole view.
+        source.close();
+        setTimeout(follow, 100);
+        return;
+      }
+      page.seq = message.seq;
+      show(applyDelta(page.view, message.delta));
+    });
     source.addEventListener("error", () => {
       const status = $("status");
       status.textContent = "reconnecting";
       status.className = "pill pill-offline";
     });
+  }
+
+  function start() {
+    wireControls();
+    // For tests and the console: the view the page shows and its sequence number.
+    globalThis.arenaDashboard = { view: () => page.view, seq: () => page.seq };
+    const embedded = document.getElementById("report-data");
+    if (embedded) {
+      $("download").remove();
+      show(JSON.parse(embedded.textContent));
+      return;
+    }
+    follow();
   }
 
   start();
