@@ -1,13 +1,19 @@
-/** Command-line flags shared by every service that connects to the broker. */
+/**
+ * Command-line flags shared by every service, their value parsers, and the one way services parse
+ * them: a bad value is one line naming the flag and the valid values, exit code 2, checked
+ * before anything connects. Every parser throws commander's InvalidArgumentError, so commander
+ * prints `error: option '--x <n>' argument 'abc' is invalid. <what is valid>`.
+ */
 
 import {
   Command,
+  CommanderError,
   InvalidArgumentError,
   Option,
   type OptionValues,
 } from "@commander-js/extra-typings";
 import { DECISION_PROTOCOLS, type DecisionProtocol } from "./agents/decision.ts";
-import { type LogLevel, parseLogLevel } from "./log.ts";
+import { DEFAULT_LOG_LEVEL, type LogLevel, parseLogLevel } from "./log.ts";
 import { PROMPT_FORMATS, type PromptFormat } from "./market/prompt.ts";
 import { type RequestControls, TOOL_CHOICES, type ToolChoice } from "./runtime/model_provider.ts";
 
@@ -15,12 +21,16 @@ import { type RequestControls, TOOL_CHOICES, type ToolChoice } from "./runtime/m
 // deno-lint-ignore ban-types
 export type BrokerCommand = Command<[], { bootstrapServers: string; logLevel: LogLevel }, {}>;
 
+/** Exit code of a usage error (a bad flag value or combination), as in most Unix tools. */
+export const USAGE_EXIT_CODE = 2;
+
+/** Exit code of a failure at run time (no broker, no exchange, unreadable data). */
+export const FAILURE_EXIT_CODE = 1;
+
 /** Options for {@linkcode brokerCommand}. */
 export interface BrokerCommandOptions {
   /** What the service does, shown by `--help`. */
   description: string;
-  /** Default of `--log-level` (default `info`). */
-  logLevel?: LogLevel;
 }
 
 /** Starts a service's command line with the flags every service shares. */
@@ -33,11 +43,56 @@ export function brokerCommand(name: string, options: BrokerCommandOptions): Brok
       "Kafka bootstrap servers",
       Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
     )
-    .addOption(
-      new Option("--log-level <level>", "debug, info, warn or error")
-        .default(options.logLevel ?? "info")
-        .argParser(parseLogLevel),
-    );
+    .addOption(logLevelOption());
+}
+
+/** The `--log-level` option, with the one default of every service ({@linkcode DEFAULT_LOG_LEVEL}). */
+export function logLevelOption(): Option<"--log-level <level>", undefined, LogLevel, LogLevel> {
+  return new Option("--log-level <level>", "debug, info, warn or error")
+    .default(DEFAULT_LOG_LEVEL)
+    .argParser(logLevelFlag);
+}
+
+/** Parses a `--log-level` value (`debug`, `info`, `warn` or `error`; upper case too). */
+export function logLevelFlag(value: string): LogLevel {
+  try {
+    return parseLogLevel(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/**
+ * Parses the command line. A usage error (unknown flag, bad value, missing argument) prints
+ * commander's one line and exits with {@linkcode USAGE_EXIT_CODE}; `--help` exits with 0.
+ */
+// deno-lint-ignore no-explicit-any
+export function parseFlags<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+  argv?: string[],
+): Opts {
+  command.exitOverride();
+  try {
+    return (argv ? command.parse(argv, { from: "user" }) : command.parse()).opts();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      Deno.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
+    }
+    // A parser that threw something else: still one line, never a stack trace.
+    usageError(command.name(), error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Prints `<service>: <message>` on standard error and exits with {@linkcode USAGE_EXIT_CODE}. */
+export function usageError(service: string, message: string): never {
+  console.error(`${service}: ${message}`);
+  Deno.exit(USAGE_EXIT_CODE);
+}
+
+/** Prints `<service>: <message>` on standard error and exits with {@linkcode FAILURE_EXIT_CODE}. */
+export function fatalError(service: string, message: string): never {
+  console.error(`${service}: ${message}`);
+  Deno.exit(FAILURE_EXIT_CODE);
 }
 
 /** Parses a flag that must be a positive number. */
@@ -45,6 +100,15 @@ export function positiveNumberFlag(value: string): number {
   const number = Number(value);
   if (!(number > 0) || !Number.isFinite(number)) {
     throw new InvalidArgumentError(`Expected a positive number, got ${value}`);
+  }
+  return number;
+}
+
+/** Parses a flag that must be a number of 0 or more. */
+export function nonNegativeNumberFlag(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < 0) {
+    throw new InvalidArgumentError(`Expected a number of 0 or more, got ${value}`);
   }
   return number;
 }
@@ -61,7 +125,7 @@ export function positiveIntFlag(value: string): number {
 /** Parses a flag that must be a whole number of 0 or more. */
 export function nonNegativeIntFlag(value: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) {
+  if (value.trim() === "" || !Number.isInteger(number) || number < 0) {
     throw new InvalidArgumentError(`Expected a whole number of 0 or more, got ${value}`);
   }
   return number;
@@ -70,7 +134,7 @@ export function nonNegativeIntFlag(value: string): number {
 /** Parses a TCP port flag (0 picks a free port). */
 export function portFlag(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (value.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new InvalidArgumentError(`Port must be an integer from 0 to 65535, got ${value}`);
   }
   return port;
@@ -79,9 +143,20 @@ export function portFlag(value: string): number {
 /** Parses a fee flag in whole basis points from 0 to 10000. */
 export function feeBpsFlag(value: string): number {
   const bps = Number(value);
-  if (!Number.isInteger(bps) || bps < 0 || bps > 10_000) {
+  if (value.trim() === "" || !Number.isInteger(bps) || bps < 0 || bps > 10_000) {
     throw new InvalidArgumentError(
       `Basis points must be a whole number from 0 to 10000, got ${value}`,
+    );
+  }
+  return bps;
+}
+
+/** Parses a price-distance flag in basis points: a number from 0 to below 10000 (fractions too). */
+export function basisPointsFlag(value: string): number {
+  const bps = Number(value);
+  if (value.trim() === "" || !Number.isFinite(bps) || bps < 0 || bps >= 10_000) {
+    throw new InvalidArgumentError(
+      `Basis points must be a number from 0 to below 10000, got ${value}`,
     );
   }
   return bps;
@@ -164,4 +239,26 @@ export function addAgentProtocolFlags<Args extends any[], Opts extends OptionVal
       "seconds an agent waits for one model reply or tool round (default 60)",
       positiveNumberFlag,
     );
+}
+
+/**
+ * Makes sure a folder can be written (creating it), so a run that writes there at its end fails
+ * at start instead. Throws naming the flag and what to do when it cannot.
+ */
+export async function ensureWritableDir(flag: string, dir: string): Promise<void> {
+  const probe = `${dir.replace(/\/+$/, "")}/.write-check-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(probe, "");
+    await Deno.remove(probe);
+  } catch (error) {
+    const denied = error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied;
+    throw new Error(
+      denied
+        ? `${flag} ${dir} is not writable: the deno task may write only under artifacts/ (pick ` +
+          "a folder there, or run with a wider --allow-write)"
+        : `${flag} ${dir} is not a writable folder: ${(error as Error).message}`,
+    );
+  }
 }

@@ -6,6 +6,12 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of the supported log levels. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/**
+ * The default `--log-level` of every service: warnings and errors, plus one notice line when a
+ * service is ready or stops (see {@linkcode Logger.notice}).
+ */
+export const DEFAULT_LOG_LEVEL: LogLevel = "warn";
+
 /** A logger bound to a component name. */
 export interface Logger {
   /** Logs a debug line. */
@@ -16,13 +22,18 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   /** Logs an error line. */
   error(message: string, fields?: Record<string, unknown>): void;
+  /**
+   * Logs a lifecycle line (a service is ready, or stopped) with level `notice`: written at every
+   * level but `error`, so the default level (`warn`) still says when a service is up.
+   */
+  notice(message: string, fields?: Record<string, unknown>): void;
   /** Returns a logger for a sub-component that shares level and sink. */
   child(component: string): Logger;
 }
 
 /** Options for {@linkcode createLogger}. */
 export interface LoggerOptions {
-  /** Lowest level written; default `info`. */
+  /** Lowest level written; default `info` (services default to {@linkcode DEFAULT_LOG_LEVEL}). */
   level?: LogLevel;
   /** Where lines go; default standard error. */
   sink?: (line: string) => void;
@@ -48,8 +59,13 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
   const secrets = (options.secrets ?? []).filter((secret) => secret.length >= 4);
   const redact = (text: string): string =>
     secrets.reduce((out, secret) => out.replaceAll(secret, "[redacted]"), text);
-  const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (LOG_LEVELS.indexOf(level) < threshold) return;
+  const write = (
+    level: LogLevel | "notice",
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => {
+    const rank = level === "notice" ? LOG_LEVELS.indexOf("warn") : LOG_LEVELS.indexOf(level);
+    if (rank < threshold) return;
     const line = JSON.stringify(
       { time: new Date().toISOString(), level, component, message, ...fields },
       (key, value) => {
@@ -65,6 +81,7 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     info: (message, fields) => write("info", message, fields),
     warn: (message, fields) => write("warn", message, fields),
     error: (message, fields) => write("error", message, fields),
+    notice: (message, fields) => write("notice", message, fields),
     child: (name) => createLogger(`${component}.${name}`, options),
   };
 }

@@ -1,9 +1,9 @@
 /**
- * `deno task bench [name filter]`: makes sure a Kafka broker answers (like `deno task test`),
+ * `deno task bench [name filter...]`: makes sure a Kafka broker answers (like `deno task test`),
  * then runs every bench/*_bench.ts as its own process with KAFKA_BOOTSTRAP_SERVERS set. Each
  * benchmark prints a markdown table. A filter runs only benchmarks whose file name contains it
  * (`local-llm` matches `local_llm_bench.ts`). The local LLM bench needs a model server and runs
- * only when named.
+ * only when named. `--help` prints help and starts nothing.
  */
 
 import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
@@ -20,10 +20,30 @@ const PERMISSIONS = [
 /** Benchmarks that need something beyond a broker (a model server): run only when named. */
 const ON_REQUEST = ["local_llm_bench.ts"];
 
-const filters = Deno.args.map((filter) => filter.replaceAll("-", "_"));
-const benches = [...Deno.readDirSync(BENCH_DIR)]
+const available = [...Deno.readDirSync(BENCH_DIR)]
   .filter((entry) => entry.isFile && entry.name.endsWith("_bench.ts"))
   .map((entry) => entry.name)
+  .sort();
+
+const HELP = `Usage: deno task bench [filter...]
+
+Make sure a Kafka broker answers ($KAFKA_BOOTSTRAP_SERVERS, or a local ephemeral one), then run
+each bench/*_bench.ts as its own process; each prints a markdown table.
+
+  filter      run only benchmarks whose file name contains it (local-llm: local_llm_bench.ts)
+  -h, --help  this help; nothing starts
+
+Benchmarks: ${available.map((name) => name.replace(/_bench\.ts$/, "")).join(", ")}
+Run only when named: ${ON_REQUEST.map((name) => name.replace(/_bench\.ts$/, "")).join(", ")}
+`;
+
+// Help needs no broker: answer it before anything starts.
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const filters = Deno.args.map((filter) => filter.replaceAll("-", "_"));
+const benches = available
   .filter((name) =>
     filters.length === 0
       ? !ON_REQUEST.includes(name)

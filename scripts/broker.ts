@@ -1,29 +1,21 @@
 /** `deno task broker`: runs a single-node Apache Kafka broker on 127.0.0.1 until Ctrl-C. */
 
 import { Command, Option } from "@commander-js/extra-typings";
+import { parseFlags, portFlag } from "../core/cli.ts";
 import { fetchKafkaJars, KAFKA_VERSION, MissingToolError, startBroker } from "./_kafka_broker.ts";
 
-const options = new Command()
+const program = new Command()
   .name("broker")
   .description(`Run a single-node Apache Kafka ${KAFKA_VERSION} broker (KRaft) on 127.0.0.1`)
   .addOption(
     new Option("--port <port>", "client port on 127.0.0.1 (0 picks a free one)")
       .default(9092)
-      .argParser(parsePort),
+      .argParser(portFlag),
   )
   .option("--data-dir <dir>", "data folder, formatted on first use", ".cache/kafka-data")
   .option("--ephemeral", "use a temporary data folder, deleted when the broker stops", false)
-  .option("--fetch-only", "only fetch the broker's jars into .cache/ (for CI), then exit", false)
-  .parse(["deno", "broker", ...Deno.args])
-  .opts();
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`Port must be a whole number from 0 to 65535, got ${value}`);
-  }
-  return port;
-}
+  .option("--fetch-only", "only fetch the broker's jars into .cache/ (for CI), then exit", false);
+const options = parseFlags(program, Deno.args);
 
 if (options.fetchOnly) {
   try {

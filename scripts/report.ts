@@ -1,26 +1,26 @@
 /** Writes report.html (self-contained) and report.json of a run, read from the broker. */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
-import { brokerCommand } from "../core/cli.ts";
+import { brokerCommand, parseFlags } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import { loadWebAssets } from "../core/dashboard/assets.ts";
 import { buildReport, writeReport } from "../core/dashboard/report.ts";
 import { readDashboardState } from "../core/dashboard/store.ts";
 
-const options = brokerCommand("report", {
-  description: "Write a self-contained HTML report and JSON of the run on the broker",
-})
-  .option("--out <dir>", "output directory", "artifacts/report")
-  .parse()
-  .opts();
+const options = parseFlags(
+  brokerCommand("report", {
+    description: "Write a self-contained HTML report and JSON of the run on the broker",
+  })
+    .option("--out <dir>", "output directory", "artifacts/report"),
+);
 
 const log = createLogger("report", { level: options.logLevel });
-const bus = new KafkaBus({
-  brokers: [options.bootstrapServers],
+const service = await startService({
+  name: "report",
+  bootstrapServers: options.bootstrapServers,
   clientId: "report",
-  log: log.child("bus"),
-});
-try {
+  log,
+}, async ({ bus }) => {
   const state = await readDashboardState(bus, { log });
   const report = buildReport(state, await loadWebAssets());
   const paths = await writeReport(report, { outDir: options.out });
@@ -35,6 +35,5 @@ try {
   }
   console.log(`Report: ${paths.html}`);
   console.log(`JSON:   ${paths.json}`);
-} finally {
-  await bus.close();
-}
+});
+await service.shutdown(0);

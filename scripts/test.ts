@@ -6,6 +6,23 @@
 
 import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
 
+const HELP = `Usage: deno task test [deno test arguments...]
+
+Make sure a Kafka broker answers ($KAFKA_BOOTSTRAP_SERVERS, or a local ephemeral one), run
+\`deno test\` over tests/ (or the paths given) with it, and stop the broker it started.
+
+Arguments pass through to deno test, e.g.:
+  deno task test tests/ledger/          one folder
+  deno task test --filter "replay"      tests whose name matches
+  deno task test tests/cli/ --parallel  in parallel processes
+`;
+
+// Help needs no broker: answer it before anything starts.
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+
 /** Permissions the tests need: local network only, files, env, subprocesses (deno, Chromium). */
 const TEST_PERMISSIONS = [
   "--allow-net=127.0.0.1,localhost",

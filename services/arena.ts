@@ -34,22 +34,30 @@ import {
   type MarketMask,
   replayMask,
   type ReplaySource,
+  selectReplayProducts,
 } from "../core/connector/replay.ts";
 import { describeMask, maskedIncrements } from "../core/market/mask.ts";
 import { ModelRecording } from "../core/models/recorded_model.ts";
 import { writeReport } from "../core/dashboard/report.ts";
+import { DashboardStore } from "../core/dashboard/store.ts";
+import { startWebDashboard } from "../core/dashboard/web_server.ts";
 import {
   addAgentProtocolFlags,
   addRequestControlFlags,
+  ensureWritableDir,
+  fatalError,
   feeBpsFlag,
+  logLevelOption,
   nonNegativeIntFlag,
+  parseFlags,
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
   requestControls,
+  usageError,
   usdAmountFlag,
 } from "../core/cli.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { createLogger } from "../core/log.ts";
 import { createModel } from "../core/models/create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
@@ -124,13 +132,10 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
     .option("--report-dir <dir>", "where report.html and report.json go")
     .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
     .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
-    .addOption(
-      new Option("--log-level <level>", "debug, info, warn or error").default("warn")
-        .argParser(parseLogLevel),
-    ),
+    .addOption(logLevelOption()),
 ));
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const demo = options.demo === true;
 const interactive = options.tty && Deno.stdout.isTerminal();
 // The live screen owns the terminal: keep log lines and print them after it is restored.
@@ -144,8 +149,7 @@ const log = createLogger("arena", {
 });
 
 function fail(message: string): never {
-  console.error(`arena: ${message}`);
-  Deno.exit(2);
+  usageError("arena", message);
 }
 
 const replaying = demo || options.replay !== undefined;
@@ -186,6 +190,15 @@ if (replaying) {
     source = demo ? await loadFixtureCandles("main") : await loadReplaySource(options.replay!);
   } catch (error) {
     fail(`could not read the replay data: ${(error as Error).message}`);
+  }
+  if (options.products) {
+    const productIds = options.products.flatMap((entry) => entry.split(","))
+      .map((id) => id.trim()).filter((id) => id !== "");
+    try {
+      source = selectReplayProducts(source, productIds);
+    } catch (error) {
+      fail((error as Error).message);
+    }
   }
   const lockstep = demo || options.lockstep === true;
   if (options.mask) {
@@ -288,14 +301,28 @@ description += `; agents ${agents.map((agent) => agent.name).join(", ")}; ` +
   `model${models.length > 1 ? "s" : ""} ${modelLabels}; ${options.protocol} protocol, ` +
   `${options.promptFormat} prompt`;
 
+// The report is written at the end of the run: a folder that cannot be written fails now.
+const reportDir = options.reportDir ?? (demo ? "artifacts/demo" : "artifacts/arena");
+try {
+  await ensureWritableDir("--report-dir", reportDir);
+} catch (error) {
+  fail((error as Error).message);
+}
+
 let bus: Bus;
 if (options.bootstrapServers) {
   const { KafkaBus } = await import("../core/bus/kafka_bus.ts");
-  bus = new KafkaBus({
+  const kafka = new KafkaBus({
     brokers: options.bootstrapServers.split(","),
     clientId: `arena.${crypto.randomUUID().slice(0, 8)}`,
     log: log.child("bus"),
   });
+  try {
+    await kafka.probe();
+  } catch (error) {
+    fatalError("arena", (error as Error).message);
+  }
+  bus = kafka;
   description += `; bus ${options.bootstrapServers}`;
 } else {
   bus = new MemoryBus();
@@ -352,8 +379,11 @@ if (recording.miss && !options.allowMisses) {
   Deno.exit(1);
 }
 
-const reportDir = options.reportDir ?? (demo ? "artifacts/demo" : "artifacts/arena");
-const paths = await writeReport(result.report, { outDir: reportDir });
+// A replay stopped early is not a result: its report goes beside the last complete one.
+const partial = replaying && abort.signal.aborted;
+const paths = await writeReport(result.report, {
+  outDir: partial ? `${reportDir.replace(/\/+$/, "")}/partial` : reportDir,
+});
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
 console.log(
   [
@@ -364,12 +394,29 @@ console.log(
     }, ${result.ticks} ticks) ===`,
     formatLeaderboard(result.report.json),
     "=== End of leaderboard ===",
-    ...(replaying && abort.signal.aborted ? [`Stopped early after ${result.ticks} ticks.`] : []),
+    ...(partial
+      ? [
+        `Stopped early after ${result.ticks} ticks: the partial report is in ${
+          paths.html.replace(/\/report\.html$/, "")
+        }; the last complete report in ${reportDir} is kept.`,
+      ]
+      : []),
     ...(mask ? ["Mask of this replay:", ...describeMask(mask).map((line) => `  ${line}`)] : []),
     ...(recording.summary() ? [recording.summary()!] : []),
     `Report: ${paths.html} (data: ${paths.json})`,
-    ...(webUrl ? [`Web dashboard was at ${webUrl}`] : []),
+    ...(webUrl && abort.signal.aborted ? [`Web dashboard was at ${webUrl}`] : []),
     `Finished in ${seconds} s wall-clock time.`,
   ].join("\n"),
 );
+if (webUrl && !abort.signal.aborted) {
+  // The run is over: keep its final state on the same address until Ctrl-C.
+  const final = await startWebDashboard(new DashboardStore({ state: result.state }), {
+    port: Number(new URL(webUrl).port),
+    host: options.host,
+    log: log.child("web"),
+  });
+  console.log(`Web dashboard still serving at ${final.url} until Ctrl-C`);
+  await new Promise((resolve) => abort.signal.addEventListener("abort", resolve, { once: true }));
+  await final.close();
+}
 Deno.exit(0);

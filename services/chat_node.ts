@@ -12,14 +12,17 @@
  */
 
 import { Option } from "@commander-js/extra-typings";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
   addRequestControlFlags,
   brokerCommand,
+  nonNegativeNumberFlag,
+  parseFlags,
   positiveIntFlag,
   requestControls,
+  usageError,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import { createModel } from "../core/models/create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
 import { DEFAULT_PRICE_TABLE, type PriceTable, startChatNode } from "../core/runtime/chat_node.ts";
@@ -46,13 +49,17 @@ const program = addRequestControlFlags(
     .option(
       "--price-input <usd>",
       "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
-      price,
+      nonNegativeNumberFlag,
     )
-    .option("--price-output <usd>", "USD per million completion tokens for cost estimates", price)
+    .option(
+      "--price-output <usd>",
+      "USD per million completion tokens for cost estimates",
+      nonNegativeNumberFlag,
+    )
     .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
 );
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
 const secrets = apiKey ? [apiKey] : [];
 const log = createLogger(`chat_node.${options.name ?? "shared"}`, {
@@ -72,15 +79,9 @@ try {
     log: log.child("model"),
   });
 } catch (error) {
-  console.error(`chat_node: ${(error as Error).message}`);
-  Deno.exit(2);
+  usageError("chat_node", (error as Error).message);
 }
 
-const bus = new KafkaBus({
-  brokers: options.bootstrapServers.split(","),
-  clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
-  log: log.child("bus"),
-});
 const costPerMillionTokens: PriceTable = {};
 if (options.priceInput !== undefined || options.priceOutput !== undefined) {
   const known = DEFAULT_PRICE_TABLE[provider.model] ?? { input: 0, output: 0 };
@@ -89,34 +90,28 @@ if (options.priceInput !== undefined || options.priceOutput !== undefined) {
     output: options.priceOutput ?? known.output,
   };
 }
-const node = await startChatNode(bus, {
-  provider,
-  costPerMillionTokens,
-  name: options.name,
-  maxWorkers: options.maxWorkers,
+await startService({
+  name: "chat_node",
+  bootstrapServers: options.bootstrapServers,
+  clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
   log,
-  secrets,
-  topicPrefix: options.topicPrefix,
+}, async ({ bus }) => {
+  const node = await startChatNode(bus, {
+    provider,
+    costPerMillionTokens,
+    name: options.name,
+    maxWorkers: options.maxWorkers,
+    log,
+    secrets,
+    topicPrefix: options.topicPrefix,
+  });
+  log.notice("Chat node ready", {
+    topic: node.topic,
+    model: node.model,
+    baseUrl: options.model === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
+  });
+  return async () => {
+    await node.stop();
+    log.notice("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
+  };
 });
-log.info("Chat node ready", {
-  topic: node.topic,
-  model: node.model,
-  baseUrl: options.model === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
-});
-
-async function shutdown(code: number): Promise<never> {
-  await node.stop().catch(() => {});
-  await bus.close().catch(() => {});
-  log.info("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
-  Deno.exit(code);
-}
-Deno.addSignalListener("SIGINT", () => void shutdown(130));
-Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-
-function price(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number < 0) {
-    throw new Error(`Price must be a non-negative number of USD per million tokens, got ${value}`);
-  }
-  return number;
-}

@@ -1,6 +1,9 @@
-/** Connector service: Coinbase (or a replay) market data -> the broker. */
+/**
+ * Connector service: Coinbase (or a replay) market data -> the broker. Every flag is checked and
+ * replay data is read before it connects; at start it waits for the exchange as long as it takes
+ * (saying so), and for the broker a few seconds (one line and exit 1 when none answers).
+ */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
   ACTIVITY_TOPIC,
   AGENT_INPUT_TOPIC,
@@ -9,21 +12,29 @@ import {
 } from "../core/bus/topics.ts";
 import { CoinbaseFeed, DEFAULT_REST_URL, DEFAULT_WS_URL } from "../core/connector/coinbase_feed.ts";
 import { Recorder } from "../core/connector/recording.ts";
-import { loadReplaySource, ReplayFeed, replayMask } from "../core/connector/replay.ts";
+import {
+  loadReplaySource,
+  ReplayFeed,
+  replayMask,
+  type ReplaySource,
+  selectReplayProducts,
+} from "../core/connector/replay.ts";
 import { describeMask } from "../core/market/mask.ts";
-import { brokerCommand } from "../core/cli.ts";
+import {
+  basisPointsFlag,
+  brokerCommand,
+  nonNegativeIntFlag,
+  nonNegativeNumberFlag,
+  parseFlags,
+  positiveIntFlag,
+  positiveNumberFlag,
+  usageError,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 const DEFAULT_AGENTS = "momentum,brainrot-daytrader,scalper";
-
-function positive(name: string): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (!(number > 0)) throw new Error(`${name} must be a positive number, got ${value}`);
-    return number;
-  };
-}
 
 const program = brokerCommand("connector", {
   description: "Publishes market snapshots and price ticks from Coinbase, a recording or candles",
@@ -33,7 +44,7 @@ const program = brokerCommand("connector", {
     "Coinbase product ids (space or comma separated)",
     DEFAULT_PRODUCTS,
   )
-  .option("--min-interval <seconds>", "seconds between snapshots", positive("--min-interval"), 60)
+  .option("--min-interval <seconds>", "seconds between snapshots", positiveNumberFlag, 60)
   .option("--ws-url <url>", "Coinbase WebSocket feed", DEFAULT_WS_URL)
   .option("--rest-url <url>", "Coinbase REST API", DEFAULT_REST_URL)
   .option("--record <file>", "write everything received as JSON lines with receive times")
@@ -44,27 +55,27 @@ const program = brokerCommand("connector", {
   .option(
     "--speed <n>",
     "replay at N x real time (default: as fast as possible)",
-    positive("--speed"),
+    positiveNumberFlag,
   )
   .option("--lockstep", "replay: wait for every agent's decision before the next tick", false)
   .option("--agents <names>", "agents to wait for in lockstep (comma separated)", DEFAULT_AGENTS)
   .option(
     "--lockstep-timeout <seconds>",
     "longest wait for late agents per tick",
-    positive("--lockstep-timeout"),
+    positiveNumberFlag,
     120,
   )
-  .option("--max-ticks <n>", "replay: stop after N snapshots", positive("--max-ticks"))
+  .option("--max-ticks <n>", "replay: stop after N snapshots", positiveIntFlag)
   .option(
     "--half-spread-bps <bps>",
     "candle replay: synthetic half-spread around the close",
-    Number,
+    basisPointsFlag,
     1,
   )
   .option(
     "--warmup <seconds>",
     "candle replay: market time skipped for full windows",
-    Number,
+    nonNegativeNumberFlag,
     14_400,
   )
   .option(
@@ -73,19 +84,46 @@ const program = brokerCommand("connector", {
       "names, factors and start are logged after the replay",
     false,
   )
-  .option("--mask-seed <n>", "replay: seed of the mask (default random, logged)", (value) => {
-    const seed = Number(value);
-    if (!Number.isSafeInteger(seed) || seed < 0) {
-      throw new Error(`--mask-seed must be a whole number of 0 or more, got ${value}`);
-    }
-    return seed;
-  })
+  .option(
+    "--mask-seed <n>",
+    "replay: seed of the mask (default random, logged)",
+    nonNegativeIntFlag,
+  )
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const log = createLogger("connector", { level: options.logLevel });
 const productIds = options.products.flatMap((entry) => entry.split(",")).map((id) => id.trim())
   .filter((id) => id !== "");
+if (productIds.length === 0) usageError("connector", "--products needs at least one product id");
+
+// Every combination is checked, and replay data read, before anything connects.
+let source: ReplaySource | undefined;
+if (options.replay) {
+  if (options.record) usageError("connector", "--record applies to live data, not to --replay");
+  if (options.maskSeed !== undefined && !options.mask) {
+    usageError("connector", "--mask-seed applies to --mask; add --mask or drop --mask-seed");
+  }
+  try {
+    source = await loadReplaySource(options.replay);
+  } catch (error) {
+    usageError("connector", `Could not read --replay data: ${(error as Error).message}`);
+  }
+  if (program.getOptionValueSource("products") === "cli") {
+    try {
+      source = selectReplayProducts(source, productIds);
+    } catch (error) {
+      usageError("connector", (error as Error).message);
+    }
+  }
+} else {
+  if (options.mask || options.maskSeed !== undefined) {
+    usageError("connector", "--mask applies to --replay (live data is never masked)");
+  }
+  if (options.speed !== undefined || options.lockstep || options.maxTicks !== undefined) {
+    usageError("connector", "--speed, --lockstep and --max-ticks apply to --replay");
+  }
+}
 
 const prefix = options.topicPrefix;
 const topics = {
@@ -94,43 +132,14 @@ const topics = {
   activity: prefix + ACTIVITY_TOPIC,
 };
 
-const bus = new KafkaBus({
-  brokers: [options.bootstrapServers],
+const service = await startService({
+  name: "connector",
+  bootstrapServers: options.bootstrapServers,
   clientId: "connector",
-  log: log.child("bus"),
-});
-const abort = new AbortController();
-let feed: CoinbaseFeed | undefined;
-let recorder: Recorder | undefined;
-
-async function shutdown(code: number): Promise<never> {
-  abort.abort();
-  await feed?.close().catch(() => {});
-  recorder?.close();
-  await bus.close().catch(() => {});
-  Deno.exit(code);
-}
-Deno.addSignalListener("SIGINT", () => void shutdown(130));
-Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-
-try {
+  log,
+}, async ({ bus, signal }) => {
   await bus.ensureTopics(ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })));
-  if (options.replay) {
-    if (options.record) throw new Error("--record applies to live data, not to --replay");
-    if (options.maskSeed !== undefined && !options.mask) {
-      throw new Error("--mask-seed applies to --mask; add --mask or drop --mask-seed");
-    }
-    let source = await loadReplaySource(options.replay);
-    if (Array.isArray(source) && program.getOptionValueSource("products") === "cli") {
-      const available = source.map((product) => product.productId);
-      const missing = productIds.filter((id) => !available.includes(id));
-      if (missing.length > 0) {
-        throw new Error(
-          `Replay data has no ${missing.join(", ")}; products in the data: ${available.join(", ")}`,
-        );
-      }
-      source = source.filter((product) => productIds.includes(product.productId));
-    }
+  if (source) {
     const mask = options.mask
       ? replayMask(source, {
         seed: options.maskSeed ?? Math.floor(Math.random() * 2 ** 31),
@@ -154,18 +163,17 @@ try {
       halfSpreadBps: options.halfSpreadBps,
       warmupSeconds: options.warmup,
       topics,
-      signal: abort.signal,
+      signal,
       log,
     });
     const result = await replay.run();
-    log.info("Replay done", { ticks: result.ticks });
+    log.notice("Replay done", { ticks: result.ticks });
     // Shown only after the replay, so no agent can read it while it trades.
     if (mask) console.error(["Mask of this replay:", ...describeMask(mask)].join("\n  "));
-    await shutdown(0);
+    return;
   }
-  if (options.mask) throw new Error("--mask applies to --replay (live data is never masked)");
-  recorder = options.record ? await Recorder.create(options.record) : undefined;
-  feed = new CoinbaseFeed({
+  const recorder = options.record ? await Recorder.create(options.record) : undefined;
+  const feed = new CoinbaseFeed({
     bus,
     productIds,
     intervalSeconds: options.minInterval,
@@ -176,7 +184,9 @@ try {
     log,
   });
   await feed.start();
-} catch (error) {
-  log.error((error as Error).message);
-  await shutdown(1);
-}
+  return async () => {
+    await feed.close();
+    recorder?.close();
+  };
+});
+if (source) await service.shutdown(0);

@@ -1,8 +1,5 @@
 /** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
 
-import {} from "@commander-js/extra-typings";
-import type { Subscription } from "../core/bus/bus.ts";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
   ACTIVITY_TOPIC,
   AGENT_INPUT_TOPIC,
@@ -10,8 +7,9 @@ import {
   LEDGER_TOPIC,
   PRICE_TOPIC,
 } from "../core/bus/topics.ts";
-import { brokerCommand, portFlag, positiveNumberFlag } from "../core/cli.ts";
+import { brokerCommand, parseFlags, portFlag, positiveNumberFlag } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
 import { startWebDashboard, type WebDashboard } from "../core/dashboard/web_server.ts";
@@ -27,7 +25,7 @@ const program = brokerCommand("dashboard", {
   .option("--group-id <id>", "consumer group id (default: unique per run)")
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 
 const interactive = options.tty && Deno.stdout.isTerminal();
 // The live screen owns the terminal: keep log lines and print them after it is restored.
@@ -40,52 +38,6 @@ const log = createLogger("dashboard", {
 });
 
 const store = new DashboardStore();
-const bus = new KafkaBus({
-  brokers: [options.bootstrapServers],
-  clientId: "dashboard",
-  log: log.child("bus"),
-});
-let web: WebDashboard | null = null;
-if (options.web) {
-  try {
-    web = await startWebDashboard(store, { port: options.port, host: options.host, log });
-  } catch (error) {
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? `port ${options.port} on ${options.host} is in use: pass --port N (0 picks a free one)`
-      : (error as Error).message;
-    console.error(`Could not start the web dashboard: ${reason}`);
-    Deno.exit(1);
-  }
-}
-if (web && !interactive) console.log(`Web dashboard: ${web.url}`);
-
-let subscription: Subscription | undefined;
-let stopping = false;
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    terminal.stop();
-    await subscription?.close().catch(() => {});
-    await web?.close().catch(() => {});
-    await bus.close().catch(() => {});
-    for (const line of heldLines) console.error(line);
-    if (web && interactive) console.log(`Web dashboard was at ${web.url}`);
-  }
-  Deno.exit(code);
-}
-
-const terminal = new TerminalDashboard(store, {
-  mode: interactive ? "tty" : "plain",
-  intervalMs: interactive ? 250 : options.interval * 1000,
-  onInterrupt: () => void shutdown(130),
-  note: web ? `web ${web.url}` : undefined,
-});
-if (!interactive) {
-  Deno.addSignalListener("SIGINT", () => void shutdown(130));
-}
-Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-terminal.start();
-
 const prefix = options.topicPrefix;
 const topics = {
   ledger: prefix + LEDGER_TOPIC,
@@ -93,18 +45,58 @@ const topics = {
   activity: prefix + ACTIVITY_TOPIC,
   snapshots: prefix + AGENT_INPUT_TOPIC,
 };
-try {
+let terminal: TerminalDashboard | undefined;
+let webUrl: string | undefined;
+
+await startService({
+  name: "dashboard",
+  bootstrapServers: options.bootstrapServers,
+  clientId: "dashboard",
+  log,
+  // The live screen handles Ctrl-C itself.
+  interrupt: !interactive,
+  beforeExit: () => {
+    terminal?.stop();
+    for (const line of heldLines.splice(0)) console.error(line);
+    if (webUrl && interactive) console.log(`Web dashboard was at ${webUrl}`);
+  },
+}, async ({ bus, shutdown }) => {
+  let web: WebDashboard | undefined;
+  if (options.web) {
+    try {
+      web = await startWebDashboard(store, { port: options.port, host: options.host, log });
+    } catch (error) {
+      throw new Error(
+        error instanceof Deno.errors.AddrInUse
+          ? `Could not start the web dashboard: port ${options.port} on ${options.host} is in ` +
+            "use: pass --port N (0 picks a free one)"
+          : `Could not start the web dashboard: ${(error as Error).message}`,
+      );
+    }
+    webUrl = web.url;
+    if (!interactive) console.log(`Web dashboard: ${web.url}`);
+  }
+  terminal = new TerminalDashboard(store, {
+    mode: interactive ? "tty" : "plain",
+    intervalMs: interactive ? 250 : options.interval * 1000,
+    onInterrupt: () => void shutdown(130),
+    note: web ? `web ${web.url}` : undefined,
+  });
+  terminal.start();
   // Missing topics are created with their real specs, never left to broker defaults.
   const read = new Set<string>(Object.values(topics));
   await bus.ensureTopics(
     ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic }))
       .filter((spec) => read.has(spec.topic)),
   );
-  subscription = await connectDashboard(bus, store, { log, groupId: options.groupId, topics });
-} catch (error) {
-  terminal.stop();
-  log.error("Could not connect the dashboard to the broker", { error });
-  for (const line of heldLines) console.error(line);
-  await web?.close();
-  Deno.exit(1);
-}
+  const subscription = await connectDashboard(bus, store, {
+    log,
+    groupId: options.groupId,
+    topics,
+  });
+  return async () => {
+    terminal?.stop();
+    await subscription.close().catch(() => {});
+    await web?.close().catch(() => {});
+  };
+});

@@ -1,33 +1,43 @@
 /** Ledger export: every account, position, trade and metric rebuilt from the broker. */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { readAllMessages } from "../core/bus/messages.ts";
 import { LEDGER_TOPIC, PRICE_TOPIC } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
 import { PriceTick } from "../core/contracts/market.ts";
-import { brokerCommand } from "../core/cli.ts";
+import {
+  brokerCommand,
+  feeBpsFlag,
+  nonNegativeIntFlag,
+  parseFlags,
+  positiveNumberFlag,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import { buildLedgerReport, formatLedgerReport } from "../core/metrics/ledger_report.ts";
 
 const program = brokerCommand("ledger", {
   description: "Print every account, position, trade and metric, rebuilt from the ledger topic",
-  logLevel: "warn",
 })
   .option("--json", "print JSON instead of tables")
   .option("--curves", "include each agent's equity curve in the JSON")
-  .option("--period-seconds <s>", "equity curve sampling period for Sharpe", Number, 60)
-  .option("--taker-fee-bps <bps>", "fee charged to the buy-and-hold benchmark", Number, 60)
-  .option("--trades <n>", "trades shown in the table view", Number, 20)
+  .option(
+    "--period-seconds <s>",
+    "equity curve sampling period for Sharpe",
+    positiveNumberFlag,
+    60,
+  )
+  .option("--taker-fee-bps <bps>", "fee charged to the buy-and-hold benchmark", feeBpsFlag, 60)
+  .option("--trades <n>", "trades shown in the table view", nonNegativeIntFlag, 20)
   .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const log = createLogger("ledger", { level: options.logLevel });
-const bus = new KafkaBus({
-  brokers: [options.bootstrapServers],
+const service = await startService({
+  name: "ledger",
+  bootstrapServers: options.bootstrapServers,
   clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
-  log: log.child("bus"),
-});
-try {
+  log,
+}, async ({ bus }) => {
   const events: LedgerEvent[] = [];
   const ticks: PriceTick[] = [];
   await readAllMessages(bus, options.topicPrefix + LEDGER_TOPIC, {
@@ -50,6 +60,5 @@ try {
       ? JSON.stringify(report, null, 2)
       : formatLedgerReport(report, { trades: options.trades }),
   );
-} finally {
-  await bus.close();
-}
+});
+await service.shutdown(0);

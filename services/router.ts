@@ -9,14 +9,16 @@
  */
 
 import { Option } from "@commander-js/extra-typings";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import {
   addAgentProtocolFlags,
   brokerCommand,
   nonNegativeIntFlag,
+  parseFlags,
   positiveIntFlag,
+  usageError,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import { selectAgents, startAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
 
@@ -39,7 +41,7 @@ const program = addAgentProtocolFlags(
     .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
 );
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const log = createLogger("router", { level: options.logLevel });
 let agents;
 try {
@@ -49,39 +51,37 @@ try {
     strategyFile: options.strategyFile,
   });
 } catch (error) {
-  console.error(`router: ${(error as Error).message}`);
-  Deno.exit(2);
+  usageError("router", (error as Error).message);
 }
 
-const bus = new KafkaBus({
-  brokers: options.bootstrapServers.split(","),
+await startService({
+  name: "router",
+  bootstrapServers: options.bootstrapServers,
   clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
-  log: log.child("bus"),
-});
-const routers = await startAgents(bus, agents, {
-  chatNodeName: options.chatNodeName,
-  memoryDecisions: options.memoryDecisions,
-  maxSteps: options.maxSteps,
-  protocol: options.protocol,
-  promptFormat: options.promptFormat,
-  replyTimeoutMs: options.replyTimeout === undefined ? undefined : options.replyTimeout * 1000,
-  topicPrefix: options.topicPrefix,
-  // An isolated arena (topic prefix) also gets its own consumer groups.
-  groupIdPrefix: options.topicPrefix || undefined,
   log,
+}, async ({ bus }) => {
+  const routers = await startAgents(bus, agents, {
+    chatNodeName: options.chatNodeName,
+    memoryDecisions: options.memoryDecisions,
+    maxSteps: options.maxSteps,
+    protocol: options.protocol,
+    promptFormat: options.promptFormat,
+    replyTimeoutMs: options.replyTimeout === undefined ? undefined : options.replyTimeout * 1000,
+    topicPrefix: options.topicPrefix,
+    // An isolated arena (topic prefix) also gets its own consumer groups.
+    groupIdPrefix: options.topicPrefix || undefined,
+    log,
+  });
+  log.notice("Agents ready", {
+    agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
+    chatNode: options.chatNodeName ?? "shared",
+    protocol: options.protocol,
+    promptFormat: options.promptFormat,
+  });
+  return async () => {
+    await Promise.allSettled(routers.map((router) => router.stop()));
+    for (const router of routers) {
+      log.notice("Agent stopped", { agent: router.agent, ...router.stats });
+    }
+  };
 });
-log.info("Agents ready", {
-  agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
-  chatNode: options.chatNodeName ?? "shared",
-  protocol: options.protocol,
-  promptFormat: options.promptFormat,
-});
-
-async function shutdown(code: number): Promise<never> {
-  await Promise.allSettled(routers.map((router) => router.stop()));
-  for (const router of routers) log.info("Agent stopped", { agent: router.agent, ...router.stats });
-  await bus.close().catch(() => {});
-  Deno.exit(code);
-}
-Deno.addSignalListener("SIGINT", () => void shutdown(130));
-Deno.addSignalListener("SIGTERM", () => void shutdown(143));

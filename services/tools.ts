@@ -10,10 +10,17 @@
  * replica serves an agent at a time, and a replica taking over waits for the ledger first.
  */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
 import { dynamicTopic, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
-import { brokerCommand, feeBpsFlag, usdAmountFlag } from "../core/cli.ts";
+import {
+  basisPointsFlag,
+  brokerCommand,
+  feeBpsFlag,
+  parseFlags,
+  positiveIntFlag,
+  usdAmountFlag,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
+import { startService } from "../core/service.ts";
 import {
   Calculator,
   calculatorTool,
@@ -30,7 +37,12 @@ const program = brokerCommand("tools", {
 })
   .option("--starting-cash <usd>", "starting cash of each new account", usdAmountFlag, "100000")
   .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", feeBpsFlag, 60)
-  .option("--slippage-bps <bps>", "fill slippage in basis points against the trader", slipFlag, 0)
+  .option(
+    "--slippage-bps <bps>",
+    "fill slippage in basis points against the trader",
+    basisPointsFlag,
+    0,
+  )
   .option(
     "--group-id <id>",
     "consumer group prefix shared by tools replicas (default tool_node.<tool>)",
@@ -39,66 +51,57 @@ const program = brokerCommand("tools", {
   .option(
     "--session-timeout-ms <ms>",
     "consumer session timeout: how fast a dead replica's partitions move to another",
-    Number,
+    positiveIntFlag,
     30_000,
   );
 
-const options = program.parse().opts();
+const options = parseFlags(program);
 const log = createLogger("tools", { level: options.logLevel });
 const config: TradeConfig = {
   takerFeeBps: options.takerFeeBps,
   slippageBps: options.slippageBps,
 };
 const prefix = options.topicPrefix;
-const bus = new KafkaBus({
-  brokers: [options.bootstrapServers],
+await startService({
+  name: "tools",
+  bootstrapServers: options.bootstrapServers,
   clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
-  log: log.child("bus"),
-  sessionTimeoutMs: options.sessionTimeoutMs,
-  heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),
-});
-await bus.ensureTopics([
-  { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
-  { topic: prefix + PRICE_TOPIC, partitions: 3, retentionMs: 7 * 24 * 60 * 60 * 1000 },
-  ...["execute_trade", "get_portfolio", "calculator"].map((tool) =>
-    dynamicTopic(prefix + toolRequestTopic(tool), 6)
-  ),
-]);
-const ledger = await LedgerService.start(bus, {
-  log: log.child("ledger"),
-  startingCash: options.startingCash,
-  config,
-  ledgerTopic: prefix + LEDGER_TOPIC,
-  priceTopic: prefix + PRICE_TOPIC,
-});
-const calculator = new Calculator();
-await calculator.warmUp();
-const specs = [
-  executeTradeTool(ledger, { config }),
-  getPortfolioTool(ledger),
-  calculatorTool(calculator),
-] as ToolSpec[];
-const subscriptions = await serveTools(bus, specs, {
-  groupId: options.groupId,
-  topicPrefix: prefix,
   log,
+  bus: {
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),
+  },
+}, async ({ bus }) => {
+  await bus.ensureTopics([
+    { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
+    { topic: prefix + PRICE_TOPIC, partitions: 3, retentionMs: 7 * 24 * 60 * 60 * 1000 },
+    ...["execute_trade", "get_portfolio", "calculator"].map((tool) =>
+      dynamicTopic(prefix + toolRequestTopic(tool), 6)
+    ),
+  ]);
+  const ledger = await LedgerService.start(bus, {
+    log: log.child("ledger"),
+    startingCash: options.startingCash,
+    config,
+    ledgerTopic: prefix + LEDGER_TOPIC,
+    priceTopic: prefix + PRICE_TOPIC,
+  });
+  const calculator = new Calculator();
+  await calculator.warmUp();
+  const specs = [
+    executeTradeTool(ledger, { config }),
+    getPortfolioTool(ledger),
+    calculatorTool(calculator),
+  ] as ToolSpec[];
+  const subscriptions = await serveTools(bus, specs, {
+    groupId: options.groupId,
+    topicPrefix: prefix,
+    log,
+  });
+  log.notice("Tools ready", { tools: specs.map((spec) => spec.name), ...config });
+  return async () => {
+    await Promise.all(subscriptions.map((subscription) => subscription.close())).catch(() => {});
+    await ledger.close().catch(() => {});
+    calculator.close();
+  };
 });
-log.info("Tools ready", { tools: specs.map((spec) => spec.name), ...config });
-
-async function shutdown(code: number): Promise<never> {
-  await Promise.all(subscriptions.map((subscription) => subscription.close())).catch(() => {});
-  await ledger.close().catch(() => {});
-  calculator.close();
-  await bus.close().catch(() => {});
-  Deno.exit(code);
-}
-Deno.addSignalListener("SIGINT", () => void shutdown(130));
-Deno.addSignalListener("SIGTERM", () => void shutdown(143));
-
-function slipFlag(value: string): number {
-  const bps = Number(value);
-  if (!Number.isFinite(bps) || bps < 0 || bps >= 10_000) {
-    throw new Error(`Slippage must be a number of basis points from 0 to 9999, got ${value}`);
-  }
-  return bps;
-}

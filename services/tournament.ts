@@ -18,7 +18,7 @@
  * localhost; add another model host to `--allow-net` to use it.
  */
 
-import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
 import {
   builtinEntries,
   parseEntries,
@@ -40,14 +40,19 @@ import { loadMarketSets } from "../core/market/market_sets.ts";
 import {
   addAgentProtocolFlags,
   addRequestControlFlags,
+  ensureWritableDir,
   feeBpsFlag,
+  logLevelOption,
   nonNegativeIntFlag,
+  parseFlags,
   positiveIntFlag,
   positiveNumberFlag,
   requestControls,
+  usageError,
   usdAmountFlag,
 } from "../core/cli.ts";
-import { createLogger, parseLogLevel } from "../core/log.ts";
+import { createLogger } from "../core/log.ts";
+import { formatProgressBar } from "../core/progress.ts";
 import { createModel } from "../core/models/create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
 import { ModelRecording } from "../core/models/recorded_model.ts";
@@ -114,20 +119,10 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
     .option("--out <dir>", "where tournament.md and tournament.json go", "artifacts/tournament")
     .option("--json", "print only the JSON result on standard output")
     .option("--no-progress", "no progress bar")
-    .option("--log-level <level>", "debug, info, warn or error", parseLogLevel, "error" as const)
-    .exitOverride(),
+    .addOption(logLevelOption()),
 ));
 
-function parseFlags(): ReturnType<typeof program.opts> {
-  try {
-    return program.parse().opts();
-  } catch (error) {
-    // Commander has printed its one-line message; usage errors exit with 2, --help with 0.
-    Deno.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
-  }
-}
-
-const options = parseFlags();
+const options = parseFlags(program);
 const log = createLogger("tournament", {
   level: options.logLevel,
   secrets: options.apiKey ? [options.apiKey] : [],
@@ -144,13 +139,11 @@ try {
     intervalSeconds: options.minInterval,
   });
 } catch (error) {
-  console.error(`tournament: ${(error as Error).message}`);
-  Deno.exit(2);
+  usage((error as Error).message);
 }
 
 function usage(message: string): never {
-  console.error(`tournament: ${message}`);
-  Deno.exit(2);
+  usageError("tournament", message);
 }
 const llmEntries = entries.some((entry) => entry.model !== "rules");
 const masked = options.mask ?? (llmEntries || options.unmasked === true);
@@ -171,12 +164,13 @@ let apiKey: string | undefined;
 const needsKey = llmEntries && !recording.replaying;
 if (needsKey) {
   apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");
-  if (!apiKey) {
-    console.error(
-      "tournament: entries with a model other than rules need --api-key or OPENAI_API_KEY",
-    );
-    Deno.exit(2);
-  }
+  if (!apiKey) usage("entries with a model other than rules need --api-key or OPENAI_API_KEY");
+}
+// The results are written at the end of the run: a folder that cannot be written fails now.
+try {
+  await ensureWritableDir("--out", options.out);
+} catch (error) {
+  usage((error as Error).message);
 }
 function provider(model: string, context: ProviderContext): ModelProvider {
   // Masked increments keep the rules model's returns identical masked and unmasked; a fixed
@@ -229,8 +223,10 @@ if (recording.miss && !options.allowMisses) {
 }
 
 const markdown = formatTournamentMarkdown(result);
-await Deno.mkdir(options.out, { recursive: true });
-const out = options.out.replace(/\/+$/, "");
+// An interrupted tournament is not a result: it never overwrites the last complete one.
+const interrupted = abort.signal.aborted;
+const out = options.out.replace(/\/+$/, "") + (interrupted ? "/partial" : "");
+await Deno.mkdir(out, { recursive: true });
 await Deno.writeTextFile(`${out}/tournament.md`, markdown + "\n");
 const json = tournamentJson(result);
 await Deno.writeTextFile(`${out}/tournament.json`, json + "\n");
@@ -240,11 +236,17 @@ if (options.json) {
 } else {
   console.log(markdown);
   console.log(`\nWritten: ${out}/tournament.md and ${out}/tournament.json`);
+  if (interrupted) {
+    console.log(`Interrupted: partial results only; ${options.out} keeps the last complete run.`);
+  }
   console.log(`Finished in ${seconds} s wall-clock time.`);
 }
-Deno.exit(abort.signal.aborted ? 130 : 0);
+Deno.exit(interrupted ? 130 : 0);
 
-/** A progress bar on standard error: redrawn in place on a terminal, one line per window else. */
+/**
+ * A progress bar with the time left on standard error: redrawn in place on a terminal (at most
+ * 10 times a second), one line per window otherwise (logs, CI).
+ */
 function progressBar(enabled: boolean): {
   update: (progress: TournamentProgress) => void;
   done: () => void;
@@ -252,34 +254,30 @@ function progressBar(enabled: boolean): {
   const encoder = new TextEncoder();
   const tty = Deno.stderr.isTerminal();
   const write = (text: string) => Deno.stderr.writeSync(encoder.encode(text));
+  const startedAt = performance.now();
   let lastWindow = -1;
   let lastDraw = 0;
   return {
     update: (progress) => {
       if (!enabled) return;
+      const tick = Math.min(progress.tick, progress.ticksPerWindow);
+      const state = {
+        done: progress.window * progress.ticksPerWindow + tick,
+        total: progress.windows * progress.ticksPerWindow,
+        elapsedMs: performance.now() - startedAt,
+      };
+      const window = `window ${progress.window + 1}/${progress.windows}`;
       if (!tty) {
-        if (progress.window !== lastWindow) {
-          lastWindow = progress.window;
-          write(`window ${progress.window + 1}/${progress.windows} ...\n`);
-        }
+        if (progress.window === lastWindow) return;
+        lastWindow = progress.window;
+        write(`${formatProgressBar(state, { width: 20, label: window })}\n`);
         return;
       }
       const now = performance.now();
       if (now - lastDraw < 100 && progress.tick !== 0) return;
       lastDraw = now;
-      const total = progress.windows * progress.ticksPerWindow;
-      const doneTicks = progress.window * progress.ticksPerWindow +
-        Math.min(progress.tick, progress.ticksPerWindow);
-      const width = 30;
-      const filled = Math.round(width * doneTicks / total);
-      write(
-        `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] window ${
-          progress.window + 1
-        }/${progress.windows} ` +
-          `tick ${
-            Math.min(progress.tick, progress.ticksPerWindow)
-          }/${progress.ticksPerWindow}\x1b[K`,
-      );
+      const label = `${window} tick ${tick}/${progress.ticksPerWindow}`;
+      write(`\r${formatProgressBar(state, { label })}\x1b[K`);
     },
     done: () => {
       if (enabled && tty) write("\r\x1b[K");

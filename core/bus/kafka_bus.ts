@@ -100,6 +100,34 @@ export function silenceNegativeTimeoutWarning(): void {
   });
 }
 
+/** How long {@linkcode KafkaBus.probe} tries the broker by default. */
+const PROBE_TIMEOUT_MS = 6_000;
+/** Pause between two probe attempts (a broker that is starting refuses for a moment). */
+const PROBE_RETRY_DELAY_MS = 300;
+
+/** Options for {@linkcode KafkaBus.probe}. */
+export interface ProbeOptions {
+  /** How long to keep trying before giving up (default 6000 ms). */
+  timeoutMs?: number;
+}
+
+/** No broker answered at the bootstrap servers within the probe's time budget. */
+export class BrokerUnreachableError extends Error {
+  /** The bootstrap servers tried, comma separated. */
+  readonly bootstrap: string;
+
+  /** Creates the error; the message says what to start. */
+  constructor(bootstrap: string, options?: ErrorOptions) {
+    super(
+      `No Kafka broker answers at ${bootstrap} — start one with \`deno task broker\`, ` +
+        "or `docker compose up -d redpanda`",
+      options,
+    );
+    this.name = "BrokerUnreachableError";
+    this.bootstrap = bootstrap;
+  }
+}
+
 /** Most value bytes sent in one coalesced request (the broker takes 1 MiB per partition). */
 const MAX_BATCH_BYTES = 512 * 1024;
 
@@ -130,6 +158,7 @@ export class KafkaBus implements Bus {
   #knownTopics = new Map<string, Promise<void>>();
   #subscriptions = new Set<ActiveSubscription>();
   #closed = false;
+  #brokers: string[];
   /** Publishes not sent yet, in call order. */
   #pending: PendingPublish[] = [];
   /** Topics known to exist, whose pending publishes may be sent. */
@@ -149,6 +178,7 @@ export class KafkaBus implements Bus {
       throw new Error("Kafka bus needs at least one broker as host:port, got none");
     }
     silenceNegativeTimeoutWarning();
+    this.#brokers = brokers;
     this.#options = options;
     this.#log = options.log ?? createLogger("bus");
     const kafkaLog = this.#log.child("kafkajs");
@@ -159,6 +189,49 @@ export class KafkaBus implements Bus {
       logLevel: logLevel.WARN,
       logCreator: () => (entry: LogEntry) => routeKafkaLog(kafkaLog, entry),
     });
+  }
+
+  /**
+   * Checks that a broker answers (connect and read the cluster metadata), trying again for a
+   * short time budget and logging nothing; throws {@linkcode BrokerUnreachableError} otherwise.
+   * Call it once at start: after that, the bus's own retries ride out broker restarts.
+   */
+  async probe(options: ProbeOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    for (let left = timeoutMs; left > 0; left = deadline - Date.now()) {
+      const admin = new Kafka({
+        clientId: `${this.#options.clientId}.probe`,
+        brokers: this.#brokers,
+        logLevel: logLevel.NOTHING,
+        connectionTimeout: Math.min(left, 2_000),
+        requestTimeout: Math.max(left, 1_000),
+        retry: { retries: 0 },
+      }).admin();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          (async () => {
+            await admin.connect();
+            await admin.describeCluster();
+          })(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`No answer within ${left} ms`)), left);
+          }),
+        ]);
+        return;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        clearTimeout(timer);
+        await admin.disconnect().catch(() => {});
+      }
+      const pause = Math.min(PROBE_RETRY_DELAY_MS, deadline - Date.now());
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+    throw new BrokerUnreachableError(this.#brokers.join(","), { cause: lastError });
   }
 
   /** Creates the topics that do not exist yet with their partitions and retention. */

@@ -121,7 +121,10 @@ export class CoinbaseFeed {
     return this.#rest;
   }
 
-  /** Checks the products (unknown id -> error), connects, and starts the publish timer. */
+  /**
+   * Waits for the exchange (as long as it takes, logging "Waiting for the exchange"), checks the
+   * products (unknown id -> error), connects, and starts the publish timer.
+   */
   async start(): Promise<void> {
     const intervalMs = Math.round(this.#options.intervalSeconds * 1000);
     await this.#rest.checkProducts(this.#options.productIds, this.#abort.signal);

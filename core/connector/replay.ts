@@ -252,6 +252,36 @@ export async function loadReplaySource(paths: string[]): Promise<ReplaySource> {
   });
 }
 
+/** The product ids in replay data (candle files or a recording). */
+export function replayProductIds(source: ReplaySource): string[] {
+  return Array.isArray(source) ? source.map((product) => product.productId) : source.productIds;
+}
+
+/**
+ * Keeps only the named products of replay data (`--products` with `--replay`). Throws naming the
+ * products the data has when one is missing; a recording replays all of its products or none.
+ */
+export function selectReplayProducts(source: ReplaySource, productIds: string[]): ReplaySource {
+  const available = replayProductIds(source);
+  const wanted = [...new Set(productIds)];
+  const missing = wanted.filter((id) => !available.includes(id));
+  if (missing.length > 0) {
+    throw new Error(
+      `Replay data has no ${missing.join(", ")}; products in the data: ${available.join(", ")}`,
+    );
+  }
+  if (Array.isArray(source)) {
+    return source.filter((product) => wanted.includes(product.productId));
+  }
+  if (wanted.length !== available.length) {
+    throw new Error(
+      `A recording replays all its products (${available.join(", ")}); drop --products or list ` +
+        "them all",
+    );
+  }
+  return source;
+}
+
 /** The bundled fixture sets: `main` (BTC-USD, ETH-USD, 48 h of 2017-09-03/04) or `alt-2018-04-05`. */
 export type FixtureSet = "main" | "alt-2018-04-05";
 

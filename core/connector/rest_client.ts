@@ -53,8 +53,24 @@ export class CoinbaseRestClient {
   }
 
   /** GETs a path and returns the body text, retrying what can be retried. */
-  async get(path: string, signal?: AbortSignal): Promise<string> {
-    const maxRetries = this.#options.maxRetries ?? 5;
+  get(path: string, signal?: AbortSignal): Promise<string> {
+    return this.#get(path, { signal, maxRetries: this.#options.maxRetries ?? 5 });
+  }
+
+  /**
+   * GETs a path like {@linkcode CoinbaseRestClient.get}, but waits for an exchange that does not
+   * answer (network errors, 429, 5xx) as long as it takes, with backoff up to 30 s, logging a
+   * warning "Waiting for the exchange" before each try; ends early when `signal` aborts.
+   */
+  waitFor(path: string, signal?: AbortSignal): Promise<string> {
+    return this.#get(path, { signal, maxRetries: Infinity, waiting: true });
+  }
+
+  async #get(
+    path: string,
+    options: { signal?: AbortSignal; maxRetries: number; waiting?: boolean },
+  ): Promise<string> {
+    const { signal, maxRetries } = options;
     for (let attempt = 0;; attempt++) {
       await this.#throttle();
       let status = 0;
@@ -71,6 +87,9 @@ export class CoinbaseRestClient {
         const body = await response.text();
         if (response.ok) {
           this.#options.onResponse?.(path, body);
+          if (options.waiting && attempt > 0) {
+            this.#options.log.notice("The exchange answers", { url: this.#baseUrl });
+          }
           return body;
         }
         status = response.status;
@@ -89,20 +108,36 @@ export class CoinbaseRestClient {
       }
       const delay = Math.max(
         retryAfterMs ?? 0,
-        backoffDelay(attempt, { initialMs: 250, maxMs: 10_000, ...this.#options.backoff }),
+        options.waiting
+          ? backoffDelay(attempt, { initialMs: 1_000, maxMs: 30_000, ...this.#options.backoff })
+          : backoffDelay(attempt, { initialMs: 250, maxMs: 10_000, ...this.#options.backoff }),
       );
       this.#retries++;
-      this.#options.log.warn("Retrying REST request", { path, status, reason, delayMs: delay });
+      if (options.waiting) {
+        this.#options.log.warn("Waiting for the exchange", {
+          url: this.#baseUrl,
+          reason,
+          attempt: attempt + 1,
+          retryInMs: delay,
+        });
+      } else {
+        this.#options.log.warn("Retrying REST request", { path, status, reason, delayMs: delay });
+      }
       await sleep(delay, signal);
+      if (signal?.aborted) throw new Error(`Stopped waiting for ${this.#baseUrl}`);
     }
   }
 
-  /** Checks every product id against `GET /products/{id}`; throws listing the unknown ones. */
+  /**
+   * Checks every product id against `GET /products/{id}`; throws listing the unknown ones. The
+   * first request waits for the exchange as long as it takes ({@linkcode CoinbaseRestClient.waitFor}).
+   */
   async checkProducts(productIds: string[], signal?: AbortSignal): Promise<void> {
     const unknown: string[] = [];
-    for (const productId of productIds) {
+    for (const [index, productId] of productIds.entries()) {
+      const path = `/products/${encodeURIComponent(productId)}`;
       try {
-        await this.get(`/products/${encodeURIComponent(productId)}`, signal);
+        await (index === 0 ? this.waitFor(path, signal) : this.get(path, signal));
       } catch (error) {
         if (error instanceof RestError && (error.status === 404 || error.status === 400)) {
           unknown.push(productId);

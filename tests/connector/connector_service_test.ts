@@ -47,6 +47,8 @@ Deno.test("the connector service publishes live snapshots from the fake exchange
     "BTC-USD,ETH-USD",
     "--min-interval",
     "0.5",
+    "--log-level",
+    "info",
   ]);
   let stderr = "";
   try {

@@ -47,9 +47,9 @@ Deno.test("connector --replay --mask publishes masked snapshots and shows the ma
   }
 });
 
-Deno.test("connector refuses --mask on live data and --mask-seed without --mask", async () => {
+Deno.test("connector refuses --mask on live data and --mask-seed without --mask (usage, exit 2)", async () => {
   const live = await connector(["--mask", "--products", "BTC-USD"]);
-  assert.equal(live.code, 1);
+  assert.equal(live.code, 2);
   assert.match(live.stderr, /--mask applies to --replay/);
   const seedOnly = await connector([
     "--replay",
@@ -59,6 +59,6 @@ Deno.test("connector refuses --mask on live data and --mask-seed without --mask"
     "--topic-prefix",
     `${uniqueName("test.mask")}.`,
   ]);
-  assert.equal(seedOnly.code, 1);
+  assert.equal(seedOnly.code, 2);
   assert.match(seedOnly.stderr, /--mask-seed applies to --mask/);
 });
