@@ -345,6 +345,7 @@ try {
     models,
     market,
     log,
+    onQuit: () => abort.abort(),
     startingCash: options.startingCash,
     tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
     dashboard: interactive ? "tty" : "plain",

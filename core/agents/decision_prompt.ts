@@ -11,7 +11,7 @@ import type { DecisionProtocol } from "./decision.ts";
 
 /** Instructions for the tool loop, appended to the strategy's system prompt. */
 export const TOOLS_INSTRUCTIONS =
-  `How to trade: your portfolio and the market data are in each update. Place orders with the execute_trade tool (quantity in units of the product, buys fill at the best ask, sells at the best bid, a fee applies); get_portfolio shows your account again and calculator does arithmetic. Call tools through the tool-calling interface, one call per order. When you are done, or to hold, answer without a tool call, ending with "Reasoning:" and one or two sentences.`;
+  `How to trade: your portfolio and the market data are in each update. Place orders with the execute_trade tool (quantity in units of the product, buys fill at the best ask, sells at the best bid, a fee applies); get_portfolio shows your account again and calculator does arithmetic. Call tools through the tool-calling interface, one call per order, e.g. execute_trade with {"product_id": "<a product>", "action": "buy", "quantity": <units>}. When you are done, or to hold, answer without a tool call, ending with "Reasoning:" and one or two sentences.`;
 
 /** Instructions for the one-call JSON protocol, appended to the strategy's system prompt. */
 export const JSON_INSTRUCTIONS =

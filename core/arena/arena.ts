@@ -138,6 +138,8 @@ export interface RunArenaOptions {
   runId?: string;
   /** Past decisions summarised in each prompt (router default when absent). */
   memoryDecisions?: number;
+  /** Called when the user presses `q` on the live terminal screen (e.g. stop like Ctrl-C). */
+  onQuit?: () => void;
   /** Aborting stops the market feed; the arena then shuts down and reports. */
   signal?: AbortSignal;
   /** Prefix of every topic and consumer group name (isolated arenas on a shared broker). */
@@ -295,6 +297,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
         intervalMs: options.dashboardIntervalMs,
         write: options.write,
         handleSignals: false,
+        onQuit: options.onQuit,
       });
       terminal.start();
     }

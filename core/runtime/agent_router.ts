@@ -209,6 +209,20 @@ function unusableReply(message: AssistantMessage): string | undefined {
   return undefined;
 }
 
+/** What a model reads instead of a result when it repeats a call it made in this decision. */
+export const REPEATED_CALL_NOTE =
+  "You already made this call with these arguments in this decision; its result is above. " +
+  "Now call execute_trade to trade, or answer without a tool call to hold.";
+
+/** A call's name and arguments, with JSON arguments in one canonical spelling. */
+function callSignature(call: ToolCall): string {
+  try {
+    return `${call.name}(${JSON.stringify(JSON.parse(call.arguments))})`;
+  } catch {
+    return `${call.name}(${call.arguments})`;
+  }
+}
+
 /** The one short correction a model gets after an unusable tool-loop reply. */
 export function toolCorrection(problem: string): string {
   return `Your last reply could not be used: ${problem}. Call a tool with valid JSON arguments, ` +
@@ -559,6 +573,7 @@ export class AgentRouter {
   /** The tool loop: model calls until an answer without tool calls, or the step limit. */
   async #decideTools(run: DecisionRun): Promise<DecisionOutcome> {
     let corrected = false;
+    const made = new Set<string>();
     for (let step = 1; step <= this.#maxSteps; step++) {
       const message = await this.#step(run, step, undefined);
       run.messages.push(message);
@@ -575,6 +590,21 @@ export class AgentRouter {
         run.pending.push({ ...run.base, kind: "reasoning", text: message.content });
       }
       if (message.toolCalls.length === 0) return "answered";
+      const signatures = message.toolCalls.map(callSignature);
+      if (signatures.every((signature) => made.has(signature))) {
+        // A small model at temperature 0 can repeat its last call forever: the result is already
+        // in the conversation, so say so instead of running it again.
+        run.pending.push({
+          ...run.base,
+          kind: "error",
+          message: `Repeated tool call: ${signatures.join(", ")}`,
+        });
+        for (const call of message.toolCalls) {
+          run.messages.push({ role: "tool", toolCallId: call.id, content: REPEATED_CALL_NOTE });
+        }
+        continue;
+      }
+      for (const signature of signatures) made.add(signature);
       const source: CallSource = message.textCalls ? "text" : "native";
       const results = await this.#runTools(run, message.toolCalls, {
         correlationBase: `${run.decisionId}.s${step}`,

@@ -187,6 +187,37 @@ Deno.test("decision protocols", async (t) => {
       assert.ok(!memory.includes("<tool_call>"), "the broken call was remembered verbatim");
     });
 
+    await t.step(
+      "a call repeated in one decision is not run again; the model is told",
+      async () => {
+        const portfolioCall = '```json\n{"name": "get_portfolio", "arguments": {}}\n```';
+        const run = await runWith({
+          calculator,
+          ticks: 1,
+          responder: (request) => {
+            const tools = request.body.messages.filter((message) => message.role === "tool");
+            return tools.length < 2
+              ? { kind: "message", content: portfolioCall }
+              : { kind: "message", content: "Reasoning: holding." };
+          },
+        });
+        assert.equal(run.requests.length, 3);
+        const results = run.requests[2]!.body.messages.filter((message) => message.role === "tool")
+          .map((message) => String(message.content));
+        assert.match(results[0]!, /"cash":"100000"/, "the first call ran");
+        assert.match(results[1]!, /^You already made this call/, "the repeat did not run");
+        assert.equal(run.activity.of(AGENT, "tool_call").length, 1);
+        assert.ok(
+          run.activity.of(AGENT, "error").some((event) =>
+            /^Repeated tool call: get_portfolio/.test(event.message)
+          ),
+        );
+        assert.deepEqual(run.activity.of(AGENT, "decision").map((event) => event.outcome), [
+          "answered",
+        ]);
+      },
+    );
+
     await t.step("a reply cut at --max-tokens is corrected, then invalid", async () => {
       const run = await runWith({
         calculator,
