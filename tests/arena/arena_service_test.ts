@@ -89,7 +89,7 @@ Deno.test("deno task arena runs live from Coinbase with an OpenAI-compatible mod
     const board = stdout.slice(start);
     for (const agent of ["momentum", "brainrot-daytrader", "scalper"]) {
       // 10k prompt + 1k completion tokens per call at gpt-5-nano prices: $0.0009 a call.
-      assert.match(board, new RegExp(`^\\d  ${agent} +gpt-5-nano .*\\$0\\.0\\d{3}$`, "m"));
+      assert.match(board, new RegExp(`^\\d +${agent} +gpt-5-nano .*\\$0\\.0\\d{3}$`, "m"));
     }
     assert.match(board, new RegExp(`Report: ${reportDir}/report\\.html`));
     assert.ok(!stdout.includes(API_KEY) && !stderr.includes(API_KEY), "the key is never printed");
@@ -177,8 +177,8 @@ Deno.test("deno task arena --entries runs two models side by side on a lockstep 
       stdout,
       /agents momentum\.rules, scalper\.gpt-5-nano; models rules \(offline deterministic policies, not an LLM\), gpt-5-nano/,
     );
-    assert.match(stdout, /^\d {2}momentum\.rules +rules .*\$0\.0000$/m);
-    assert.match(stdout, /^\d {2}scalper\.gpt-5-nano +gpt-5-nano .*\$0\.000[1-9]$/m);
+    assert.match(stdout, /^\d +momentum\.rules +rules .*\$0\.0000$/m);
+    assert.match(stdout, /^\d +scalper\.gpt-5-nano +gpt-5-nano .*\$0\.000[1-9]$/m);
     // Only the gpt-5-nano agent asks the server: two calls per tick, three ticks.
     assert.equal(openai.requests.length, 6);
     assert.ok(openai.requests.every((request) => request.body.model === "gpt-5-nano"));

@@ -158,7 +158,8 @@ Deno.test("a model that keeps calling tools stops at the step limit with outcome
   const arena = await startArena({
     tools: [add],
     router: { maxSteps: 3 },
-    script: () => callTools([["add", '{"a":1,"b":1}']]),
+    // Different arguments each time: a repeated identical call is answered without running it.
+    script: (_request, call) => callTools([["add", `{"a":${call},"b":1}`]]),
   });
   try {
     await arena.publish(1);
