@@ -53,9 +53,50 @@ export function decisionSchema(productIds: readonly string[]) {
 /** A validated decision. */
 export type TradingDecision = z.infer<ReturnType<typeof decisionSchema>>;
 
-/** The `response_format` asking for a decision about these products (strict JSON Schema). */
-export function decisionResponseFormat(productIds: readonly string[]): ResponseFormat {
-  const schema = z.toJSONSchema(decisionSchema(productIds), { target: "draft-7" });
+/**
+ * The largest quantity worth asking for per product in one decision: what the cash buys at the
+ * ask or what is held, whichever is larger. Small models confuse units with dollars (a 1.5B model
+ * asked for 100000 BTC with $100,000): a schema maximum lets a constraining server rule that out.
+ */
+export type QuantityLimits = Readonly<Record<string, number>>;
+
+/** The request schema: like {@linkcode decisionSchema}, with each product's quantity bounded. */
+function boundedDecisionSchema(productIds: readonly string[], limits: QuantityLimits) {
+  const items = productIds.map((id) =>
+    z.object({
+      product_id: z.enum([id]),
+      action: z.enum(["buy", "sell", "hold"]),
+      quantity: z.number().min(0).max(limits[id] ?? Number.MAX_SAFE_INTEGER).describe(
+        `Units of ${id}, not dollars; 0 for hold`,
+      ),
+      reason: z.string().max(REASON_MAX_LENGTH).describe("A few words"),
+    }).strict()
+  );
+  const item = items.length === 1
+    ? items[0]!
+    : z.union(items as [typeof items[0], ...typeof items]);
+  return z.object({
+    reasoning: z.string().max(REASONING_MAX_LENGTH).describe(
+      "Short reasoning behind the decision",
+    ),
+    decisions: z.array(item).describe(
+      "One entry per product you act on; products left out are held",
+    ),
+  }).strict();
+}
+
+/**
+ * The `response_format` asking for a decision about these products (strict JSON Schema); with
+ * `limits`, each product's quantity has that maximum.
+ */
+export function decisionResponseFormat(
+  productIds: readonly string[],
+  limits?: QuantityLimits,
+): ResponseFormat {
+  const zodSchema = limits && productIds.length > 0
+    ? boundedDecisionSchema(productIds, limits)
+    : decisionSchema(productIds);
+  const schema = z.toJSONSchema(zodSchema, { target: "draft-7" });
   delete (schema as Record<string, unknown>).$schema;
   return { name: DECISION_SCHEMA_NAME, schema: schema as Record<string, unknown> };
 }

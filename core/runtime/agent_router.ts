@@ -36,7 +36,9 @@ import {
   type DecisionProtocol,
   decisionResponseFormat,
   parseDecision,
+  type QuantityLimits,
 } from "../agents/decision.ts";
+import { MarketDecimal } from "../market/decimal.ts";
 import { renderPortfolio } from "../agents/decision_prompt.ts";
 import { formatMarketTime } from "../market/clock.ts";
 import type { Logger } from "../log.ts";
@@ -207,6 +209,24 @@ function unusableReply(message: AssistantMessage): string | undefined {
     return "the reply was cut at the token limit";
   }
   return undefined;
+}
+
+/** Per product, what the cash buys at the ask or what is held, whichever is larger. */
+function quantityLimits(run: DecisionRun): QuantityLimits | undefined {
+  if (!run.portfolio) return undefined;
+  const cash = new MarketDecimal(run.portfolio.cash);
+  const limits: Record<string, number> = {};
+  for (const product of run.snapshot.products) {
+    const ask = new MarketDecimal(product.ticker.bestAsk);
+    const buyable = ask.isPositive() ? cash.div(ask) : new MarketDecimal(0);
+    const held = new MarketDecimal(
+      run.portfolio.positions.find((position) => position.productId === product.productId)
+        ?.quantity ?? "0",
+    );
+    limits[product.productId] = MarketDecimal.max(buyable, held)
+      .toDecimalPlaces(8, MarketDecimal.ROUND_DOWN).toNumber();
+  }
+  return limits;
 }
 
 /** What a model reads instead of a result when it repeats a call it made in this decision. */
@@ -620,7 +640,7 @@ export class AgentRouter {
   /** The JSON protocol: one model call (plus one correction) and the orders it asks for. */
   async #decideJson(run: DecisionRun): Promise<DecisionOutcome> {
     const products = run.snapshot.products.map((product) => product.productId);
-    const format = decisionResponseFormat(products);
+    const format = decisionResponseFormat(products, quantityLimits(run));
     for (let step = 1; step <= 2; step++) {
       const message = await this.#step(run, step, format);
       run.messages.push(message);

@@ -179,3 +179,22 @@ Deno.test("decisions with over-long texts are clipped, not refused (servers with
   const schema = JSON.stringify(decisionResponseFormat(PRODUCTS).schema);
   assert.ok(schema.includes(`"maxLength":${REASONING_MAX_LENGTH}`));
 });
+
+Deno.test("with limits, each product's quantity has its own maximum in the schema", () => {
+  const schema = decisionResponseFormat(PRODUCTS, { "BTC-USD": 1.14, "ETH-USD": 27.5 }).schema as {
+    properties: {
+      decisions: {
+        items: {
+          anyOf: {
+            properties: { product_id: { enum: string[] }; quantity: { maximum: number } };
+          }[];
+        };
+      };
+    };
+  };
+  const items = schema.properties.decisions.items.anyOf;
+  assert.deepEqual(
+    items.map((item) => [item.properties.product_id.enum[0], item.properties.quantity.maximum]),
+    [["BTC-USD", 1.14], ["ETH-USD", 27.5]],
+  );
+});
