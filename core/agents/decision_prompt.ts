@@ -33,23 +33,38 @@ function signed(value: string, suffix = ""): string {
   return `${number.isNegative() ? "" : "+"}${number.toFixed(2)}${suffix}`;
 }
 
+/** Share of a buy's notional kept back for the fee when sizing (covers taker fees to 100 bps). */
+export const FEE_HEADROOM = 0.01;
+
 /**
- * What the cash buys of each product at its ask, before the fee, rounded down to 4 significant
- * digits: small models size orders from it instead of guessing (they asked for 100 BTC with
- * $100,000).
+ * The most units of a product the cash buys at its ask with {@linkcode FEE_HEADROOM} for the fee,
+ * rounded down to 4 significant digits.
+ */
+export function maxBuyUnits(cash: string, bestAsk: string): string {
+  const ask = new MarketDecimal(bestAsk);
+  if (!ask.isPositive()) return "0";
+  return new MarketDecimal(cash).div(ask.times(1 + FEE_HEADROOM))
+    .toSignificantDigits(4, MarketDecimal.ROUND_DOWN).toFixed();
+}
+
+/**
+ * What the cash buys of each product, in units and what they cost: small models size orders from
+ * it instead of guessing (a 1.5B model asked for 100000 BTC with $100,000, taking units for dollars).
  */
 function buyingPower(portfolio: PortfolioView, snapshot: MarketSnapshot): string | undefined {
-  const cash = new MarketDecimal(portfolio.cash);
   const parts: string[] = [];
   for (const product of snapshot.products) {
-    const ask = new MarketDecimal(product.ticker.bestAsk);
-    if (!ask.isPositive() || product.stale) continue;
-    const units = cash.div(ask).toSignificantDigits(4, MarketDecimal.ROUND_DOWN);
-    parts.push(`${product.productId} ${units.toFixed()}`);
+    if (product.stale || !new MarketDecimal(product.ticker.bestAsk).isPositive()) continue;
+    const units = maxBuyUnits(portfolio.cash, product.ticker.bestAsk);
+    const cost = new MarketDecimal(units).times(product.ticker.bestAsk).toFixed(2);
+    parts.push(
+      `${product.productId} ${units} units (${units} x ${product.ticker.bestAsk} = ${cost} USD)`,
+    );
   }
   return parts.length === 0
     ? undefined
-    : `Most you can buy now at the ask, before the fee (units): ${parts.join(", ")}.`;
+    : `Most you can buy now at the ask, fee included: ${parts.join("; ")}. Quantities are units ` +
+      "of the product, never dollars.";
 }
 
 /**

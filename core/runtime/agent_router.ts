@@ -39,7 +39,7 @@ import {
   type QuantityLimits,
 } from "../agents/decision.ts";
 import { MarketDecimal } from "../market/decimal.ts";
-import { renderPortfolio } from "../agents/decision_prompt.ts";
+import { maxBuyUnits, renderPortfolio } from "../agents/decision_prompt.ts";
 import { formatMarketTime } from "../market/clock.ts";
 import type { Logger } from "../log.ts";
 import { chatTopicSpec } from "./chat_node.ts";
@@ -214,11 +214,9 @@ function unusableReply(message: AssistantMessage): string | undefined {
 /** Per product, what the cash buys at the ask or what is held, whichever is larger. */
 function quantityLimits(run: DecisionRun): QuantityLimits | undefined {
   if (!run.portfolio) return undefined;
-  const cash = new MarketDecimal(run.portfolio.cash);
   const limits: Record<string, number> = {};
   for (const product of run.snapshot.products) {
-    const ask = new MarketDecimal(product.ticker.bestAsk);
-    const buyable = ask.isPositive() ? cash.div(ask) : new MarketDecimal(0);
+    const buyable = new MarketDecimal(maxBuyUnits(run.portfolio.cash, product.ticker.bestAsk));
     const held = new MarketDecimal(
       run.portfolio.positions.find((position) => position.productId === product.productId)
         ?.quantity ?? "0",

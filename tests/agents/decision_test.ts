@@ -8,7 +8,9 @@ import {
   REASONING_MAX_LENGTH,
 } from "../../core/agents/decision.ts";
 import {
+  FEE_HEADROOM,
   JSON_INSTRUCTIONS,
+  maxBuyUnits,
   renderPortfolio,
   systemPromptFor,
   TOOLS_INSTRUCTIONS,
@@ -158,11 +160,17 @@ Deno.test("with the snapshot, the portfolio says the most each product's cash bu
   const snapshot = new CsvMarket(mainFixture()).tick(1).snapshot;
   const text = renderPortfolio(PORTFOLIO, snapshot);
   for (const product of snapshot.products) {
-    const units = new MarketDecimal(PORTFOLIO.cash).div(product.ticker.bestAsk)
-      .toSignificantDigits(4, MarketDecimal.ROUND_DOWN).toFixed();
-    assert.ok(text.includes(`${product.productId} ${units}`), `${product.productId} ${units}`);
+    const units = new MarketDecimal(PORTFOLIO.cash).div(
+      new MarketDecimal(product.ticker.bestAsk).times(1 + FEE_HEADROOM),
+    ).toSignificantDigits(4, MarketDecimal.ROUND_DOWN).toFixed();
+    assert.equal(maxBuyUnits(PORTFOLIO.cash, product.ticker.bestAsk), units);
+    assert.ok(text.includes(`${product.productId} ${units} units (${units} x `), units);
+    // What the line offers is affordable at a 60 bps fee.
+    const cost = new MarketDecimal(units).times(product.ticker.bestAsk).times(1.006);
+    assert.ok(cost.lte(PORTFOLIO.cash), `${cost} > ${PORTFOLIO.cash}`);
   }
-  assert.match(text, /Most you can buy now at the ask, before the fee \(units\): BTC-USD \d/);
+  assert.match(text, /Most you can buy now at the ask, fee included: BTC-USD \d/);
+  assert.match(text, /never dollars/);
 });
 
 Deno.test("decisions with over-long texts are clipped, not refused (servers without maxLength)", () => {
