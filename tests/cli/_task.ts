@@ -39,7 +39,7 @@ export async function runTask(
 
 /** Runs `jobs` with at most `limit` at a time (the machine has few cores), in order of results. */
 export async function mapLimited<T, R>(
-  items: T[],
+  items: readonly T[],
   limit: number,
   job: (item: T) => Promise<R>,
 ): Promise<R[]> {
@@ -62,3 +62,16 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** Every task that takes `--log-level`. */
+export const LOG_LEVEL_TASKS: readonly string[] = [
+  "chat_node",
+  "router",
+  "tools",
+  "connector",
+  "dashboard",
+  "ledger",
+  "report",
+  "arena",
+  "tournament",
+];

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { freePort, mapLimited, runTask } from "./_task.ts";
+import { freePort, LOG_LEVEL_TASKS, mapLimited, runTask } from "./_task.ts";
 
 /** One bad command line and what its one error line must mention. */
 interface Case {
@@ -91,17 +91,7 @@ Deno.test("arena and tournament: bad request controls are one-line errors naming
 });
 
 Deno.test("--log-level loud is a one-line error in every task that has the flag", async () => {
-  const tasks = [
-    "chat_node",
-    "router",
-    "tools",
-    "connector",
-    "dashboard",
-    "ledger",
-    "report",
-    "arena",
-    "tournament",
-  ];
+  const tasks = LOG_LEVEL_TASKS;
   await assertUsageErrors(tasks.map((task) => ({
     args: [task, "--log-level", "loud"],
     says: /--log-level.*'loud'.*debug, info, warn, error/,

@@ -1,7 +1,7 @@
 /** `--help` answers at once and starts nothing; every service has the same default log level. */
 
 import assert from "node:assert/strict";
-import { mapLimited, runTask } from "./_task.ts";
+import { LOG_LEVEL_TASKS, mapLimited, runTask } from "./_task.ts";
 
 Deno.test("deno task bench --help and deno task test --help print help and start nothing", async () => {
   const env = { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:1" };
@@ -18,17 +18,7 @@ Deno.test("deno task bench --help and deno task test --help print help and start
 });
 
 Deno.test("every service's --log-level defaults to warn", async () => {
-  const tasks = [
-    "chat_node",
-    "router",
-    "tools",
-    "connector",
-    "dashboard",
-    "ledger",
-    "report",
-    "arena",
-    "tournament",
-  ];
+  const tasks = LOG_LEVEL_TASKS;
   const results = await mapLimited(tasks, 4, (task) => runTask([task, "--help"]));
   for (const [index, result] of results.entries()) {
     assert.equal(result.code, 0, `${tasks[index]}: ${result.stderr}`);
