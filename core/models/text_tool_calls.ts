@@ -116,10 +116,8 @@ export function parseTextToolCalls(
   const calls: TextToolCall[] = [];
   const problems: string[] = [];
   for (const source of sources) {
-    let value: unknown;
-    try {
-      value = JSON.parse(source);
-    } catch {
+    const value = parseLenient(source);
+    if (value === undefined) {
       if (tagged || mentionsTool(source, toolNames)) {
         problems.push(`not valid JSON: ${clip(source)}`);
       }
@@ -135,6 +133,21 @@ export function parseTextToolCalls(
   if (calls.length > 0) return { calls };
   if (problems.length > 0) return { calls, broken: problems[0] };
   return { calls };
+}
+
+/**
+ * JSON, or the same inside one extra pair of braces (`{{"name": …}}`, which Qwen2.5-Coder 1.5B
+ * wrote after a correction); undefined when neither parses.
+ */
+function parseLenient(source: string): unknown {
+  for (const text of [source, source.replace(/^\{\s*(\{[\s\S]*\})\s*\}$/, "$1")]) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Try the next spelling.
+    }
+  }
+  return undefined;
 }
 
 function clip(text: string): string {

@@ -46,6 +46,16 @@ Deno.test("a fenced json block holding a list of calls, with an invented result 
   assert.deepEqual(parsed.calls.map((call) => call.name), ["get_portfolio", "execute_trade"]);
 });
 
+Deno.test("a call inside doubled braces, as a 1.5B model wrote it, is a call", () => {
+  const parsed = parseTextToolCalls(
+    '{{"name": "execute_trade", "arguments": {"product_id": "BTC-USD", "action": "buy", ' +
+      '"quantity": 0.5}}}',
+    TOOLS,
+  );
+  assert.equal(parsed.broken, undefined);
+  assert.deepEqual(parsed.calls.map((call) => call.name), ["execute_trade"]);
+});
+
 Deno.test("`parameters` is accepted for `arguments`", () => {
   const parsed = parseTextToolCalls('{"name":"get_portfolio","parameters":{}}', TOOLS);
   assert.deepEqual(parsed.calls, [{ name: "get_portfolio", arguments: "{}" }]);
