@@ -141,13 +141,18 @@ export interface ReportStep {
   pageErrors: string[];
 }
 
-async function checkReport(file: string, screenshot: string): Promise<void> {
-  const browser = await chromium.launch({
+/** Headless Debian chromium with the tests' flags. */
+function launchBrowser(): ReturnType<typeof chromium.launch> {
+  return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
     timeout: 15_000,
   });
+}
+
+async function checkReport(file: string, screenshot: string): Promise<void> {
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
     page.setDefaultTimeout(8_000);
@@ -217,12 +222,7 @@ const SECTIONS = [
 ];
 
 async function watchReplay(url: string, screenshot: string): Promise<void> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 15_000,
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
     page.setDefaultTimeout(8_000);
@@ -330,12 +330,7 @@ async function main(): Promise<void> {
   }
   const [url, screenshot, traderAgent = "scalper", newTradeId = ""] = Deno.args;
   if (!url || !screenshot) throw new Error("Arguments must be URL and SCREENSHOT_PATH");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: 15_000,
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
     page.setDefaultTimeout(8_000);
