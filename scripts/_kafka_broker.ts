@@ -300,6 +300,8 @@ function serverProperties(
     "share.coordinator.state.topic.replication.factor=1",
     "share.coordinator.state.topic.min.isr=1",
     "group.initial.rebalance.delay.ms=0",
+    // Kafka 4.x holds every offset commit this long before answering (default 5 ms).
+    "group.coordinator.append.linger.ms=0",
     "auto.create.topics.enable=true",
     "log.retention.check.interval.ms=60000",
     "",
