@@ -34,6 +34,8 @@ export interface TopicSpec {
   partitions: number;
   /** Retention in milliseconds; -1 keeps records forever. */
   retentionMs: number;
+  /** `compact` keeps the last record per key (Kafka's `cleanup.policy`); default `delete`. */
+  cleanupPolicy?: "delete" | "compact";
 }
 
 /** Handles one record; the offset is committed only after the promise resolves. */
@@ -47,8 +49,14 @@ export interface SubscribeOptions {
   topics: string[];
   /** Start from the earliest record when the group has no committed offset (default true). */
   fromBeginning?: boolean;
-  /** How many partitions are handled at once (default 1); order per partition always holds. */
+  /**
+   * How many records are handled at once (default 1). Without `perKey`, one per partition at a
+   * time, so order per partition holds; with `perKey`, records of different keys run at once and
+   * order holds per key.
+   */
   concurrency?: number;
+  /** Handle records of different keys concurrently, in order per key (default false). */
+  perKey?: boolean;
   /** Called once per record, in order per partition. */
   handler: RecordHandler;
 }
