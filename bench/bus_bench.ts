@@ -1,15 +1,20 @@
 /**
  * Bus benchmark: request/reply round trip and sustained publish throughput of 1 KB JSON
- * messages, on Kafka at $KAFKA_BOOTSTRAP_SERVERS (127.0.0.1) and on the in-memory bus.
- * Run through `deno task bench`, which provides the broker. Prints a markdown table.
+ * messages, on Kafka at $KAFKA_BOOTSTRAP_SERVERS (127.0.0.1) and on the in-memory bus; then the
+ * Kafka bus before and after its two fixes, side by side in one run: offsets committed per
+ * batch (kafkajs' way) vs in the background, and the idle CPU of 100 subscriptions with
+ * kafkajs' request-queue timer unpatched vs patched. Run through `deno task bench`, which
+ * provides the broker; `--compare` runs only the before/after table. Prints markdown tables.
  */
 
+import process from "node:process";
 import { z } from "zod";
 import type { Bus } from "../core/bus/bus.ts";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { ReplyInbox, serveRequests } from "../core/bus/request_reply.ts";
 import { createLogger } from "../core/log.ts";
+import { patchRequestQueue, unpatchRequestQueue } from "../core/bus/kafka/request_queue_patch.ts";
 
 const ROUND_TRIPS = 500;
 const WARM_UP = 25;
@@ -70,7 +75,15 @@ async function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
   }
 }
 
-async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
+/** A request/reply pair on one bus: a server and an inbox, timing one round trip at a time. */
+interface RoundTripper {
+  /** Sends one request and resolves with the ms until its reply arrived. */
+  once(): Promise<number>;
+  /** Closes the inbox and the server. */
+  close(): Promise<void>;
+}
+
+async function openRoundTripper(bus: Bus, run: string): Promise<RoundTripper> {
   const requestTopic = `bench.${run}.request`;
   const replyTopic = `bench.${run}.reply`;
   await bus.ensureTopics([
@@ -95,9 +108,8 @@ async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
     groupId: `bench.${run}.inbox`,
     log,
   });
-  const samples: number[] = [];
-  try {
-    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
+  return {
+    once: async () => {
       const correlationId = crypto.randomUUID();
       const started = performance.now();
       const reply = inbox.expect(correlationId, 10_000);
@@ -106,11 +118,25 @@ async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
         value: JSON.stringify({ correlationId, replyTo: replyTopic }),
       }]);
       await reply;
-      if (index >= WARM_UP) samples.push(performance.now() - started);
+      return performance.now() - started;
+    },
+    close: async () => {
+      await inbox.close();
+      await server.close();
+    },
+  };
+}
+
+async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
+  const tripper = await openRoundTripper(bus, run);
+  const samples: number[] = [];
+  try {
+    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
+      const sample = await tripper.once();
+      if (index >= WARM_UP) samples.push(sample);
     }
   } finally {
-    await inbox.close();
-    await server.close();
+    await tripper.close();
   }
   return samples.sort((a, b) => a - b);
 }
@@ -216,11 +242,114 @@ function format(value: number, digits: number): string {
   });
 }
 
+/** Subscriptions kept idle while CPU time is measured. */
+const IDLE_SUBSCRIPTIONS = 100;
+/** How long the idle CPU is measured. */
+const IDLE_WINDOW_MS = 5_000;
+
+/**
+ * Round trips (sorted ms) on two Kafka buses, offsets committed per batch and in the
+ * background, taken in turns so both see the same machine load.
+ */
+async function compareRoundTrips(
+  bootstrap: string,
+): Promise<{ perBatch: number[]; background: number[] }> {
+  const modes = ["background", "per-batch"] as const;
+  const buses = modes.map((commitMode) =>
+    new KafkaBus({ brokers: [bootstrap], clientId: `bus-bench.${commitMode}`, log, commitMode })
+  );
+  try {
+    const id = crypto.randomUUID().slice(0, 8);
+    const trippers = await Promise.all(
+      buses.map((bus, index) => openRoundTripper(bus, `${modes[index]}.${id}`)),
+    );
+    const samples: number[][] = [[], []];
+    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
+      for (const [which, tripper] of trippers.entries()) {
+        const sample = await withLimit("round trip", tripper.once());
+        if (index >= WARM_UP) samples[which]!.push(sample);
+      }
+    }
+    await Promise.all(trippers.map((tripper) => tripper.close()));
+    const [background, perBatch] = samples.map((list) => list.sort((a, b) => a - b));
+    return { perBatch: perBatch!, background: background! };
+  } finally {
+    await Promise.all(buses.map((bus) => bus.close()));
+  }
+}
+
+/** CPU share of one core used by idle subscriptions on a Kafka bus over the idle window. */
+async function idleCpuShare(bootstrap: string, patched: boolean): Promise<number> {
+  const bus = new KafkaBus({ brokers: [bootstrap], clientId: "bus-bench.idle", log });
+  // Connections open on first use, so a bus unpatched right after construction runs unpatched.
+  if (!patched) unpatchRequestQueue();
+  try {
+    const topic = `bench.idle.${crypto.randomUUID().slice(0, 8)}`;
+    await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 3_600_000 }]);
+    await withLimit(
+      "idle subscriptions",
+      Promise.all(Array.from({ length: IDLE_SUBSCRIPTIONS }, (_, index) =>
+        bus.subscribe({
+          groupId: `${topic}.${index}`,
+          topics: [topic],
+          handler: () => Promise.resolve(),
+        }))),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const before = process.cpuUsage();
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1_000 / (performance.now() - started);
+  } finally {
+    await bus.close();
+    patchRequestQueue();
+  }
+}
+
 const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
 if (!bootstrap) {
   console.error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker");
   Deno.exit(1);
 }
+
+const { perBatch, background } = await compareRoundTrips(bootstrap);
+const idleUnpatched = await idleCpuShare(bootstrap, false);
+const idlePatched = await idleCpuShare(bootstrap, true);
+
+function compareRow(measure: string, before: number, after: number, unit: string): string {
+  const digits = unit === "%" ? 1 : 2;
+  return `| ${measure} | ${format(before, digits)} | ${format(after, digits)} | ` +
+    `${format(before / after, 1)}x |`;
+}
+
+console.log("### Kafka bus before/after (kafkajs on Kafka at 127.0.0.1)\n");
+console.log("| Measure | Before | After | Gain |");
+console.log("|---|---:|---:|---:|");
+console.log(compareRow(
+  `Request/reply round trip p50 (ms, n=${ROUND_TRIPS}), commit per batch -> in background`,
+  percentile(perBatch, 50),
+  percentile(background, 50),
+  "ms",
+));
+console.log(compareRow(
+  `Request/reply round trip p99 (ms, n=${ROUND_TRIPS}), commit per batch -> in background`,
+  percentile(perBatch, 99),
+  percentile(background, 99),
+  "ms",
+));
+console.log(compareRow(
+  `CPU of ${IDLE_SUBSCRIPTIONS} idle subscriptions (% of a core over ${
+    IDLE_WINDOW_MS / 1000
+  } s), ` +
+    "request-queue timers unpatched -> patched",
+  idleUnpatched * 100,
+  idlePatched * 100,
+  "%",
+));
+if (Deno.args.includes("--compare")) Deno.exit(0);
+console.log();
+
 const kafka = await measure(
   new KafkaBus({ brokers: [bootstrap], clientId: "bus-bench", log }),
   "kafka",

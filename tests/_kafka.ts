@@ -1,6 +1,6 @@
 /** Shared helpers for tests that need the Kafka broker started by `deno task test`. */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 
 /** Returns the bootstrap address of the test broker, or throws saying how to get one. */

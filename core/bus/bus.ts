@@ -14,6 +14,11 @@ export interface BusRecord {
   value: string;
   /** Optional string headers. */
   headers: Record<string, string>;
+  /**
+   * The message object behind `value` when the record never left the process (MemoryBus, see
+   * {@linkcode Bus.publishObjects}): readers may use it instead of parsing `value`.
+   */
+  message?: unknown;
 }
 
 /** A record to publish. */
@@ -22,6 +27,16 @@ export interface OutgoingRecord {
   key?: string;
   /** The JSON text of the message. */
   value: string;
+  /** Optional string headers. */
+  headers?: Record<string, string>;
+}
+
+/** A message to publish as an object (see {@linkcode Bus.publishObjects}). */
+export interface OutgoingMessage {
+  /** Partitioning key; records with one key keep their order. */
+  key?: string;
+  /** The message; it must already match the schema its readers validate with. */
+  message: unknown;
   /** Optional string headers. */
   headers?: Record<string, string>;
 }
@@ -57,6 +72,11 @@ export interface SubscribeOptions {
   concurrency?: number;
   /** Handle records of different keys concurrently, in order per key (default false). */
   perKey?: boolean;
+  /**
+   * Called each time the group (re)assigned partitions to this member (after it joined and after
+   * every rebalance), before records of the new assignment are handled. Optional for buses.
+   */
+  onAssigned?: () => void;
   /** Called once per record, in order per partition. */
   handler: RecordHandler;
 }
@@ -73,6 +93,12 @@ export interface Bus {
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Publishes records to one topic; resolves once the broker has acknowledged them. */
   publish(topic: string, records: OutgoingRecord[]): Promise<void>;
+  /**
+   * Optional, for buses whose records stay in the process (MemoryBus): publishes message objects;
+   * readers get each object on `BusRecord.message` without parsing it again, and its JSON text is
+   * made only when `value` is read. Buses on a broker leave it out (callers encode and publish).
+   */
+  publishObjects?(topic: string, messages: OutgoingMessage[]): Promise<void>;
   /** Joins a consumer group and calls the handler for each record (at-least-once). */
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Next offset to be written in every partition of a topic, keyed by partition. */

@@ -4,7 +4,7 @@ import type { Bus } from "../bus/bus.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { LiveMarket } from "../market/live_market.ts";
-import { windowBounds } from "../market/windows.ts";
+import { EmptyWindowWarnings, windowBounds } from "../market/windows.ts";
 import type { Recorder } from "./recording.ts";
 import { CoinbaseRestClient } from "./rest_client.ts";
 import {
@@ -15,7 +15,7 @@ import {
   publishSnapshot,
 } from "./publish.ts";
 import { CoinbaseWsClient } from "./ws_client.ts";
-import type { BackoffOptions } from "./backoff.ts";
+import type { BackoffOptions } from "../backoff.ts";
 
 /** Default public endpoints. */
 export const DEFAULT_WS_URL = "wss://ws-feed.exchange.coinbase.com";
@@ -68,6 +68,7 @@ export class CoinbaseFeed {
   #cycle: Promise<void> | undefined;
   #snapshots = 0;
   #priceTicks = 0;
+  #emptyWindows: EmptyWindowWarnings;
 
   /** Creates the feed; {@linkcode CoinbaseFeed.start} checks products and connects. */
   constructor(options: CoinbaseFeedOptions) {
@@ -80,6 +81,7 @@ export class CoinbaseFeed {
     const intervalMs = Math.round(options.intervalSeconds * 1000);
     this.#market = new LiveMarket({ productIds: options.productIds, intervalMs, source: "live" });
     const log = options.log;
+    this.#emptyWindows = new EmptyWindowWarnings(log);
     this.#rest = new CoinbaseRestClient({
       baseUrl: options.restUrl ?? DEFAULT_REST_URL,
       backoff: options.restBackoff,
@@ -236,6 +238,7 @@ export class CoinbaseFeed {
       this.#options.log.warn("No ticker yet for any product; nothing to publish");
       return;
     }
+    this.#emptyWindows.check(snapshot);
     try {
       await publishSnapshot(this.#options.bus, snapshot, this.#topics);
       this.#snapshots++;

@@ -8,7 +8,8 @@ import { CsvMarket, type MarketTick } from "../market/csv_market.ts";
 import { marketSetOfPath, toBaseVolume } from "../market/market_sets.ts";
 import { LiveMarket } from "../market/live_market.ts";
 import { candleReplayStart, createMarketMask, type MarketMask, maskTick } from "../market/mask.ts";
-import { sleep } from "./backoff.ts";
+import { EmptyWindowWarnings } from "../market/windows.ts";
+import { sleep } from "../backoff.ts";
 import { LockstepGate } from "./lockstep.ts";
 import { ensureMarketTopics, type MarketTopics, marketTopics, publishTick } from "./publish.ts";
 import { isRecordingText, parseRecording, type Recording } from "./recording.ts";
@@ -81,6 +82,7 @@ export class ReplayFeed {
       : undefined;
     let ticks = 0;
     let previousMs: number | undefined;
+    const emptyWindows = new EmptyWindowWarnings(log);
     try {
       for (const tick of this.#ticks()) {
         if (this.#options.signal?.aborted) break;
@@ -89,6 +91,7 @@ export class ReplayFeed {
           await sleep((timeMs - previousMs) / this.#options.speed, this.#options.signal);
         }
         previousMs = timeMs;
+        emptyWindows.check(tick.snapshot);
         await publishTick(bus, tick, topics);
         ticks++;
         if (gate) await gate.wait(tick.snapshot.tick);

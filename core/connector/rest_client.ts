@@ -1,7 +1,7 @@
 /** Coinbase Exchange REST client: rate limited, retrying 429 and 5xx with backoff. */
 
 import type { Logger } from "../log.ts";
-import { backoffDelay, type BackoffOptions, sleep } from "./backoff.ts";
+import { backoffDelay, type BackoffOptions, sleep } from "../backoff.ts";
 
 /** Options for {@linkcode CoinbaseRestClient}. */
 export interface RestClientOptions {

@@ -1,7 +1,7 @@
 /** Coinbase Exchange WebSocket client: subscribes, reconnects with backoff and jitter. */
 
 import type { Logger } from "../log.ts";
-import { backoffDelay, type BackoffOptions, sleep } from "./backoff.ts";
+import { backoffDelay, type BackoffOptions, sleep } from "../backoff.ts";
 
 /** Options for {@linkcode CoinbaseWsClient}. */
 export interface WsClientOptions {

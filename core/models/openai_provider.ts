@@ -26,6 +26,7 @@ import type {
 import type { AssistantMessage, ChatMessage, ToolCall, ToolDefinition } from "../contracts/chat.ts";
 import type { Logger } from "../log.ts";
 import { parseTextToolCalls } from "./text_tool_calls.ts";
+import { backoffDelay } from "../backoff.ts";
 import { sanitizeErrorText } from "../runtime/chat_node.ts";
 import type {
   ModelProvider,
@@ -304,11 +305,11 @@ export class OpenAIProvider implements ModelProvider {
           throw new Error(`Model ${this.model} request failed (not retried): ${cause}`);
         }
         const elapsed = Date.now() - started;
-        const backoff = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
         const asked = error instanceof OpenAI.APIError ? retryAfterMs(error.headers) : undefined;
+        const backoff = { initialMs: this.#baseDelayMs, maxMs: this.#maxDelayMs, jitter: 0.5 };
         const delay = asked !== undefined
           ? Math.min(asked, this.#maxDelayMs)
-          : Math.round(backoff * (0.5 + 0.5 * this.#random()));
+          : backoffDelay(attempt - 1, backoff, this.#random);
         if (attempt >= this.#maxAttempts || elapsed + delay >= this.#maxTotalMs) {
           const seconds = ((Date.now() - started) / 1000).toFixed(1);
           throw new Error(

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { KafkaBus } from "../../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../../core/bus/kafka/mod.ts";
 import { serveRequests } from "../../core/bus/request_reply.ts";
 import { createLogger } from "../../core/log.ts";
 import { kafkaBootstrap } from "../_kafka.ts";

@@ -1,7 +1,7 @@
 /** A KafkaBus rides out a broker restart: publishing and consuming resume when it is back. */
 
 import assert from "node:assert/strict";
-import { KafkaBus } from "../../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../../core/bus/kafka/mod.ts";
 import { createLogger } from "../../core/log.ts";
 import { freePort, type RunningBroker, startBroker } from "../../scripts/_kafka_broker.ts";
 import { uniqueName } from "../_kafka.ts";

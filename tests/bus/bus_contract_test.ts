@@ -9,7 +9,8 @@ import { ReplyInbox, serveRequests } from "../../core/bus/request_reply.ts";
 import { DEAD_LETTER_TOPIC } from "../../core/bus/topics.ts";
 import { DeadLetter } from "../../core/contracts/activity.ts";
 import { createLogger } from "../../core/log.ts";
-import { testKafkaBus, uniqueName } from "../_kafka.ts";
+import { PlatformaticKafkaBus } from "../../core/bus/platformatic/mod.ts";
+import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 
 const log = createLogger("test.contract", { level: "error" });
 
@@ -21,6 +22,19 @@ interface BusKind {
 const KINDS: BusKind[] = [
   { name: "memory", open: () => new MemoryBus() },
   { name: "kafka", open: () => testKafkaBus() },
+  {
+    name: "platformatic",
+    open: () =>
+      new PlatformaticKafkaBus({
+        brokers: [kafkaBootstrap()],
+        clientId: uniqueName("test"),
+        log: createLogger("test.bus", { level: "warn" }),
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 200,
+        rebalanceTimeoutMs: 10_000,
+        maxWaitTimeMs: 100,
+      }),
+  },
 ];
 
 /** Waits until the condition holds, polling; fails naming what was awaited. */
@@ -430,3 +444,120 @@ contract("topics are created with the partitions asked for", async (bus) => {
   await bus.publish(dynamic, [{ value: "{}" }]);
   assert.equal((await bus.endOffsets(dynamic)).size, 3, "unknown topics get dynamicTopic()");
 });
+
+contract("a compacted topic gives the latest record of every key to a reader", async (bus) => {
+  const topic = uniqueName("compacted");
+  await bus.ensureTopics([{ topic, partitions: 2, retentionMs: -1, cleanupPolicy: "compact" }]);
+  await bus.publish(topic, [
+    { key: "BTC-USD", value: JSON.stringify({ n: 1 }) },
+    { key: "ETH-USD", value: JSON.stringify({ n: 2 }) },
+  ]);
+  await bus.publish(topic, [{ key: "BTC-USD", value: JSON.stringify({ n: 3 }) }]);
+  // Compaction may or may not have run: a reader keeps the last record per key either way.
+  const latest = new Map<string, number>();
+  await bus.readAll(topic, (record) => {
+    latest.set(record.key!, valueOf(record));
+    return Promise.resolve();
+  });
+  assert.deepEqual(Object.fromEntries(latest), { "BTC-USD": 3, "ETH-USD": 2 });
+});
+
+contract("with perKey, records of different keys run at once, in order per key", async (bus) => {
+  const topic = uniqueName("per-key");
+  await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+  const seen = new Map<string, number[]>();
+  let running = 0;
+  let mostRunning = 0;
+  const subscription = await bus.subscribe({
+    groupId: uniqueName("per-key"),
+    topics: [topic],
+    concurrency: 3,
+    perKey: true,
+    handler: async (record) => {
+      running++;
+      mostRunning = Math.max(mostRunning, running);
+      // Uneven handler times would reorder a key's records if keys were not kept in order.
+      await delay(valueOf(record) % 4 === 0 ? 40 : 10);
+      const list = seen.get(record.key!) ?? [];
+      list.push(valueOf(record));
+      seen.set(record.key!, list);
+      running--;
+    },
+  });
+  // One partition: without perKey, its records would run one at a time.
+  await bus.publish(
+    topic,
+    Array.from({ length: 24 }, (_, n) => ({ key: `agent-${n % 4}`, value: JSON.stringify({ n }) })),
+  );
+  await waitFor("24 records", () => [...seen.values()].flat().length >= 24);
+  await subscription.close();
+  for (let key = 0; key < 4; key++) {
+    assert.deepEqual(
+      seen.get(`agent-${key}`),
+      Array.from({ length: 6 }, (_, index) => key + index * 4),
+      `agent-${key}'s records in order`,
+    );
+  }
+  assert.ok(mostRunning > 1, `records of different keys ran at once (at most ${mostRunning})`);
+  assert.ok(mostRunning <= 3, `no more than the concurrency ran at once (${mostRunning})`);
+});
+
+contract(
+  "with perKey, a record still running holds back later records' commits; close commits",
+  async (bus) => {
+    const topic = uniqueName("per-key-commit");
+    await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+    const groupId = uniqueName("per-key-commit");
+    const release = Promise.withResolvers<void>();
+    const first: number[] = [];
+    let slowStarted = false;
+    const member = await bus.subscribe({
+      groupId,
+      topics: [topic],
+      concurrency: 2,
+      perKey: true,
+      handler: async (record) => {
+        if (valueOf(record) === 0) {
+          slowStarted = true;
+          await release.promise;
+        }
+        first.push(valueOf(record));
+      },
+    });
+    // Offsets 0..4: the slow record 0 and record 3 have key A; 1, 2 and 4 have key B.
+    const keys = ["A", "B", "B", "A", "B"];
+    await bus.publish(
+      topic,
+      keys.map((key, n) => ({ key, value: JSON.stringify({ n }) })),
+    );
+    await waitFor("key B's records while key A's first one runs", () => first.includes(2));
+    assert.ok(slowStarted);
+    assert.ok(!first.includes(3), "record 3 waits for record 0 of its key");
+    const closing = member.close();
+    await delay(50);
+    release.resolve();
+    await closing;
+    assert.ok(first.includes(0), "close waited for the running handler");
+    const rest: number[] = [];
+    const second = await bus.subscribe({
+      groupId,
+      topics: [topic],
+      handler: (record) => {
+        rest.push(valueOf(record));
+        return Promise.resolve();
+      },
+    });
+    await bus.publish(topic, [{ key: "C", value: JSON.stringify({ n: 5 }) }]);
+    await waitFor("the new member to reach the end", () => rest.includes(5));
+    await second.close();
+    assert.deepEqual(
+      [...new Set([...first, ...rest])].sort(),
+      [0, 1, 2, 3, 4, 5],
+      "nothing is lost",
+    );
+    assert.ok(
+      !rest.some((n) => n <= 2),
+      `records below the lowest unfinished one at close were committed (got ${rest})`,
+    );
+  },
+);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import type { Subscription } from "../../core/bus/bus.ts";
-import { KafkaBus } from "../../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../../core/bus/kafka/mod.ts";
 import { createLogger } from "../../core/log.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 
@@ -337,6 +337,82 @@ Deno.test({
         assert.deepEqual([...offsets.keys()].sort(), [0, 1], "each lookup names both partitions");
       }
     } finally {
+      await bus.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "kafka bus: a compacted topic is created with cleanup.policy=compact",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bus = testKafkaBus();
+    try {
+      const compacted = uniqueName("policy.compact");
+      const plain = uniqueName("policy.delete");
+      await bus.ensureTopics([
+        { topic: compacted, partitions: 1, retentionMs: -1, cleanupPolicy: "compact" },
+        { topic: plain, partitions: 1, retentionMs: 60_000 },
+      ]);
+      assert.equal(await topicConfig(compacted, "cleanup.policy"), "compact");
+      assert.equal(await topicConfig(plain, "cleanup.policy"), "delete");
+    } finally {
+      await bus.close();
+    }
+  },
+});
+
+Deno.test("kafka bus: SASL security without credentials is refused at construction", () => {
+  assert.throws(
+    () =>
+      new KafkaBus({
+        brokers: ["127.0.0.1:9092"],
+        clientId: "sasl",
+        security: { protocol: "SASL_SSL" },
+      }),
+    /Security protocol SASL_SSL needs SASL credentials/,
+  );
+});
+
+Deno.test({
+  name: "kafka bus: finished records are committed in the background while the member runs",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bus = testKafkaBus();
+    const admin = new Kafka({
+      clientId: uniqueName("inspect"),
+      brokers: [kafkaBootstrap()],
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const topic = uniqueName("background-commit");
+      const groupId = uniqueName("background-commit");
+      await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+      let handled = 0;
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handler: () => {
+          handled++;
+          return Promise.resolve();
+        },
+      });
+      await bus.publish(topic, [{ value: "{}" }, { value: "{}" }, { value: "{}" }]);
+      const deadline = Date.now() + 10_000;
+      let committed = "-1";
+      while (committed !== "3" && Date.now() < deadline) {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        committed = offsets?.partitions[0]?.offset ?? "-1";
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(handled, 3);
+      assert.equal(committed, "3", "the group's offset moves past handled records before close");
+      await subscription.close();
+    } finally {
+      await admin.disconnect();
       await bus.close();
     }
   },

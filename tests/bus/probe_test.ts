@@ -1,7 +1,7 @@
 /** KafkaBus.probe: a quick, quiet start-up check that a broker answers. */
 
 import assert from "node:assert/strict";
-import { BrokerUnreachableError, KafkaBus } from "../../core/bus/kafka_bus.ts";
+import { BrokerUnreachableError, KafkaBus } from "../../core/bus/kafka/mod.ts";
 import { createLogger } from "../../core/log.ts";
 import { kafkaBootstrap, uniqueName } from "../_kafka.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CoinbaseRestClient } from "../../core/connector/rest_client.ts";
-import { backoffDelay } from "../../core/connector/backoff.ts";
+import { backoffDelay } from "../../core/backoff.ts";
 import { FakeExchange } from "../_fake_exchange.ts";
 import { mainFixture } from "../market/_fixtures.ts";
 import { quietLog } from "./_helpers.ts";

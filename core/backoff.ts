@@ -1,4 +1,18 @@
-/** Exponential backoff with jitter, for reconnects and retried requests (wall-clock waits). */
+/**
+ * Exponential backoff with jitter: the one retry delay used by every retry loop (reconnects,
+ * retried requests, consumer restarts, redeliveries), and a wall-clock sleep that an abort ends.
+ *
+ * @example
+ * ```ts
+ * for (let attempt = 0;; attempt++) {
+ *   try {
+ *     return await request();
+ *   } catch {
+ *     await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 5_000 }));
+ *   }
+ * }
+ * ```
+ */
 
 /** Backoff settings. */
 export interface BackoffOptions {
@@ -6,7 +20,7 @@ export interface BackoffOptions {
   initialMs?: number;
   /** Largest delay in ms (default 30 s). */
   maxMs?: number;
-  /** Fraction of the delay that is randomised, 0..1 (default 0.5). */
+  /** Fraction of the delay that is randomised, 0..1 (default 0.5); 0 gives exact delays. */
   jitter?: number;
 }
 
@@ -19,7 +33,7 @@ export function backoffDelay(
   const initial = options.initialMs ?? 500;
   const max = options.maxMs ?? 30_000;
   const jitter = options.jitter ?? 0.5;
-  const base = Math.min(max, initial * 2 ** attempt);
+  const base = Math.min(max, initial * 2 ** Math.max(0, attempt));
   return Math.round(base * (1 - jitter + jitter * random()));
 }
 

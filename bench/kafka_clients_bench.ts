@@ -1,0 +1,387 @@
+/**
+ * Kafka client benchmark: the kafkajs bus (KafkaBus) against the @platformatic/kafka bus
+ * (PlatformaticKafkaBus) on the same broker at $KAFKA_BOOTSTRAP_SERVERS, in one run: request/reply
+ * round trip, batched publish throughput of 1 KB JSON, consume throughput, and the idle CPU of
+ * 100 subscriptions. Each client runs in its own child process, so timers one client leaves
+ * behind cannot bill the other; `--rounds N` alternates the clients N times and reports medians.
+ * Run through `deno task bench kafka_clients`, or with a broker up:
+ * `deno run -A bench/kafka_clients_bench.ts --rounds 3`. Prints a markdown table; `--json` prints
+ * one JSON line per client instead.
+ */
+
+import process from "node:process";
+import { z } from "zod";
+import type { Bus, Subscription } from "../core/bus/bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
+import { PlatformaticKafkaBus } from "../core/bus/platformatic/mod.ts";
+import { ReplyInbox, serveRequests } from "../core/bus/request_reply.ts";
+import { createLogger } from "../core/log.ts";
+
+const ROUND_TRIPS = 500;
+const WARM_UP = 25;
+const BATCHED_MESSAGES = 20_000;
+const BATCH_SIZE = 500;
+const IDLE_SUBSCRIPTIONS = 100;
+const IDLE_MEASURE_MS = 5_000;
+/** Subscriptions started at once while setting up the idle phase. */
+const SUBSCRIBE_PARALLELISM = 10;
+/** Upper bound for any one phase, so a stuck broker cannot hang the benchmark. */
+const PHASE_LIMIT_MS = 300_000;
+
+const CLIENTS = ["kafkajs", "platformatic"] as const;
+type Client = typeof CLIENTS[number];
+
+const log = createLogger("bench.kafka_clients", { level: "error" });
+
+/** What one client measured; parsed from its child process's last output line. */
+const Figures = z.object({
+  client: z.enum(CLIENTS),
+  rttP50Ms: z.number(),
+  rttP99Ms: z.number(),
+  /** Process CPU time (both sides of the exchange) per round trip: robust to other load. */
+  rttCpuMs: z.number(),
+  publishPerSecond: z.number(),
+  consumePerSecond: z.number(),
+  idleCpuPercent: z.number(),
+  subscribeMs: z.number(),
+});
+type Figures = z.infer<typeof Figures>;
+
+const PAYLOAD = oneKilobyteMessage();
+
+function oneKilobyteMessage(): string {
+  const base = {
+    v: 1,
+    kind: "bench",
+    product: "BTC-USD",
+    bestBid: "64123.45",
+    bestAsk: "64123.46",
+    time: "2024-01-01T00:00:00.000Z",
+    padding: "",
+  };
+  const overhead = JSON.stringify(base).length;
+  return JSON.stringify({ ...base, padding: "x".repeat(1024 - overhead) });
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+async function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} took longer than ${PHASE_LIMIT_MS} ms`)),
+      PHASE_LIMIT_MS,
+    );
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function openBus(client: Client, bootstrap: string): Bus {
+  const options = { brokers: [bootstrap], clientId: `bench-${client}`, log };
+  return client === "kafkajs" ? new KafkaBus(options) : new PlatformaticKafkaBus(options);
+}
+
+async function measureRoundTrips(
+  bus: Bus,
+  run: string,
+): Promise<{ samples: number[]; cpuMs: number }> {
+  const requestTopic = `bench.${run}.request`;
+  const replyTopic = `bench.${run}.reply`;
+  await bus.ensureTopics([
+    { topic: requestTopic, partitions: 3, retentionMs: 3_600_000 },
+    { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
+  ]);
+  const server = await serveRequests(bus, {
+    groupId: `bench.${run}.server`,
+    topic: requestTopic,
+    schema: z.object({ correlationId: z.string(), replyTo: z.string() }),
+    log,
+    concurrency: 3,
+    handle: (request) =>
+      Promise.resolve({
+        replyTo: request.replyTo,
+        key: request.correlationId,
+        reply: { correlationId: request.correlationId, ok: true },
+      }),
+  });
+  const inbox = await ReplyInbox.open(bus, { replyTopic, groupId: `bench.${run}.inbox`, log });
+  const samples: number[] = [];
+  let cpuBefore = process.cpuUsage();
+  try {
+    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
+      if (index === WARM_UP) cpuBefore = process.cpuUsage();
+      const correlationId = crypto.randomUUID();
+      const started = performance.now();
+      const reply = inbox.expect(correlationId, 10_000);
+      await bus.publish(requestTopic, [{
+        key: correlationId,
+        value: JSON.stringify({ correlationId, replyTo: replyTopic }),
+      }]);
+      await reply;
+      if (index >= WARM_UP) samples.push(performance.now() - started);
+    }
+  } finally {
+    await inbox.close();
+    await server.close();
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  return { samples: samples.sort((a, b) => a - b), cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+async function measurePublish(bus: Bus, topic: string): Promise<number> {
+  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
+  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
+  const started = performance.now();
+  for (let sent = 0; sent < BATCHED_MESSAGES; sent += BATCH_SIZE) {
+    await bus.publish(
+      topic,
+      Array.from({ length: BATCH_SIZE }, (_, index) => ({
+        key: `product-${(sent + index) % 16}`,
+        value: PAYLOAD,
+      })),
+    );
+  }
+  return BATCHED_MESSAGES / ((performance.now() - started) / 1000);
+}
+
+async function measureConsume(bus: Bus, topic: string, run: string): Promise<number> {
+  const expected = BATCHED_MESSAGES + 1;
+  let received = 0;
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const started = performance.now();
+  const subscription = await bus.subscribe({
+    groupId: `bench.${run}.consume`,
+    topics: [topic],
+    concurrency: 3,
+    handler: () => {
+      if (++received === expected) resolve();
+      return Promise.resolve();
+    },
+  });
+  try {
+    await done;
+    return expected / ((performance.now() - started) / 1000);
+  } finally {
+    await subscription.close();
+  }
+}
+
+/** Process CPU time (user + system) over a window while 100 subscriptions wait for records. */
+async function measureIdleCpu(
+  bus: Bus,
+  run: string,
+): Promise<{ percent: number; subscribeMs: number }> {
+  const topic = `bench.${run}.idle`;
+  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
+  const subscriptions: Subscription[] = [];
+  const started = performance.now();
+  for (let first = 0; first < IDLE_SUBSCRIPTIONS; first += SUBSCRIBE_PARALLELISM) {
+    const count = Math.min(SUBSCRIBE_PARALLELISM, IDLE_SUBSCRIPTIONS - first);
+    subscriptions.push(
+      ...await Promise.all(Array.from({ length: count }, (_, index) =>
+        bus.subscribe({
+          groupId: `bench.${run}.idle.${first + index}`,
+          topics: [topic],
+          handler: () => Promise.resolve(),
+        }))),
+    );
+  }
+  const subscribeMs = performance.now() - started;
+  try {
+    // Let joins and first fetches settle before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const before = process.cpuUsage();
+    const windowStarted = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MEASURE_MS));
+    const used = process.cpuUsage(before);
+    const elapsedUs = (performance.now() - windowStarted) * 1000;
+    return { percent: ((used.user + used.system) / elapsedUs) * 100, subscribeMs };
+  } finally {
+    await Promise.all(subscriptions.map((subscription) => subscription.close()));
+  }
+}
+
+async function measure(client: Client, bootstrap: string): Promise<Figures> {
+  const bus = openBus(client, bootstrap);
+  const run = `${client}.${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    const trips = await withLimit("round trips", measureRoundTrips(bus, run));
+    const topic = `bench.${run}.batched`;
+    const publishPerSecond = await withLimit("batched publish", measurePublish(bus, topic));
+    const consumePerSecond = await withLimit("consume", measureConsume(bus, topic, run));
+    const idle = await withLimit("idle subscriptions", measureIdleCpu(bus, run));
+    return {
+      client,
+      rttP50Ms: percentile(trips.samples, 50),
+      rttP99Ms: percentile(trips.samples, 99),
+      rttCpuMs: trips.cpuMs / ROUND_TRIPS,
+      publishPerSecond,
+      consumePerSecond,
+      idleCpuPercent: idle.percent,
+      subscribeMs: idle.subscribeMs,
+    };
+  } finally {
+    await bus.close();
+  }
+}
+
+/** Runs this file for one client in a child process and parses its figures. */
+async function measureInChild(client: Client, bootstrap: string): Promise<Figures> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1,localhost",
+      "--allow-read",
+      "--allow-env",
+      new URL(import.meta.url).pathname,
+      "--client",
+      client,
+    ],
+    env: { KAFKA_BOOTSTRAP_SERVERS: bootstrap },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  if (!output.success) {
+    throw new Error(`The ${client} run failed with exit code ${output.code}`);
+  }
+  return Figures.parse(JSON.parse(lines.at(-1) ?? "{}"));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** The median of every figure over several runs of one client. */
+function medianFigures(runs: Figures[]): Figures {
+  return {
+    client: runs[0]!.client,
+    rttP50Ms: median(runs.map((run) => run.rttP50Ms)),
+    rttP99Ms: median(runs.map((run) => run.rttP99Ms)),
+    rttCpuMs: median(runs.map((run) => run.rttCpuMs)),
+    publishPerSecond: median(runs.map((run) => run.publishPerSecond)),
+    consumePerSecond: median(runs.map((run) => run.consumePerSecond)),
+    idleCpuPercent: median(runs.map((run) => run.idleCpuPercent)),
+    subscribeMs: median(runs.map((run) => run.subscribeMs)),
+  };
+}
+
+function format(value: number, digits: number): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function printTable(
+  kafkajs: Figures,
+  platformatic: Figures,
+  bootstrap: string,
+  rounds: number,
+): void {
+  /** [measure, kafkajs, platformatic, how many times better platformatic is]. */
+  const rows: [string, string, string, string][] = [
+    [
+      `Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`,
+      format(kafkajs.rttP50Ms, 2),
+      format(platformatic.rttP50Ms, 2),
+      `${format(kafkajs.rttP50Ms / platformatic.rttP50Ms, 2)}x`,
+    ],
+    [
+      `Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`,
+      format(kafkajs.rttP99Ms, 2),
+      format(platformatic.rttP99Ms, 2),
+      `${format(kafkajs.rttP99Ms / platformatic.rttP99Ms, 2)}x`,
+    ],
+    [
+      "Process CPU per round trip, client and server side (ms)",
+      format(kafkajs.rttCpuMs, 3),
+      format(platformatic.rttCpuMs, 3),
+      `${format(kafkajs.rttCpuMs / platformatic.rttCpuMs, 2)}x`,
+    ],
+    [
+      `Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`,
+      format(kafkajs.publishPerSecond, 0),
+      format(platformatic.publishPerSecond, 0),
+      `${format(platformatic.publishPerSecond / kafkajs.publishPerSecond, 2)}x`,
+    ],
+    [
+      `Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`,
+      format(kafkajs.consumePerSecond, 0),
+      format(platformatic.consumePerSecond, 0),
+      `${format(platformatic.consumePerSecond / kafkajs.consumePerSecond, 2)}x`,
+    ],
+    [
+      `Idle CPU, ${IDLE_SUBSCRIPTIONS} subscriptions (% of one core over ${
+        IDLE_MEASURE_MS / 1000
+      } s)`,
+      format(kafkajs.idleCpuPercent, 1),
+      format(platformatic.idleCpuPercent, 1),
+      `${format(kafkajs.idleCpuPercent / platformatic.idleCpuPercent, 1)}x`,
+    ],
+    [
+      `Start ${IDLE_SUBSCRIPTIONS} subscriptions, ${SUBSCRIBE_PARALLELISM} at a time (s)`,
+      format(kafkajs.subscribeMs / 1000, 1),
+      format(platformatic.subscribeMs / 1000, 1),
+      `${format(kafkajs.subscribeMs / platformatic.subscribeMs, 1)}x`,
+    ],
+  ];
+  console.log("### Kafka clients (kafkajs vs @platformatic/kafka, same broker, same bus API)\n");
+  console.log("| Measure | kafkajs | platformatic | platformatic advantage |");
+  console.log("|---|---:|---:|---:|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  console.log(
+    `\nBoth: idempotent producer, acks=all, commits after each handled record, default bus ` +
+      `timings, single broker at ${bootstrap}; each client in its own process; median of ` +
+      `${rounds} run(s) per client, clients alternating; ` +
+      `1 KB = ${PAYLOAD.length} bytes of JSON per message.`,
+  );
+}
+
+const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+if (!bootstrap) {
+  console.error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker");
+  Deno.exit(1);
+}
+const clientFlag = Deno.args.indexOf("--client");
+if (clientFlag >= 0) {
+  const client = CLIENTS.find((name) => name === Deno.args[clientFlag + 1]);
+  if (!client) {
+    console.error(
+      `--client must be one of ${CLIENTS.join(", ")}, got ${Deno.args[clientFlag + 1]}`,
+    );
+    Deno.exit(2);
+  }
+  const figures = await measure(client, bootstrap);
+  console.log(JSON.stringify(figures));
+  Deno.exit(0);
+}
+const roundsFlag = Deno.args.indexOf("--rounds");
+const rounds = roundsFlag >= 0 ? Number(Deno.args[roundsFlag + 1]) : 1;
+if (!Number.isInteger(rounds) || rounds < 1) {
+  console.error(`--rounds must be a positive whole number, got ${Deno.args[roundsFlag + 1]}`);
+  Deno.exit(2);
+}
+// Alternate the clients, so a load change on a shared machine bills both alike.
+const runs: Record<Client, Figures[]> = { kafkajs: [], platformatic: [] };
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 === 0 ? CLIENTS : [...CLIENTS].reverse();
+  for (const client of order) runs[client].push(await measureInChild(client, bootstrap));
+}
+const kafkajs = medianFigures(runs.kafkajs);
+const platformatic = medianFigures(runs.platformatic);
+if (Deno.args.includes("--json")) {
+  console.log(JSON.stringify(kafkajs));
+  console.log(JSON.stringify(platformatic));
+} else {
+  printTable(kafkajs, platformatic, bootstrap, rounds);
+}

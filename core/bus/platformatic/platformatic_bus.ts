@@ -1,0 +1,286 @@
+/** Kafka bus on @platformatic/kafka: works with Apache Kafka (KRaft) and Redpanda. */
+
+import {
+  Admin,
+  type BaseOptions,
+  compatibilityPartitioner,
+  Consumer,
+  type MessageToProduce,
+  Producer,
+  stringSerializers,
+} from "@platformatic/kafka";
+import type {
+  Bus,
+  OutgoingRecord,
+  RecordHandler,
+  SubscribeOptions,
+  Subscription,
+  TopicSpec,
+} from "../bus.ts";
+import { BrokerUnreachableError, type ProbeOptions } from "../kafka/mod.ts";
+import { describeKafkaFailure, type KafkaSecurity } from "../kafka_security.ts";
+import { dynamicTopic } from "../topics.ts";
+import { backoffDelay, sleep } from "../../backoff.ts";
+import { createLogger, type Logger } from "../../log.ts";
+import { GroupMember, type MemberClientOptions } from "./_subscription.ts";
+import { Publisher } from "./_publisher.ts";
+import { readRange } from "./_reader.ts";
+import { TopicAdmin } from "./_topics.ts";
+import { platformaticSecurity } from "./security.ts";
+
+/** Options for {@linkcode PlatformaticKafkaBus}. */
+export interface PlatformaticKafkaBusOptions {
+  /** Bootstrap servers as `host:port`; an entry may hold a comma-separated list. */
+  brokers: string[];
+  /** Client id reported to the broker (shows in broker logs and consoles). */
+  clientId: string;
+  /** Where bus warnings go; default a logger named `bus`. */
+  log?: Logger;
+  /** Consumer session timeout: a member silent this long is removed (default 30000). */
+  sessionTimeoutMs?: number;
+  /** How often members heartbeat; bounds how fast a rebalance is noticed (default 1000). */
+  heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for members to rejoin (default 60000). */
+  rebalanceTimeoutMs?: number;
+  /** Longest time a fetch waits for new records when a partition is idle (default 500). */
+  maxWaitTimeMs?: number;
+  /** TLS and SASL settings; plaintext when absent. */
+  security?: KafkaSecurity;
+}
+
+/** How long {@linkcode PlatformaticKafkaBus.probe} tries the broker by default. */
+const PROBE_TIMEOUT_MS = 6_000;
+/** Pause between two probe attempts (a broker that is starting refuses for a moment). */
+const PROBE_RETRY_DELAY_MS = 300;
+/** Retries of one broker request; with the delays below about 40 s in all. */
+const RETRIES = 10;
+
+/** Backoff between retries of one request: 200 ms doubling up to 5 s, with jitter. */
+function retryDelay(_client: unknown, _operation: string, attempt: number): number {
+  return backoffDelay(attempt, { initialMs: 200, maxMs: 5_000 });
+}
+
+type StringMessage = MessageToProduce<string, string, string, string>;
+
+/** A bus on a Kafka-protocol broker: idempotent producer, one consumer per subscription. */
+export class PlatformaticKafkaBus implements Bus {
+  #options: PlatformaticKafkaBusOptions;
+  #log: Logger;
+  #brokers: string[];
+  #base: BaseOptions;
+  #producer?: Producer<string, string, string, string>;
+  #admin?: Admin;
+  #reader?: Consumer;
+  #topics: TopicAdmin;
+  #publisher: Publisher;
+  #knownTopics = new Map<string, Promise<void>>();
+  #members = new Set<GroupMember>();
+  #roundRobin = new Map<string, number>();
+  #closed = false;
+
+  /** Creates a bus; connections open lazily on first use. */
+  constructor(options: PlatformaticKafkaBusOptions) {
+    const brokers = options.brokers.flatMap((entry) => entry.split(","))
+      .map((broker) => broker.trim())
+      .filter((broker) => broker.length > 0);
+    if (brokers.length === 0) {
+      throw new Error("Kafka bus needs at least one broker as host:port, got none");
+    }
+    this.#brokers = brokers;
+    this.#options = options;
+    this.#log = options.log ?? createLogger("bus");
+    this.#base = {
+      clientId: options.clientId,
+      bootstrapBrokers: brokers,
+      retries: RETRIES,
+      retryDelay,
+      ...platformaticSecurity(options.security),
+    };
+    this.#topics = new TopicAdmin(() => this.#connectedAdmin(), this.#log);
+    this.#publisher = new Publisher({
+      producer: () => this.#connectedProducer(),
+      ensureTopic: (topic) => this.#ensureTopic(topic),
+    });
+  }
+
+  /**
+   * Checks that a broker answers (connect and read the cluster metadata), trying again for a
+   * short time budget and logging nothing; throws {@linkcode BrokerUnreachableError} otherwise,
+   * or an error with one clear line when two tries in a row fail the same unfixable way (a
+   * wrong password, an unknown CA, plaintext on a TLS port).
+   * Call it once at start: after that, the bus's own retries ride out broker restarts.
+   */
+  async probe(options: ProbeOptions = {}): Promise<void> {
+    this.#assertOpen();
+    const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    let lastFailure: string | undefined;
+    for (let left = timeoutMs; left > 0; left = deadline - Date.now()) {
+      const admin = new Admin({
+        ...this.#base,
+        clientId: `${this.#options.clientId}.probe`,
+        retries: 0,
+        connectTimeout: Math.min(left, 2_000),
+        timeout: Math.max(left, 1_000),
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        await Promise.race([
+          admin.metadata({ topics: [] }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`No answer within ${left} ms`)), left);
+          }),
+        ]);
+        return;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        clearTimeout(timer);
+        await admin.close().catch(() => {});
+      }
+      // A failure retrying cannot fix (wrong password, unknown CA) ends the probe with one line.
+      const failure = describeKafkaFailure(lastError, this.#options.security);
+      if (failure !== undefined && failure === lastFailure) throw new Error(failure);
+      lastFailure = failure;
+      await sleep(Math.min(PROBE_RETRY_DELAY_MS, deadline - Date.now()));
+    }
+    throw new BrokerUnreachableError(this.#brokers.join(","), { cause: lastError });
+  }
+
+  /** Creates the topics that do not exist yet with their partitions, retention and policy. */
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    this.#assertOpen();
+    const missing = specs.filter((spec) => !this.#knownTopics.has(spec.topic));
+    if (missing.length > 0) {
+      const creation = this.#topics.createTopics(missing);
+      for (const spec of missing) this.#knownTopics.set(spec.topic, creation);
+      try {
+        await creation;
+      } catch (error) {
+        for (const spec of missing) this.#knownTopics.delete(spec.topic);
+        throw error;
+      }
+    }
+    await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
+  }
+
+  /**
+   * Publishes records with acks from all in-sync replicas; unknown topics are created. Calls
+   * made while a produce request is in flight are sent together in the next request; each
+   * resolves when the request holding its records is acknowledged. Records keep their order
+   * within a call, and calls keep the order made.
+   */
+  async publish(topic: string, records: OutgoingRecord[]): Promise<void> {
+    this.#assertOpen();
+    await this.#publisher.publish(topic, records);
+  }
+
+  /** Joins a consumer group; offsets are committed only after the handler resolved. */
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.#assertOpen();
+    await Promise.all(options.topics.map((topic) => this.#ensureTopic(topic)));
+    if (options.fromBeginning === false) {
+      await this.#topics.startNewGroupAtEnd(options.groupId, options.topics);
+    }
+    const member = new GroupMember({
+      subscribe: options,
+      client: this.#memberOptions(),
+      log: this.#log.child(`consumer.${options.groupId}`),
+    });
+    await member.start();
+    this.#members.add(member);
+    let closed: Promise<void> | undefined;
+    return {
+      close: () => {
+        closed ??= member.close().finally(() => this.#members.delete(member));
+        return closed;
+      },
+    };
+  }
+
+  /** Next offset to be written in every partition of a topic. */
+  async endOffsets(topic: string): Promise<Map<number, string>> {
+    this.#assertOpen();
+    await this.#ensureTopic(topic);
+    const ranges = await this.#topics.ranges(topic);
+    return new Map(ranges.map((range) => [range.partition, range.high.toString()]));
+  }
+
+  /** Reads every record from the beginning up to the end offsets seen at call time. */
+  async readAll(topic: string, handler: RecordHandler): Promise<void> {
+    this.#assertOpen();
+    await this.#ensureTopic(topic);
+    const ranges = (await this.#topics.ranges(topic)).filter((range) => range.high > range.low);
+    if (ranges.length === 0) return;
+    this.#reader ??= new Consumer({
+      ...this.#base,
+      clientId: `${this.#options.clientId}.reader`,
+      groupId: `${this.#options.clientId}.reader.${crypto.randomUUID()}`,
+    });
+    await readRange(this.#reader, topic, ranges, handler);
+  }
+
+  /** Closes subscriptions (after in-flight handlers), the producer and the other clients. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#members].map((member) => member.close()));
+    this.#members.clear();
+    await this.#publisher.drain();
+    await Promise.all([
+      this.#producer?.close().catch(() => {}),
+      this.#admin?.close().catch(() => {}),
+      this.#reader?.close(true).catch(() => {}),
+    ]);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("Bus is closed");
+  }
+
+  #ensureTopic(topic: string): Promise<void> {
+    return this.#knownTopics.get(topic) ?? this.ensureTopics([dynamicTopic(topic)]);
+  }
+
+  #memberOptions(): MemberClientOptions {
+    return {
+      ...this.#base,
+      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      rebalanceTimeout: this.#options.rebalanceTimeoutMs ?? 60_000,
+      maxWaitTime: this.#options.maxWaitTimeMs ?? 500,
+    };
+  }
+
+  /**
+   * Partition of a record: keyed records go where Java clients and kafkajs put them (murmur2),
+   * so services on either client keep one key's order; records without a key go round-robin.
+   */
+  #partition(message: StringMessage, key: Uint8Array | undefined): number {
+    if (key !== undefined && key.length > 0) {
+      return compatibilityPartitioner(
+        message,
+        key as Parameters<typeof compatibilityPartitioner>[1],
+      );
+    }
+    const next = this.#roundRobin.get(message.topic) ?? 0;
+    this.#roundRobin.set(message.topic, (next + 1) % 0x7fffffff);
+    return next;
+  }
+
+  #connectedProducer(): Producer<string, string, string, string> {
+    this.#producer ??= new Producer({
+      ...this.#base,
+      idempotent: true,
+      serializers: stringSerializers,
+      partitioner: (message, key) => this.#partition(message, key),
+    });
+    return this.#producer;
+  }
+
+  #connectedAdmin(): Admin {
+    this.#admin ??= new Admin(this.#base);
+    return this.#admin;
+  }
+}
