@@ -4,7 +4,7 @@
  */
 
 import { Kafka, logLevel } from "kafkajs";
-import { silenceNegativeTimeoutWarning } from "../core/bus/kafka_bus.ts";
+import { silenceNegativeTimeoutWarning } from "../core/bus/kafka/mod.ts";
 
 /** The Kafka version the jars are fetched for (keep in step with scripts/broker/pom.xml). */
 export const KAFKA_VERSION = "4.1.1";
@@ -27,6 +27,35 @@ export interface StartBrokerOptions {
   progress?: (line: string) => void;
   /** How long to wait for the broker to answer (default 90 s). */
   startTimeoutMs?: number;
+  /**
+   * Adds a SASL_SSL listener on another free port (the PLAINTEXT one stays, for the broker
+   * itself and for readiness): a self-signed CA and a broker certificate for 127.0.0.1 and
+   * localhost are made with openssl, the keystore with keytool, and the users are created with
+   * Kafka's own storage tool. Needs a fresh data folder (e.g. `ephemeral`).
+   */
+  saslSsl?: SaslSslListenerOptions;
+}
+
+/** A SASL user of the SASL_SSL listener: SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN. */
+export interface SaslUser {
+  /** User name. */
+  username: string;
+  /** Password. */
+  password: string;
+}
+
+/** Options of the SASL_SSL listener of {@linkcode startBroker}. */
+export interface SaslSslListenerOptions {
+  /** Users created for every mechanism (SCRAM-SHA-256, SCRAM-SHA-512, PLAIN). */
+  users: SaslUser[];
+}
+
+/** The SASL_SSL listener of a running broker. */
+export interface SaslSslListener {
+  /** Bootstrap address of the SASL_SSL listener, `127.0.0.1:<port>`. */
+  bootstrap: string;
+  /** PEM file of the self-signed CA that signed the broker's certificate. */
+  caFile: string;
 }
 
 /** A broker started by {@linkcode startBroker}. */
@@ -35,6 +64,8 @@ export interface RunningBroker {
   bootstrap: string;
   /** Data folder in use. */
   dataDir: string;
+  /** The SASL_SSL listener, when started with `saslSsl`. */
+  saslSsl?: SaslSslListener;
   /** Broker output (warnings and errors) is appended here. */
   logFile: string;
   /** Resolves when the broker process exits, with its exit code. */
@@ -168,13 +199,27 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     ? await Deno.makeTempDir({ prefix: "arena-kafka-" })
     : absolute(options.dataDir ?? `${CACHE_DIR}/kafka-data`);
   await Deno.mkdir(dataDir, { recursive: true });
+  const formatted = await exists(`${dataDir}/kraft/meta.properties`);
+  let secure: SecureListenerSetup | undefined;
+  if (options.saslSsl) {
+    if (formatted) {
+      throw new Error(
+        `A SASL_SSL listener needs a fresh data folder (its users are created when the ` +
+          `storage is formatted), but ${dataDir} is formatted: use an ephemeral broker`,
+      );
+    }
+    secure = await setUpSaslSsl(`${dataDir}/tls`, options.saslSsl, progress);
+  }
   const propertiesFile = `${dataDir}/server.properties`;
   const log4jFile = `${dataDir}/log4j2.properties`;
   const logFile = `${dataDir}/broker.log`;
-  await Deno.writeTextFile(propertiesFile, serverProperties({ port, controllerPort, dataDir }));
+  await Deno.writeTextFile(
+    propertiesFile,
+    serverProperties({ port, controllerPort, dataDir, secure }),
+  );
   await Deno.writeTextFile(log4jFile, LOG4J_PROPERTIES);
   const classpath = `${libs}/*`;
-  if (!(await exists(`${dataDir}/kraft/meta.properties`))) {
+  if (!formatted) {
     const format = await new Deno.Command("java", {
       args: [
         "-cp",
@@ -187,6 +232,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
         kafkaUuid(),
         "-c",
         propertiesFile,
+        ...(options.saslSsl ? scramArguments(options.saslSsl.users) : []),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -272,22 +318,225 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     await stop();
     throw error;
   }
-  return { bootstrap, dataDir, logFile, exited, stop };
+  const saslSsl = secure
+    ? { bootstrap: `127.0.0.1:${secure.port}`, caFile: secure.caFile }
+    : undefined;
+  return { bootstrap, dataDir, saslSsl, logFile, exited, stop };
+}
+
+/** Files and port of a SASL_SSL listener, made before the broker starts. */
+interface SecureListenerSetup {
+  port: number;
+  caFile: string;
+  keystoreFile: string;
+  keystorePassword: string;
+  users: SaslUser[];
+}
+
+/** Options of {@linkcode makeCertificateAuthority}. */
+export interface CertificateAuthorityOptions {
+  /** The CA's common name (default "arena test CA"). */
+  name?: string;
+}
+
+/** A self-signed CA made by {@linkcode makeCertificateAuthority}. */
+export interface CertificateAuthority {
+  /** PEM certificate file. */
+  caFile: string;
+  /** PEM private key file. */
+  keyFile: string;
+}
+
+/** Makes a self-signed CA (RSA 2048, valid 2 days) with openssl in `dir`. */
+export async function makeCertificateAuthority(
+  dir: string,
+  options: CertificateAuthorityOptions = {},
+): Promise<CertificateAuthority> {
+  await requireTool("openssl", ["version"], "install OpenSSL (e.g. the openssl package)");
+  await Deno.mkdir(dir, { recursive: true });
+  const caFile = `${dir}/ca.pem`;
+  const keyFile = `${dir}/ca.key`;
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    caFile,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${options.name ?? "arena test CA"}`,
+  ]);
+  return { caFile, keyFile };
+}
+
+/** Makes the CA, the broker's certificate (127.0.0.1, localhost) and its PKCS12 keystore. */
+async function setUpSaslSsl(
+  dir: string,
+  options: SaslSslListenerOptions,
+  progress: (line: string) => void,
+): Promise<SecureListenerSetup> {
+  if (options.users.length === 0) {
+    throw new Error("A SASL_SSL listener needs at least one user, got none");
+  }
+  for (const user of options.users) {
+    if (
+      !/^[A-Za-z0-9._-]+$/.test(user.username) || !/^[A-Za-z0-9._~!@#%^*+-]+$/.test(user.password)
+    ) {
+      throw new Error(
+        `SASL user names must match [A-Za-z0-9._-]+ and passwords [A-Za-z0-9._~!@#%^*+-]+, ` +
+          `got user ${JSON.stringify(user.username)}`,
+      );
+    }
+  }
+  await requireTool("keytool", ["-help"], "install a Java 17+ runtime, which has keytool");
+  progress("Making a self-signed CA and broker certificate for the SASL_SSL listener");
+  const ca = await makeCertificateAuthority(dir);
+  const keyFile = `${dir}/broker.key`;
+  const requestFile = `${dir}/broker.csr`;
+  const certFile = `${dir}/broker.pem`;
+  const extensionsFile = `${dir}/broker.ext`;
+  const bundleFile = `${dir}/broker.p12`;
+  const keystoreFile = `${dir}/broker.keystore.p12`;
+  const keystorePassword = crypto.randomUUID().replaceAll("-", "");
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    requestFile,
+    "-subj",
+    "/CN=localhost",
+  ]);
+  await Deno.writeTextFile(
+    extensionsFile,
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    requestFile,
+    "-CA",
+    ca.caFile,
+    "-CAkey",
+    ca.keyFile,
+    "-CAcreateserial",
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-extfile",
+    extensionsFile,
+  ]);
+  await run("openssl", [
+    "pkcs12",
+    "-export",
+    "-in",
+    certFile,
+    "-inkey",
+    keyFile,
+    "-certfile",
+    ca.caFile,
+    "-name",
+    "broker",
+    "-out",
+    bundleFile,
+    "-passout",
+    `pass:${keystorePassword}`,
+  ]);
+  // keytool writes the keystore the broker reads (and checks the bundle on the way).
+  await run("keytool", [
+    "-importkeystore",
+    "-noprompt",
+    "-srckeystore",
+    bundleFile,
+    "-srcstoretype",
+    "PKCS12",
+    "-srcstorepass",
+    keystorePassword,
+    "-destkeystore",
+    keystoreFile,
+    "-deststoretype",
+    "PKCS12",
+    "-deststorepass",
+    keystorePassword,
+  ]);
+  return {
+    port: freePort(),
+    caFile: ca.caFile,
+    keystoreFile,
+    keystorePassword,
+    users: options.users,
+  };
+}
+
+/** The storage tool's arguments that create SCRAM credentials for every user. */
+function scramArguments(users: SaslUser[]): string[] {
+  return users.flatMap((user) =>
+    ["SCRAM-SHA-256", "SCRAM-SHA-512"].flatMap((mechanism) => [
+      "--add-scram",
+      `${mechanism}=[name=${user.username},password=${user.password}]`,
+    ])
+  );
+}
+
+/** Runs a command; throws with its output when it fails. */
+async function run(command: string, args: string[]): Promise<void> {
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+    throw new Error(`${command} ${args[0]} failed (exit ${output.code}):\n${text.trim()}`);
+  }
+}
+
+function secureProperties(secure: SecureListenerSetup): string[] {
+  const plainUsers = secure.users.map((user) => `user_${user.username}="${user.password}"`)
+    .join(" ");
+  return [
+    "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+    "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=" +
+    "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=" +
+    "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+    "listener.name.sasl_ssl.plain.sasl.jaas.config=" +
+    `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    "ssl.keystore.type=PKCS12",
+    `ssl.keystore.location=${secure.keystoreFile}`,
+    `ssl.keystore.password=${secure.keystorePassword}`,
+    `ssl.key.password=${secure.keystorePassword}`,
+    "ssl.client.auth=none",
+  ];
 }
 
 function serverProperties(
-  options: { port: number; controllerPort: number; dataDir: string },
+  options: { port: number; controllerPort: number; dataDir: string; secure?: SecureListenerSetup },
 ): string {
+  const secure = options.secure;
+  const listeners = [
+    `PLAINTEXT://127.0.0.1:${options.port}`,
+    ...(secure ? [`SASL_SSL://127.0.0.1:${secure.port}`] : []),
+  ];
   return [
     "# Written by scripts/_kafka_broker.ts at every start.",
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.voters=1@127.0.0.1:${options.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${options.port},CONTROLLER://127.0.0.1:${options.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${options.port}`,
+    `listeners=${listeners.join(",")},CONTROLLER://127.0.0.1:${options.controllerPort}`,
+    `advertised.listeners=${listeners.join(",")}`,
     "controller.listener.names=CONTROLLER",
     "inter.broker.listener.name=PLAINTEXT",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" +
+    (secure ? ",SASL_SSL:SASL_SSL" : ""),
+    ...(secure ? secureProperties(secure) : []),
     `log.dirs=${options.dataDir}/kraft`,
     "num.partitions=3",
     "default.replication.factor=1",

@@ -25,7 +25,8 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
 
 /** Permissions the tests need: local network only, files, env, subprocesses (deno, Chromium). */
 const TEST_PERMISSIONS = [
-  "--allow-net=127.0.0.1,localhost",
+  // 0.0.0.0: a test binds the web dashboard to every interface (it only talks to 127.0.0.1).
+  "--allow-net=127.0.0.1,localhost,0.0.0.0",
   "--allow-read",
   "--allow-write",
   "--allow-env",

@@ -4,8 +4,15 @@
  * SSE protocol: on connect, `event: view` with `{seq, view}` (the whole {@linkcode WebView});
  * then `event: delta` with `{seq, base, delta}` (a `JsonDelta` of web_delta.ts from the view
  * numbered `base`). A page whose view is not `base` reconnects and gets the whole view again.
+ *
+ * Access: with a token (`authToken`; required when the address is not loopback), the data
+ * paths (`/api/view`, `/api/auth`, `/events`, `/report.html`, `/report.json`) answer 401 unless
+ * the request carries `Authorization: Bearer <token>` or `?token=<token>` (EventSource cannot
+ * send headers). The page and its scripts hold no data and load without it; the page asks for
+ * the token once and keeps it in sessionStorage.
  */
 
+import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log.ts";
 import { loadWebAssets } from "./assets.ts";
 import type { DashboardStore } from "./store.ts";
@@ -27,6 +34,77 @@ export interface WebDashboardOptions {
   maxPoints?: number;
   /** Interval of SSE keep-alive comments in milliseconds (default 15000). */
   heartbeatMs?: number;
+  /**
+   * Token every data request must carry (`--auth-token` or `ARENA_DASHBOARD_TOKEN`); required
+   * when `host` is not a loopback address, at least {@linkcode MIN_TOKEN_LENGTH} characters.
+   */
+  authToken?: string;
+}
+
+/** Environment variable holding the dashboard token (the `--auth-token` flag wins). */
+export const DASHBOARD_TOKEN_ENV = "ARENA_DASHBOARD_TOKEN";
+
+/** Fewest characters of a dashboard token. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Paths served without the token: the page and its scripts, which hold no data. */
+const PUBLIC_PATHS = new Set([
+  "/",
+  "/index.html",
+  "/app.js",
+  "/styles.css",
+  "/vendor/lightweight-charts.js",
+  "/favicon.ico",
+]);
+
+/** Where {@linkcode dashboardAuthToken} reads the token variable: `Deno.env` or a `Map`. */
+export interface TokenEnv {
+  /** The variable's value, or undefined when unset. */
+  get(name: string): string | undefined;
+}
+
+/**
+ * The dashboard's token for a service: the `--auth-token` flag, else `ARENA_DASHBOARD_TOKEN`,
+ * checked against the address with {@linkcode checkDashboardAccess} (throws one clear line).
+ */
+export function dashboardAuthToken(
+  host: string,
+  flag: string | undefined,
+  env: TokenEnv,
+): string | undefined {
+  return checkDashboardAccess(host, flag ?? env.get(DASHBOARD_TOKEN_ENV));
+}
+
+/** Whether an address to bind is loopback only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return name === "localhost" || name === "::1" || /^127(\.\d{1,3}){3}$/.test(name);
+}
+
+/**
+ * Checks the dashboard's address and token before it starts; throws one clear line when a
+ * non-loopback address has no token or the token is too short. Returns the token (or none).
+ */
+export function checkDashboardAccess(
+  host: string,
+  authToken: string | undefined,
+): string | undefined {
+  const token = authToken?.trim() ? authToken.trim() : undefined;
+  if (token === undefined) {
+    if (isLoopbackHost(host)) return undefined;
+    throw new Error(
+      `The web dashboard on ${host} (not loopback) needs a token: pass --auth-token or set ` +
+        `${DASHBOARD_TOKEN_ENV} (at least ${MIN_TOKEN_LENGTH} characters, e.g. from ` +
+        "`openssl rand -hex 16`), or bind 127.0.0.1",
+    );
+  }
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new Error(
+      `The web dashboard token must be at least ${MIN_TOKEN_LENGTH} characters, got ` +
+        `${token.length} (e.g. from \`openssl rand -hex 16\`)`,
+    );
+  }
+  return token;
 }
 
 /** A running web dashboard. */
@@ -54,6 +132,8 @@ export async function startWebDashboard(
   store: DashboardStore,
   options: WebDashboardOptions,
 ): Promise<WebDashboard> {
+  const host = options.host ?? "127.0.0.1";
+  const token = checkDashboardAccess(host, options.authToken);
   const assets = await loadWebAssets();
   const log = options.log;
   const throttleMs = options.throttleMs ?? 250;
@@ -117,6 +197,19 @@ export async function startWebDashboard(
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("Method must be GET or HEAD", { status: 405 });
     }
+    if (token !== undefined && !PUBLIC_PATHS.has(url.pathname) && !authorized(request, url)) {
+      return new Response(
+        "Unauthorized: this dashboard needs its token: open the page with ?token=<token>, or " +
+          "send Authorization: Bearer <token>",
+        {
+          status: 401,
+          headers: {
+            "www-authenticate": 'Bearer realm="arena dashboard"',
+            "cache-control": "no-store",
+          },
+        },
+      );
+    }
     switch (url.pathname) {
       case "/":
       case "/index.html":
@@ -133,6 +226,9 @@ export async function startWebDashboard(
         });
       case "/events":
         return events();
+      case "/api/auth":
+        // Lets the page check its token (401 above when it is wrong) without building a view.
+        return new Response(null, { status: 204, headers: { "cache-control": "no-store" } });
       case "/report.html":
         return new Response(buildReport(store.state, assets).html, {
           headers: {
@@ -149,10 +245,16 @@ export async function startWebDashboard(
         return new Response(null, { status: 204 });
       default:
         return new Response(
-          "Not found: paths are /, /api/view, /events, /report.html and /report.json",
+          "Not found: paths are /, /api/view, /api/auth, /events, /report.html and /report.json",
           { status: 404 },
         );
     }
+  }
+
+  function authorized(request: Request, url: URL): boolean {
+    const header = request.headers.get("authorization") ?? "";
+    const bearer = /^Bearer\s+(.+)$/i.exec(header.trim())?.[1];
+    return sameToken(bearer ?? url.searchParams.get("token") ?? "", token!);
   }
 
   function events(): Response {
@@ -183,7 +285,7 @@ export async function startWebDashboard(
   }
 
   const server = Deno.serve({
-    hostname: options.host ?? "127.0.0.1",
+    hostname: host,
     port: options.port ?? 8787,
     onListen: () => {},
     onError: (error) => {
@@ -192,8 +294,8 @@ export async function startWebDashboard(
     },
   }, handler);
   const address = server.addr as Deno.NetAddr;
-  const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
-  const url = `http://${host}:${address.port}/`;
+  const shownHost = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname;
+  const url = `http://${shownHost}:${address.port}/`;
   log.info("Web dashboard listening", { url });
 
   return {
@@ -216,6 +318,15 @@ export async function startWebDashboard(
   };
 }
 
+/** Compares two tokens in time independent of where they differ. */
+function sameToken(given: string, expected: string): boolean {
+  const encoder = new TextEncoder();
+  const a = encoder.encode(given);
+  const b = encoder.encode(expected);
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(a, b);
+}
+
 function asset(text: string, contentType: string, cache = "no-cache"): Response {
   return new Response(text, {
     headers: {
@@ -223,6 +334,8 @@ function asset(text: string, contentType: string, cache = "no-cache"): Response 
       "cache-control": cache,
       "content-security-policy": CONTENT_SECURITY_POLICY,
       "x-content-type-options": "nosniff",
+      // The token may be in the page's address: never send it to another site.
+      "referrer-policy": "no-referrer",
     },
   });
 }

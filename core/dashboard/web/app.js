@@ -578,8 +578,89 @@
     }, true);
   }
 
+  // ---- access: a dashboard on a shared address needs its token ----
+  // The token arrives once (?token=... in the address, or typed into the form), is kept in
+  // sessionStorage for the tab's session, and goes with every data request: as a Bearer header on
+  // fetch, as ?token= where a header cannot be set (EventSource, the report link).
+
+  const TOKEN_KEY = "arenaDashboardToken";
+  const access = { token: null };
+
+  function takeToken() {
+    const url = new URL(location.href);
+    const given = url.searchParams.get("token");
+    if (given) {
+      storeToken(given);
+      // Keep the token out of the address bar, history and bookmarks.
+      url.searchParams.delete("token");
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
+    try {
+      access.token = given || sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      access.token = given;
+    }
+  }
+
+  function storeToken(token) {
+    access.token = token;
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // Storage disabled: the token lasts as long as the page.
+    }
+  }
+
+  function withToken(path) {
+    return access.token ? `${path}?token=${encodeURIComponent(access.token)}` : path;
+  }
+
+  async function allowed() {
+    const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
+    try {
+      const response = await fetch("/api/auth", { headers, cache: "no-store" });
+      return response.status !== 401;
+    } catch {
+      return true; // Server unreachable: the event stream retries by itself.
+    }
+  }
+
+  function askToken(refused) {
+    const form = $("auth");
+    form.hidden = false;
+    $("auth-error").textContent = refused ? "That token was refused." : "";
+    const status = $("status");
+    status.textContent = "token needed";
+    status.className = "pill pill-offline";
+    $("auth-token").focus();
+  }
+
+  function wireAccess() {
+    $("auth").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const value = $("auth-token").value.trim();
+      if (!value) return;
+      $("auth-token").value = "";
+      storeToken(value);
+      $("auth").hidden = true;
+      connect();
+    });
+  }
+
+  async function connect() {
+    if (!(await allowed())) {
+      const refused = Boolean(access.token);
+      storeToken(null);
+      askToken(refused);
+      return;
+    }
+    $("download").href = withToken("/report.html");
+    follow();
+  }
+
   function follow() {
-    const source = new EventSource("/events");
+    const source = new EventSource(withToken("/events"));
     source.addEventListener("view", (event) => {
       const message = JSON.parse(event.data);
       page.seq = message.seq;
@@ -600,6 +681,8 @@
       const status = $("status");
       status.textContent = "reconnecting";
       status.className = "pill pill-offline";
+      // Refused (e.g. 401): the browser gives up; check access again after a pause.
+      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000);
     });
   }
 
@@ -613,7 +696,9 @@
       show(JSON.parse(embedded.textContent));
       return;
     }
-    follow();
+    wireAccess();
+    takeToken();
+    connect();
   }
 
   start();
