@@ -1,13 +1,15 @@
 /**
  * Ledger bench: trades/s executed end to end on Kafka with durability on (tool request ->
  * ledger event acknowledged by the broker -> reply), and the time to rebuild 100,000 ledger
- * events (pure apply, JSON + validation + apply, and readAll from Kafka). Prints markdown.
+ * events (pure apply, JSON + validation + apply, and readAll from Kafka). The trades run twice:
+ * as served (end offsets looked up only after a rebalance) and with a lookup per call, for
+ * comparison under the same load. Prints markdown.
  *
  * Run: `deno run --allow-read --allow-env --allow-net=127.0.0.1,localhost bench/ledger_bench.ts`
  * with KAFKA_BOOTSTRAP_SERVERS set (the Kafka rows fail clearly without it).
  */
 
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { decodeRecord, encodeMessage } from "../core/bus/messages.ts";
 import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
@@ -124,7 +126,14 @@ async function kafkaRebuild(events: LedgerEvent[]): Promise<{ publishMs: number;
   }
 }
 
-async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: number; p99: number }> {
+/**
+ * Trades end to end. `lookupPerCall` serves execute_trade without its assignment signal, so the
+ * ledger looks its end offsets up before every call (how it worked before rebalances were
+ * signalled; what a bus without the signal still does): the same run, for comparison.
+ */
+async function endToEndTrades(lookupPerCall: boolean): Promise<
+  { ms: number; trades: number; p50: number; p99: number; lookups: number }
+> {
   const bus = kafka();
   const prefix = `bench.${crypto.randomUUID().slice(0, 8)}.`;
   const replyTopic = `${prefix}replies`;
@@ -143,7 +152,10 @@ async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: numb
       ledgerTopic: prefix + LEDGER_TOPIC,
       priceTopic: prefix + PRICE_TOPIC,
     });
-    const served = await serveTools(bus, [executeTradeTool(ledger)], {
+    const tool = executeTradeTool(ledger);
+    const served = await serveTools(bus, [
+      lookupPerCall ? { ...tool, onAssigned: undefined } : tool,
+    ], {
       log,
       topicPrefix: prefix,
       groupId: `${prefix}tools`,
@@ -192,6 +204,7 @@ async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: numb
     await bus.publish(requestTopic, warm);
     await warmDone;
     await new Promise((resolve) => setTimeout(resolve, 500));
+    const lookupsBefore = ledger.endOffsetLookups;
     const started = performance.now();
     const batch = Array.from({ length: TRADES }, (_, i) => {
       const id = `t-${i}`;
@@ -203,6 +216,7 @@ async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: numb
     await allDone;
     clearTimeout(timeout);
     const ms = performance.now() - started;
+    const lookups = ledger.endOffsetLookups - lookupsBefore;
     await inbox.close();
     for (const subscription of served) await subscription.close();
     await ledger.close();
@@ -212,6 +226,7 @@ async function endToEndTrades(): Promise<{ ms: number; trades: number; p50: numb
       trades: latencies.length,
       p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
       p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN,
+      lookups,
     };
   } finally {
     await bus.close();
@@ -246,14 +261,18 @@ try {
       (rebuilt.publishMs / 1000).toFixed(1)
     } s)`,
   ]);
-  const trades = await endToEndTrades();
-  rows.push([
-    `trades end to end on Kafka (${trades.trades} trades, 12 agents, 1 replica, durable)`,
-    `${trades.ms.toFixed(0)} ms`,
-    `${(trades.trades / trades.ms * 1000).toFixed(0)} trades/s; latency p50 ${
-      trades.p50.toFixed(0)
-    } ms, p99 ${trades.p99.toFixed(0)} ms`,
-  ]);
+  for (const lookupPerCall of [false, true]) {
+    const trades = await endToEndTrades(lookupPerCall);
+    rows.push([
+      `trades end to end on Kafka (${trades.trades} trades, 12 agents, 1 replica, durable${
+        lookupPerCall ? ", end offsets looked up per call" : ""
+      })`,
+      `${trades.ms.toFixed(0)} ms`,
+      `${(trades.trades / trades.ms * 1000).toFixed(0)} trades/s; latency p50 ${
+        trades.p50.toFixed(0)
+      } ms, p99 ${trades.p99.toFixed(0)} ms; ${trades.lookups} ledger end-offset lookups`,
+    ]);
+  }
 } catch (error) {
   rows.push(["Kafka rows", "failed", (error as Error).message]);
 }

@@ -43,7 +43,34 @@ export const TradeExecuted = z.object({
 /** A filled trade. */
 export type TradeExecuted = z.infer<typeof TradeExecuted>;
 
+/** Longest refusal text kept on the ledger, in characters. */
+export const MAX_REFUSAL_LENGTH = 2_000;
+
+/**
+ * An `execute_trade` request that was refused (and the agent told so), recorded before the
+ * answer so a redelivery of the same tool call gets the same refusal after any restart. It
+ * changes no account.
+ */
+export const TradeRefused = z.object({
+  v: Version,
+  type: z.literal("trade_refused"),
+  eventId: z.string().min(1),
+  agent: AgentName,
+  /** The refused tool call: a second delivery of it is answered with `reason` again. */
+  toolCallId: z.string().min(1),
+  /** The refusal text the agent read. */
+  reason: z.string().min(1).max(MAX_REFUSAL_LENGTH),
+  time: Timestamp,
+  tick: z.number().int().nonnegative().optional(),
+});
+/** A refused trade request. */
+export type TradeRefused = z.infer<typeof TradeRefused>;
+
 /** Any ledger event. */
-export const LedgerEvent = z.discriminatedUnion("type", [AccountOpened, TradeExecuted]);
+export const LedgerEvent = z.discriminatedUnion("type", [
+  AccountOpened,
+  TradeExecuted,
+  TradeRefused,
+]);
 /** Any ledger event. */
 export type LedgerEvent = z.infer<typeof LedgerEvent>;

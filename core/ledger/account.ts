@@ -1,6 +1,11 @@
 /** Account state and how ledger events change it (deterministic, no I/O). */
 
-import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
+import type {
+  AccountOpened,
+  LedgerEvent,
+  TradeExecuted,
+  TradeRefused,
+} from "../contracts/ledger.ts";
 import { COST_DECIMALS, Money, moneyString, toMoney, ZERO } from "./money.ts";
 import { Decimal } from "decimal.js";
 
@@ -44,6 +49,8 @@ export interface LedgerState {
   accounts: Map<string, Account>;
   /** Executed trades by {@linkcode tradeKey} (agent + tool call id). */
   trades: Map<string, TradeExecuted>;
+  /** Refused trade requests by {@linkcode tradeKey}: the answer a redelivery gets again. */
+  refusals: Map<string, TradeRefused>;
   /** Events applied (duplicates excluded). */
   applied: number;
   /** Duplicate events ignored (second opening of an account, repeated tool call id). */
@@ -52,7 +59,7 @@ export interface LedgerState {
 
 /** Creates an empty ledger state. */
 export function createLedgerState(): LedgerState {
-  return { accounts: new Map(), trades: new Map(), applied: 0, duplicates: 0 };
+  return { accounts: new Map(), trades: new Map(), refusals: new Map(), applied: 0, duplicates: 0 };
 }
 
 /** Key of a trade in the exactly-once index: a tool call id is unique per agent. */
@@ -81,7 +88,9 @@ export type ApplyResult = "applied" | "duplicate";
 
 /**
  * Applies one ledger event to the state in place. A second opening of an account and a
- * repeated tool call id are ignored (counted as duplicates), so replays are idempotent.
+ * repeated tool call id are ignored (counted as duplicates), so replays are idempotent: the
+ * first answer to a tool call (a trade or a refusal) is the one that counts. A refusal changes
+ * no account; it is only remembered, so a redelivered request is refused again.
  * Throws when an event contradicts the state (a trade for an unknown account, a sale of more
  * than is held, negative cash): the ledger is corrupt and must not be silently repaired.
  */
@@ -96,9 +105,14 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): ApplyResult 
     return "applied";
   }
   const key = tradeKey(event.agent, event.toolCallId);
-  if (state.trades.has(key)) {
+  if (state.trades.has(key) || state.refusals.has(key)) {
     state.duplicates++;
     return "duplicate";
+  }
+  if (event.type === "trade_refused") {
+    state.refusals.set(key, event);
+    state.applied++;
+    return "applied";
   }
   const account = state.accounts.get(event.agent);
   if (!account) {

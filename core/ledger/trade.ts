@@ -1,7 +1,12 @@
 /** Trade validation and execution as a pure function: an event to publish, or a refusal. */
 
 import { Decimal } from "decimal.js";
-import type { AccountOpened, TradeExecuted } from "../contracts/ledger.ts";
+import {
+  type AccountOpened,
+  MAX_REFUSAL_LENGTH,
+  type TradeExecuted,
+  type TradeRefused,
+} from "../contracts/ledger.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import type { Account } from "./account.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
@@ -71,6 +76,25 @@ export interface ExecuteTradeOptions {
   time?: string;
   /** Products with a fresh price, named when the requested product has none (default none). */
   pricedProducts?: readonly string[];
+  /**
+   * Refuses a quote older than `maxAgeMs` at market time `nowMs` (ms), even when the feed did
+   * not mark it stale (a feed that is gone marks nothing). Default: no age limit.
+   */
+  quoteAge?: { nowMs: number; maxAgeMs: number };
+}
+
+/** The refusal text of a quote older than the limit, or undefined when it is fresh enough. */
+export function quoteAgeRefusal(
+  price: PriceTick,
+  limit: { nowMs: number; maxAgeMs: number },
+): string | undefined {
+  const ageMs = limit.nowMs - Date.parse(price.time);
+  if (!(ageMs > limit.maxAgeMs)) return undefined;
+  return `The price of ${price.productId} is stale: its last quote (${price.time}) is ${
+    (ageMs / 1000).toFixed(1)
+  } s old on the market clock and fills need a quote at most ${
+    limit.maxAgeMs / 1000
+  } s old; no trades until a fresh quote arrives`;
 }
 
 /** Quantity step of a product. */
@@ -165,6 +189,31 @@ export function tradeEventId(agent: string, toolCallId: string): string {
   return `trade:${agent}:${toolCallId}`;
 }
 
+/** Deterministic event id of a refusal (the same tool call always yields the same id). */
+export function refusalEventId(agent: string, toolCallId: string): string {
+  return `refusal:${agent}:${toolCallId}`;
+}
+
+/** Builds the event recording that a trade request was refused with `reason`. */
+export function tradeRefusedEvent(
+  request: Pick<TradeRequest, "agent" | "toolCallId" | "tick">,
+  options: { reason: string; time: string },
+): TradeRefused {
+  const reason = options.reason.length > MAX_REFUSAL_LENGTH
+    ? `${options.reason.slice(0, MAX_REFUSAL_LENGTH - 1)}…`
+    : options.reason;
+  return {
+    v: 1,
+    type: "trade_refused",
+    eventId: refusalEventId(request.agent, request.toolCallId),
+    agent: request.agent,
+    toolCallId: request.toolCallId,
+    reason,
+    time: options.time,
+    ...(request.tick === undefined ? {} : { tick: request.tick }),
+  };
+}
+
 /** Builds the opening event of a new account. */
 export function accountOpenedEvent(
   agent: string,
@@ -237,6 +286,8 @@ export function executeTrade(
         `The price of ${productId} is stale (last quote at ${price.time}); no trades until a fresh quote arrives`,
     };
   }
+  const aged = options.quoteAge ? quoteAgeRefusal(price, options.quoteAge) : undefined;
+  if (aged) return { ok: false, reason: aged };
   const parsed = parseQuantity(request.quantity, { productId, config });
   if (!parsed.ok) {
     return {

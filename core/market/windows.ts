@@ -1,6 +1,7 @@
 /** The original's three candle windows, as pure functions of the market clock. */
 
-import type { Candle } from "../contracts/market.ts";
+import type { Candle, CandleWindows } from "../contracts/market.ts";
+import type { Logger } from "../log.ts";
 
 /** Granularity in seconds of each window's candles. */
 export const WINDOW_GRANULARITY = { m15: 900, m5: 300, m1: 60 } as const;
@@ -52,4 +53,52 @@ export function lowerBound(candles: Candle[], time: number): number {
 /** The candles of an ascending array whose start lies in `bounds`, oldest first. */
 export function selectWindow(candles: Candle[], bounds: WindowBounds): Candle[] {
   return candles.slice(lowerBound(candles, bounds.start), lowerBound(candles, bounds.end));
+}
+
+/** A product's window that a snapshot published with no candles. */
+export interface EmptyWindow {
+  /** Product id. */
+  productId: string;
+  /** The window with no candles. */
+  window: WindowName;
+}
+
+/**
+ * Warns when a snapshot carries an empty candle window: once per product and window, not per
+ * tick; a window that has candles again is warned about again if it empties later.
+ */
+export class EmptyWindowWarnings {
+  #log: Logger;
+  #empty = new Set<string>();
+
+  /** Warnings go to `log`. */
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Logs each window of the snapshot that just became empty; returns those windows. */
+  check(snapshot: {
+    time: string;
+    products: readonly { productId: string; candles: CandleWindows }[];
+  }): EmptyWindow[] {
+    const fresh: EmptyWindow[] = [];
+    for (const product of snapshot.products) {
+      for (const window of Object.keys(WINDOW_GRANULARITY) as WindowName[]) {
+        const key = `${product.productId}/${window}`;
+        if (product.candles[window].length > 0) {
+          this.#empty.delete(key);
+        } else if (!this.#empty.has(key)) {
+          this.#empty.add(key);
+          fresh.push({ productId: product.productId, window });
+        }
+      }
+    }
+    if (fresh.length > 0) {
+      this.#log.warn("Publishing snapshots with empty candle windows (warned once per window)", {
+        time: snapshot.time,
+        windows: fresh.map((empty) => `${empty.productId} ${empty.window}`),
+      });
+    }
+    return fresh;
+  }
 }

@@ -5,15 +5,29 @@
  * Durability: an accepted trade is published to the ledger topic (keyed by agent, broker
  * acknowledged) before the tool replies, then applied locally. On start the replica reads
  * the whole ledger (readAll) and the price topic, then follows both with consumer groups of
- * its own. Before executing for an agent it waits until it has applied the ledger up to the
- * end offsets read at that moment (every partition), so after a takeover it sees the last
- * event a dead replica wrote. A repeated tool call id is answered from the recorded event.
- * Refusals are not durable: they are remembered in memory only (a redelivery after a restart
- * is evaluated again). Known limit: there is no fencing of a replica that lost its partitions
- * but keeps running (a "zombie" paused longer than the session timeout); such a replica could execute a tool
- * call its successor also executes, writing a second event with the same tool call id; every
- * rebuild ignores that second event, so the books stay consistent, but its reply may describe a
- * fill the ledger does not count.
+ * its own. A refused trade request is published too (a `trade_refused` event, before the
+ * reply), so a repeated tool call id is answered from the recorded event, trade or refusal,
+ * after any restart.
+ *
+ * Catching up: another replica writes for an agent only while it owns the agent's tool request
+ * partitions, and this replica applies its own writes as soon as the broker acknowledges them.
+ * So once the tools signal an assignment ({@linkcode LedgerService.markAssigned}, called on
+ * every (re)assignment of their request partitions), the first request after it reads the
+ * ledger's end offsets once and waits until they are applied; later requests are answered from
+ * memory with no lookup until the next assignment. get_portfolio is answered from memory for an
+ * agent whose execute_trade requests this replica served since the last assignment (no one else
+ * trades it); for any other agent (its trades may come from another replica) it looks the end
+ * offsets up first. A replica whose bus never signals assignments looks the end offsets up
+ * before every request. Concurrent lookups share one request.
+ *
+ * Quotes age on the market clock ({@linkcode QuoteClock}): a quote older than `maxQuoteAgeMs`
+ * refuses the trade even when no feed marked it stale (a feed that is gone marks nothing).
+ *
+ * Known limit: there is no fencing of a replica that lost its partitions but keeps running (a
+ * "zombie" paused longer than the session timeout); such a replica could answer a tool call its
+ * successor also answers, writing a second event with the same tool call id; every rebuild
+ * ignores that second event (the first answer counts), so the books stay consistent, but its
+ * reply may describe an outcome the ledger does not count.
  */
 
 import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
@@ -31,13 +45,17 @@ import {
   tradeKey,
 } from "../ledger/account.ts";
 import { portfolioView } from "../ledger/portfolio.ts";
+import type { MarketClock } from "../market/clock.ts";
+import { DEFAULT_MAX_QUOTE_AGE_MS, QuoteClock } from "../market/price_book.ts";
 import {
   accountOpenedEvent,
   DEFAULT_STARTING_CASH,
   DEFAULT_TRADE_CONFIG,
   executeTrade,
+  quoteAgeRefusal,
   type TradeConfig,
   tradeConfirmation,
+  tradeRefusedEvent,
   type TradeRequest,
 } from "../ledger/trade.ts";
 
@@ -57,6 +75,10 @@ export interface LedgerServiceOptions {
   syncTimeoutMs?: number;
   /** Prefix of the follower consumer groups (a unique suffix is added). */
   groupPrefix?: string;
+  /** Longest age of a quote a fill may use, in market ms (default 120000). */
+  maxQuoteAgeMs?: number;
+  /** The wall clock the market clock follows on a live feed (default the real one; tests). */
+  wallClock?: MarketClock;
 }
 
 /** What a tool answers: ok and the text the model reads. */
@@ -66,8 +88,6 @@ export interface LedgerOutcome {
   /** Text for the model. */
   content: string;
 }
-
-const REFUSAL_MEMORY = 10_000;
 
 /** Follows one topic: readAll at start, then a private consumer group skipping what was read. */
 class TopicFollower {
@@ -158,7 +178,16 @@ export class LedgerService {
   #locks = new Map<string, Promise<unknown>>();
   #offsetsInFlight?: Promise<Map<number, string>>;
   #offsetsNext?: Promise<Map<number, string>>;
-  #refusals = new Map<string, LedgerOutcome>();
+  #quoteClock: QuoteClock;
+  #maxQuoteAgeMs: number;
+  /** (Re)assignments of the tools' partitions signalled so far; 0 = never signalled. */
+  #assignments = 0;
+  /** The assignment count the state was last proven caught up for. */
+  #caughtUpFor = 0;
+  /** Agents whose execute_trade requests this replica served, by the assignment count then. */
+  #tradedHere = new Map<string, number>();
+  /** End-offset lookups made so far (start and rebalances only, when assignments are signalled). */
+  endOffsetLookups = 0;
 
   private constructor(bus: Bus, options: LedgerServiceOptions) {
     this.#bus = bus;
@@ -167,11 +196,21 @@ export class LedgerService {
     this.#startingCash = options.startingCash ?? DEFAULT_STARTING_CASH;
     this.#ledgerTopic = options.ledgerTopic ?? LEDGER_TOPIC;
     this.#syncTimeoutMs = options.syncTimeoutMs ?? 15_000;
+    this.#quoteClock = new QuoteClock(options.wallClock);
+    this.#maxQuoteAgeMs = options.maxQuoteAgeMs ?? DEFAULT_MAX_QUOTE_AGE_MS;
+    if (!(this.#maxQuoteAgeMs > 0)) {
+      throw new Error(`Max quote age must be a positive number of ms, got ${this.#maxQuoteAgeMs}`);
+    }
     this.#ledger = new TopicFollower(this.#ledgerTopic, (record) => this.#applyRecord(record));
     this.#priceFollower = new TopicFollower(
       options.priceTopic ?? PRICE_TOPIC,
       (record) => this.#priceRecord(record),
     );
+  }
+
+  /** The fees, slippage and increments this desk trades with (what execute_trade describes). */
+  get config(): TradeConfig {
+    return this.#config;
   }
 
   /** Rebuilds every account from the ledger, loads prices, then follows both topics. */
@@ -235,6 +274,7 @@ export class LedgerService {
     const held = this.prices.get(tick.productId);
     if (held && Date.parse(held.time) > Date.parse(tick.time)) return;
     this.prices.set(tick.productId, tick);
+    this.#quoteClock.observe(Date.parse(tick.time));
     if (!this.marketTime || Date.parse(tick.time) > Date.parse(this.marketTime)) {
       this.marketTime = tick.time;
     }
@@ -246,6 +286,7 @@ export class LedgerService {
    */
   #freshEndOffsets(): Promise<Map<number, string>> {
     if (!this.#offsetsInFlight) {
+      this.endOffsetLookups++;
       this.#offsetsInFlight = this.#bus.endOffsets(this.#ledgerTopic).finally(() => {
         this.#offsetsInFlight = undefined;
       });
@@ -262,6 +303,32 @@ export class LedgerService {
   async syncLedger(): Promise<boolean> {
     const ends = await this.#freshEndOffsets();
     return await this.#ledger.waitFor(ends, this.#syncTimeoutMs);
+  }
+
+  /**
+   * Tells the service that the tool request partitions of this replica were (re)assigned:
+   * another replica may have written for its agents, so the next request catches up first.
+   */
+  markAssigned(): void {
+    this.#assignments++;
+  }
+
+  /**
+   * Resolves true once the state holds every event written for the agents this replica serves:
+   * at once when no assignment happened since the last catch-up, else after one end-offset
+   * lookup (shared by concurrent callers) has been applied; false on timeout.
+   */
+  async #caughtUp(options: { lookup?: boolean } = {}): Promise<boolean> {
+    const target = this.#assignments;
+    if (!options.lookup && target > 0 && this.#caughtUpFor === target) return true;
+    const synced = await this.syncLedger();
+    if (synced && this.#caughtUpFor < target) this.#caughtUpFor = target;
+    return synced;
+  }
+
+  /** Market time now in ms on the quotes' clock (undefined before the first quote). */
+  marketNowMs(): number | undefined {
+    return this.#quoteClock.now();
   }
 
   /** Runs work for one agent after the agent's previous work finished. */
@@ -294,45 +361,55 @@ export class LedgerService {
   /** Executes a trade once per tool call id; a repeat gets the first answer again. */
   trade(request: TradeRequest): Promise<LedgerOutcome> {
     return this.#withAgent(request.agent, async () => {
-      if (!(await this.syncLedger())) {
+      const assignment = this.#assignments;
+      if (!(await this.#caughtUp())) {
         return {
           ok: false,
           content: "The ledger is still catching up after a restart; try the trade again shortly",
         };
       }
+      // The agent's trade requests come here until the next assignment: no one else trades it.
+      if (assignment > 0) this.#tradedHere.set(request.agent, assignment);
       const key = tradeKey(request.agent, request.toolCallId);
-      const done = this.state.trades.get(key);
-      if (done) return { ok: true, content: tradeConfirmation(done) };
-      const refused = this.#refusals.get(key);
-      if (refused) return refused;
+      const recorded = this.#recordedAnswer(key);
+      if (recorded) return recorded;
       const account = await this.#account(request.agent);
+      const nowMs = this.#quoteClock.now();
+      const quoteAge = nowMs === undefined ? undefined : { nowMs, maxAgeMs: this.#maxQuoteAgeMs };
       const decision = executeTrade(account, request, {
         price: this.prices.get(request.productId),
         config: this.#config,
         time: this.marketTime,
-        pricedProducts: [...this.prices.values()].filter((tick) => !tick.stale)
+        pricedProducts: [...this.prices.values()]
+          .filter((tick) => !tick.stale && !(quoteAge && quoteAgeRefusal(tick, quoteAge)))
           .map((tick) => tick.productId),
+        quoteAge,
       });
-      if (!decision.ok) {
-        const outcome = { ok: false, content: decision.reason };
-        this.#refusals.set(key, outcome);
-        if (this.#refusals.size > REFUSAL_MEMORY) {
-          this.#refusals.delete(this.#refusals.keys().next().value!);
-        }
-        return outcome;
-      }
+      const event = decision.ok ? decision.event : tradeRefusedEvent(request, {
+        reason: decision.reason,
+        // Never a clock of its own: the market's, else the opening's (a refusal moves no clock).
+        time: this.marketTime ?? account.openedAt,
+      });
       try {
-        await this.#publish(request.agent, decision.event);
+        await this.#publish(request.agent, event);
       } catch (error) {
         // The broker may have stored the event before failing: look before answering.
-        this.#log.warn("Publishing a trade failed; checking the ledger", {
+        this.#log.warn("Publishing a trade outcome failed; checking the ledger", {
           agent: request.agent,
           toolCallId: request.toolCallId,
           error,
         });
-        const landed = (await this.syncLedger().catch(() => false)) && this.state.trades.get(key);
-        if (landed) return { ok: true, content: tradeConfirmation(landed) };
+        const landed = (await this.syncLedger().catch(() => false)) && this.#recordedAnswer(key);
+        if (landed) return landed;
         throw error;
+      }
+      if (!decision.ok) {
+        this.#log.info("Trade refused", {
+          agent: request.agent,
+          toolCallId: request.toolCallId,
+          reason: decision.reason.slice(0, 200),
+        });
+        return this.#recordedAnswer(key) ?? { ok: false, content: decision.reason };
       }
       this.#log.info("Trade executed", {
         agent: request.agent,
@@ -346,10 +423,22 @@ export class LedgerService {
     });
   }
 
+  /** The recorded answer to a tool call: its trade or its refusal, if either is on the ledger. */
+  #recordedAnswer(key: string): LedgerOutcome | undefined {
+    const done = this.state.trades.get(key);
+    if (done) return { ok: true, content: tradeConfirmation(done) };
+    const refused = this.state.refusals.get(key);
+    if (refused) return { ok: false, content: refused.reason };
+    return undefined;
+  }
+
   /** The agent's portfolio marked at the latest best bids (opens the account if new). */
   portfolio(agent: string): Promise<PortfolioView> {
     return this.#withAgent(agent, async () => {
-      await this.syncLedger();
+      // Trades of an agent this replica does not trade for are written by another replica.
+      const assignment = this.#assignments;
+      const tradedHere = assignment > 0 && this.#tradedHere.get(agent) === assignment;
+      await this.#caughtUp({ lookup: !tradedHere });
       const account = await this.#account(agent);
       const time = this.marketTime ?? new Date().toISOString();
       return portfolioView(account, { prices: this.prices, time });

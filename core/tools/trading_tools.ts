@@ -17,10 +17,23 @@ export function normalizeAction(value: unknown): unknown {
 }
 
 /**
- * Input of `execute_trade` (the JSON Schema the model sees is generated from it and still says
- * buy|sell; `action` is accepted in any case with surrounding spaces, as in the original).
+ * The error of a field a tool does not take: names the unknown fields and lists the valid ones.
+ * Other object-level issues keep zod's message.
  */
-export const ExecuteTradeInput = z.object({
+export function unknownFieldsError(
+  tool: string,
+  fields: readonly string[],
+): (issue: { code?: string; keys?: readonly string[] }) => string | undefined {
+  return (issue) => {
+    if (issue.code !== "unrecognized_keys" || !issue.keys) return undefined;
+    const names = issue.keys.map((key) => JSON.stringify(key)).join(", ");
+    return `Unknown field${issue.keys.length === 1 ? "" : "s"} ${names}: ${tool} takes only ${
+      fields.join(", ")
+    }`;
+  };
+}
+
+const EXECUTE_TRADE_FIELDS = {
   product_id: z.string().min(1).max(24).describe(
     "Product to trade, exactly as in the market data",
   ),
@@ -37,6 +50,15 @@ export const ExecuteTradeInput = z.object({
           : `Action must be buy or sell, got ${JSON.stringify(issue.input)}`,
     }),
   ).describe("buy (fills at the best ask) or sell (fills at the best bid)"),
+};
+
+/**
+ * Input of `execute_trade` (the JSON Schema the model sees is generated from it and still says
+ * buy|sell; `action` is accepted in any case with surrounding spaces, as in the original). A
+ * field it does not know is an error that names it, never silently dropped.
+ */
+export const ExecuteTradeInput = z.strictObject(EXECUTE_TRADE_FIELDS, {
+  error: unknownFieldsError("execute_trade", Object.keys(EXECUTE_TRADE_FIELDS)),
 });
 /** Input of `execute_trade`. */
 export type ExecuteTradeInput = z.infer<typeof ExecuteTradeInput>;
@@ -120,13 +142,16 @@ export function tradingToolDefinitions(
   return tradingToolSignatures(config).map(toolDefinition);
 }
 
-/** Builds `execute_trade`, served against the ledger service. */
+/**
+ * Builds `execute_trade`, served against the ledger service; its description states the fee and
+ * slippage the ledger really charges (`options.config` only for a ledger without one).
+ */
 export function executeTradeTool(
   ledger: LedgerService,
   options: { config?: TradeConfig } = {},
 ): ToolSpec<typeof ExecuteTradeInput> {
   return {
-    ...executeTradeSignature(options.config ?? DEFAULT_TRADE_CONFIG),
+    ...executeTradeSignature(ledger.config ?? options.config ?? DEFAULT_TRADE_CONFIG),
     run: (input, context) =>
       ledger.trade({
         agent: context.agent,
@@ -136,6 +161,7 @@ export function executeTradeTool(
         action: input.action,
         tick: context.tick,
       }),
+    onAssigned: () => ledger.markAssigned(),
   };
 }
 
@@ -147,6 +173,7 @@ export function getPortfolioTool(ledger: LedgerService): ToolSpec<typeof GetPort
       ok: true,
       content: JSON.stringify(await ledger.portfolio(context.agent)),
     }),
+    onAssigned: () => ledger.markAssigned(),
   };
 }
 

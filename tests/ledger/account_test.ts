@@ -9,8 +9,10 @@ import {
   rebuildState,
   reconcile,
   snapshotAccount,
+  tradeKey,
+  tradeRefusedEvent,
 } from "../../core/ledger/mod.ts";
-import type { LedgerEvent } from "../../core/contracts/ledger.ts";
+import { LedgerEvent, MAX_REFUSAL_LENGTH } from "../../core/contracts/ledger.ts";
 import { tick } from "./_fixtures.ts";
 
 const T0 = "2017-09-03T12:00:00.000Z";
@@ -114,4 +116,43 @@ Deno.test("the portfolio view marks at the best bid and measures hold time on th
   assert.equal(position.unrealizedPnlPct, "10.00");
   assert.equal(position.averageHoldMinutes, 30);
   assert.equal(snapshotAccount(state.accounts.get("d")!).positions[0]!.quantity, "2");
+});
+
+Deno.test("a refused trade request changes no account and is the first answer to its tool call", () => {
+  const state = createLedgerState();
+  applyEvent(state, accountOpenedEvent("bob", { cash: "100000", time: T0 }));
+  const before = snapshotAccount(state.accounts.get("bob")!);
+  const refusal = tradeRefusedEvent(
+    { agent: "bob", toolCallId: "r1", tick: 4 },
+    { reason: "Insufficient cash: buy at most 1 BTC-USD", time: T0 },
+  );
+  assert.deepEqual(LedgerEvent.parse(refusal), refusal);
+  assert.equal(applyEvent(state, refusal), "applied");
+  assert.deepEqual(snapshotAccount(state.accounts.get("bob")!), before);
+  assert.equal(state.refusals.get(tradeKey("bob", "r1"))!.reason, refusal.reason);
+  assert.equal(applyEvent(state, refusal), "duplicate");
+  // A trade written later under the refused tool call id (a zombie replica) does not count.
+  const late = executeTrade(state.accounts.get("bob")!, {
+    agent: "bob",
+    toolCallId: "r1",
+    productId: "ETH-USD",
+    quantity: "1",
+    action: "buy",
+  }, { price: tick("ETH-USD", { bid: "300", ask: "301" }), config: DEFAULT_TRADE_CONFIG });
+  assert.ok(late.ok);
+  assert.equal(applyEvent(state, late.event), "duplicate");
+  assert.equal(state.accounts.get("bob")!.tradeCount, 0);
+  assert.deepEqual(reconcile(state.accounts.get("bob")!).problems, []);
+});
+
+Deno.test("a refusal needs no account and a long reason is clipped to the ledger's limit", () => {
+  const refusal = tradeRefusedEvent(
+    { agent: "nobody", toolCallId: "r" },
+    { reason: "x".repeat(MAX_REFUSAL_LENGTH + 50), time: T0 },
+  );
+  assert.equal(refusal.reason.length, MAX_REFUSAL_LENGTH);
+  assert.ok(LedgerEvent.safeParse(refusal).success);
+  const state = rebuildState([refusal]);
+  assert.equal(state.accounts.size, 0);
+  assert.equal(state.refusals.size, 1);
 });

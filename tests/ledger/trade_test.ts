@@ -8,6 +8,7 @@ import {
   maxAffordableQuantity,
   Money,
   parseQuantity,
+  quoteAgeRefusal,
   reconcile,
   type TradeConfig,
   type TradeRequest,
@@ -190,4 +191,28 @@ Deno.test("quantities follow the product's increment", () => {
   assert.match(refused.reason, /multiple of 0\.1 FARTCOIN-USD.*e\.g\. 12\.3/);
   assert.ok(parseQuantity("1e-8", { productId: "NEW-USD" }).ok);
   assert.ok(!parseQuantity("1e-9", { productId: "NEW-USD" }).ok);
+});
+
+Deno.test("a quote older than the age limit on the market clock refuses the trade", () => {
+  const state = freshState();
+  const price = tick("BTC-USD", { bid: "4650", ask: "4652.69", time: T0 });
+  const at = (seconds: number) => ({ nowMs: Date.parse(T0) + seconds * 1000, maxAgeMs: 120_000 });
+  const fresh = executeTrade(state.accounts.get("alice")!, request({ quantity: "0.1" }), {
+    price,
+    config: DEFAULT_TRADE_CONFIG,
+    quoteAge: at(120),
+  });
+  assert.ok(fresh.ok, "exactly at the limit still fills");
+  const old = executeTrade(state.accounts.get("alice")!, request({ quantity: "0.1" }), {
+    price,
+    config: DEFAULT_TRADE_CONFIG,
+    quoteAge: at(120.5),
+  });
+  assert.equal(old.ok, false);
+  assert.equal(
+    !old.ok && old.reason,
+    `The price of BTC-USD is stale: its last quote (${T0}) is 120.5 s old on the market clock ` +
+      "and fills need a quote at most 120 s old; no trades until a fresh quote arrives",
+  );
+  assert.equal(quoteAgeRefusal(price, at(-5)), undefined, "a quote from the future is not old");
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import type { Candle } from "../../core/contracts/market.ts";
 import { CandleBook } from "../../core/market/candle_book.ts";
 import { DEFAULT_WARMUP_SECONDS } from "../../core/market/csv_market.ts";
-import { LONGEST_WINDOW_SECONDS, selectWindow, windowBounds } from "../../core/market/windows.ts";
+import { createLogger, type Logger } from "../../core/log.ts";
+import {
+  EmptyWindowWarnings,
+  LONGEST_WINDOW_SECONDS,
+  selectWindow,
+  windowBounds,
+} from "../../core/market/windows.ts";
 
 function bar(time: number): Candle {
   return { time, low: "1", high: "1", open: "1", close: "1", volume: "1" };
@@ -69,4 +75,62 @@ Deno.test("prune drops bars older than any window", () => {
   book.upsert("BTC-USD", 60, [bar(NOW - 20_000), bar(NOW - 60)]);
   book.prune(NOW);
   assert.deepEqual(book.series("BTC-USD", 60).map((c) => c.time), [NOW - 60]);
+});
+
+function captureLog(): { log: Logger; warnings: Record<string, unknown>[] } {
+  const warnings: Record<string, unknown>[] = [];
+  const log = createLogger("test", {
+    level: "warn",
+    sink: (line) => warnings.push(JSON.parse(line)),
+  });
+  return { log, warnings };
+}
+
+Deno.test("an empty candle window is warned about once, not at every tick", () => {
+  const book = new CandleBook();
+  const start = NOW - LONGEST_WINDOW_SECONDS;
+  book.load("BTC-USD", 900, Array.from({ length: 20 }, (_, i) => bar(start + i * 900)));
+  book.load("BTC-USD", 300, Array.from({ length: 60 }, (_, i) => bar(start + i * 300)));
+  // One-minute bars stop 30 minutes before NOW: the m1 window is empty from then on.
+  book.load("BTC-USD", 60, Array.from({ length: 150 }, (_, i) => bar(start + i * 60)));
+  const { log, warnings } = captureLog();
+  const watch = new EmptyWindowWarnings(log);
+  const snapshotAt = (now: number) => ({
+    time: new Date(now * 1000).toISOString(),
+    products: [{ productId: "BTC-USD", candles: book.windows("BTC-USD", now) }],
+  });
+  for (let tick = 0; tick < 5; tick++) {
+    const fresh = watch.check(snapshotAt(NOW + tick * 60));
+    assert.deepEqual(fresh, tick === 0 ? [{ productId: "BTC-USD", window: "m1" }] : []);
+  }
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0]!.level, "warn");
+  assert.deepEqual(warnings[0]!.windows, ["BTC-USD m1"]);
+  // Bars come back, then stop again: a new outage is a new warning.
+  book.upsert("BTC-USD", 60, [bar(NOW + 240)]);
+  assert.deepEqual(watch.check(snapshotAt(NOW + 300)), []);
+  assert.deepEqual(watch.check(snapshotAt(NOW + 300 + 1_500)), [
+    { productId: "BTC-USD", window: "m1" },
+  ]);
+  assert.equal(warnings.length, 2);
+});
+
+Deno.test("full candle windows log nothing", () => {
+  const book = new CandleBook();
+  const start = NOW - LONGEST_WINDOW_SECONDS;
+  book.load("ETH-USD", 900, Array.from({ length: 12 }, (_, i) => bar(start + i * 900)));
+  book.load("ETH-USD", 300, Array.from({ length: 36 }, (_, i) => bar(start + i * 300)));
+  book.load("ETH-USD", 60, Array.from({ length: 180 }, (_, i) => bar(start + i * 60)));
+  const { log, warnings } = captureLog();
+  const watch = new EmptyWindowWarnings(log);
+  const candles = book.windows("ETH-USD", NOW);
+  assert.ok(candles.m1.length > 0 && candles.m5.length > 0 && candles.m15.length > 0);
+  assert.deepEqual(
+    watch.check({
+      time: "2017-09-03T04:00:00.000Z",
+      products: [{ productId: "ETH-USD", candles }],
+    }),
+    [],
+  );
+  assert.equal(warnings.length, 0);
 });

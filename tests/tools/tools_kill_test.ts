@@ -154,7 +154,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
         replicas.push(startService({ bootstrap, prefix, group }));
         await until(
           () => replicas.every((replica) => count(replica.log(), "Tools ready") === 1),
-          20_000,
+          90_000, // two cold starts side by side: slow on a loaded machine
           "both replicas to be ready",
         );
       }
@@ -256,4 +256,90 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () => killScenario("takeover"),
+});
+
+Deno.test({
+  name:
+    "a refusal survives kill -9: after a restart the redelivered request is refused the same way, though the price moved",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const bootstrap = kafkaBootstrap();
+    const prefix = `${uniqueName("h6refuse")}.`;
+    const group = uniqueName("tools");
+    const bus = testKafkaBus();
+    const replyTopic = `${prefix}replies`;
+    const requestTopic = prefix + toolRequestTopic("execute_trade");
+    const replies: ToolCallResult[] = [];
+    const replicas: Replica[] = [];
+    const agent = "refused-a";
+    const request = (toolCallId: string) => ({
+      key: agent,
+      value: encodeMessage({
+        v: 1,
+        correlationId: `corr-${toolCallId}`,
+        replyTo: replyTopic,
+        tool: "execute_trade",
+        arguments: JSON.stringify({ product_id: "BTC-USD", quantity: "30", action: "buy" }),
+        context: { agent, toolCallId, correlationId: `corr-${toolCallId}` },
+      }),
+    });
+    try {
+      await bus.ensureTopics([
+        { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
+        { topic: requestTopic, partitions: 6, retentionMs: 3_600_000 },
+        { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
+      ]);
+      await bus.publish(prefix + PRICE_TOPIC, [{
+        key: "BTC-USD",
+        value: encodeMessage(priceTick("BTC-USD", { bid: "4650", ask: "4652.69" })),
+      }]);
+      const inbox = await bus.subscribe({
+        groupId: uniqueName("inbox"),
+        topics: [replyTopic],
+        fromBeginning: true,
+        handler: (record) => {
+          replies.push(ToolCallResult.parse(JSON.parse(record.value)));
+          return Promise.resolve();
+        },
+      });
+      const first = startService({ bootstrap, prefix, group });
+      replicas.push(first);
+      await bus.publish(requestTopic, [request("big")]);
+      await until(() => replies.length >= 1, 30_000, "the refusal");
+      assert.equal(replies[0]!.ok, false);
+      assert.match(replies[0]!.content, /Insufficient cash/);
+      await stop(first);
+      replicas.splice(replicas.indexOf(first), 1);
+
+      // While tools is down the price falls: 30 BTC at 100 is now affordable.
+      await bus.publish(prefix + PRICE_TOPIC, [{
+        key: "BTC-USD",
+        value: encodeMessage(priceTick("BTC-USD", { bid: "99", ask: "100" })),
+      }]);
+      replicas.push(startService({ bootstrap, prefix, group }));
+      await bus.publish(requestTopic, [request("big")]);
+      await until(() => replies.length >= 2, 40_000, "the redelivered request's answer");
+      assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
+      await bus.publish(requestTopic, [request("big-new")]);
+      await until(() => replies.length >= 3, 30_000, "a new request's answer");
+      assert.equal(replies[2]!.ok, true, "the same order under a new id fills now");
+      await inbox.close();
+
+      const events: LedgerEvent[] = [];
+      await readAllMessages(bus, prefix + LEDGER_TOPIC, {
+        schema: LedgerEvent,
+        log: quietLog(),
+        handler: (event) => void events.push(event),
+      });
+      const forBig = events.filter((event) =>
+        event.type !== "account_opened" && event.toolCallId === "big"
+      );
+      assert.deepEqual(forBig.map((event) => event.type), ["trade_refused"]);
+      assert.equal(events.filter((event) => event.type === "trade_executed").length, 1);
+    } finally {
+      for (const replica of replicas) await stop(replica);
+      await bus.close();
+    }
+  },
 });

@@ -1,0 +1,392 @@
+/**
+ * The tools' reliability holes, closed: durable refusals, quotes that age on the market clock,
+ * unknown execute_trade fields, and no end-offset lookup per tool call.
+ */
+
+import assert from "node:assert/strict";
+import type { Bus, SubscribeOptions } from "../../core/bus/bus.ts";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
+import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
+import { LedgerEvent } from "../../core/contracts/ledger.ts";
+import type { PriceTick } from "../../core/contracts/market.ts";
+import { ToolCallResult } from "../../core/contracts/tools.ts";
+import { ManualClock } from "../../core/market/clock.ts";
+import { invokeTool } from "../../core/runtime/tool_node.ts";
+import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
+import {
+  executeTradeTool,
+  getPortfolioTool,
+  LedgerService,
+  serveTools,
+} from "../../core/tools/mod.ts";
+import { context, priceTick, quietLog } from "./_support.ts";
+
+async function ledgerEvents(bus: Bus): Promise<LedgerEvent[]> {
+  const events: LedgerEvent[] = [];
+  await readAllMessages(bus, LEDGER_TOPIC, {
+    schema: LedgerEvent,
+    log: quietLog(),
+    handler: (event) => void events.push(event),
+  });
+  return events;
+}
+
+async function publishTick(bus: Bus, tick: PriceTick): Promise<void> {
+  await bus.publish(PRICE_TOPIC, [{ key: tick.productId, value: encodeMessage(tick) }]);
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+const BIG_BUY = { product_id: "BTC-USD", quantity: "30", action: "buy" as const };
+
+Deno.test("a refusal is on the ledger before the reply, and a restarted service refuses the redelivery the same way", async () => {
+  const bus = new MemoryBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const first = await LedgerService.start(bus, { log: quietLog() });
+    const refused = await executeTradeTool(first).run(BIG_BUY, context("alice", "big"));
+    assert.equal(refused.ok, false);
+    assert.match(refused.content, /Insufficient cash/);
+    const recorded = (await ledgerEvents(bus)).filter((event) => event.type === "trade_refused");
+    assert.equal(recorded.length, 1, "the refusal is durable before the agent is answered");
+    await first.close();
+
+    // While the service is down the price falls: 30 BTC would now be affordable.
+    await publishTick(bus, priceTick("BTC-USD", { bid: "99", ask: "100" }));
+    const restarted = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      assert.equal(restarted.prices.get("BTC-USD")!.bestAsk, "100");
+      const again = await executeTradeTool(restarted).run(BIG_BUY, context("alice", "big"));
+      assert.deepEqual(again, refused, "a redelivery gets the first answer again");
+      const events = await ledgerEvents(bus);
+      assert.equal(events.filter((event) => event.type === "trade_executed").length, 0);
+      assert.equal(events.filter((event) => event.type === "trade_refused").length, 1);
+      assert.equal(restarted.state.accounts.get("alice")!.tradeCount, 0);
+      // The same order under a new tool call id is a new request, and it fills now.
+      const fresh = await executeTradeTool(restarted).run(BIG_BUY, context("alice", "big-2"));
+      assert.ok(fresh.ok, fresh.content);
+    } finally {
+      await restarted.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("a refused request redelivered to the same service is not recorded twice", async () => {
+  const bus = new MemoryBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const service = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      const tool = executeTradeTool(service);
+      const first = await tool.run(
+        { product_id: "DOGE-USD", quantity: 1, action: "buy" },
+        context("bob", "d"),
+      );
+      const second = await tool.run(
+        { product_id: "DOGE-USD", quantity: 1, action: "buy" },
+        context("bob", "d"),
+      );
+      assert.equal(first.ok, false);
+      assert.deepEqual(second, first);
+      const refusals = (await ledgerEvents(bus)).filter((event) => event.type === "trade_refused");
+      assert.equal(refusals.length, 1);
+      assert.equal(refusals[0]!.type === "trade_refused" && refusals[0]!.reason, first.content);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("a live quote ages on the wall clock once the feed is gone and is refused past the limit", async () => {
+  const bus = new MemoryBus();
+  const wall = new ManualClock(Date.parse("2026-12-01T12:00:00.000Z"));
+  try {
+    await publishTick(
+      bus,
+      priceTick("BTC-USD", { bid: "90000", ask: "90010", time: "2026-12-01T12:00:00.000Z" }),
+    );
+    const service = await LedgerService.start(bus, {
+      log: quietLog(),
+      wallClock: wall,
+      maxQuoteAgeMs: 30_000,
+    });
+    try {
+      const tool = executeTradeTool(service);
+      const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" as const };
+      assert.ok((await tool.run(order, context("carol", "1"))).ok);
+      wall.set(wall.now() + 29_000); // 29 s after the quote: within the limit
+      assert.ok((await tool.run(order, context("carol", "2"))).ok);
+      wall.set(wall.now() + 9_800); // 38.8 s old, no new tick: the connector is gone
+      const refused = await tool.run(order, context("carol", "3"));
+      assert.equal(refused.ok, false);
+      assert.match(refused.content, /price of BTC-USD is stale: .* 38\.8 s old .* at most 30 s/);
+      const events = await ledgerEvents(bus);
+      assert.equal(events.filter((event) => event.type === "trade_executed").length, 2);
+      assert.equal(events.filter((event) => event.type === "trade_refused").length, 1);
+      // A fresh quote trades again.
+      await publishTick(
+        bus,
+        priceTick("BTC-USD", {
+          bid: "90000",
+          ask: "90010",
+          time: new Date(wall.now()).toISOString(),
+        }),
+      );
+      await until(() => service.prices.get("BTC-USD")!.time !== "2026-12-01T12:00:00.000Z", "tick");
+      assert.ok((await tool.run(order, context("carol", "4"))).ok);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("a replay's quotes age on the replay's clock, not the wall clock", async () => {
+  const bus = new MemoryBus();
+  const wall = new ManualClock(Date.parse("2026-12-01T12:00:00.000Z"));
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    await publishTick(
+      bus,
+      priceTick("ETH-USD", { bid: "300", ask: "301", time: "2017-09-03T11:57:00.000Z" }),
+    );
+    const service = await LedgerService.start(bus, {
+      log: quietLog(),
+      wallClock: wall,
+      maxQuoteAgeMs: 120_000,
+    });
+    try {
+      const tool = executeTradeTool(service);
+      wall.set(wall.now() + 3_600_000); // a lockstep replay waits as long as it likes
+      const btc = await tool.run(
+        { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+        context("dave", "1"),
+      );
+      assert.ok(btc.ok, btc.content);
+      // ETH's last quote is 180 s older than the replay's newest (BTC at 12:00).
+      const eth = await tool.run(
+        { product_id: "ETH-USD", quantity: "1", action: "buy" },
+        context("dave", "2"),
+      );
+      assert.equal(eth.ok, false);
+      assert.match(eth.content, /ETH-USD is stale: .* 180\.0 s old/);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("unknown execute_trade fields are an error naming them and the valid fields; nothing is written", async () => {
+  const bus = new MemoryBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const service = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      const outcome = await invokeTool(executeTradeTool(service) as unknown as ToolSpec, {
+        arguments: JSON.stringify({
+          product_id: "BTC-USD",
+          quantity: "0.01",
+          action: "buy",
+          leverage: 5,
+        }),
+        context: context("erin", "x"),
+      });
+      assert.equal(outcome.ok, false);
+      assert.match(outcome.content, /Unknown field "leverage"/);
+      assert.match(outcome.content, /execute_trade takes only product_id, quantity, action/);
+      assert.deepEqual(await ledgerEvents(bus), []);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+/** A MemoryBus that signals an assignment to each new subscription, as Kafka does on a join. */
+class AssigningBus extends MemoryBus {
+  override subscribe(options: SubscribeOptions) {
+    const subscription = super.subscribe(options);
+    options.onAssigned?.();
+    return subscription;
+  }
+}
+
+Deno.test("tool calls make no end-offset lookup after the first one following an assignment", async () => {
+  const bus = new AssigningBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const service = await LedgerService.start(bus, { log: quietLog() });
+    const subscriptions = await serveTools(
+      bus,
+      [executeTradeTool(service), getPortfolioTool(service)] as ToolSpec[],
+      { log: quietLog() },
+    );
+    const replies: ToolCallResult[] = [];
+    const inbox = await bus.subscribe({
+      groupId: "inbox",
+      topics: ["replies"],
+      handler: (record) => {
+        replies.push(ToolCallResult.parse(JSON.parse(record.value)));
+        return Promise.resolve();
+      },
+    });
+    try {
+      const request = (tool: string, id: string, args: unknown) => ({
+        key: "frank",
+        value: encodeMessage({
+          v: 1,
+          correlationId: `corr-${id}`,
+          replyTo: "replies",
+          tool,
+          arguments: JSON.stringify(args),
+          context: context("frank", id),
+        }),
+      });
+      const lookupsAtStart = service.endOffsetLookups;
+      const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" };
+      // The first trade after the assignment catches up once and shows frank is traded here.
+      await bus.publish(toolRequestTopic("execute_trade"), [request("execute_trade", "t0", order)]);
+      await until(() => replies.length === 1, "the first reply");
+      for (let i = 1; i < 10; i++) {
+        await bus.publish(toolRequestTopic("execute_trade"), [
+          request("execute_trade", `t${i}`, order),
+        ]);
+        await bus.publish(toolRequestTopic("get_portfolio"), [
+          request("get_portfolio", `p${i}`, {}),
+        ]);
+      }
+      await until(() => replies.length === 19, "19 replies");
+      assert.ok(replies.every((reply) => reply.ok), JSON.stringify(replies.find((r) => !r.ok)));
+      assert.equal(service.endOffsetLookups - lookupsAtStart, 1, "one lookup for 19 calls");
+      service.markAssigned(); // a rebalance: the next call looks up the end once more
+      assert.ok(
+        (await executeTradeTool(service).run(
+          { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+          context("frank", "after"),
+        )).ok,
+      );
+      assert.ok((await getPortfolioTool(service).run({}, context("frank", "after-p"))).ok);
+      assert.equal(service.endOffsetLookups - lookupsAtStart, 2);
+    } finally {
+      await inbox.close();
+      for (const subscription of subscriptions) await subscription.close();
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("get_portfolio looks the ledger end up for an agent whose trades are not served here", async () => {
+  const bus = new MemoryBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const service = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      service.markAssigned();
+      const before = service.endOffsetLookups;
+      for (let i = 0; i < 3; i++) {
+        await getPortfolioTool(service).run({}, context("ivan", `p${i}`));
+      }
+      assert.equal(service.endOffsetLookups - before, 3, "ivan never traded here: always fresh");
+      const traded = await executeTradeTool(service).run(
+        { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+        context("ivan", "t"),
+      );
+      assert.ok(traded.ok, traded.content);
+      await getPortfolioTool(service).run({}, context("ivan", "p-after"));
+      assert.equal(service.endOffsetLookups - before, 3, "traded here: answered from memory");
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("without assignment signals every call still looks the ledger end up (the safe fallback)", async () => {
+  const bus = new MemoryBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const service = await LedgerService.start(bus, { log: quietLog() });
+    try {
+      const before = service.endOffsetLookups;
+      for (let i = 0; i < 3; i++) {
+        await getPortfolioTool(service).run({}, context("gina", `p${i}`));
+      }
+      assert.equal(service.endOffsetLookups - before, 3);
+    } finally {
+      await service.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
+
+/** A MemoryBus whose ledger followers only see records once `release` is called. */
+class LaggingFollowerBus extends MemoryBus {
+  #gate = Promise.withResolvers<void>();
+
+  release(): void {
+    this.#gate.resolve();
+  }
+
+  override subscribe(options: SubscribeOptions) {
+    if (!options.groupId.startsWith("lagging.")) return super.subscribe(options);
+    return super.subscribe({
+      ...options,
+      handler: async (record) => {
+        await this.#gate.promise;
+        await options.handler(record);
+      },
+    });
+  }
+}
+
+Deno.test("after an assignment a replica waits for another replica's writes before answering", async () => {
+  const bus = new LaggingFollowerBus();
+  try {
+    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
+    const owner = await LedgerService.start(bus, { log: quietLog() });
+    const successor = await LedgerService.start(bus, {
+      log: quietLog(),
+      groupPrefix: "lagging",
+      syncTimeoutMs: 300,
+    });
+    try {
+      successor.markAssigned();
+      const order = { product_id: "BTC-USD", quantity: "0.5", action: "buy" as const };
+      const filled = await executeTradeTool(owner).run(order, context("hank", "c1"));
+      assert.ok(filled.ok);
+      // The agent moved to the successor, whose follower has not read the trade yet.
+      const waiting = await executeTradeTool(successor).run(order, context("hank", "c1"));
+      assert.equal(waiting.ok, false);
+      assert.match(waiting.content, /catching up/);
+      bus.release();
+      const answered = await executeTradeTool(successor).run(order, context("hank", "c1"));
+      assert.deepEqual(answered, filled, "the redelivery gets the owner's fill, not a second one");
+      const trades = (await ledgerEvents(bus)).filter((event) => event.type === "trade_executed");
+      assert.equal(trades.length, 1);
+    } finally {
+      await owner.close();
+      await successor.close();
+    }
+  } finally {
+    await bus.close();
+  }
+});
