@@ -2,65 +2,11 @@
 
 import { Decimal } from "decimal.js";
 import type { ReportJson } from "../dashboard/report.ts";
-import { formatPct, formatUsd } from "../dashboard/format.ts";
+import { formatCost, formatPct, formatUsd, textTable } from "../dashboard/format.ts";
 
 /** A drawdown (a positive fall) in percent without a sign: `"5.5"` -> `"5.50%"`. */
 function drawdown(value: string): string {
   return `${new Decimal(value).toDecimalPlaces(2).toFixed(2)}%`;
-}
-
-/** Options for {@linkcode textTable}. */
-export interface TextTableOptions {
-  /** Columns aligned right, by index. */
-  right?: number[];
-  /** Widest line allowed: the gap narrows to one space, then `shrink` columns get an ellipsis. */
-  width?: number;
-  /** Text columns that may be shortened (by index), never numbers. */
-  shrink?: number[];
-}
-
-/** Renders rows as an aligned text table with a rule under the header. */
-export function textTable(
-  header: string[],
-  rows: string[][],
-  options: TextTableOptions | number[] = {},
-): string {
-  const { right = [], width = Infinity, shrink = [] } = Array.isArray(options)
-    ? { right: options }
-    : options;
-  const widths = header.map((cell, index) =>
-    Math.max(cell.length, ...rows.map((row) => (row[index] ?? "").length))
-  );
-  const total = (gap: number) => widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
-  const gap = total(2) <= width ? 2 : 1;
-  let excess = total(gap) - width;
-  while (excess > 0) {
-    const widest = shrink.filter((index) => widths[index]! > Math.max(6, header[index]!.length))
-      .sort((a, b) => widths[b]! - widths[a]!)[0];
-    if (widest === undefined) break;
-    widths[widest]!--;
-    excess--;
-  }
-  const cut = (cell: string, size: number) =>
-    cell.length <= size ? cell : `${cell.slice(0, Math.max(0, size - 1))}…`;
-  const line = (cells: string[]) =>
-    cells.map((cell, index) => {
-      const text = cut(cell, widths[index]!);
-      return right.includes(index) ? text.padStart(widths[index]!) : text.padEnd(widths[index]!);
-    }).join(" ".repeat(gap)).trimEnd();
-  return [line(header), line(widths.map((size) => "-".repeat(size))), ...rows.map(line)]
-    .join("\n");
-}
-
-/** Renders rows as an aligned markdown table (cells padded so it also reads well as text). */
-export function markdownTable(header: string[], rows: string[][]): string {
-  const widths = header.map((cell, index) =>
-    Math.max(3, cell.length, ...rows.map((row) => (row[index] ?? "").length))
-  );
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, index) => cell.padEnd(widths[index]!)).join(" | ")} |`;
-  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)]
-    .join("\n");
 }
 
 /** Width the final leaderboard fits in. */
@@ -73,9 +19,9 @@ export const LEADERBOARD_WIDTH = 80;
  *
  * First table: equity, return, max DD (from the running peak, starting cash included), trades,
  * valid (share of decisions that ended with a valid answer, not an invalid reply, a timeout or a
- * model error) and model cost. Second table, the same agents: net (return net of model cost), DD
- * start (largest fall below the starting cash), sharpe 1h (Sharpe of hourly returns,
- * annualised), win (winning share of round trips), fees, fees % (of the starting cash) and
+ * model error) and model cost (— for a model without cost). Second table, the same agents: net
+ * (return net of model cost), DD start (largest fall below the starting cash), sharpe 1h (Sharpe
+ * of hourly returns, annualised), win (winning share of round trips), fees, fees % (of the starting cash) and
  * edge/dec (fees / decisions in percent of it).
  */
 export function formatLeaderboard(report: ReportJson): string {
@@ -89,7 +35,7 @@ export function formatLeaderboard(report: ReportJson): string {
     drawdown(row.maxDrawdownPct),
     String(row.trades),
     row.validPct === null ? "-" : `${row.validPct.toFixed(0)}%`,
-    `$${row.costUsd.toFixed(4)}`,
+    formatCost(row.costUsd),
   ]);
   const extra = report.leaderboard.map((row) => [
     String(row.rank),

@@ -1,12 +1,12 @@
 /**
  * The tournament's printed report: the verdict on the first line, then what was played, then
  * three markdown tables (returns and the statistics, costs and activity, entry vs entry) and the
- * method, every line readable in 100 columns. Money is formatted with the dashboard's helpers.
+ * method, every line readable in 100 columns. Money, percentages, tables and wrapping use the
+ * dashboard's helpers (core/dashboard/format.ts).
  */
 
-import { formatUsd } from "../dashboard/format.ts";
+import { formatCost, formatPct, formatUsd, markdownTable, wrapText } from "../dashboard/format.ts";
 import { describeMask } from "../market/mask.ts";
-import { markdownTable } from "./leaderboard.ts";
 import { type Comparison, formatPValue, type Interval } from "./stats.ts";
 import type { EntryResult, TournamentResult } from "./tournament.ts";
 
@@ -14,8 +14,7 @@ import type { EntryResult, TournamentResult } from "./tournament.ts";
 export const REPORT_WIDTH = 100;
 
 function pct(value: number): string {
-  if (!Number.isFinite(value)) return "-";
-  return `${value > 0 ? "+" : ""}${value.toFixed(2)}%`;
+  return Number.isFinite(value) ? formatPct(value) : "-";
 }
 
 function num(value: number): string {
@@ -26,20 +25,9 @@ function interval(ci: Interval | null): string {
   return ci ? `[${num(ci.low)}, ${num(ci.high)}]` : "n/a";
 }
 
-/** Wraps words into lines of at most `width` characters. */
-export function wrapText(text: string, width: number = REPORT_WIDTH): string[] {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/).filter((part) => part !== "")) {
-    if (line !== "" && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === "" ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== "") lines.push(line);
-  return lines;
+/** Wraps words into lines of at most {@linkcode REPORT_WIDTH} characters. */
+function wrap(text: string): string[] {
+  return wrapText(text, REPORT_WIDTH);
 }
 
 function counts(values: readonly string[]): string {
@@ -91,7 +79,7 @@ function costsTable(result: TournamentResult): string {
   const rows = result.entries.map((entry: EntryResult) => [
     entry.entry,
     pct(entry.netReturns.mean),
-    `$${entry.totalCostUsd.toFixed(4)}`,
+    formatCost(entry.totalCostUsd),
     `${entry.feesPct.toFixed(2)}%`,
     entry.breakEvenEdgePct === null ? "-" : `${entry.breakEvenEdgePct.toFixed(4)}%`,
     (entry.totalTrades / Math.max(1, entry.windows.length)).toFixed(1),
@@ -130,7 +118,7 @@ function memorizationLines(result: TournamentResult): string[] {
   if (result.entries.some((entry) => entry.memorization)) {
     lines.push(
       "",
-      ...wrapText(
+      ...wrap(
         "Memorisation gap (unmasked minus masked return per window; above zero: the model " +
           "does better when it sees real dates, tickers and prices):",
       ),
@@ -177,14 +165,14 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
       ? `Random baseline: ${result.randomBaselines} seeded random traders per entry and ` +
         `window, each matched on the entry's trades and traded notional in that window.`
       : "Random baseline: none (--random-baselines 0).",
-  ].filter((line) => line !== "").flatMap((line) => wrapText(line));
+  ].filter((line) => line !== "").flatMap((line) => wrap(line));
   const losers = result.entries.filter((entry) =>
     entry.vsBenchmark.pHolm < 0.05 && entry.vsBenchmark.meanDiff < 0
   );
   const lines = [
     result.verdict,
     ...losers.flatMap((entry) =>
-      wrapText(
+      wrap(
         `${entry.entry} trails buy-and-hold by ${pct(entry.vsBenchmark.meanDiff)} per window ` +
           `${interval(entry.vsBenchmark.ci95)}, p=${formatPValue(entry.vsBenchmark.pHolm)} ` +
           `(Holm).`,
@@ -215,7 +203,7 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     "beat: windows won against buy-and-hold; turn: turnover (traded notional / starting cash); random: the random traders' mean return.",
     `Method: ${result.method}.`,
   ];
-  lines.push("", ...notes.flatMap((note) => [...wrapText(note), ""]));
+  lines.push("", ...notes.flatMap((note) => [...wrap(note), ""]));
   return lines.join("\n").trimEnd();
 }
 

@@ -18,6 +18,16 @@ export function formatUsd(value: string | number): string {
   return amount.isNegative() && !amount.isZero() ? `-$${text}` : `$${text}`;
 }
 
+/** Cuts text longer than `limit` characters, ending it with an ellipsis. */
+export function clipText(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+/** Formats a model cost in USD with 4 decimals, or `—` for a model without cost (`rules`). */
+export function formatCost(usd: number): string {
+  return usd > 0 ? `$${usd.toFixed(4)}` : "—";
+}
+
 /** Formats a price with its significant precision (at most 8 decimals, at least 2). */
 export function formatPrice(value: string): string {
   const amount = new Decimal(value);
@@ -209,4 +219,58 @@ export function wrapText(text: string, width: number): string[] {
   }
   if (line) lines.push(line);
   return lines;
+}
+
+/** Options for {@linkcode textTable}. */
+export interface TextTableOptions {
+  /** Columns aligned right, by index. */
+  right?: number[];
+  /** Widest line allowed: the gap narrows to one space, then `shrink` columns get an ellipsis. */
+  width?: number;
+  /** Text columns that may be shortened (by index), never numbers. */
+  shrink?: number[];
+}
+
+/** Renders rows as an aligned text table with a rule under the header. */
+export function textTable(
+  header: string[],
+  rows: string[][],
+  options: TextTableOptions | number[] = {},
+): string {
+  const { right = [], width = Infinity, shrink = [] } = Array.isArray(options)
+    ? { right: options }
+    : options;
+  const widths = header.map((cell, index) =>
+    Math.max(cell.length, ...rows.map((row) => (row[index] ?? "").length))
+  );
+  const total = (gap: number) => widths.reduce((sum, w) => sum + w, 0) + gap * (widths.length - 1);
+  const gap = total(2) <= width ? 2 : 1;
+  let excess = total(gap) - width;
+  while (excess > 0) {
+    const widest = shrink.filter((index) => widths[index]! > Math.max(6, header[index]!.length))
+      .sort((a, b) => widths[b]! - widths[a]!)[0];
+    if (widest === undefined) break;
+    widths[widest]!--;
+    excess--;
+  }
+  const cut = (cell: string, size: number) =>
+    cell.length <= size ? cell : `${cell.slice(0, Math.max(0, size - 1))}…`;
+  const line = (cells: string[]) =>
+    cells.map((cell, index) => {
+      const text = cut(cell, widths[index]!);
+      return right.includes(index) ? text.padStart(widths[index]!) : text.padEnd(widths[index]!);
+    }).join(" ".repeat(gap)).trimEnd();
+  return [line(header), line(widths.map((size) => "-".repeat(size))), ...rows.map(line)]
+    .join("\n");
+}
+
+/** Renders rows as an aligned markdown table (cells padded so it also reads well as text). */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, index) =>
+    Math.max(3, cell.length, ...rows.map((row) => (row[index] ?? "").length))
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, index) => cell.padEnd(widths[index]!)).join(" | ")} |`;
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)]
+    .join("\n");
 }

@@ -5,7 +5,7 @@ import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/led
 import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
 import { applyEvent, createLedgerState, type LedgerState } from "../ledger/account.ts";
 import { Money } from "../ledger/money.ts";
-import type { MarkPoint } from "../metrics/metrics.ts";
+import { type MarkPoint, markPointOf } from "../metrics/marks.ts";
 import { RunningMetrics } from "../metrics/running.ts";
 
 /** Where the dashboard is in reading its topics. */
@@ -141,6 +141,8 @@ export interface DashboardState {
   tickTimes: Map<number, string>;
   /** The benchmark's running metrics (shared by shallow copies of the state). */
   benchmark: BenchmarkRecord;
+  /** The arena's taker fee in bps when the dashboard was told it (scores compare with it). */
+  takerFeeBps: number | null;
 }
 
 /** One input of the dashboard reducer, tagged by the topic it came from. */
@@ -155,6 +157,11 @@ export type DashboardInput =
 export interface DashboardStateOptions {
   /** Activity events kept for the feed (default 500). */
   activityLimit?: number;
+  /**
+   * The arena's taker fee in bps, paid by the buy-and-hold comparison; default the fee the
+   * ledger's trades record (see core/metrics/benchmark.ts `scoringTakerFeeBps`).
+   */
+  takerFeeBps?: number;
 }
 
 /** Creates an empty dashboard state. */
@@ -172,6 +179,7 @@ export function createDashboardState(options: DashboardStateOptions = {}): Dashb
     counts: { ledger: 0, prices: 0, activity: 0, snapshots: 0, duplicates: 0, rejected: 0 },
     tickTimes: new Map(),
     benchmark: { key: null, metrics: null },
+    takerFeeBps: options.takerFeeBps ?? null,
   };
 }
 
@@ -252,7 +260,7 @@ function applyLedgerEvent(state: DashboardState, event: LedgerEvent): void {
       agent.metrics = new RunningMetrics({ agent: agent.name });
       agent.metrics.rebuild(agent.events, marksOf(state));
     }
-  } else {
+  } else if (event.type === "trade_executed") {
     agent.trades.push(event);
     state.trades.push(event);
     agent.metrics?.addEvent(event);
@@ -271,8 +279,8 @@ function applyPriceTick(state: DashboardState, tick: PriceTick): void {
     product.latest = tick;
   }
   insertPricePoint(product.history, { time, price: tick.price, bestBid: tick.bestBid });
-  // Marks are the best bid per market second, as in the product history.
-  const mark: MarkPoint = { productId: tick.productId, timeMs: time * 1000, price: tick.bestBid };
+  // Marks are the best bid per market second, as in the product history and core/metrics.
+  const mark = markPointOf(tick);
   const value = new Money(tick.bestBid);
   for (const agent of state.agents.values()) agent.metrics?.addMark(mark, value);
   state.benchmark.metrics?.addMark(mark, value);

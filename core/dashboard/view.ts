@@ -4,10 +4,11 @@ import { Decimal } from "decimal.js";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import { portfolioView } from "../ledger/portfolio.ts";
-import { DEFAULT_STARTING_CASH, DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
-import type { MarkPoint } from "../metrics/metrics.ts";
-import { RunningMetrics, type RunningResult } from "../metrics/running.ts";
-import { BENCHMARK_NAME, buyAndHoldLedger } from "./benchmark.ts";
+import { DEFAULT_STARTING_CASH } from "../ledger/trade.ts";
+import { BENCHMARK_NAME, buyAndHoldLedger, scoringTakerFeeBps } from "../metrics/benchmark.ts";
+import type { MarkPoint } from "../metrics/marks.ts";
+import { type EquityChartPoint, RunningMetrics, type RunningResult } from "../metrics/running.ts";
+import { clipText } from "./format.ts";
 import {
   type AgentRecord,
   type DashboardState,
@@ -19,13 +20,8 @@ import {
   tradeLatencySeconds,
 } from "./state.ts";
 
-/** A point of a chart series: unix seconds and a display number. */
-export interface ChartPoint {
-  /** Unix seconds on the market clock. */
-  time: number;
-  /** Value for display only (money stays exact in the decimal strings). */
-  value: number;
-}
+/** A point of a chart series: unix seconds and a display number (core/metrics' chart point). */
+export type ChartPoint = EquityChartPoint;
 
 /** One agent's row: portfolio, metrics, usage and equity curve. */
 export interface AgentView {
@@ -208,15 +204,17 @@ export function buildDashboardView(
   const prices = new Map<string, PriceTick>();
   for (const product of state.products.values()) prices.set(product.productId, product.latest);
   const time = state.clock.time ?? new Date(0).toISOString();
-  // Every row and the benchmark are measured at the same market time: the clock.
+  // Every row and the benchmark are measured at the same market time (the clock), against
+  // buy-and-hold paying the same fee: the arena's.
   const endMs = Date.parse(time);
+  const takerFeeBps = scoringTakerFeeBps(state.trades, state.takerFeeBps ?? undefined);
 
   const agents: AgentView[] = [];
   for (const agent of state.agents.values()) {
     const account = state.ledger.accounts.get(agent.name);
     if (!account) continue;
     const portfolio = portfolioView(account, { prices, time });
-    const measured = measureAgent(state, agent, endMs);
+    const measured = measureAgent(state, agent, { endMs, takerFeeBps });
     const metrics = measured?.metrics;
     agents.push({
       rank: 0,
@@ -242,7 +240,7 @@ export function buildDashboardView(
       equityCurve: chartCurve(measured, maxPoints),
       lastReasoning: agent.lastReasoning && {
         ...agent.lastReasoning,
-        text: truncate(agent.lastReasoning.text, textLimit),
+        text: clipText(agent.lastReasoning.text, textLimit),
       },
     });
   }
@@ -251,7 +249,7 @@ export function buildDashboardView(
   );
   agents.forEach((agent, index) => agent.rank = index + 1);
 
-  const measuredBenchmark = measureBenchmark(state, endMs);
+  const measuredBenchmark = measureBenchmark(state, { endMs, takerFeeBps });
   const benchmark: BenchmarkView | null = measuredBenchmark
     ? {
       name: BENCHMARK_NAME,
@@ -315,7 +313,7 @@ export function buildDashboardView(
       time: event.time,
       agent: event.agent,
       kind: event.kind,
-      text: truncate(activityText(event), textLimit),
+      text: clipText(activityText(event), textLimit),
       ...(event.tick === undefined ? {} : { tick: event.tick }),
     });
   }
@@ -333,30 +331,34 @@ export function buildDashboardView(
   };
 }
 
+/** When and against which fee a view scores. */
+interface ScoreAt {
+  endMs: number;
+  takerFeeBps: number;
+}
+
 /** An agent's metrics at `endMs`, replaying its inputs first when one arrived late. */
 function measureAgent(
   state: DashboardState,
   agent: AgentRecord,
-  endMs: number,
+  at: ScoreAt,
 ): RunningResult | null {
   const running = agent.metrics;
   if (!running || !state.ledger.accounts.has(agent.name)) return null;
   if (running.stale) running.rebuild(agent.events, marksOf(state));
-  return running.read(endMs);
+  return running.read(at.endMs, { takerFeeBps: at.takerFeeBps });
 }
 
 /**
  * The buy-and-hold benchmark at `endMs`: an account opened with the first agent's cash at the
  * earliest opening, buying each product at its first mark from then on. Its running metrics are
- * rebuilt only when those inputs change (a new product, an earlier opening, the trades' fee).
+ * rebuilt only when those inputs change (a new product, an earlier opening, the fee).
  */
-function measureBenchmark(state: DashboardState, endMs: number): RunningResult | null {
-  let takerFeeBps: number | undefined;
+function measureBenchmark(state: DashboardState, at: ScoreAt): RunningResult | null {
   let startMs = Infinity;
   let startingCash: string | undefined;
   for (const agent of state.agents.values()) {
     if (!state.ledger.accounts.has(agent.name)) continue;
-    takerFeeBps ??= agent.trades[0]?.takerFeeBps;
     if (agent.opened) {
       startMs = Math.min(startMs, Date.parse(agent.opened.time));
       startingCash ??= agent.opened.cash;
@@ -364,7 +366,7 @@ function measureBenchmark(state: DashboardState, endMs: number): RunningResult |
   }
   if (!Number.isFinite(startMs)) startMs = firstMarkMs(state);
   if (!Number.isFinite(startMs)) return null;
-  const fee = takerFeeBps ?? DEFAULT_TRADE_CONFIG.takerFeeBps;
+  const fee = at.takerFeeBps;
   const cash = startingCash ?? DEFAULT_STARTING_CASH;
   const firsts = firstMarksFrom(state, startMs);
   const key = `${startMs}|${cash}|${fee}|${
@@ -376,7 +378,7 @@ function measureBenchmark(state: DashboardState, endMs: number): RunningResult |
     record.key = key;
     record.metrics = null;
     if (events.length > 0) {
-      record.metrics = new RunningMetrics({ agent: BENCHMARK_NAME, takerFeeBps: fee });
+      record.metrics = new RunningMetrics({ agent: BENCHMARK_NAME });
       record.metrics.rebuild(events, marksOf(state));
     }
   }
@@ -386,7 +388,7 @@ function measureBenchmark(state: DashboardState, endMs: number): RunningResult |
     const events = buyAndHoldLedger(firsts, { startMs, startingCash: cash, takerFeeBps: fee });
     running.rebuild(events, marksOf(state));
   }
-  return running.read(endMs);
+  return running.read(at.endMs, { takerFeeBps: fee });
 }
 
 function firstMarkMs(state: DashboardState): number {
@@ -450,10 +452,6 @@ function activityText(event: DashboardState["activity"][number]): string {
     case "usage":
       return `${event.model}: ${event.promptTokens}+${event.completionTokens} tokens`;
   }
-}
-
-function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
 /** Keeps at most `maxPoints` points: the last point of each equal-width time bucket. */

@@ -4,7 +4,7 @@ import { Money, moneyString, roundedString } from "../ledger/money.ts";
 import { roundTrips } from "../metrics/metrics.ts";
 import type { AgentRecord, DashboardState } from "./state.ts";
 import { buildDashboardView, type DashboardView, type DashboardViewOptions } from "./view.ts";
-import { formatPrice, formatQuantity, formatUsd } from "./format.ts";
+import { clipText as clip, formatPrice, formatQuantity, formatUsd } from "./format.ts";
 
 /** One completed round trip: a sell closing (part of) a position at its average cost. */
 export interface RoundTripView {
@@ -282,8 +282,4 @@ function rawJson(argumentsJson: string, result: ToolResult | undefined): string 
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
-}
-
-function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }

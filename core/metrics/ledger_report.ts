@@ -9,13 +9,12 @@ import {
   createLedgerState,
   snapshotAccount,
 } from "../ledger/account.ts";
+import { Money, roundedString } from "../ledger/money.ts";
 import { portfolioView, reconcile } from "../ledger/portfolio.ts";
-import {
-  type AgentMetrics,
-  computeMetrics,
-  markPointsFromTicks,
-  type MetricsOptions,
-} from "./metrics.ts";
+import { groupThousands, textTable } from "../dashboard/format.ts";
+import { scoringTakerFeeBps } from "./benchmark.ts";
+import { markPointsFromTicks } from "./marks.ts";
+import { type AgentMetrics, computeMetrics, type MetricsOptions } from "./metrics.ts";
 
 /** One account in the export. */
 export interface AccountReport {
@@ -31,8 +30,10 @@ export interface AccountReport {
 
 /** Everything `deno task ledger --json` prints. */
 export interface LedgerReport {
-  /** Latest market-clock time seen in prices or events. */
+  /** Latest market-clock time seen in prices or events: every account is scored at it. */
   marketTime: string | null;
+  /** Taker fee in bps the buy-and-hold comparison paid (the arena's, as its trades record). */
+  takerFeeBps: number;
   /** Events read, duplicates ignored, events that contradicted the state. */
   counts: { events: number; duplicates: number; corrupt: number; priceTicks: number };
   /** Latest price tick per product. */
@@ -43,11 +44,21 @@ export interface LedgerReport {
   trades: TradeExecuted[];
 }
 
-/** Builds the export from ledger events and price ticks (pure). */
+/** Options for {@linkcode buildLedgerReport}. */
+export interface LedgerReportOptions extends MetricsOptions {
+  /** Include each agent's equity curve. */
+  includeCurves?: boolean;
+}
+
+/**
+ * Builds the export from ledger events and price ticks (pure). Every account is scored by
+ * core/metrics at the same market time (the latest seen), against buy-and-hold paying the fee
+ * `takerFeeBps` names, else the one the ledger's trades record (see `scoringTakerFeeBps`).
+ */
 export function buildLedgerReport(
   events: readonly LedgerEvent[],
   ticks: readonly PriceTick[],
-  options: MetricsOptions & { includeCurves?: boolean } = {},
+  options: LedgerReportOptions = {},
 ): LedgerReport {
   const state = createLedgerState();
   let corrupt = 0;
@@ -71,8 +82,15 @@ export function buildLedgerReport(
   for (const event of events) marketMs = Math.max(marketMs, Date.parse(event.time));
   const marketTime = Number.isFinite(marketMs) ? new Date(marketMs).toISOString() : null;
   const marks = markPointsFromTicks(ticks);
+  const takerFeeBps = scoringTakerFeeBps(events, options.takerFeeBps);
+  const endMs = options.endMs ?? (Number.isFinite(marketMs) ? marketMs : undefined);
   const accounts = [...state.accounts.values()].map((account) => {
-    const metrics = computeMetrics(events, marks, { ...options, agent: account.agent });
+    const metrics = computeMetrics(events, marks, {
+      ...options,
+      agent: account.agent,
+      takerFeeBps,
+      endMs,
+    });
     return {
       account: snapshotAccount(account),
       portfolio: portfolioView(account, {
@@ -85,6 +103,7 @@ export function buildLedgerReport(
   });
   return {
     marketTime,
+    takerFeeBps,
     counts: {
       events: state.applied,
       duplicates: state.duplicates,
@@ -97,21 +116,14 @@ export function buildLedgerReport(
   };
 }
 
+/** Left-aligned first column, the numbers right-aligned. */
 function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, i) =>
-    Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length))
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))
-      .join("  ");
-  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join(
-    "\n",
-  );
+  return textTable(headers, rows, { right: headers.map((_, index) => index).slice(1) });
 }
 
+/** Dollars with cents and thousands separators, no sign of the currency: `1,038.80`. */
 function usd(value: string): string {
-  const [whole, fraction = ""] = Number(value).toFixed(2).split(".");
-  return `${whole!.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}.${fraction}`;
+  return groupThousands(roundedString(new Money(value), 2));
 }
 
 /** Renders the export as readable tables (accounts, positions, the latest trades). */
@@ -123,7 +135,7 @@ export function formatLedgerReport(
   parts.push(
     `Ledger at ${
       report.marketTime ?? "(no data)"
-    }: ${report.counts.events} events, ${report.counts.duplicates} duplicates ignored, ${report.counts.corrupt} corrupt, ${report.counts.priceTicks} price ticks`,
+    }: ${report.counts.events} events, ${report.counts.duplicates} duplicates ignored, ${report.counts.corrupt} corrupt, ${report.counts.priceTicks} price ticks, B&H fee ${report.takerFeeBps} bps`,
   );
   parts.push(
     "",
@@ -145,9 +157,9 @@ export function formatLedgerReport(
       ],
       report.accounts.map(({ portfolio, metrics }) => [
         portfolio.agent,
-        usd(portfolio.equity),
+        usd(metrics.finalEquity),
         usd(portfolio.cash),
-        portfolio.totalReturnPct,
+        roundedString(new Money(metrics.totalReturnPct), 2),
         usd(portfolio.realizedPnl),
         usd(portfolio.feesPaid),
         String(portfolio.tradeCount),
@@ -155,7 +167,7 @@ export function formatLedgerReport(
         Number(metrics.maxDrawdownFromStartPct).toFixed(2),
         metrics.sharpe === null ? "-" : metrics.sharpe.toFixed(2),
         metrics.winRate === null ? "-" : `${(metrics.winRate * 100).toFixed(0)}%`,
-        Number(metrics.benchmarkReturnPct).toFixed(2),
+        roundedString(new Money(metrics.benchmarkReturnPct), 2),
         metrics.exposurePct,
       ]),
     ),

@@ -22,25 +22,19 @@
  * - Turnover: traded notional (buys + sells) / starting cash.
  * - Exposure: mean over the samples of market value of positions / equity, in percent.
  * - Benchmark: equal-weight buy-and-hold of the products (given, else all marked products):
- *   starting cash split equally, bought at each product's first mark in the window with the
- *   same taker fee, valued at its last mark in the window.
+ *   starting cash split equally, bought at each product's first mark in the window paying the
+ *   arena's taker fee (passed in, see core/metrics/benchmark.ts), valued at its last mark.
+ *
+ * Every consumer scores through this module (or core/metrics/running.ts, which gives the same
+ * figures incrementally): the dashboard view, the report, the tournament and the ledger export.
  */
 
 import { Decimal } from "decimal.js";
-import type { LedgerEvent } from "../contracts/ledger.ts";
-import type { PriceTick } from "../contracts/market.ts";
+import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
 import { type Account, applyEvent, createLedgerState } from "../ledger/account.ts";
-import { bps, Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
-
-/** A mark price of one product at a market-clock time (best bid). */
-export interface MarkPoint {
-  /** Product id such as `BTC-USD`. */
-  productId: string;
-  /** Market-clock time as unix milliseconds. */
-  timeMs: number;
-  /** Mark price as an exact decimal string. */
-  price: string;
-}
+import { Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
+import { buyAndHoldReturn } from "./benchmark.ts";
+import { type MarkPoint, sortedMarks } from "./marks.ts";
 
 /** One sample of an equity curve. */
 export interface EquityPoint {
@@ -64,7 +58,7 @@ export interface MetricsOptions {
   endMs?: number;
   /** Products of the buy-and-hold benchmark; default every product with marks. */
   benchmarkProducts?: string[];
-  /** Taker fee of the benchmark's purchase in bps (default 60). */
+  /** The arena's taker fee in bps, paid by the benchmark's purchase (required to score). */
   takerFeeBps?: number;
   /** At most this many samples; the period grows to fit (default 100 000). */
   maxSamples?: number;
@@ -130,35 +124,31 @@ export interface AgentMetrics {
 
 const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 
-/** Mark points from price ticks: the best bid at the tick's market time. */
-export function markPointsFromTicks(ticks: Iterable<PriceTick>): MarkPoint[] {
-  const points: MarkPoint[] = [];
-  for (const tick of ticks) {
-    points.push({ productId: tick.productId, timeMs: Date.parse(tick.time), price: tick.bestBid });
-  }
-  return points;
+/** Periods of `periodMs` in a year of 365 x 24 h (crypto trades around the clock). */
+export function periodsPerYear(periodMs: number): number {
+  return YEAR_MS / periodMs;
 }
 
-/** Sorts marks by time (stable) without changing the input. */
-function sortedMarks(points: readonly MarkPoint[]): MarkPoint[] {
-  return points.filter((point) => Number.isFinite(point.timeMs))
-    .map((point, index) => ({ point, index }))
-    .sort((a, b) => a.point.timeMs - b.point.timeMs || a.index - b.index)
-    .map(({ point }) => point);
+/** Where an event goes in an account's history: openings first, then by market time. */
+export function eventOrder(event: LedgerEvent): number {
+  return event.type === "account_opened" ? -Infinity : Date.parse(event.time);
 }
 
-/** Openings sort before trades: an account exists before anything happens to it. */
-function rank(event: LedgerEvent): number {
-  return event.type === "account_opened" ? 0 : 1;
+/** A ledger event that changes an account: what scores are computed from. */
+export type ScoredEvent = AccountOpened | TradeExecuted;
+
+/** True for events that change an account (a refused trade request changes none). */
+export function isScoredEvent(event: LedgerEvent): event is ScoredEvent {
+  return event.type === "account_opened" || event.type === "trade_executed";
 }
 
-function eventsOf(events: readonly LedgerEvent[], agent: string): LedgerEvent[] {
-  return events.filter((event) => event.agent === agent)
+/** One agent's scored events in scoring order (openings first, then by time, stable). */
+export function accountEvents(events: readonly LedgerEvent[], agent: string): ScoredEvent[] {
+  return events.filter((event): event is ScoredEvent =>
+    event.agent === agent && isScoredEvent(event)
+  )
     .map((event, index) => ({ event, index }))
-    .sort((a, b) =>
-      rank(a.event) - rank(b.event) ||
-      Date.parse(a.event.time) - Date.parse(b.event.time) || a.index - b.index
-    )
+    .sort((a, b) => eventOrder(a.event) - eventOrder(b.event) || a.index - b.index)
     .map(({ event }) => event);
 }
 
@@ -203,11 +193,11 @@ export function equityCurve(
   points: readonly MarkPoint[],
   options: MetricsOptions & { agent: string },
 ): EquityPoint[] {
-  return curveOf(eventsOf(events, options.agent), sortedMarks(points), options).curve;
+  return curveOf(accountEvents(events, options.agent), sortedMarks(points), options).curve;
 }
 
 function curveOf(
-  events: readonly LedgerEvent[],
+  events: readonly ScoredEvent[],
   marks: readonly MarkPoint[],
   options: MetricsOptions,
 ): { curve: EquityPoint[]; exposure: number[]; periodMs: number; account: Account | undefined } {
@@ -450,38 +440,21 @@ export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[]; tr
   return { pnl: trips.map((trip) => trip.pnl), trips };
 }
 
-/** Equal-weight buy-and-hold return over a window, as a fraction. */
-export function buyAndHoldReturn(
-  points: readonly MarkPoint[],
-  options: { startMs: number; endMs: number; products?: string[]; takerFeeBps?: number },
-): Decimal {
-  const first = new Map<string, Decimal>();
-  const last = new Map<string, Decimal>();
-  for (const point of sortedMarks(points)) {
-    if (point.timeMs > options.endMs) break;
-    const price = new Money(point.price);
-    if (point.timeMs >= options.startMs && !first.has(point.productId) && price.gt(0)) {
-      first.set(point.productId, price);
-    }
-    last.set(point.productId, price);
-  }
-  const products = (options.products ?? [...first.keys()]).filter((id) => first.has(id));
-  if (products.length === 0) return ZERO;
-  const keep = new Money(1).minus(bps(options.takerFeeBps ?? 60));
-  let total = ZERO;
-  for (const product of products) {
-    total = total.plus(last.get(product)!.div(first.get(product)!).times(keep));
-  }
-  return total.div(products.length).minus(1);
+/** Options for {@linkcode computeMetrics}: the agent and the arena's taker fee are required. */
+export interface ScoreOptions extends MetricsOptions {
+  /** Agent (account) scored. */
+  agent: string;
+  /** The arena's taker fee in bps (see `scoringTakerFeeBps`); nothing here defaults it. */
+  takerFeeBps: number;
 }
 
 /** All metrics of one agent over its ledger events and the mark prices. */
 export function computeMetrics(
   events: readonly LedgerEvent[],
   points: readonly MarkPoint[],
-  options: MetricsOptions & { agent: string },
+  options: ScoreOptions,
 ): AgentMetrics {
-  const own = eventsOf(events, options.agent);
+  const own = accountEvents(events, options.agent);
   const marks = sortedMarks(points);
   const { startMs, endMs } = windowOf(own, marks, options);
   const { curve, exposure, periodMs } = curveOf(own, marks, { ...options, startMs, endMs });
@@ -499,7 +472,7 @@ export function computeMetrics(
   const finalEquity = equities.at(-1) ?? startingCash;
   const totalReturn = startingCash.isZero() ? ZERO : finalEquity.div(startingCash).minus(1);
   const sharpePeriodMs = Math.max(periodMs, options.sharpePeriodMs ?? 3_600_000);
-  const periodsPerYear = YEAR_MS / sharpePeriodMs;
+  const perYear = periodsPerYear(sharpePeriodMs);
   const trips = roundTrips(own).pnl;
   const wins = trips.filter((pnl) => pnl.gt(0)).length;
   const benchmark = buyAndHoldReturn(marks, {
@@ -522,10 +495,10 @@ export function computeMetrics(
     totalReturnPct: roundedString(totalReturn.times(100), 4),
     maxDrawdownPct: roundedString(maxDrawdown(equities).times(100), 4),
     maxDrawdownFromStartPct: roundedString(maxDrawdownFromStart(equities).times(100), 4),
-    sharpe: sharpeRatio(periodReturns(resampleEquity(curve, sharpePeriodMs)), periodsPerYear),
+    sharpe: sharpeRatio(periodReturns(resampleEquity(curve, sharpePeriodMs)), perYear),
     sharpePeriodSeconds: sharpePeriodMs / 1000,
     periodSeconds: periodMs / 1000,
-    periodsPerYear,
+    periodsPerYear: perYear,
     winRate: trips.length === 0 ? null : wins / trips.length,
     roundTrips: trips.length,
     wins,
@@ -550,7 +523,7 @@ export function computeMetrics(
 export function computeAllMetrics(
   events: readonly LedgerEvent[],
   points: readonly MarkPoint[],
-  options: MetricsOptions = {},
+  options: MetricsOptions & { takerFeeBps: number },
 ): AgentMetrics[] {
   return agentsOf(events).map((agent) => computeMetrics(events, points, { ...options, agent }));
 }

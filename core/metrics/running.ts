@@ -18,20 +18,23 @@ import type { Decimal } from "decimal.js";
 import type { LedgerEvent } from "../contracts/ledger.ts";
 import { type Account, applyTrade, openAccount } from "../ledger/account.ts";
 import { Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
+import { buyAndHoldReturn } from "./benchmark.ts";
+import { type MarkPoint, sortedMarks } from "./marks.ts";
 import {
+  accountEvents,
   type AgentMetrics,
-  buyAndHoldReturn,
   type EquityPoint,
+  eventOrder,
+  isScoredEvent,
   marketValueOf,
-  type MarkPoint,
   maxDrawdown,
   maxDrawdownFromStart,
   periodReturns,
+  periodsPerYear,
   roundTrips,
+  type ScoredEvent,
   sharpeRatio,
 } from "./metrics.ts";
-
-const YEAR_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** One point of an equity chart: unix seconds and a display number. */
 export interface EquityChartPoint {
@@ -49,12 +52,16 @@ export interface RunningMetricsOptions {
   periodMs?: number;
   /** Return period of the Sharpe ratio in ms (default 3 600 000). */
   sharpePeriodMs?: number;
-  /** Taker fee of the buy-and-hold comparison in bps (default 60, as computeMetrics). */
-  takerFeeBps?: number;
   /** Shortest settling lag in ms of market time (default 5 periods). */
   minLagMs?: number;
   /** Longest settling lag in ms of market time (default 6 hours). */
   maxLagMs?: number;
+}
+
+/** Options for {@linkcode RunningMetrics.read}. */
+export interface RunningReadOptions {
+  /** The arena's taker fee in bps, paid by the buy-and-hold comparison (as computeMetrics). */
+  takerFeeBps: number;
 }
 
 /** Work counters, for cost tests and benchmarks. */
@@ -120,7 +127,6 @@ export class RunningMetrics {
   #agent: string;
   #periodMs: number;
   #sharpePeriodMs: number;
-  #takerFeeBps: number | undefined;
   #minLagMs: number;
   #maxLagMs: number;
   #lagMs: number;
@@ -128,7 +134,7 @@ export class RunningMetrics {
   #stale = false;
   #latestMs = -Infinity;
   #lastEventMs = -Infinity;
-  #pendingEvents: LedgerEvent[] = [];
+  #pendingEvents: ScoredEvent[] = [];
   #pendingMarks: PendingMark[] = [];
   #settled: Cursor = emptyCursor();
   #settledMs = -Infinity;
@@ -137,7 +143,7 @@ export class RunningMetrics {
   #full: Account | null = null;
   /** P&L of every closed round trip, and each product's trades since its position was flat. */
   #trips: Decimal[] = [];
-  #openTrades = new Map<string, { trades: LedgerEvent[]; trips: number }>();
+  #openTrades = new Map<string, { trades: ScoredEvent[]; trips: number }>();
   #cache: { key: string; result: RunningResult } | null = null;
 
   /** Creates empty running metrics of one account. */
@@ -145,7 +151,6 @@ export class RunningMetrics {
     this.#agent = options.agent;
     this.#periodMs = Math.max(1, options.periodMs ?? 60_000);
     this.#sharpePeriodMs = Math.max(this.#periodMs, options.sharpePeriodMs ?? 3_600_000);
-    this.#takerFeeBps = options.takerFeeBps;
     this.#minLagMs = options.minLagMs ?? 5 * this.#periodMs;
     this.#maxLagMs = Math.max(this.#minLagMs, options.maxLagMs ?? 6 * 3_600_000);
     this.#lagMs = this.#minLagMs;
@@ -161,9 +166,12 @@ export class RunningMetrics {
     return this.#latestMs;
   }
 
-  /** Adds one of the account's ledger events (already de-duplicated, in ledger order). */
+  /**
+   * Adds one of the account's ledger events (already de-duplicated, in ledger order); other
+   * accounts' events and refused trade requests change nothing.
+   */
   addEvent(event: LedgerEvent): void {
-    if (event.agent !== this.#agent) return;
+    if (event.agent !== this.#agent || !isScoredEvent(event)) return;
     this.work.inputs++;
     this.#cache = null;
     const timeMs = Date.parse(event.time);
@@ -204,32 +212,26 @@ export class RunningMetrics {
     this.work.rebuilds++;
     const lag = this.#lagMs;
     const work = { ...this.work };
-    const own = events.filter((event) => event.agent === this.#agent)
-      .map((event, index) => ({ event, index }))
-      .sort((a, b) => eventOrder(a.event) - eventOrder(b.event) || a.index - b.index)
-      .map(({ event }) => event);
     this.#reset();
-    for (const event of own) this.addEvent(event);
-    const sorted = marks.filter((mark) => Number.isFinite(mark.timeMs))
-      .map((mark, index) => ({ mark, index }))
-      .sort((a, b) => a.mark.timeMs - b.mark.timeMs || a.index - b.index);
-    for (const { mark } of sorted) this.addMark(mark);
+    for (const event of accountEvents(events, this.#agent)) this.addEvent(event);
+    for (const mark of sortedMarks(marks)) this.addMark(mark);
     Object.assign(this.work, work);
     this.#lagMs = lag;
   }
 
   /**
    * Metrics over the window from the account opening to `endMs` (unix ms, at least the newest
-   * input); null before the opening. Throws when {@linkcode stale}.
+   * input), the benchmark paying the arena's `takerFeeBps`; null before the opening. Throws when
+   * {@linkcode stale}.
    */
-  read(endMs: number): RunningResult | null {
+  read(endMs: number, options: RunningReadOptions): RunningResult | null {
     if (this.#stale) {
       throw new Error(`Running metrics of ${this.#agent} are stale: rebuild them before reading`);
     }
     const startMs = this.#startMs;
     if (startMs === null || this.#full === null) return null;
     const end = Math.max(endMs, startMs, this.#latestMs);
-    const key = `${end}`;
+    const key = `${end}|${options.takerFeeBps}`;
     if (this.#cache?.key === key) return this.#cache.result;
     this.work.reads++;
     this.#settle(Math.min(this.#latestMs - this.#lagMs, end - 1));
@@ -249,7 +251,7 @@ export class RunningMetrics {
     const wins = trips.filter((pnl) => pnl.gt(0)).length;
     const benchmark = buyAndHoldReturn(
       [...cursor.firstMarks.values(), ...cursor.lastMarks.values()],
-      { startMs, endMs: end, takerFeeBps: this.#takerFeeBps },
+      { startMs, endMs: end, takerFeeBps: options.takerFeeBps },
     );
     const meanExposure = cursor.exposureCount === 0 ? 0 : cursor.exposureSum / cursor.exposureCount;
     const equityCurve = this.#curve.concat(tail);
@@ -268,10 +270,10 @@ export class RunningMetrics {
         ).times(100),
         4,
       ),
-      sharpe: sharpeRatio(cursor.returns, YEAR_MS / this.#sharpePeriodMs),
+      sharpe: sharpeRatio(cursor.returns, periodsPerYear(this.#sharpePeriodMs)),
       sharpePeriodSeconds: this.#sharpePeriodMs / 1000,
       periodSeconds: this.#periodMs / 1000,
-      periodsPerYear: YEAR_MS / this.#sharpePeriodMs,
+      periodsPerYear: periodsPerYear(this.#sharpePeriodMs),
       winRate: trips.length === 0 ? null : wins / trips.length,
       roundTrips: trips.length,
       wins,
@@ -322,7 +324,7 @@ export class RunningMetrics {
     if (wanted > this.#lagMs) this.#lagMs = wanted;
   }
 
-  #applyFull(event: LedgerEvent): void {
+  #applyFull(event: ScoredEvent): void {
     if (event.type === "account_opened") {
       this.#full ??= openAccount(event);
       return;
@@ -404,7 +406,7 @@ export class RunningMetrics {
     return stepped;
   }
 
-  #consumeEvent(cursor: Cursor, event: LedgerEvent): void {
+  #consumeEvent(cursor: Cursor, event: ScoredEvent): void {
     cursor.eventIndex++;
     cursor.eventsConsumed++;
     if (event.type === "account_opened") {
@@ -510,11 +512,6 @@ function cloneAccount(account: Account): Account {
 
 function chartPoint(point: EquityPoint): EquityChartPoint {
   return { time: Math.floor(point.timeMs / 1000), value: Number(point.equity) };
-}
-
-/** Openings sort before trades at any time, as in computeMetrics. */
-function eventOrder(event: LedgerEvent): number {
-  return event.type === "account_opened" ? -Infinity : Date.parse(event.time);
 }
 
 /** Inserts after the last item that does not come after it (stable, cheap for in-order input). */

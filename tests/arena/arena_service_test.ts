@@ -177,7 +177,8 @@ Deno.test("deno task arena --entries runs two models side by side on a lockstep 
       stdout,
       /agents momentum\.rules, scalper\.gpt-5-nano; models rules \(offline deterministic policies, not an LLM\), gpt-5-nano/,
     );
-    assert.match(stdout, /^\d +momentum\.rules +rules .*\$0\.0000$/m);
+    // The rules model has no cost: a dash, not $0.0000.
+    assert.match(stdout, /^\d +momentum\.rules +rules .*—$/m);
     assert.match(stdout, /^\d +scalper\.gpt-5-nano +gpt-5-nano .*\$0\.000[1-9]$/m);
     // Only the gpt-5-nano agent asks the server: two calls per tick, three ticks.
     assert.equal(openai.requests.length, 6);

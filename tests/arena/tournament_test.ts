@@ -151,6 +151,11 @@ Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random ba
   assert.match(markdown, /\$100,000\.00 per account/);
   assert.match(markdown, /\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]/);
   for (const line of lines) assert.ok(line.length <= 100, `wider than 100 columns: ${line}`);
+  // The rules model has no cost: its model column shows a dash, not $0.0000.
+  assert.ok(!markdown.includes("$0.0000"), "no zero cost printed");
+  const costRows = lines.filter((line) => /^\| (momentum|scalper):rules /.test(line))
+    .filter((line) => line.split("|")[3]!.trim() === "—");
+  assert.equal(costRows.length, 2, "a dash in each rules entry's model column");
 });
 
 Deno.test("runTournament rejects zero runs and negative random baselines", async () => {

@@ -9,13 +9,10 @@ import {
 import { buildDashboardView, downsample } from "../../core/dashboard/view.ts";
 import { buildReport } from "../../core/dashboard/report.ts";
 import { formatLeaderboard } from "../../core/arena/leaderboard.ts";
-import { buyAndHoldLedger } from "../../core/dashboard/benchmark.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
-import {
-  buyAndHoldReturn,
-  computeMetrics,
-  markPointsFromTicks,
-} from "../../core/metrics/metrics.ts";
+import { buyAndHoldLedger, buyAndHoldReturn } from "../../core/metrics/benchmark.ts";
+import { markPointsFromTicks } from "../../core/metrics/marks.ts";
+import { computeMetrics } from "../../core/metrics/metrics.ts";
 import {
   at,
   opened,
@@ -28,6 +25,9 @@ import {
   trade,
   usage,
 } from "./_fixtures.ts";
+
+/** The fee the fixtures' trades record: the view scores against it. */
+const FEE_BPS = 0;
 
 Deno.test("a redelivered ledger event is applied once", () => {
   const state = createDashboardState();
@@ -120,7 +120,10 @@ Deno.test("view metrics are core/metrics' figures for each agent", () => {
   const view = buildDashboardView(state);
   const marks = markPointsFromTicks(samplePrices());
   for (const agent of view.agents) {
-    const expected = computeMetrics(sampleLedger(), marks, { agent: agent.name });
+    const expected = computeMetrics(sampleLedger(), marks, {
+      agent: agent.name,
+      takerFeeBps: FEE_BPS,
+    });
     assert.equal(agent.returnPct, expected.totalReturnPct, agent.name);
     assert.equal(agent.maxDrawdownPct, expected.maxDrawdownPct, agent.name);
     assert.equal(agent.sharpe, expected.sharpe, agent.name);
@@ -197,7 +200,8 @@ function assertConsistent(view: ReturnType<typeof buildDashboardView>): void {
 Deno.test("every live frame's rows are exact at the market clock: return, drawdown, Sharpe", () => {
   for (const lateTrades of [false, true]) {
     const { inputs, frames } = replayStream({ minutes: 150, lateTrades });
-    const state = createDashboardState();
+    // The arena tells its dashboard its fee: every frame, even before a trade, compares with it.
+    const state = createDashboardState({ takerFeeBps: FEE_BPS });
     let applied = 0;
     frames.forEach((frame, index) => {
       while (applied <= frame) applyDashboardInput(state, inputs[applied++]!);
@@ -210,7 +214,11 @@ Deno.test("every live frame's rows are exact at the market clock: return, drawdo
       const endMs = Date.parse(view.clock.time!);
       for (const agent of view.agents) {
         const events = state.agents.get(agent.name)!.events;
-        const exact = computeMetrics(events, marks, { agent: agent.name, endMs });
+        const exact = computeMetrics(events, marks, {
+          agent: agent.name,
+          endMs,
+          takerFeeBps: FEE_BPS,
+        });
         assert.equal(agent.returnPct, exact.totalReturnPct);
         assert.equal(agent.maxDrawdownPct, exact.maxDrawdownPct);
         assert.equal(agent.maxDrawdownFromStartPct, exact.maxDrawdownFromStartPct);

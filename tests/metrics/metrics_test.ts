@@ -191,5 +191,5 @@ Deno.test("computeMetrics reports every figure of one agent", () => {
   assert.equal(metrics.sharpe, null);
   // Exposure over 6 samples: the opening point holds nothing, then as before (16.57 % x 5 / 6).
   assert.equal(metrics.exposurePct, "13.81");
-  assert.equal(computeAllMetrics(events, marks).length, 1);
+  assert.equal(computeAllMetrics(events, marks, { takerFeeBps: 0 }).length, 1);
 });

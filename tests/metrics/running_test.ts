@@ -49,6 +49,9 @@ function trade(
   };
 }
 
+/** The fee the trades above record: both paths score against it. */
+const FEE = { takerFeeBps: 60 };
+
 function mark(productId: string, minutes: number, price: string): MarkPoint {
   return { productId, timeMs: START + minutes * MIN, price };
 }
@@ -61,8 +64,8 @@ function assertSame(
   endMs: number,
 ): void {
   if (running.stale) running.rebuild(events, marks);
-  const live = running.read(endMs)!.metrics;
-  const exact = computeMetrics(events, marks, { agent: "a", endMs });
+  const live = running.read(endMs, FEE)!.metrics;
+  const exact = computeMetrics(events, marks, { agent: "a", endMs, ...FEE });
   assert.deepEqual(live, exact);
 }
 
@@ -112,11 +115,11 @@ Deno.test("a late trade makes running metrics stale; a rebuild gives the exact f
   const events = LEDGER.slice(0, 3);
   for (const event of events.slice(0, 2)) running.addEvent(event);
   for (const point of marks) running.addMark(point);
-  running.read(START + 90 * MIN);
+  running.read(START + 90 * MIN, FEE);
   // Trade 3 happened at minute 61, long settled: only a rebuild can account for it.
   running.addEvent(events[2]!);
   assert.equal(running.stale, true);
-  assert.throws(() => running.read(START + 90 * MIN), /stale/);
+  assert.throws(() => running.read(START + 90 * MIN, FEE), /stale/);
   assertSame(running, events, marks, START + 90 * MIN);
   assert.equal(running.work.rebuilds, 1);
 });
