@@ -3,17 +3,20 @@
  * event received) for 3, 30 and 300 agents with a zero-latency scripted model making two tool
  * calls per decision against instant tools; router memory per agent; prompt tokens per decision
  * at tick 1 and tick 1,000 with the rules model on the bundled replay (bounded memory).
- * Prints markdown tables.
+ * Prints markdown tables; `--agents 3,30,300` picks the rows (then only the overhead table and the
+ * memory line), `--json` prints one JSON line per row `{agents, p50Ms, p99Ms, decisions, startMs}`
+ * and nothing else on standard output.
  *
  * Run: `deno task bench agents` (or `deno run --allow-read --allow-env
  * --allow-net=127.0.0.1,localhost bench/agents_bench.ts` with KAFKA_BOOTSTRAP_SERVERS set).
  */
 
+import { parseArgs } from "node:util";
 import { countTokens } from "gpt-tokenizer";
 import { Kafka, logLevel } from "kafkajs";
 import { z } from "zod";
 import type { Bus, Subscription } from "../core/bus/bus.ts";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { publishMessages, subscribeMessages } from "../core/bus/messages.ts";
 import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../core/bus/topics.ts";
@@ -30,14 +33,16 @@ import { serveTool } from "../core/runtime/tool_node.ts";
 import type { ToolSpec } from "../core/runtime/tool_spec.ts";
 import { startAgents } from "../core/agents/agents.ts";
 import { type AgentSpec, STRATEGIES } from "../core/agents/strategies.ts";
-import {
-  Calculator,
-  calculatorTool,
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../core/tools/mod.ts";
+import { Calculator } from "../core/tools/calculator.ts";
+import { startToolsNode } from "../core/tools/tools_node.ts";
+import { tradingToolDefinitions } from "../core/agents/tool_definitions.ts";
+import { DEFAULT_TRADE_CONFIG } from "../core/ledger/trade.ts";
+
+/**
+ * What the routers of the overhead and memory rows offer (no tools node publishes a catalog
+ * there): the desk's definitions, so requests have the size they have in an arena.
+ */
+const OFFERED_TOOLS = tradingToolDefinitions(DEFAULT_TRADE_CONFIG);
 
 const log = createLogger("bench.agents", { level: "error" });
 const TICK_TIMEOUT_MS = 90_000;
@@ -125,18 +130,24 @@ function kafkaBus(clientId: string): KafkaBus {
 }
 
 /**
- * Starts one router, retrying twice: concurrent starts on one KafkaBus sometimes hit a kafkajs
- * TypeError in admin.fetchTopicOffsets (reported to the bus owner); retries are counted.
+ * Starts the agents as one router process does (one shared market subscription, reply inbox and
+ * activity publisher), retrying twice: a kafkajs admin call sometimes fails transiently while
+ * many topics are created; retries are counted.
  */
 let startRetries = 0;
-async function startWithRetry(bus: Bus, agent: AgentSpec, prefix: string): Promise<AgentRouter[]> {
+async function startRouters(
+  bus: Bus,
+  agents: AgentSpec[],
+  prefix: string,
+): Promise<AgentRouter[]> {
   for (let attempt = 1;; attempt++) {
     try {
-      return await startAgents(bus, [agent], {
+      return await startAgents(bus, agents, {
         log,
         topicPrefix: prefix,
         groupIdPrefix: prefix,
         replyTimeoutMs: 30_000,
+        tools: OFFERED_TOOLS,
       });
     } catch (error) {
       if (attempt >= 3) throw error;
@@ -236,21 +247,19 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
     cleanups.push(async () => {
       await Promise.all(routers.map((router) => router.stop()));
     });
-    const batch = 10;
-    for (let i = 0; i < agents.length; i += batch) {
-      if (performance.now() - startClock > START_BUDGET_MS) {
-        throw new Error(
-          `only ${routers.length} of ${agentCount} routers started within ${
-            START_BUDGET_MS / 1000
-          } s`,
-        );
-      }
-      const started = await Promise.all(
-        agents.slice(i, i + batch).map((agent) => startWithRetry(bus, agent, prefix)),
+    let budget: ReturnType<typeof setTimeout> | undefined;
+    const overBudget = new Promise<never>((_, reject) => {
+      budget = setTimeout(
+        () => reject(new Error(`${agentCount} routers did not start within ${START_BUDGET_MS} ms`)),
+        START_BUDGET_MS,
       );
-      routers.push(...started.flat());
-      console.error(`started ${routers.length}/${agentCount} routers`);
+    });
+    try {
+      routers.push(...await Promise.race([startRouters(bus, agents, prefix), overBudget]));
+    } finally {
+      clearTimeout(budget);
     }
+    console.error(`started ${routers.length}/${agentCount} routers`);
     const startSeconds = (performance.now() - startClock) / 1000;
     const memoryAfter = Deno.memoryUsage();
     // Let every group settle before measuring.
@@ -305,7 +314,7 @@ async function routerMemory(agentCount: number): Promise<{ heapKiB: number }> {
     strategy: STRATEGIES.momentum,
   }));
   const before = Deno.memoryUsage();
-  const routers = await startAgents(bus, agents, { log });
+  const routers = await startAgents(bus, agents, { log, tools: OFFERED_TOOLS });
   const after = Deno.memoryUsage();
   await Promise.all(routers.map((router) => router.stop()));
   await bus.close();
@@ -350,16 +359,8 @@ async function promptTokens(
   const calculator = new Calculator();
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const ledger = await LedgerService.start(bus, { log });
-    cleanups.push(() => ledger.close());
-    const tools = await serveTools(bus, [
-      executeTradeTool(ledger),
-      getPortfolioTool(ledger),
-      calculatorTool(calculator),
-    ] as ToolSpec[], { log });
-    cleanups.push(async () => {
-      for (const tool of tools) await tool.close();
-    });
+    const tools = await startToolsNode(bus, { log, calculator });
+    cleanups.push(() => tools.stop());
     const chat = await startChatNode(bus, { provider: model, log });
     cleanups.push(() => chat.stop());
     const agents = [
@@ -402,30 +403,83 @@ async function promptTokens(
   }
 }
 
-// 300 agents on one process take tens of seconds per tick on a small machine: one measured tick.
-const ticksFor: Record<number, number> = { 3: 30, 30: 10, 300: 1 };
+/** Parses `--agents 3,30,300` (or bare counts), `--json` and `--help`. */
+function parseBenchArgs(args: string[]): { sizes: number[]; json: boolean; custom: boolean } {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      agents: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(
+      "Usage: deno task bench agents [--agents 3,30,300] [--json]\n\n" +
+        "  --agents N,M  agent counts, one row each (default 3,30,300)\n" +
+        "  --json        one JSON line per row: {agents, p50Ms, p99Ms, decisions, startMs}",
+    );
+    Deno.exit(0);
+  }
+  const texts = [...(values.agents?.split(",") ?? []), ...positionals].map((text) => text.trim())
+    .filter((text) => text !== "");
+  const sizes = texts.map(Number);
+  const bad = texts.find((_, index) => !Number.isInteger(sizes[index]) || sizes[index]! < 1);
+  if (bad !== undefined) {
+    console.error(`Agent counts must be positive integers such as 3,30,300, got ${bad}`);
+    Deno.exit(2);
+  }
+  return {
+    sizes: sizes.length > 0 ? sizes : [3, 30, 300],
+    json: values.json,
+    custom: sizes.length > 0,
+  };
+}
+
+const cli = parseBenchArgs(Deno.args);
+// 300 agents on one process take long per tick on a small machine: fewer measured ticks.
+const ticksFor: Record<number, number> = { 3: 30, 30: 10, 300: 3 };
 const ticksOf = (agents: number) => ticksFor[agents] ?? 3;
+if (cli.json) {
+  let failed = false;
+  for (const agents of cli.sizes) {
+    try {
+      const result = await overhead(agents, ticksOf(agents));
+      console.log(JSON.stringify({
+        agents: result.agents,
+        p50Ms: Number(result.p50.toFixed(2)),
+        p99Ms: Number(result.p99.toFixed(2)),
+        decisions: result.samples,
+        startMs: Math.round(result.startSeconds * 1000),
+      }));
+    } catch (error) {
+      failed = true;
+      console.error(`${agents} agents: ${(error as Error).stack}`);
+    }
+  }
+  Deno.exit(failed ? 1 : 0);
+}
 console.log("### Agents: orchestration overhead per decision (Kafka)\n");
 console.log(
   "Zero-latency scripted model, two tool calls per decision (get_portfolio, then execute_trade, " +
-    "instant tools), one chat node (10 workers), all agents in one process; latency = snapshot " +
-    "published -> the agent's `decision` event received. All agents decide every tick at once, " +
-    "so with many agents the figure is mostly queueing behind one chat node and one process " +
-    "(two kafkajs consumers per router). One warm-up tick is not counted; 300 agents measure " +
-    "one tick.\n",
+    "instant tools), one chat node (10 workers), all agents in one router process (one market " +
+    "subscription and one reply inbox shared by all agents); latency = snapshot published -> " +
+    "the agent's `decision` event received. All agents decide every tick at once, so with many " +
+    "agents the figure is mostly queueing behind one chat node and one process. One warm-up " +
+    "tick is not counted.\n",
 );
 console.log(
   "| agents | ticks | decisions | p50 ms | p99 ms | router start s | heap KiB/agent | RSS KiB/agent |",
 );
 console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
-const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [3, 30, 300];
-for (const agents of sizes) {
+for (const agents of cli.sizes) {
   try {
     const result = await overhead(agents, ticksOf(agents));
     console.log(
       `| ${result.agents} | ${result.ticks} | ${result.samples} | ${result.p50.toFixed(1)} | ${
         result.p99.toFixed(1)
-      } | ${result.startSeconds.toFixed(1)} | ${result.heapPerAgentKiB.toFixed(0)} | ${
+      } | ${result.startSeconds.toFixed(2)} | ${result.heapPerAgentKiB.toFixed(0)} | ${
         result.rssPerAgentKiB.toFixed(0)
       } |`,
     );
@@ -440,12 +494,12 @@ if (startRetries > 0) {
 const inMemory = await routerMemory(1000);
 console.log(
   "\nMemory per agent: Deno.memoryUsage() before/after starting the routers, no forced GC " +
-    "(small counts are noisy). On Kafka each router holds two kafkajs consumers (its market-data " +
-    `group and its reply inbox). The router alone (1,000 routers on the in-memory bus): ` +
+    "(small counts are noisy). On Kafka a router process holds two consumers for all its agents " +
+    `(the market-data group and the reply inbox). The router alone (1,000 routers on the in-memory bus): ` +
     `${inMemory.heapKiB.toFixed(1)} KiB heap per agent.\n`,
 );
 
-if (Deno.args.length === 0) {
+if (!cli.custom) {
   const TOKEN_TICKS = 1000;
   console.log("### Agents: prompt tokens per decision (rules model, bundled replay)\n");
   console.log(

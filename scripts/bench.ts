@@ -25,12 +25,15 @@ const available = [...Deno.readDirSync(BENCH_DIR)]
   .map((entry) => entry.name)
   .sort();
 
-const HELP = `Usage: deno task bench [filter...]
+const HELP = `Usage: deno task bench [filter...] [--flag value...]
 
 Make sure a Kafka broker answers ($KAFKA_BOOTSTRAP_SERVERS, or a local ephemeral one), then run
 each bench/*_bench.ts as its own process; each prints a markdown table.
 
   filter      run only benchmarks whose file name contains it (local-llm: local_llm_bench.ts)
+  --flag ...  everything from the first --flag on goes to the benchmarks, e.g.
+              deno task bench agents --agents 3,30,300 --json (one JSON line per row; with
+              --json nothing else is printed on standard output)
   -h, --help  this help; nothing starts
 
 Benchmarks: ${available.map((name) => name.replace(/_bench\.ts$/, "")).join(", ")}
@@ -42,7 +45,12 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
   console.log(HELP);
   Deno.exit(0);
 }
-const filters = Deno.args.map((filter) => filter.replaceAll("-", "_"));
+// Names first; from the first flag on, everything goes to the benchmarks themselves.
+const firstFlag = Deno.args.findIndex((arg) => arg.startsWith("--"));
+const benchArgs = firstFlag < 0 ? [] : Deno.args.slice(firstFlag);
+const json = benchArgs.includes("--json");
+const filters = (firstFlag < 0 ? Deno.args : Deno.args.slice(0, firstFlag))
+  .map((filter) => filter.replaceAll("-", "_"));
 const benches = available
   .filter((name) =>
     filters.length === 0
@@ -64,14 +72,15 @@ try {
 }
 const failed: string[] = [];
 try {
-  console.log(`Machine: ${await describeMachine()}\n`);
+  // With --json, standard output carries only the benchmarks' JSON lines.
+  (json ? console.error : console.log)(`Machine: ${await describeMachine()}\n`);
   for (const bench of benches) {
     console.error(`Running bench/${bench}`);
     const code = await runForwardingSignals(Deno.execPath(), {
-      args: ["run", ...PERMISSIONS, `${BENCH_DIR}${bench}`],
+      args: ["run", ...PERMISSIONS, `${BENCH_DIR}${bench}`, ...benchArgs],
       env: { KAFKA_BOOTSTRAP_SERVERS: broker.bootstrap },
     });
-    console.log("");
+    if (!json) console.log("");
     if (code !== 0) failed.push(`${bench} (exit ${code})`);
   }
 } finally {

@@ -2,7 +2,7 @@
 
 import type { z } from "zod";
 import type { Bus, BusRecord, Subscription } from "./bus.ts";
-import { deadLetter, decodeRecord, encodeMessage } from "./messages.ts";
+import { deadLetter, decodeRecord, publishMessages } from "./messages.ts";
 import type { Logger } from "../log.ts";
 
 /** Options for {@linkcode ReplyInbox.open}. */
@@ -90,9 +90,10 @@ export class ReplyInbox {
   }
 
   #receive(record: BusRecord): void {
-    let reply: unknown;
+    let reply: unknown = record.message;
     try {
-      reply = JSON.parse(record.value);
+      // A reply that never left the process carries its object: no JSON to parse.
+      reply ??= JSON.parse(record.value);
     } catch {
       this.#log.warn("Ignoring a reply that is not JSON", {
         topic: record.topic,
@@ -139,8 +140,15 @@ export interface ServeRequestsOptions<S extends z.ZodType> {
   schema: S;
   /** Where invalid requests are reported. */
   log: Logger;
-  /** Partitions handled at once (default 1). */
+  /**
+   * Requests handled at once (default 1): with `perKey`, requests of different keys (agents) run
+   * at once and each key's requests in order; without it, one per partition at a time.
+   */
   concurrency?: number;
+  /** Handle requests of different keys concurrently, in order per key (default true). */
+  perKey?: boolean;
+  /** Called when the group (re)assigned request partitions to this member (see the bus). */
+  onAssigned?: () => void;
   /** Answers one request; a handler that throws gets the request delivered again. */
   handle(request: z.infer<S>): Promise<ServedReply>;
 }
@@ -154,6 +162,8 @@ export function serveRequests<S extends z.ZodType>(
     groupId: options.groupId,
     topics: [options.topic],
     concurrency: options.concurrency,
+    perKey: options.perKey ?? true,
+    onAssigned: options.onAssigned,
     handler: async (record) => {
       const decoded = decodeRecord(options.schema, record);
       if (!decoded.ok) {
@@ -161,7 +171,7 @@ export function serveRequests<S extends z.ZodType>(
         return;
       }
       const { replyTo, key, reply } = await options.handle(decoded.message);
-      await bus.publish(replyTo, [{ key, value: encodeMessage(reply) }]);
+      await publishMessages(bus, replyTo, [{ key, message: reply }]);
     },
   });
 }

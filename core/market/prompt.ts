@@ -31,9 +31,22 @@ export function parsePromptFormat(value: string): PromptFormat {
   return value as PromptFormat;
 }
 
-/** Renders the market block in a layout. */
+/** Market blocks already rendered, per snapshot object and layout (agents share snapshots). */
+const rendered = new WeakMap<MarketSnapshot, Map<PromptFormat, string>>();
+
+/**
+ * Renders the market block in a layout. Every agent of a process decides on the same snapshot
+ * object, so the text is rendered once per snapshot and layout (snapshots are never modified).
+ */
 export function renderMarket(snapshot: MarketSnapshot, format: PromptFormat): string {
-  return format === "plain" ? renderSnapshotPlain(snapshot) : renderSnapshotPrompt(snapshot);
+  let texts = rendered.get(snapshot);
+  if (!texts) rendered.set(snapshot, texts = new Map());
+  let text = texts.get(format);
+  if (text === undefined) {
+    text = format === "plain" ? renderSnapshotPlain(snapshot) : renderSnapshotPrompt(snapshot);
+    texts.set(format, text);
+  }
+  return text;
 }
 
 function twoDecimals(value: string): string {

@@ -9,7 +9,9 @@
  * JSON protocol (a request with a response format): one JSON decision in the reply's text.
  *
  * Token usage is an ESTIMATE (characters / 4 of the prompt and of the answer), so prompt-size
- * charts work offline; the price table charges offline models nothing.
+ * charts work offline; the price table charges offline models nothing. The user prompt (portfolio
+ * and market block) is estimated from the structured snapshot and portfolio it shows, never read:
+ * in one process it is then never rendered (see `lazyUserMessage` in core/runtime/agent_router.ts).
  */
 
 import type { AssistantMessage, ChatMessage, ToolCall } from "../contracts/chat.ts";
@@ -40,6 +42,40 @@ export interface PolicyProtocolOptions {
 /** Estimated tokens of a text: characters / 4, rounded up (an estimate, not a tokenizer). */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+/** Characters of the market block per product and per candle, about (compact layout). */
+const MARKET_CHARS_PER_PRODUCT = 120;
+const MARKET_CHARS_PER_CANDLE = 26;
+/** Characters of the portfolio block, about: header and per position. */
+const PORTFOLIO_CHARS = 240;
+const PORTFOLIO_CHARS_PER_POSITION = 110;
+
+/** Estimated characters of a user prompt that shows this snapshot and portfolio. */
+function promptChars(snapshot: MarketSnapshot, portfolio: PortfolioView | undefined): number {
+  let chars = portfolio
+    ? PORTFOLIO_CHARS + PORTFOLIO_CHARS_PER_POSITION * portfolio.positions.length
+    : 0;
+  for (const product of snapshot.products) {
+    const candles = product.candles.m15.length + product.candles.m5.length +
+      product.candles.m1.length;
+    chars += MARKET_CHARS_PER_PRODUCT + MARKET_CHARS_PER_CANDLE * candles;
+  }
+  return chars;
+}
+
+/**
+ * Estimated prompt tokens of a request: characters / 4 of its messages, the user prompt estimated
+ * from the structured snapshot and portfolio when the request has a snapshot (not read).
+ */
+export function estimatePromptTokens(request: ModelRequest): number {
+  let chars = 0;
+  for (const message of request.messages) {
+    chars += message.role === "user" && request.snapshot
+      ? promptChars(request.snapshot, request.portfolio)
+      : messageText(message).length + 1;
+  }
+  return Math.ceil(chars / 4);
 }
 
 function messageText(message: ChatMessage): string {
@@ -195,7 +231,7 @@ export function policyResponse(
   return {
     message,
     usage: {
-      promptTokens: estimateTokens(request.messages.map(messageText).join("\n")),
+      promptTokens: estimatePromptTokens(request),
       completionTokens: estimateTokens(messageText(message)),
     },
     model,
