@@ -8,7 +8,7 @@
 
 import { countTokens } from "gpt-tokenizer";
 import type { Bus } from "../core/bus/bus.ts";
-import { KafkaBus } from "../core/bus/kafka_bus.ts";
+import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import type { MarketTopics } from "../core/connector/publish.ts";
 import { ReplayFeed } from "../core/connector/replay.ts";

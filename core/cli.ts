@@ -16,10 +16,37 @@ import { DECISION_PROTOCOLS, type DecisionProtocol } from "./agents/decision.ts"
 import { DEFAULT_LOG_LEVEL, type LogLevel, parseLogLevel } from "./log.ts";
 import { PROMPT_FORMATS, type PromptFormat } from "./market/prompt.ts";
 import { type RequestControls, TOOL_CHOICES, type ToolChoice } from "./runtime/model_provider.ts";
+import {
+  type KafkaSecurity,
+  parseKafkaSecurity,
+  SASL_MECHANISMS,
+  type SaslMechanism,
+  SECURITY_PROTOCOLS,
+  type SecurityProtocol,
+} from "./bus/kafka_security.ts";
 
-/** A command line with the shared `--bootstrap-servers` and `--log-level` flags. */
+/** The flags every service on a broker shares (see {@linkcode brokerCommand}). */
+export type ServiceFlags = {
+  /** `--bootstrap-servers`: comma-separated `host:port` list. */
+  bootstrapServers: string;
+  /** `--log-level`. */
+  logLevel: LogLevel;
+  /** `--topic-prefix`: prefix of every topic (an isolated arena on a shared broker). */
+  topicPrefix: string;
+  /** `--security-protocol` (else `KAFKA_SECURITY_PROTOCOL`, else PLAINTEXT). */
+  securityProtocol?: SecurityProtocol;
+  /** `--sasl-mechanism` (else `KAFKA_SASL_MECHANISM`). */
+  saslMechanism?: SaslMechanism;
+  /** `--ssl-ca FILE`: PEM file of a private CA (else `KAFKA_SSL_CA_LOCATION`). */
+  sslCa?: string;
+};
+
+/**
+ * A command line with the flags every service shares: `--bootstrap-servers`, `--log-level`,
+ * `--topic-prefix` and the Kafka security flags.
+ */
 // deno-lint-ignore ban-types
-export type BrokerCommand = Command<[], { bootstrapServers: string; logLevel: LogLevel }, {}>;
+export type BrokerCommand = Command<[], ServiceFlags, {}>;
 
 /** Exit code of a usage error (a bad flag value or combination), as in most Unix tools. */
 export const USAGE_EXIT_CODE = 2;
@@ -33,17 +60,75 @@ export interface BrokerCommandOptions {
   description: string;
 }
 
-/** Starts a service's command line with the flags every service shares. */
+/**
+ * Starts a service's command line with the flags every service shares: `--bootstrap-servers`
+ * (default `$KAFKA_BOOTSTRAP_SERVERS`, else `localhost:9092`), `--log-level`, `--topic-prefix` and
+ * the Kafka security flags. Build the bus settings with {@linkcode kafkaSecurityOf}.
+ */
 export function brokerCommand(name: string, options: BrokerCommandOptions): BrokerCommand {
-  return new Command()
-    .name(name)
-    .description(options.description)
-    .option(
-      "--bootstrap-servers <servers>",
-      "Kafka bootstrap servers",
-      Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+  return addKafkaSecurityFlags(addTopicPrefixFlag(
+    new Command()
+      .name(name)
+      .description(options.description)
+      .option(
+        "--bootstrap-servers <servers>",
+        "Kafka bootstrap servers",
+        Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
+      )
+      .addOption(logLevelOption()),
+  )) as BrokerCommand;
+}
+
+/** Adds `--topic-prefix` (default none): the one declaration of the flag. */
+// deno-lint-ignore no-explicit-any
+export function addTopicPrefixFlag<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command.option(
+    "--topic-prefix <prefix>",
+    "prefix of every topic name (isolated arenas on a shared broker, tests)",
+    "",
+  );
+}
+
+/**
+ * Adds the Kafka security flags `--security-protocol`, `--sasl-mechanism` and `--ssl-ca`; the
+ * SASL user name and password come only from `KAFKA_SASL_USERNAME` / `KAFKA_SASL_PASSWORD`.
+ */
+// deno-lint-ignore no-explicit-any
+export function addKafkaSecurityFlags<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .addOption(
+      new Option("--security-protocol <protocol>", "Kafka security.protocol")
+        .choices(SECURITY_PROTOCOLS),
     )
-    .addOption(logLevelOption());
+    .addOption(
+      new Option("--sasl-mechanism <mechanism>", "SASL mechanism of the SASL protocols")
+        .choices(SASL_MECHANISMS),
+    )
+    .option("--ssl-ca <file>", "PEM file of a private CA for SSL and SASL_SSL");
+}
+
+/**
+ * The Kafka security settings of the shared flags plus the environment (credentials only from
+ * `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD`). A missing or contradictory setting is a usage
+ * error: one line `<service>: <reason>` and exit code 2, before anything connects.
+ */
+export function kafkaSecurityOf(
+  service: string,
+  flags: Pick<ServiceFlags, "securityProtocol" | "saslMechanism" | "sslCa">,
+): KafkaSecurity {
+  try {
+    return parseKafkaSecurity({
+      protocol: flags.securityProtocol,
+      mechanism: flags.saslMechanism,
+      caFile: flags.sslCa,
+    }, Deno.env);
+  } catch (error) {
+    usageError(service, (error as Error).message);
+  }
 }
 
 /** The `--log-level` option, with the one default of every service ({@linkcode DEFAULT_LOG_LEVEL}). */

@@ -13,9 +13,11 @@
  * ```
  */
 
-import { KafkaBus, type KafkaBusOptions } from "./bus/kafka_bus.ts";
+import { KafkaBus, type KafkaBusOptions } from "./bus/kafka/mod.ts";
+import type { KafkaSecurity } from "./bus/kafka_security.ts";
 import { FAILURE_EXIT_CODE } from "./cli.ts";
 import type { Logger } from "./log.ts";
+import { onShutdownSignals } from "./shutdown.ts";
 
 /** Stops what a service's start function started (consumers, servers, timers). */
 export type StopService = () => Promise<void> | void;
@@ -52,6 +54,8 @@ export interface ServiceOptions {
   log: Logger;
   /** Consumer timings of the bus. */
   bus?: Omit<KafkaBusOptions, "brokers" | "clientId" | "log">;
+  /** TLS and SASL settings of the broker connection (`kafkaSecurityOf` of the shared flags). */
+  security?: KafkaSecurity;
   /** How long the start-up probe tries the broker (default the bus's, 6 s). */
   probeTimeoutMs?: number;
   /** Stop on SIGINT (default true; false when a live screen handles Ctrl-C itself). */
@@ -71,12 +75,14 @@ export async function startService(
   options: ServiceOptions,
   start: (context: ServiceContext) => Promise<StopService | void>,
 ): Promise<RunningService> {
-  const bus = new KafkaBus({
+  const busOptions: KafkaBusOptions = {
     ...options.bus,
     brokers: options.bootstrapServers.split(","),
     clientId: options.clientId,
     log: options.log.child("bus"),
-  });
+    security: options.security,
+  };
+  const bus = new KafkaBus(busOptions);
   const abort = new AbortController();
   let stop: StopService | undefined;
   let stopping = false;
@@ -98,8 +104,7 @@ export async function startService(
     return exit(code);
   }
 
-  if (options.interrupt ?? true) Deno.addSignalListener("SIGINT", () => void shutdown(130));
-  Deno.addSignalListener("SIGTERM", () => void shutdown(143));
+  onShutdownSignals((code) => void shutdown(code), { interrupt: options.interrupt });
 
   try {
     await bus.probe({ timeoutMs: options.probeTimeoutMs });

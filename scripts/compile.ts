@@ -168,7 +168,8 @@ export function missingRuntimeMessage(target: string): string {
   ].join("\n");
 }
 
-function shellWord(word: string): string {
+/** A word as a POSIX shell reads it back: quoted when it holds characters the shell expands. */
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 

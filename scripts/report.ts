@@ -1,6 +1,6 @@
 /** Writes report.html (self-contained) and report.json of a run, read from the broker. */
 
-import { brokerCommand, parseFlags } from "../core/cli.ts";
+import { brokerCommand, kafkaSecurityOf, parseFlags } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { startService } from "../core/service.ts";
 import { loadWebAssets } from "../core/dashboard/assets.ts";
@@ -18,6 +18,7 @@ const log = createLogger("report", { level: options.logLevel });
 const service = await startService({
   name: "report",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("report", options),
   clientId: "report",
   log,
 }, async ({ bus }) => {

@@ -37,35 +37,47 @@ import {
   selectReplayProducts,
 } from "../core/connector/replay.ts";
 import { describeMask, maskedIncrements } from "../core/market/mask.ts";
-import { ModelRecording } from "../core/models/recorded_model.ts";
+import type { ModelRecording } from "../core/models/recorded_model.ts";
+import type { KafkaBusOptions } from "../core/bus/kafka/mod.ts";
+import type { KafkaSecurity } from "../core/bus/kafka_security.ts";
 import { writeReport } from "../core/dashboard/report.ts";
 import { DashboardStore } from "../core/dashboard/store.ts";
-import { startWebDashboard } from "../core/dashboard/web_server.ts";
+import { dashboardAuthToken, startWebDashboard } from "../core/dashboard/web_server.ts";
 import {
   addAgentProtocolFlags,
-  addRequestControlFlags,
+  addKafkaSecurityFlags,
+  addTopicPrefixFlag,
   ensureWritableDir,
   fatalError,
   feeBpsFlag,
+  kafkaSecurityOf,
   logLevelOption,
   nonNegativeIntFlag,
   parseFlags,
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
-  requestControls,
   usageError,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { createModel } from "../core/models/create_model.ts";
-import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
+import {
+  addModelFlags,
+  addModelKindFlags,
+  apiKeyOf,
+  modelSettings,
+  openModelRecording,
+  priceOverrides,
+} from "../core/models/model_flags.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
+import type { PriceTable } from "../core/runtime/chat_node.ts";
+import { onShutdownSignals } from "../core/shutdown.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 
-const program = addAgentProtocolFlags(addRequestControlFlags(
-  new Command()
+const program = addAgentProtocolFlags(addModelFlags(addModelKindFlags(addKafkaSecurityFlags(
+  addTopicPrefixFlag(new Command())
     .name("arena")
     .description("The whole arena in one process: market data, agents, model, tools, dashboards")
     .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
@@ -97,22 +109,6 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
         "names are shown after the run",
     )
     .option("--mask-seed <n>", "replay: seed of the mask (default random)", nonNegativeIntFlag)
-    .option("--record-model <file>", "write every model answer to FILE (JSON lines)")
-    .option("--replay-model <file>", "answer from a recording instead of calling the model ($0)")
-    .option("--allow-misses", "with --replay-model: answer unrecorded requests with an error")
-    .addOption(
-      new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
-        .choices(["openai", "rules"] as const),
-    )
-    .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
-    .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
-    .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
-    .addOption(
-      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-        .choices(REASONING_EFFORTS),
-    )
-    .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
-    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
     .option(
       "--entries <list>",
       "several models in one arena: strategy:model pairs such as momentum:rules,scalper:gpt-5-nano " +
@@ -127,13 +123,16 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
     .option("--no-web", "do not start the web dashboard")
     .option("--port <port>", "web dashboard port (0 picks a free one)", portFlag, 8787)
     .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
+    .option(
+      "--auth-token <token>",
+      "token the web dashboard requires (default $ARENA_DASHBOARD_TOKEN; needed off loopback)",
+    )
     .option("--no-tty", "print plain periodic summaries instead of the live screen")
     .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
     .option("--report-dir <dir>", "where report.html and report.json go")
     .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
-    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
     .addOption(logLevelOption()),
-));
+))));
 
 const options = parseFlags(program);
 const demo = options.demo === true;
@@ -145,7 +144,7 @@ const log = createLogger("arena", {
   sink: interactive
     ? (line) => heldLines.push(line) > 200 && heldLines.shift()
     : (line) => console.error(line),
-  secrets: options.apiKey ? [options.apiKey] : [],
+  secrets: [apiKeyOf(options) ?? ""],
 });
 
 function fail(message: string): never {
@@ -166,12 +165,7 @@ if (!replaying && (options.mask || options.maskSeed !== undefined)) {
 }
 let recording: ModelRecording;
 try {
-  recording = await ModelRecording.open({
-    record: options.recordModel,
-    replay: options.replayModel,
-    allowMisses: options.allowMisses,
-    onMiss: () => abort.abort(),
-  });
+  recording = await openModelRecording(options, () => abort.abort());
 } catch (error) {
   fail((error as Error).message);
 }
@@ -273,23 +267,23 @@ try {
 }
 
 /** The rules model, or the model id on the OpenAI-compatible server (the key is needed then). */
-function modelOf(model: string): { provider: ModelProvider; secrets: string[] } {
-  const apiKey = model === "rules" || recording.replaying
-    ? ""
-    : options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
-  const provider = recording.provider(model, () =>
-    createModel({
-      model,
-      apiKey,
-      baseURL: options.baseUrl,
-      reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
-      timeoutMs: options.timeoutMs,
-      controls: requestControls(options),
-      takerFeeBps: options.takerFeeBps,
-      increments: mask ? maskedIncrements(mask) : undefined,
-      log: log.child("model"),
-    }));
-  return { provider, secrets: apiKey ? [apiKey] : [] };
+function modelOf(
+  model: string,
+): { provider: ModelProvider; secrets: string[]; costPerMillionTokens: PriceTable } {
+  const settings = modelSettings(options, { recording });
+  const provider = createModel({
+    ...settings,
+    model,
+    takerFeeBps: options.takerFeeBps,
+    increments: mask ? maskedIncrements(mask) : undefined,
+    log: log.child("model"),
+  });
+  const apiKey = model === "rules" ? undefined : settings.apiKey;
+  return {
+    provider,
+    secrets: apiKey ? [apiKey] : [],
+    costPerMillionTokens: priceOverrides(options, [provider.model]),
+  };
 }
 
 const modelLabels = models.map((model) =>
@@ -311,12 +305,14 @@ try {
 
 let bus: Bus;
 if (options.bootstrapServers) {
-  const { KafkaBus } = await import("../core/bus/kafka_bus.ts");
-  const kafka = new KafkaBus({
+  const { KafkaBus } = await import("../core/bus/kafka/mod.ts");
+  const busOptions: KafkaBusOptions & { security?: KafkaSecurity } = {
     brokers: options.bootstrapServers.split(","),
     clientId: `arena.${crypto.randomUUID().slice(0, 8)}`,
     log: log.child("bus"),
-  });
+    security: kafkaSecurityOf("arena", options),
+  };
+  const kafka = new KafkaBus(busOptions);
   try {
     await kafka.probe();
   } catch (error) {
@@ -330,12 +326,17 @@ if (options.bootstrapServers) {
 }
 
 const abort = new AbortController();
-const stop = () => abort.abort();
-Deno.addSignalListener("SIGINT", stop);
-Deno.addSignalListener("SIGTERM", stop);
+// Ctrl-C or SIGTERM stops the market; the arena then closes in order and reports.
+onShutdownSignals(() => abort.abort());
 
 const startedAt = performance.now();
 const web = options.web ?? !demo;
+let authToken: string | undefined;
+try {
+  authToken = web ? dashboardAuthToken(options.host, options.authToken, Deno.env) : undefined;
+} catch (error) {
+  fatalError("arena", (error as Error).message);
+}
 let webUrl: string | undefined;
 if (!interactive) console.log(`${demo ? "Demo" : "Arena"}: ${description}`);
 let result;
@@ -350,7 +351,7 @@ try {
     tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
     dashboard: interactive ? "tty" : "plain",
     dashboardIntervalMs: interactive ? 250 : options.interval * 1000,
-    web: web ? { port: options.port, host: options.host } : undefined,
+    web: web ? { port: options.port, host: options.host, authToken } : undefined,
     onWeb: (url) => {
       webUrl = url;
       if (!interactive) console.log(`Web dashboard: ${url}`);
@@ -414,6 +415,7 @@ if (webUrl && !abort.signal.aborted) {
   const final = await startWebDashboard(new DashboardStore({ state: result.state }), {
     port: Number(new URL(webUrl).port),
     host: options.host,
+    authToken,
     log: log.child("web"),
   });
   console.log(`Web dashboard still serving at ${final.url} until Ctrl-C`);

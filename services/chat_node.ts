@@ -11,94 +11,64 @@
  * The API key is redacted from every log line and error reply.
  */
 
-import { Option } from "@commander-js/extra-typings";
-import {
-  addRequestControlFlags,
-  brokerCommand,
-  nonNegativeNumberFlag,
-  parseFlags,
-  positiveIntFlag,
-  requestControls,
-  usageError,
-} from "../core/cli.ts";
+import { brokerCommand, kafkaSecurityOf, parseFlags, usageError } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { startService } from "../core/service.ts";
 import { createModel } from "../core/models/create_model.ts";
-import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
-import { DEFAULT_PRICE_TABLE, type PriceTable, startChatNode } from "../core/runtime/chat_node.ts";
+import {
+  addModelFlags,
+  addModelKindFlags,
+  apiKeyOf,
+  modelSettings,
+  openModelRecording,
+  priceOverrides,
+} from "../core/models/model_flags.ts";
+import type { ModelRecording } from "../core/models/recorded_model.ts";
+import { startChatNode } from "../core/runtime/chat_node.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
-const program = addRequestControlFlags(
+const program = addModelFlags(addModelKindFlags(
   brokerCommand("chat_node", {
     description: "LLM inference service: one model answering agents' chat requests",
   })
-    .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)")
-    .addOption(
-      new Option("--model <kind>", "openai (any OpenAI-compatible server) or rules (offline)")
-        .choices(["openai", "rules"] as const).default("openai" as const),
-    )
-    .option("--model-id <id>", "model id sent to the server", "gpt-5-nano")
-    .option("--base-url <url>", "base URL of an OpenAI-compatible server (default OpenAI)")
-    .option("--api-key <key>", "API key (default $OPENAI_API_KEY)")
-    .option("--max-workers <n>", "concurrent model calls", positiveIntFlag, 10)
-    .addOption(
-      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-        .choices(REASONING_EFFORTS),
-    )
-    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
-    .option(
-      "--price-input <usd>",
-      "USD per million prompt tokens for cost estimates (overrides the built-in price table)",
-      nonNegativeNumberFlag,
-    )
-    .option(
-      "--price-output <usd>",
-      "USD per million completion tokens for cost estimates",
-      nonNegativeNumberFlag,
-    )
-    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
-);
+    .option("--name <name>", "chat node name: consumes ai_prompted.<name> (default ai_prompted)"),
+));
 
 const options = parseFlags(program);
-const apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY") ?? "";
+const kind = options.model ?? "openai";
+const apiKey = apiKeyOf(options);
 const secrets = apiKey ? [apiKey] : [];
 const log = createLogger(`chat_node.${options.name ?? "shared"}`, {
   level: options.logLevel,
   secrets,
 });
 
+let recording: ModelRecording;
 let provider: ModelProvider;
 try {
+  recording = await openModelRecording(
+    options,
+    (miss) => log.error("Request not in the recording", { error: miss.message }),
+  );
   provider = createModel({
-    model: options.model === "rules" ? "rules" : options.modelId,
-    apiKey,
-    baseURL: options.baseUrl,
-    reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
-    timeoutMs: options.timeoutMs,
-    controls: requestControls(options),
+    ...modelSettings(options, { recording }),
+    model: kind === "rules" ? "rules" : options.modelId,
     log: log.child("model"),
   });
 } catch (error) {
   usageError("chat_node", (error as Error).message);
 }
 
-const costPerMillionTokens: PriceTable = {};
-if (options.priceInput !== undefined || options.priceOutput !== undefined) {
-  const known = DEFAULT_PRICE_TABLE[provider.model] ?? { input: 0, output: 0 };
-  costPerMillionTokens[provider.model] = {
-    input: options.priceInput ?? known.input,
-    output: options.priceOutput ?? known.output,
-  };
-}
 await startService({
   name: "chat_node",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("chat_node", options),
   clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
   log,
 }, async ({ bus }) => {
   const node = await startChatNode(bus, {
     provider,
-    costPerMillionTokens,
+    costPerMillionTokens: priceOverrides(options, [provider.model]),
     name: options.name,
     maxWorkers: options.maxWorkers,
     log,
@@ -108,10 +78,11 @@ await startService({
   log.notice("Chat node ready", {
     topic: node.topic,
     model: node.model,
-    baseUrl: options.model === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
+    baseUrl: kind === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
   });
   return async () => {
     await node.stop();
+    await recording.close();
     log.notice("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
   };
 });

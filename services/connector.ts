@@ -4,12 +4,7 @@
  * (saying so), and for the broker a few seconds (one line and exit 1 when none answers).
  */
 
-import {
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-  ARENA_TOPICS,
-  PRICE_TOPIC,
-} from "../core/bus/topics.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import { CoinbaseFeed, DEFAULT_REST_URL, DEFAULT_WS_URL } from "../core/connector/coinbase_feed.ts";
 import { Recorder } from "../core/connector/recording.ts";
 import {
@@ -23,6 +18,7 @@ import { describeMask } from "../core/market/mask.ts";
 import {
   basisPointsFlag,
   brokerCommand,
+  kafkaSecurityOf,
   nonNegativeIntFlag,
   nonNegativeNumberFlag,
   parseFlags,
@@ -88,8 +84,7 @@ const program = brokerCommand("connector", {
     "--mask-seed <n>",
     "replay: seed of the mask (default random, logged)",
     nonNegativeIntFlag,
-  )
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+  );
 
 const options = parseFlags(program);
 const log = createLogger("connector", { level: options.logLevel });
@@ -125,20 +120,21 @@ if (options.replay) {
   }
 }
 
-const prefix = options.topicPrefix;
+const arena = arenaTopics(options.topicPrefix);
 const topics = {
-  snapshots: prefix + AGENT_INPUT_TOPIC,
-  prices: prefix + PRICE_TOPIC,
-  activity: prefix + ACTIVITY_TOPIC,
+  snapshots: arena.snapshots.topic,
+  prices: arena.prices.topic,
+  activity: arena.activity.topic,
 };
 
 const service = await startService({
   name: "connector",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("connector", options),
   clientId: "connector",
   log,
 }, async ({ bus, signal }) => {
-  await bus.ensureTopics(ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })));
+  await bus.ensureTopics([...arena.fixed]);
   if (source) {
     const mask = options.mask
       ? replayMask(source, {

@@ -1,31 +1,47 @@
 /** Dashboard service: a read-only consumer drawing the arena in the terminal and on the web. */
 
+import { arenaTopics } from "../core/bus/topics.ts";
 import {
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-  ARENA_TOPICS,
-  LEDGER_TOPIC,
-  PRICE_TOPIC,
-} from "../core/bus/topics.ts";
-import { brokerCommand, parseFlags, portFlag, positiveNumberFlag } from "../core/cli.ts";
+  brokerCommand,
+  fatalError,
+  kafkaSecurityOf,
+  parseFlags,
+  portFlag,
+  positiveNumberFlag,
+} from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { startService } from "../core/service.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
-import { startWebDashboard, type WebDashboard } from "../core/dashboard/web_server.ts";
+import {
+  dashboardAuthToken,
+  startWebDashboard,
+  type WebDashboard,
+} from "../core/dashboard/web_server.ts";
 
 const program = brokerCommand("dashboard", {
   description: "Live terminal and web dashboard of the arena (read-only)",
 })
   .option("--port <port>", "web dashboard port", (value) => portFlag(value), 8787)
   .option("--host <host>", "web dashboard address to bind", "127.0.0.1")
+  .option(
+    "--auth-token <token>",
+    "token the web dashboard requires (default $ARENA_DASHBOARD_TOKEN; needed off loopback)",
+  )
   .option("--no-web", "do not start the web dashboard")
   .option("--no-tty", "print plain periodic summaries for logs instead of the live screen")
   .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
-  .option("--group-id <id>", "consumer group id (default: unique per run)")
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+  .option("--group-id <id>", "consumer group id (default: unique per run)");
 
 const options = parseFlags(program);
+let authToken: string | undefined;
+try {
+  authToken = options.web
+    ? dashboardAuthToken(options.host, options.authToken, Deno.env)
+    : undefined;
+} catch (error) {
+  fatalError("dashboard", (error as Error).message);
+}
 
 const interactive = options.tty && Deno.stdout.isTerminal();
 // The live screen owns the terminal: keep log lines and print them after it is restored.
@@ -38,12 +54,12 @@ const log = createLogger("dashboard", {
 });
 
 const store = new DashboardStore();
-const prefix = options.topicPrefix;
+const arena = arenaTopics(options.topicPrefix);
 const topics = {
-  ledger: prefix + LEDGER_TOPIC,
-  prices: prefix + PRICE_TOPIC,
-  activity: prefix + ACTIVITY_TOPIC,
-  snapshots: prefix + AGENT_INPUT_TOPIC,
+  ledger: arena.ledger.topic,
+  prices: arena.prices.topic,
+  activity: arena.activity.topic,
+  snapshots: arena.snapshots.topic,
 };
 let terminal: TerminalDashboard | undefined;
 let webUrl: string | undefined;
@@ -51,6 +67,7 @@ let webUrl: string | undefined;
 await startService({
   name: "dashboard",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("dashboard", options),
   clientId: "dashboard",
   log,
   // The live screen handles Ctrl-C itself.
@@ -64,7 +81,12 @@ await startService({
   let web: WebDashboard | undefined;
   if (options.web) {
     try {
-      web = await startWebDashboard(store, { port: options.port, host: options.host, log });
+      web = await startWebDashboard(store, {
+        port: options.port,
+        host: options.host,
+        authToken,
+        log,
+      });
     } catch (error) {
       throw new Error(
         error instanceof Deno.errors.AddrInUse
@@ -86,8 +108,7 @@ await startService({
   // Missing topics are created with their real specs, never left to broker defaults.
   const read = new Set<string>(Object.values(topics));
   await bus.ensureTopics(
-    ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic }))
-      .filter((spec) => read.has(spec.topic)),
+    arena.fixed.filter((spec) => read.has(spec.topic)),
   );
   const subscription = await connectDashboard(bus, store, {
     log,

@@ -1,12 +1,13 @@
 /** Ledger export: every account, position, trade and metric rebuilt from the broker. */
 
 import { readAllMessages } from "../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC } from "../core/bus/topics.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
 import { PriceTick } from "../core/contracts/market.ts";
 import {
   brokerCommand,
   feeBpsFlag,
+  kafkaSecurityOf,
   nonNegativeIntFlag,
   parseFlags,
   positiveNumberFlag,
@@ -26,26 +27,30 @@ const program = brokerCommand("ledger", {
     positiveNumberFlag,
     60,
   )
-  .option("--taker-fee-bps <bps>", "fee charged to the buy-and-hold benchmark", feeBpsFlag, 60)
-  .option("--trades <n>", "trades shown in the table view", nonNegativeIntFlag, 20)
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "");
+  .option(
+    "--taker-fee-bps <bps>",
+    "fee charged to the buy-and-hold benchmark (default: the fee the ledger's trades paid)",
+    feeBpsFlag,
+  )
+  .option("--trades <n>", "trades shown in the table view", nonNegativeIntFlag, 20);
 
 const options = parseFlags(program);
 const log = createLogger("ledger", { level: options.logLevel });
 const service = await startService({
   name: "ledger",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("ledger", options),
   clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
   log,
 }, async ({ bus }) => {
   const events: LedgerEvent[] = [];
   const ticks: PriceTick[] = [];
-  await readAllMessages(bus, options.topicPrefix + LEDGER_TOPIC, {
+  await readAllMessages(bus, arenaTopics(options.topicPrefix).ledger.topic, {
     schema: LedgerEvent,
     log,
     handler: (event) => void events.push(event),
   });
-  await readAllMessages(bus, options.topicPrefix + PRICE_TOPIC, {
+  await readAllMessages(bus, arenaTopics(options.topicPrefix).prices.topic, {
     schema: PriceTick,
     log,
     handler: (tick) => void ticks.push(tick),

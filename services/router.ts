@@ -12,6 +12,7 @@ import { Option } from "@commander-js/extra-typings";
 import {
   addAgentProtocolFlags,
   brokerCommand,
+  kafkaSecurityOf,
   nonNegativeIntFlag,
   parseFlags,
   positiveIntFlag,
@@ -37,8 +38,7 @@ const program = addAgentProtocolFlags(
       "past decisions summarised in each prompt",
       nonNegativeIntFlag,
     )
-    .option("--max-steps <n>", "model calls per decision at most", positiveIntFlag)
-    .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", ""),
+    .option("--max-steps <n>", "model calls per decision at most", positiveIntFlag),
 );
 
 const options = parseFlags(program);
@@ -57,6 +57,7 @@ try {
 await startService({
   name: "router",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("router", options),
   clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
   log,
 }, async ({ bus }) => {

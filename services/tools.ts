@@ -10,27 +10,21 @@
  * replica serves an agent at a time, and a replica taking over waits for the ledger first.
  */
 
-import { dynamicTopic, LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import {
   basisPointsFlag,
   brokerCommand,
   feeBpsFlag,
+  kafkaSecurityOf,
   parseFlags,
   positiveIntFlag,
+  positiveNumberFlag,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { startService } from "../core/service.ts";
-import {
-  Calculator,
-  calculatorTool,
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../core/tools/mod.ts";
+import { startToolsNode } from "../core/tools/tools_node.ts";
 import type { TradeConfig } from "../core/ledger/trade.ts";
-import type { ToolSpec } from "../core/runtime/tool_spec.ts";
 
 const program = brokerCommand("tools", {
   description: "Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger",
@@ -47,7 +41,12 @@ const program = brokerCommand("tools", {
     "--group-id <id>",
     "consumer group prefix shared by tools replicas (default tool_node.<tool>)",
   )
-  .option("--topic-prefix <prefix>", "prefix of every topic name (isolated arenas, tests)", "")
+  .option(
+    "--max-quote-age <seconds>",
+    "refuse fills on a quote older than this on the market clock (wall clock when live)",
+    positiveNumberFlag,
+    120,
+  )
   .option(
     "--session-timeout-ms <ms>",
     "consumer session timeout: how fast a dead replica's partitions move to another",
@@ -61,10 +60,10 @@ const config: TradeConfig = {
   takerFeeBps: options.takerFeeBps,
   slippageBps: options.slippageBps,
 };
-const prefix = options.topicPrefix;
 await startService({
   name: "tools",
   bootstrapServers: options.bootstrapServers,
+  security: kafkaSecurityOf("tools", options),
   clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
   log,
   bus: {
@@ -72,36 +71,16 @@ await startService({
     heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),
   },
 }, async ({ bus }) => {
-  await bus.ensureTopics([
-    { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
-    { topic: prefix + PRICE_TOPIC, partitions: 3, retentionMs: 7 * 24 * 60 * 60 * 1000 },
-    ...["execute_trade", "get_portfolio", "calculator"].map((tool) =>
-      dynamicTopic(prefix + toolRequestTopic(tool), 6)
-    ),
-  ]);
-  const ledger = await LedgerService.start(bus, {
-    log: log.child("ledger"),
+  // The tool definitions (with this fee) go on the tool catalog: routers offer exactly those.
+  const node = await startToolsNode(bus, {
+    log,
+    topics: arenaTopics(options.topicPrefix),
     startingCash: options.startingCash,
     config,
-    ledgerTopic: prefix + LEDGER_TOPIC,
-    priceTopic: prefix + PRICE_TOPIC,
-  });
-  const calculator = new Calculator();
-  await calculator.warmUp();
-  const specs = [
-    executeTradeTool(ledger, { config }),
-    getPortfolioTool(ledger),
-    calculatorTool(calculator),
-  ] as ToolSpec[];
-  const subscriptions = await serveTools(bus, specs, {
     groupId: options.groupId,
-    topicPrefix: prefix,
-    log,
+    maxQuoteAgeMs: options.maxQuoteAge * 1000,
   });
-  log.notice("Tools ready", { tools: specs.map((spec) => spec.name), ...config });
-  return async () => {
-    await Promise.all(subscriptions.map((subscription) => subscription.close())).catch(() => {});
-    await ledger.close().catch(() => {});
-    calculator.close();
-  };
+  await node.ready;
+  log.notice("Tools ready", { tools: node.tools.map((tool) => tool.name), ...config });
+  return () => node.stop();
 });

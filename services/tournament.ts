@@ -18,7 +18,7 @@
  * localhost; add another model host to `--allow-net` to use it.
  */
 
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import {
   builtinEntries,
   parseEntries,
@@ -39,7 +39,6 @@ import {
 import { loadMarketSets } from "../core/market/market_sets.ts";
 import {
   addAgentProtocolFlags,
-  addRequestControlFlags,
   ensureWritableDir,
   feeBpsFlag,
   logLevelOption,
@@ -47,15 +46,21 @@ import {
   parseFlags,
   positiveIntFlag,
   positiveNumberFlag,
-  requestControls,
   usageError,
   usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { formatProgressBar } from "../core/progress.ts";
 import { createModel } from "../core/models/create_model.ts";
-import { REASONING_EFFORTS, type ReasoningEffort } from "../core/models/openai_provider.ts";
-import { ModelRecording } from "../core/models/recorded_model.ts";
+import {
+  addModelFlags,
+  apiKeyOf,
+  modelSettings,
+  openModelRecording,
+  priceOverrides,
+} from "../core/models/model_flags.ts";
+import type { ModelRecording } from "../core/models/recorded_model.ts";
+import { onShutdownSignals } from "../core/shutdown.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
 const DEFAULT_ENTRIES = "momentum:rules,brainrot:rules,scalper:rules";
@@ -67,7 +72,7 @@ const DEFAULT_RANDOM_BASELINES = 3;
 /** Seed of the statistics, the random traders and the runs' sampling seeds (seed + run). */
 const SEED = 1;
 
-const program = addAgentProtocolFlags(addRequestControlFlags(
+const program = addAgentProtocolFlags(addModelFlags(
   new Command()
     .name("tournament")
     .description(
@@ -102,20 +107,9 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
       "100000",
     )
     .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
-    .option("--base-url <url>", "OpenAI-compatible server for non-rules models (default OpenAI)")
-    .option("--api-key <key>", "API key for non-rules models (default $OPENAI_API_KEY)")
-    .addOption(
-      new Option("--reasoning-effort <effort>", "reasoning effort of reasoning models")
-        .choices(REASONING_EFFORTS),
-    )
-    .option("--timeout-ms <ms>", "timeout of one model HTTP request", positiveIntFlag, 60_000)
-    .option("--max-workers <n>", "concurrent model calls per model", positiveIntFlag, 10)
     .option("--mask", "mask every window (default when any entry's model is not rules)")
     .option("--no-mask", "play the real data even with LLM entries")
     .option("--unmasked", "play every window masked and plain: the LLMs' memorisation gap")
-    .option("--record-model <file>", "write every model answer to FILE (JSON lines)")
-    .option("--replay-model <file>", "answer from a recording instead of calling models ($0)")
-    .option("--allow-misses", "with --replay-model: answer unrecorded requests with an error")
     .option("--out <dir>", "where tournament.md and tournament.json go", "artifacts/tournament")
     .option("--json", "print only the JSON result on standard output")
     .option("--no-progress", "no progress bar")
@@ -125,7 +119,7 @@ const program = addAgentProtocolFlags(addRequestControlFlags(
 const options = parseFlags(program);
 const log = createLogger("tournament", {
   level: options.logLevel,
-  secrets: options.apiKey ? [options.apiKey] : [],
+  secrets: [apiKeyOf(options) ?? ""],
 });
 
 let entries: TournamentEntry[];
@@ -150,21 +144,14 @@ const masked = options.mask ?? (llmEntries || options.unmasked === true);
 if (options.unmasked && options.mask === false) usage("--unmasked needs masking; drop --no-mask");
 let recording: ModelRecording;
 try {
-  recording = await ModelRecording.open({
-    record: options.recordModel,
-    replay: options.replayModel,
-    allowMisses: options.allowMisses,
-    onMiss: () => abort.abort(),
-  });
+  recording = await openModelRecording(options, () => abort.abort());
 } catch (error) {
   usage((error as Error).message);
 }
 
-let apiKey: string | undefined;
-const needsKey = llmEntries && !recording.replaying;
-if (needsKey) {
-  apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");
-  if (!apiKey) usage("entries with a model other than rules need --api-key or OPENAI_API_KEY");
+const settings = modelSettings(options, { recording });
+if (llmEntries && !recording.replaying && !settings.apiKey) {
+  usage("entries with a model other than rules need --api-key or OPENAI_API_KEY");
 }
 // The results are written at the end of the run: a folder that cannot be written fails now.
 try {
@@ -175,25 +162,22 @@ try {
 function provider(model: string, context: ProviderContext): ModelProvider {
   // Masked increments keep the rules model's returns identical masked and unmasked; a fixed
   // run id per window keeps its ledger ids the same on every run.
-  return recording.provider(model, () =>
-    createModel({
-      model,
-      apiKey,
-      baseURL: options.baseUrl,
-      reasoningEffort: options.reasoningEffort as ReasoningEffort | undefined,
-      timeoutMs: options.timeoutMs,
-      controls: { ...requestControls(options), seed: context.seed },
-      runId: `w${context.window}`,
-      takerFeeBps: options.takerFeeBps,
-      increments: context.increments,
-      log: log.child("model"),
-    }));
+  return createModel({
+    ...settings,
+    model,
+    controls: { ...settings.controls, seed: context.seed },
+    runId: `w${context.window}`,
+    takerFeeBps: options.takerFeeBps,
+    increments: context.increments,
+    log: log.child("model"),
+  });
 }
 
 const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
 const bar = progressBar(options.progress);
 const abort = new AbortController();
-Deno.addSignalListener("SIGINT", () => abort.abort());
+// Ctrl-C or SIGTERM stops the run; the partial results are still written.
+onShutdownSignals(() => abort.abort());
 const startedAt = performance.now();
 const result = await runTournament(entries, {
   windows,
@@ -204,6 +188,7 @@ const result = await runTournament(entries, {
   seed: options.seed ?? SEED,
   intervalSeconds: options.minInterval,
   maxWorkers: options.maxWorkers,
+  costPerMillionTokens: priceOverrides(options, entries.map((entry) => entry.model)),
   protocol: options.protocol,
   promptFormat: options.promptFormat,
   replyTimeoutMs: replyTimeoutSeconds * 1000,

@@ -4,7 +4,7 @@ import type { Bus } from "../bus/bus.ts";
 import { AgentName } from "../contracts/common.ts";
 import type { Logger } from "../log.ts";
 import { type PromptFormat, renderMarket } from "../market/prompt.ts";
-import { AgentRouter } from "../runtime/agent_router.ts";
+import { type AgentRouter, startAgentRouters } from "../runtime/agent_router.ts";
 import {
   type AgentSpec,
   builtinStrategy,
@@ -15,7 +15,9 @@ import {
 import { loadStrategyFile } from "./strategy_file.ts";
 import type { DecisionProtocol } from "./decision.ts";
 import { systemPromptFor } from "./decision_prompt.ts";
-import { tradingToolDefinitions } from "./tool_definitions.ts";
+import type { ToolDefinition } from "../contracts/chat.ts";
+import { arenaTopics } from "../bus/topics.ts";
+import { readToolCatalog } from "../runtime/tool_catalog.ts";
 
 /** The router's agent flags. */
 export interface AgentSelection {
@@ -84,7 +86,10 @@ export interface StartAgentsOptions {
   replyTimeoutMs?: number;
   /** Read snapshots published before the agents' groups joined (default false). */
   fromBeginning?: boolean;
-  /** Prefix of each agent's consumer group on the market topic (default none: the agent name). */
+  /**
+   * Prefix of the router's consumer group on the market topic (default none: the agent's name
+   * for one agent, else the host name of `routerHostName`, shared by all the agents).
+   */
   groupIdPrefix?: string;
   /** Tool loop (default) or one JSON decision per model call. */
   protocol?: DecisionProtocol;
@@ -92,48 +97,54 @@ export interface StartAgentsOptions {
   promptFormat?: PromptFormat;
   /** Part of every decision and order id (deterministic replays); random per router when absent. */
   runId?: string;
+  /**
+   * Tools offered to the models. Default: what the serving tools nodes published on the tool
+   * catalog, read before the first decision (waiting, with a log line, until one has).
+   */
+  tools?: ToolDefinition[];
+  /** Stops waiting for the tool catalog. */
+  signal?: AbortSignal;
 }
 
 /**
- * Starts one AgentRouter per agent with the trading tools, its strategy's prompt plus the
- * protocol's instructions, and the market block in the chosen layout.
+ * Starts one AgentRouter per agent with the tools the tools nodes describe (their catalog, so
+ * the fee a model reads is the one it pays), its strategy's prompt plus the protocol's
+ * instructions, its strategy's rules policy id, and the market block in the chosen layout.
  */
 export async function startAgents(
   bus: Bus,
   agents: AgentSpec[],
   options: StartAgentsOptions,
 ): Promise<AgentRouter[]> {
-  const tools = tradingToolDefinitions();
+  const tools = options.tools ?? await readToolCatalog(bus, {
+    topics: arenaTopics(options.topicPrefix),
+    log: options.log,
+    signal: options.signal,
+  });
   const protocol = options.protocol ?? "tools";
   const promptFormat = options.promptFormat ?? "compact";
-  const routers: AgentRouter[] = [];
-  try {
-    for (const agent of agents) {
-      routers.push(
-        await AgentRouter.start(bus, {
-          agent: agent.name,
-          systemPrompt: systemPromptFor(agent.strategy.prompt, protocol),
-          chatNodeName: options.chatNodeByAgent?.[agent.name] ?? options.chatNodeName,
-          tools,
-          renderPrompt: (snapshot) => renderMarket(snapshot, promptFormat),
-          protocol,
-          rulesPolicy: agent.strategy.rules,
-          runId: options.runId,
-          maxSteps: options.maxSteps,
-          memoryDecisions: options.memoryDecisions,
-          replyTimeoutMs: options.replyTimeoutMs,
-          fromBeginning: options.fromBeginning,
-          groupId: options.groupIdPrefix === undefined
-            ? undefined
-            : `${options.groupIdPrefix}${agent.name}`,
-          topicPrefix: options.topicPrefix,
-          log: options.log.child(agent.name),
-        }),
-      );
-    }
-  } catch (error) {
-    await Promise.allSettled(routers.map((router) => router.stop()));
-    throw error;
-  }
-  return routers;
+  // One market subscription, reply inbox and activity publisher for all the agents.
+  return await startAgentRouters(
+    bus,
+    agents.map((agent) => ({
+      agent: agent.name,
+      systemPrompt: systemPromptFor(agent.strategy.prompt, protocol),
+      chatNodeName: options.chatNodeByAgent?.[agent.name] ?? options.chatNodeName,
+      tools,
+      renderPrompt: (snapshot) => renderMarket(snapshot, promptFormat),
+      protocol,
+      rulesPolicy: agent.strategy.rules,
+      runId: options.runId,
+      maxSteps: options.maxSteps,
+      memoryDecisions: options.memoryDecisions,
+      replyTimeoutMs: options.replyTimeoutMs,
+      log: options.log.child(agent.name),
+    })),
+    {
+      fromBeginning: options.fromBeginning,
+      groupIdPrefix: options.groupIdPrefix,
+      topicPrefix: options.topicPrefix,
+      log: options.log,
+    },
+  );
 }

@@ -144,21 +144,11 @@ export function defaultAgents(): AgentSpec[] {
   ];
 }
 
-/** The line a custom strategy's prompt carries to tell the rules model which policy to play. */
-export function rulesMarker(id: RulesPolicyId): string {
-  return `(Offline rules policy: ${id}.)`;
-}
-
 /**
- * Which rules policy an agent plays: an explicit rules marker in its system prompt, else the
- * policy of the built-in strategy named on the prompt's `Your strategy:` line, else a policy id
- * in the agent name, else momentum.
+ * The rules policy of a chat request that names none (a router sends its strategy's `rules` as
+ * `rulesPolicy`; prompts are never parsed for it): a policy id in the agent name, else momentum.
  */
-export function rulesForAgent(systemPrompt: string, agent: string): RulesPolicyId {
-  const marker = /\(Offline rules policy: (\w+)\.\)/.exec(systemPrompt)?.[1];
-  if (marker && isRulesPolicyId(marker)) return marker;
-  const builtin = /Your strategy: ([A-Z]+)\b/.exec(systemPrompt)?.[1]?.toLowerCase();
-  if (builtin && isStrategyId(builtin)) return STRATEGIES[builtin].rules;
+export function rulesForAgentName(agent: string): RulesPolicyId {
   const named = RULES_POLICY_IDS.find((id) => agent.toLowerCase().includes(id));
   return named ?? "momentum";
 }

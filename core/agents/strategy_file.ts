@@ -2,7 +2,7 @@
 
 import { z } from "zod";
 import { AgentName } from "../contracts/common.ts";
-import { RULES_POLICY_IDS, rulesMarker, type Strategy } from "./strategies.ts";
+import { RULES_POLICY_IDS, type Strategy } from "./strategies.ts";
 
 /** The JSON a strategy file holds. */
 export const StrategyFile = z.object({
@@ -38,7 +38,7 @@ export function parseStrategyFile(text: string, source = "strategy file"): Strat
   const rules = parsed.data.rules ?? "momentum";
   return {
     name: parsed.data.name,
-    prompt: `${parsed.data.prompt.trim()}\n\n${rulesMarker(rules)}`,
+    prompt: parsed.data.prompt.trim(),
     rules,
   };
 }

@@ -6,15 +6,7 @@
  */
 
 import type { Bus, Subscription } from "../bus/bus.ts";
-import {
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-  ARENA_TOPICS,
-  dynamicTopic,
-  LEDGER_TOPIC,
-  PRICE_TOPIC,
-  toolRequestTopic,
-} from "../bus/topics.ts";
+import { arenaTopics } from "../bus/topics.ts";
 import { startAgents } from "../agents/agents.ts";
 import type { AgentSpec } from "../agents/strategies.ts";
 import type { DecisionProtocol } from "../agents/decision.ts";
@@ -35,17 +27,11 @@ import { startWebDashboard, type WebDashboard } from "../dashboard/web_server.ts
 import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../ledger/trade.ts";
 import { ledgerIncrements, type MarketMask } from "../market/mask.ts";
 import type { Logger } from "../log.ts";
-import { type ChatNodeHandle, startChatNode } from "../runtime/chat_node.ts";
+import { type ChatNodeHandle, type PriceTable, startChatNode } from "../runtime/chat_node.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
-import type { ToolSpec } from "../runtime/tool_spec.ts";
-import {
-  Calculator,
-  calculatorTool,
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../tools/mod.ts";
+import type { Calculator } from "../tools/calculator.ts";
+import { startToolsNode } from "../tools/tools_node.ts";
+import { StopStack } from "../shutdown.ts";
 
 /** One model served by a chat node of the arena. */
 export interface ArenaModel {
@@ -57,6 +43,8 @@ export interface ArenaModel {
   maxWorkers?: number;
   /** Strings (API keys) never to appear in replies. */
   secrets?: string[];
+  /** Prices per model id over the built-in table (`--price-input`, `--price-output`). */
+  costPerMillionTokens?: PriceTable;
 }
 
 /** An agent of the arena and the chat node it talks to. */
@@ -125,7 +113,7 @@ export interface RunArenaOptions {
   /** Where the terminal dashboard writes (default standard output). */
   write?: (text: string) => void;
   /** Start the web dashboard on this address (port 0 picks a free one). */
-  web?: { port: number; host?: string };
+  web?: { port: number; host?: string; authToken?: string };
   /** Called once the web dashboard listens. */
   onWeb?: (url: string) => void;
   /** Bound on one chat reply or tool round in ms (router default when absent). */
@@ -160,9 +148,6 @@ export interface ArenaResult {
   report: Report;
 }
 
-/** The tools every arena serves: execute_trade, get_portfolio and calculator. */
-const TOOL_NAMES = ["execute_trade", "get_portfolio", "calculator"];
-
 /**
  * Runs a whole arena on `bus`: tools and ledger, chat nodes, agents, dashboard, then the market
  * feed. A replay ends at the end of its data; a live feed runs until `signal` aborts. Everything
@@ -182,22 +167,18 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     }
   }
   const prefix = options.topicPrefix ?? "";
+  const arena = arenaTopics(prefix);
   const topics: DashboardTopics = {
-    ledger: prefix + LEDGER_TOPIC,
-    prices: prefix + PRICE_TOPIC,
-    activity: prefix + ACTIVITY_TOPIC,
-    snapshots: prefix + AGENT_INPUT_TOPIC,
+    ledger: arena.ledger.topic,
+    prices: arena.prices.topic,
+    activity: arena.activity.topic,
+    snapshots: arena.snapshots.topic,
   };
-  await bus.ensureTopics([
-    ...ARENA_TOPICS.map((spec) => ({ ...spec, topic: prefix + spec.topic })),
-    ...TOOL_NAMES.map((tool) => dynamicTopic(prefix + toolRequestTopic(tool), 6)),
-  ]);
+  await bus.ensureTopics([...arena.fixed]);
 
-  const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => {});
-    stops.length = 0;
-  };
+  // Everything started is stopped last-started first: market, agents, chat nodes, tools.
+  const stops = new StopStack(log);
+  const stopAll = () => stops.closeAll();
   let terminal: TerminalDashboard | undefined;
   try {
     const store = new DashboardStore();
@@ -222,6 +203,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       const web: WebDashboard = await startWebDashboard(store, {
         port: options.web.port,
         host: options.web.host ?? "127.0.0.1",
+        authToken: options.web.authToken,
         log: log.child("web"),
       });
       stops.push(() => web.close());
@@ -229,33 +211,17 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     }
 
     const tradeConfig = arenaTradeConfig(options);
-    const ledger = await LedgerService.start(bus, {
-      log: log.child("ledger"),
+    // The tools node publishes its definitions (with this fee) on the catalog the agents read.
+    // The calculator's worker loads mathjs (about a second): it warms up while the rest starts.
+    const toolsNode = await startToolsNode(bus, {
+      log,
+      topics: arena,
       startingCash: options.startingCash,
       config: tradeConfig,
-      ledgerTopic: topics.ledger,
-      priceTopic: topics.prices,
-      groupPrefix: prefix ? `${prefix}tools.follower` : undefined,
+      calculator: options.calculator,
     });
-    stops.push(() => ledger.close());
-    const calculator = options.calculator ?? new Calculator();
-    if (!options.calculator) stops.push(() => Promise.resolve(calculator.close()));
-    // The calculator's worker loads mathjs (about a second): let it warm up while the rest starts.
-    const warmUp = calculator.warmUp();
-    warmUp.catch(() => {});
-    const specs = [
-      executeTradeTool(ledger, { config: tradeConfig }),
-      getPortfolioTool(ledger),
-      calculatorTool(calculator),
-    ] as ToolSpec[];
-    const tools = await serveTools(bus, specs, {
-      log: log.child("tools"),
-      topicPrefix: prefix,
-      groupId: prefix ? `${prefix}tool_node` : undefined,
-    });
-    stops.push(async () => {
-      await Promise.all(tools.map((subscription) => subscription.close()));
-    });
+    stops.push(() => toolsNode.stop());
+    const warmUp = toolsNode.ready;
 
     const nodes: ChatNodeHandle[] = [];
     for (const model of options.models) {
@@ -264,6 +230,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
         name: model.name,
         maxWorkers: model.maxWorkers,
         secrets: model.secrets,
+        costPerMillionTokens: model.costPerMillionTokens,
         topicPrefix: prefix,
         groupId: prefix ? `${prefix}chat_node.${model.name ?? "shared"}` : undefined,
         log: log.child(`chat_node.${model.name ?? "shared"}`),
@@ -277,6 +244,7 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
       if (agent.chatNodeName !== undefined) chatNodeByAgent[agent.name] = agent.chatNodeName;
     }
     const routers = await startAgents(bus, options.agents, {
+      signal: options.signal,
       chatNodeByAgent,
       replyTimeoutMs: options.replyTimeoutMs,
       protocol: options.protocol,
@@ -310,7 +278,11 @@ export async function runArena(bus: Bus, options: RunArenaOptions): Promise<Aren
     terminal?.stop();
     terminal = undefined;
     await stopAll();
-    const state = await readDashboardState(bus, { log: log.child("report"), topics });
+    const state = await readDashboardState(bus, {
+      log: log.child("report"),
+      topics,
+      takerFeeBps: (tradeConfig ?? DEFAULT_TRADE_CONFIG).takerFeeBps,
+    });
     return { ticks, state, report: buildReport(state) };
   } finally {
     terminal?.stop();

@@ -20,6 +20,7 @@ import { builtinStrategy, type Strategy } from "../agents/strategies.ts";
 import type { Logger } from "../log.ts";
 import { Calculator } from "../tools/calculator.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
+import type { PriceTable } from "../runtime/chat_node.ts";
 import type { TradeConfig } from "../ledger/trade.ts";
 import { DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
 import type { RandomTarget } from "../agents/random_policy.ts";
@@ -27,6 +28,7 @@ import { RandomModel } from "../models/random_model.ts";
 import { seedFrom } from "../prng.ts";
 import { type MarketMask, replayMask } from "../connector/replay.ts";
 import { maskedIncrements } from "../market/mask.ts";
+import { breakEvenEdgePct, netReturnPct } from "../metrics/metrics.ts";
 import { type ArenaAgent, type ArenaModel, type ArenaResult, runArena } from "./arena.ts";
 import {
   analyzeTournament,
@@ -299,6 +301,8 @@ export interface RunTournamentOptions {
   lockstepTimeoutMs?: number;
   /** Concurrent model calls per model (chat node default when absent). */
   maxWorkers?: number;
+  /** Prices per model id over the built-in table (`--price-input`, `--price-output`). */
+  costPerMillionTokens?: PriceTable;
   /** The agents' decision protocol (default the tool loop). */
   protocol?: DecisionProtocol;
   /** Layout of the market block in prompts (default compact). */
@@ -327,21 +331,31 @@ export const CI_METHOD =
   "sign-flip permutation test of the paired per-window differences (blocks of the same length), " +
   "Holm-adjusted over every comparison reported (each entry vs buy-and-hold and each pair)";
 
-/** One agent's figures in one arena. */
-interface AgentFigures {
+/** One agent's figures in one arena, as its report scored them. */
+export interface AgentFigures {
+  /** Total return, percent. */
   returnPct: number;
+  /** Model cost in USD. */
   costUsd: number;
+  /** Trades executed. */
   trades: number;
+  /** Fees paid in USD. */
   feesUsd: number;
+  /** Traded notional in USD. */
   tradedNotionalUsd: number;
+  /** Decisions made. */
   decisions: number;
+  /** Largest fall from the running peak, percent. */
   maxDrawdownPct: number;
 }
 
 /** One arena's outcome: figures per agent, buy-and-hold's return and the ticks played. */
-interface ArenaOutcome {
+export interface ArenaOutcome {
+  /** Figures per agent name. */
   agents: Map<string, AgentFigures>;
+  /** Buy-and-hold's return over the arena, percent. */
   benchmarkPct: number;
+  /** Ticks played. */
   ticks: number;
 }
 
@@ -351,7 +365,8 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
-function figuresOf(result: ArenaResult): ArenaOutcome {
+/** One arena's figures, read from its report: the tournament scores nothing its own way. */
+export function figuresOf(result: Pick<ArenaResult, "report" | "ticks">): ArenaOutcome {
   const notional = new Map<string, number>();
   for (const trade of result.report.json.trades) {
     notional.set(trade.agent, (notional.get(trade.agent) ?? 0) + Number(trade.notional));
@@ -513,6 +528,7 @@ export async function runTournament(
             name: nodeName(model),
             provider: options.provider(model, context),
             maxWorkers: options.maxWorkers,
+            costPerMillionTokens: options.costPerMillionTokens,
           })),
           mask,
         );
@@ -531,6 +547,7 @@ export async function runTournament(
             name: nodeName(model),
             provider: options.provider(model, context),
             maxWorkers: options.maxWorkers,
+            costPerMillionTokens: options.costPerMillionTokens,
           })),
         );
       }
@@ -545,7 +562,7 @@ export async function runTournament(
           returnPct,
           runReturnsPct: returns,
           costUsd,
-          netReturnPct: returnPct - costUsd / cash * 100,
+          netReturnPct: netReturnPct(returnPct, { costUsd, startingCash: cash }),
           trades: mean(rows.map((row) => row.trades)),
           feesUsd: mean(rows.map((row) => row.feesUsd)),
           tradedNotionalUsd: mean(rows.map((row) => row.tradedNotionalUsd)),
@@ -637,8 +654,9 @@ export async function runTournament(
   const results: EntryResult[] = entries.map((entry, index) => {
     const windows = perEntry[index]!;
     const entryStats = stats.entries[index]!;
-    const perDecision = windows.filter((row) => row.decisions > 0)
-      .map((row) => row.feesUsd / cash * 100 / row.decisions);
+    const perDecision = windows
+      .map((row) => breakEvenEdgePct(row.feesUsd, { decisions: row.decisions, startingCash: cash }))
+      .filter((value) => value !== null);
     const randomAll = windows.flatMap((row) => row.randomReturnsPct);
     const percentiles = windows
       .map((row) => percentileRank(row.returnPct, row.randomReturnsPct))

@@ -2,7 +2,7 @@
 
 import type { z } from "zod";
 import type { Bus, BusRecord, Subscription } from "./bus.ts";
-import { DEAD_LETTER_TOPIC } from "./topics.ts";
+import { deadLetterTopicFor } from "./topics.ts";
 import type { DeadLetter } from "../contracts/activity.ts";
 import type { Logger } from "../log.ts";
 
@@ -13,23 +13,34 @@ export function encodeMessage(message: unknown): string {
   return JSON.stringify(message);
 }
 
-/** Publishes typed messages to one topic under one key. */
+/**
+ * Publishes typed messages to one topic under one key. A bus that keeps records in the process
+ * (MemoryBus) gets the objects themselves (`Bus.publishObjects`): no JSON until someone reads it.
+ */
 export async function publishMessages<T>(
   bus: Bus,
   topic: string,
   messages: { key?: string; message: T }[],
 ): Promise<void> {
+  if (bus.publishObjects) {
+    await bus.publishObjects(topic, messages);
+    return;
+  }
   await bus.publish(
     topic,
     messages.map(({ key, message }) => ({ key, value: encodeMessage(message) })),
   );
 }
 
-/** Parses and validates a record; returns the reason instead of throwing. */
+/**
+ * Parses and validates a record; returns the reason instead of throwing. A record that carries its
+ * message object (it never left the process, see `Bus.publishObjects`) is not parsed again.
+ */
 export function decodeRecord<S extends z.ZodType>(
   schema: S,
   record: BusRecord,
 ): { ok: true; message: z.infer<S> } | { ok: false; reason: string } {
+  if (record.message !== undefined) return { ok: true, message: record.message as z.infer<S> };
   let json: unknown;
   try {
     json = JSON.parse(record.value);
@@ -47,12 +58,51 @@ export function decodeRecord<S extends z.ZodType>(
   return { ok: true, message: parsed.data };
 }
 
-/** Logs an invalid record with its topic and offset and sends it to the dead-letter topic. */
+/** Dead-letter keys already written through each bus (bounded, oldest forgotten first). */
+const deadLettered = new WeakMap<Bus, Set<string>>();
+/** How many dead-letter keys a bus remembers. */
+const DEAD_LETTER_MEMORY = 10_000;
+
+/** The key of a record's dead letter: where the record is, so every copy has the same key. */
+export function deadLetterKey(record: BusRecord): string {
+  return `${record.topic}/${record.partition}/${record.offset}`;
+}
+
+/** Options for {@linkcode deadLetter}. */
+export interface DeadLetterOptions {
+  /** Why the record is invalid. */
+  reason: string;
+  /** Where the record is reported. */
+  log: Logger;
+  /** Dead-letter topic (default the source topic's prefix + `arena.dead_letter`). */
+  topic?: string;
+}
+
+/**
+ * Logs an invalid record with its topic and offset and sends it to the dead-letter topic of its
+ * arena (`<prefix>arena.dead_letter`).
+ *
+ * Once per record: one bad record on a topic read by many consumer groups (every agent reads the
+ * market topic in its own group) would otherwise be dead-lettered once per group. The letter's
+ * key is the record's place (`topic/partition/offset`), the same for every reader; a bus writes
+ * each key once (the other readers in the process only log at debug level), and the dead-letter
+ * topic is compacted, so copies from readers in other processes collapse to one per record.
+ * Readers of the dead-letter topic treat the key as the letter's identity.
+ */
 export async function deadLetter(
   bus: Bus,
   record: BusRecord,
-  options: { reason: string; log: Logger },
+  options: DeadLetterOptions,
 ): Promise<void> {
+  const key = deadLetterKey(record);
+  let written = deadLettered.get(bus);
+  if (!written) deadLettered.set(bus, written = new Set());
+  if (written.has(key)) {
+    options.log.debug("Invalid message already dead-lettered", { key, reason: options.reason });
+    return;
+  }
+  written.add(key);
+  if (written.size > DEAD_LETTER_MEMORY) written.delete(written.values().next().value!);
   options.log.warn("Skipping invalid message", {
     topic: record.topic,
     partition: record.partition,
@@ -68,7 +118,14 @@ export async function deadLetter(
     value: record.value.slice(0, DEAD_LETTER_VALUE_LIMIT),
     time: new Date().toISOString(),
   };
-  await bus.publish(DEAD_LETTER_TOPIC, [{ key: record.topic, value: encodeMessage(letter) }]);
+  const topic = options.topic ?? deadLetterTopicFor(record.topic);
+  try {
+    await bus.publish(topic, [{ key, value: encodeMessage(letter) }]);
+  } catch (error) {
+    // Not written: the redelivered record (or another reader) tries again.
+    written.delete(key);
+    throw error;
+  }
 }
 
 /** Options for {@linkcode subscribeMessages}. */
@@ -85,6 +142,8 @@ export interface SubscribeMessagesOptions<S extends z.ZodType> {
   log: Logger;
   /** Start from the earliest record when the group is new (default true). */
   fromBeginning?: boolean;
+  /** Dead-letter topic (default the source topic's prefix + `arena.dead_letter`). */
+  deadLetterTopic?: string;
 }
 
 /** Subscribes with validation: an invalid message never reaches the handler or crashes it. */
@@ -99,7 +158,11 @@ export function subscribeMessages<S extends z.ZodType>(
     handler: async (record) => {
       const decoded = decodeRecord(options.schema, record);
       if (!decoded.ok) {
-        await deadLetter(bus, record, { reason: decoded.reason, log: options.log });
+        await deadLetter(bus, record, {
+          reason: decoded.reason,
+          log: options.log,
+          topic: options.deadLetterTopic,
+        });
         return;
       }
       await options.handler(decoded.message, record);

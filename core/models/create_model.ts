@@ -1,12 +1,15 @@
 /**
  * One way to build a model from settings, shared by the chat node service, the embedded arena,
- * the tournament and the benchmarks: `rules` (offline) or any OpenAI-compatible server.
+ * the tournament and the benchmarks: `rules` (offline) or any OpenAI-compatible server, with the
+ * same features everywhere (request controls, the rules model's fee and increments, recorded
+ * answers). The flags that give these settings are declared once, in core/models/model_flags.ts.
  */
 
 import type { Logger } from "../log.ts";
 import type { ModelProvider, RequestControls } from "../runtime/model_provider.ts";
 import { OpenAIProvider, type ReasoningEffort } from "./openai_provider.ts";
 import { RULES_MODEL_ID, RulesModel } from "./rules_model.ts";
+import type { ModelRecording } from "./recorded_model.ts";
 
 /** Settings of a model. */
 export interface CreateModelOptions {
@@ -28,12 +31,25 @@ export interface CreateModelOptions {
   takerFeeBps?: number;
   /** Quantity increments by product for the rules model (a masked replay's). */
   increments?: Readonly<Record<string, string>>;
+  /**
+   * Writes every answer to, or answers from, a recording (`--record-model`, `--replay-model`);
+   * a replayed model needs no API key.
+   */
+  recording?: ModelRecording;
   /** Where retries are logged. */
   log: Logger;
 }
 
 /** Builds the model; throws a one-line error naming what is missing (e.g. the API key). */
 export function createModel(options: CreateModelOptions): ModelProvider {
+  if (options.recording) {
+    return options.recording.provider(options.model, () => liveModel(options));
+  }
+  return liveModel(options);
+}
+
+/** The model itself, without a recording. */
+function liveModel(options: CreateModelOptions): ModelProvider {
   if (options.model === RULES_MODEL_ID) {
     return new RulesModel({
       runId: options.runId,

@@ -3,12 +3,12 @@
  * (core/agents/rules.ts) through the same protocols as an LLM (core/models/policy_protocol.ts). It
  * is labelled `rules` wherever it appears and is never presented as an LLM.
  *
- * The policy is the request's `rulesPolicy` (sent by the router), else a custom prompt's rules
- * marker or a built-in prompt's `Your strategy:` line, else the agent name, else momentum.
+ * The policy is the request's `rulesPolicy` (the router sends its strategy's rules policy id),
+ * else a policy id in the agent name, else momentum; prompts are never parsed for it.
  */
 
 import { decideRules } from "../agents/rules.ts";
-import { isRulesPolicyId, rulesForAgent, type RulesPolicyId } from "../agents/strategies.ts";
+import { isRulesPolicyId, rulesForAgentName, type RulesPolicyId } from "../agents/strategies.ts";
 import type { ModelProvider, ModelRequest, ModelResponse } from "../runtime/model_provider.ts";
 import { policyAnswer, policyResponse } from "./policy_protocol.ts";
 
@@ -46,11 +46,10 @@ export class RulesModel implements ModelProvider {
 
   /** Answers one step of the decision protocol; deterministic for the same request. */
   complete(request: ModelRequest): Promise<ModelResponse> {
-    const system = request.messages.find((message) => message.role === "system")?.content ?? "";
     const policy: RulesPolicyId = this.#strategy ??
       (request.rulesPolicy !== undefined && isRulesPolicyId(request.rulesPolicy)
         ? request.rulesPolicy
-        : rulesForAgent(system, request.agent));
+        : rulesForAgentName(request.agent));
     const message = policyAnswer(request, {
       label: RULES_MODEL_ID,
       runId: this.#runId,

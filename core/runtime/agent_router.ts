@@ -1,21 +1,16 @@
 /**
- * AgentRouter: one trading agent. It reads market snapshots in its own consumer group, sends the
- * conversation to its chat node, routes tool calls to tool nodes (all calls of one model reply
- * concurrently), loops until the model answers without tool calls or the step limit, and keeps a
- * short summary of its last decisions as memory.
+ * AgentRouter: one trading agent. It takes market snapshots from its router process's host (one
+ * market subscription, reply inbox and activity publisher shared by every agent of the process,
+ * see core/runtime/router_host.ts), sends the conversation to its chat node, routes tool calls to
+ * tool nodes (all calls of one model reply concurrently), loops until the model answers without
+ * tool calls or the step limit, and keeps a short summary of its last decisions as memory.
+ * Activity is queued, never awaited on the decision path; the prompt is rendered only when read.
  */
 
-import type { Bus, Subscription, TopicSpec } from "../bus/bus.ts";
-import { publishMessages, subscribeMessages } from "../bus/messages.ts";
-import { ReplyInbox } from "../bus/request_reply.ts";
-import {
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-  agentPrivateTopic,
-  ARENA_TOPICS,
-  dynamicTopic,
-  toolRequestTopic,
-} from "../bus/topics.ts";
+import type { Bus } from "../bus/bus.ts";
+import { publishMessages } from "../bus/messages.ts";
+import type { ReplyInbox } from "../bus/request_reply.ts";
+import { arenaTopics } from "../bus/topics.ts";
 import type { ActivityEvent, DecisionOutcome } from "../contracts/activity.ts";
 import { AgentName } from "../contracts/common.ts";
 import {
@@ -27,7 +22,7 @@ import {
   type ToolCall,
   type ToolDefinition,
 } from "../contracts/chat.ts";
-import { MarketSnapshot } from "../contracts/market.ts";
+import type { MarketSnapshot } from "../contracts/market.ts";
 import { PortfolioView } from "../contracts/portfolio.ts";
 import { ToolCallResult } from "../contracts/tools.ts";
 import type { ToolCallRequest } from "../contracts/tools.ts";
@@ -40,10 +35,12 @@ import {
 } from "../agents/decision.ts";
 import { MarketDecimal } from "../market/decimal.ts";
 import { maxBuyUnits, renderPortfolio } from "../agents/decision_prompt.ts";
+import { orderReminder, statedOrders } from "../agents/stated_orders.ts";
 import { formatMarketTime } from "../market/clock.ts";
 import type { Logger } from "../log.ts";
 import { chatTopicSpec } from "./chat_node.ts";
 import { expiresIn } from "./_expiry.ts";
+import { type HostedAgent, RouterHost, routerHostName } from "./router_host.ts";
 
 export type { DecisionOutcome };
 
@@ -86,10 +83,15 @@ export interface AgentRouterOptions {
   replyTimeoutMs?: number;
   /** Where the agent's progress and failures are logged. */
   log: Logger;
-  /** Consumer group on the market topic (default the agent name). */
+  /** Consumer group on the market topic (default the agent name); ignored with `host`. */
   groupId?: string;
-  /** Read snapshots published before a new consumer group joined (default false). */
+  /** Read snapshots published before a new consumer group joined (default false); ignored with `host`. */
   fromBeginning?: boolean;
+  /**
+   * The router process's shared market input, reply inbox and activity publisher (see
+   * {@linkcode startAgentRouters}); without it the agent opens its own.
+   */
+  host?: RouterHost;
   /** Prefix of every topic name (isolated arenas and tests; default none). */
   topicPrefix?: string;
 }
@@ -164,16 +166,38 @@ export function renderMemory(entries: readonly DecisionMemory[]): string {
   return lines.join("\n");
 }
 
-/** Builds the messages of a decision's first model call: system prompt, memory, user prompt. */
+/**
+ * A user message whose text is rendered on first read, then kept: read by JSON encoding (on a
+ * broker) and by models that read text; an offline policy model deciding from the request's
+ * structured snapshot and portfolio never reads it, so in one process it is never rendered.
+ */
+export function lazyUserMessage(render: () => string): ChatMessage {
+  let text: string | undefined;
+  return {
+    role: "user",
+    get content(): string {
+      return text ??= render();
+    },
+  };
+}
+
+/**
+ * Builds the messages of a decision's first model call: system prompt, memory, user prompt (a
+ * text, or a function that renders it on first read, see {@linkcode lazyUserMessage}).
+ */
 export function buildMessages(
   systemPrompt: string,
-  options: { memory: readonly DecisionMemory[]; prompt: string },
+  options: { memory: readonly DecisionMemory[]; prompt: string | (() => string) },
 ): ChatMessage[] {
   const messages: ChatMessage[] = [{ role: "system", content: systemPrompt }];
   if (options.memory.length > 0) {
     messages.push({ role: "system", content: renderMemory(options.memory) });
   }
-  messages.push({ role: "user", content: options.prompt });
+  messages.push(
+    typeof options.prompt === "string"
+      ? { role: "user", content: options.prompt }
+      : lazyUserMessage(options.prompt),
+  );
   return messages;
 }
 
@@ -243,8 +267,9 @@ function callSignature(call: ToolCall): string {
 
 /** The one short correction a model gets after an unusable tool-loop reply. */
 export function toolCorrection(problem: string): string {
+  // No numbers in the example: small models copy an example quantity.
   return `Your last reply could not be used: ${problem}. Call a tool with valid JSON arguments, ` +
-    `e.g. execute_trade with {"product_id": "...", "action": "buy", "quantity": 0.1}, or answer ` +
+    `e.g. execute_trade with {"product_id": "...", "action": "...", "quantity": ...}, or answer ` +
     "in plain text to hold. Keep it short.";
 }
 
@@ -252,6 +277,34 @@ export function toolCorrection(problem: string): string {
 export function jsonCorrection(problem: string): string {
   return `Your reply was not a valid decision: ${problem}. Answer with only the JSON object ` +
     "described in the instructions, and keep it short.";
+}
+
+/** Throws a clear error when an agent's name, step limit, memory size or tools are invalid. */
+function checkRouterOptions(options: AgentRouterOptions): void {
+  if (!AgentName.safeParse(options.agent).success) {
+    throw new Error(
+      `Agent name must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or ` +
+        `digit, got ${JSON.stringify(options.agent)}`,
+    );
+  }
+  if (!Number.isInteger(options.maxSteps ?? 1) || (options.maxSteps ?? 1) < 1) {
+    throw new Error(`Max steps must be a positive integer, got ${options.maxSteps}`);
+  }
+  if (!Number.isInteger(options.memoryDecisions ?? 0) || (options.memoryDecisions ?? 0) < 0) {
+    throw new Error(
+      `Memory decisions must be a non-negative integer, got ${options.memoryDecisions}`,
+    );
+  }
+  if (options.protocol === "json") {
+    const offered = new Set(options.tools.map((tool) => tool.name));
+    const missing = ["execute_trade", "get_portfolio"].filter((tool) => !offered.has(tool));
+    if (missing.length > 0) {
+      throw new Error(
+        `The json protocol places orders through execute_trade and reads get_portfolio; ` +
+          `the tools lack ${missing.join(" and ")}`,
+      );
+    }
+  }
 }
 
 /** Why a decision stopped early. */
@@ -278,8 +331,6 @@ export class AgentRouter {
   readonly #log: Logger;
   readonly #prefix: string;
   readonly #chatTopic: string;
-  readonly #replyTopic: string;
-  readonly #activityTopic: string;
   readonly #memory: DecisionMemory[] = [];
   readonly #stats: AgentRouterStats = {
     decisions: 0,
@@ -289,8 +340,13 @@ export class AgentRouter {
     calls: { native: 0, text: 0, json: 0 },
     lastTick: 0,
   };
-  #inbox?: ReplyInbox;
-  #input?: Subscription;
+  #host!: RouterHost;
+  #inbox!: ReplyInbox;
+  #replyTopic = "";
+  readonly #hosted: HostedAgent = {
+    offer: (snapshot) => this.#offer(snapshot),
+    wake: () => this.#wake?.(),
+  };
   #pending: MarketSnapshot | undefined;
   #wake: (() => void) | undefined;
   #stopping = false;
@@ -314,41 +370,17 @@ export class AgentRouter {
     this.#log = options.log;
     this.#prefix = options.topicPrefix ?? "";
     this.#chatTopic = chatTopicSpec(options.chatNodeName, this.#prefix).topic;
-    this.#replyTopic = this.#prefix + agentPrivateTopic(options.agent);
-    this.#activityTopic = this.#prefix + ACTIVITY_TOPIC;
   }
 
   /**
-   * Starts an agent: opens its reply inbox, then joins its consumer group on the market topic.
+   * Starts an agent on `options.host` (see {@linkcode startAgentRouters}), or on a host of its own:
+   * its reply inbox, then its consumer group on the market topic (group id = agent name).
    * Snapshots are handed to the decision loop at once (their offsets commit right away): a
    * snapshot is transient market data, and after a crash the next snapshot, not a stale one, is
    * what the agent should decide on, so at-least-once delivery of old snapshots is not wanted.
    */
   static async start(bus: Bus, options: AgentRouterOptions): Promise<AgentRouter> {
-    if (!AgentName.safeParse(options.agent).success) {
-      throw new Error(
-        `Agent name must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or ` +
-          `digit, got ${JSON.stringify(options.agent)}`,
-      );
-    }
-    if (!Number.isInteger(options.maxSteps ?? 1) || (options.maxSteps ?? 1) < 1) {
-      throw new Error(`Max steps must be a positive integer, got ${options.maxSteps}`);
-    }
-    if (!Number.isInteger(options.memoryDecisions ?? 0) || (options.memoryDecisions ?? 0) < 0) {
-      throw new Error(
-        `Memory decisions must be a non-negative integer, got ${options.memoryDecisions}`,
-      );
-    }
-    if (options.protocol === "json") {
-      const offered = new Set(options.tools.map((tool) => tool.name));
-      const missing = ["execute_trade", "get_portfolio"].filter((tool) => !offered.has(tool));
-      if (missing.length > 0) {
-        throw new Error(
-          `The json protocol places orders through execute_trade and reads get_portfolio; ` +
-            `the tools lack ${missing.join(" and ")}`,
-        );
-      }
-    }
+    checkRouterOptions(options);
     const router = new AgentRouter(bus, options);
     return await router.#start(options);
   }
@@ -372,48 +404,44 @@ export class AgentRouter {
     return this.#memory.map((entry) => ({ ...entry, toolCalls: [...entry.toolCalls] }));
   }
 
-  /** Stops reading snapshots, finishes the decision in flight (not the pending one), then closes. */
+  /**
+   * Stops taking snapshots, finishes the decision in flight (not the pending one), hands its
+   * activity to the publisher, then lets go of the host (the last agent closes it).
+   */
   stop(): Promise<void> {
     return this.#stopped ??= (async () => {
       this.#stopping = true;
-      await this.#input?.close();
+      await this.#host?.leave(this.#hosted);
       this.#wake?.();
       await this.#loop;
-      await this.#inbox?.close();
+      await this.#host?.release();
     })();
   }
 
   async #start(options: AgentRouterOptions): Promise<AgentRouter> {
     const bus = this.#bus;
-    const inputTopic = this.#prefix + AGENT_INPUT_TOPIC;
-    const inputSpec: TopicSpec = {
-      ...(ARENA_TOPICS.find((spec) => spec.topic === AGENT_INPUT_TOPIC) ??
-        dynamicTopic(AGENT_INPUT_TOPIC, 1)),
-      topic: inputTopic,
-    };
-    await bus.ensureTopics([
-      inputSpec,
-      dynamicTopic(this.#replyTopic),
-      chatTopicSpec(options.chatNodeName, this.#prefix),
-    ]);
-    this.#inbox = await ReplyInbox.open(bus, {
-      replyTopic: this.#replyTopic,
-      groupId: `agent_router.${this.#agent}.replies.${crypto.randomUUID().slice(0, 8)}`,
-      log: this.#log,
-    });
+    const ownHost = options.host === undefined;
+    try {
+      this.#host = options.host ?? await RouterHost.open(bus, {
+        name: this.#agent,
+        groupId: options.groupId,
+        fromBeginning: options.fromBeginning,
+        topicPrefix: this.#prefix,
+        log: this.#log,
+      });
+    } catch (error) {
+      this.#stopped = Promise.resolve();
+      throw error;
+    }
+    this.#host.join(this.#hosted);
+    this.#inbox = this.#host.inbox;
+    this.#replyTopic = this.#host.replyTopic;
     this.#loop = this.#run();
     try {
-      this.#input = await subscribeMessages(bus, {
-        groupId: options.groupId ?? this.#agent,
-        topics: [inputTopic],
-        schema: MarketSnapshot,
-        log: this.#log,
-        fromBeginning: options.fromBeginning ?? false,
-        handler: (snapshot) => {
-          this.#offer(snapshot);
-          return Promise.resolve();
-        },
-      });
+      if (ownHost) {
+        await bus.ensureTopics([chatTopicSpec(options.chatNodeName, this.#prefix)]);
+        await this.#host.listen();
+      }
     } catch (error) {
       await this.stop();
       throw error;
@@ -438,19 +466,17 @@ export class AgentRouter {
       });
     }
     this.#pending = snapshot;
-    this.#wake?.();
   }
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
       if (!this.#pending) {
+        // The host wakes the agent once a burst of snapshots (a backlog after a restart) was
+        // offered whole, so only the latest of them is decided on.
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
         continue;
       }
-      // Let a burst of queued snapshots (a backlog after a restart) arrive, so only the latest
-      // of them is decided on.
-      await new Promise((resolve) => setTimeout(resolve, 0));
       const snapshot = this.#pending;
       this.#pending = undefined;
       if (!snapshot || this.#stopping) continue;
@@ -470,7 +496,7 @@ export class AgentRouter {
           time: snapshot.time,
           tick: snapshot.tick,
         };
-        await this.#publish([
+        this.#publish([
           { ...base, kind: "error", message },
           {
             ...base,
@@ -484,17 +510,9 @@ export class AgentRouter {
     }
   }
 
-  async #publish(events: ActivityEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    try {
-      await publishMessages(
-        this.#bus,
-        this.#activityTopic,
-        events.map((message) => ({ key: this.#agent, message })),
-      );
-    } catch (error) {
-      this.#log.warn("Could not publish activity", { agent: this.#agent, error });
-    }
+  /** Queues activity on the host's publisher: off the decision path, in order, never awaited. */
+  #publish(events: ActivityEvent[]): void {
+    this.#host.activity.publish(events);
   }
 
   async #decide(snapshot: MarketSnapshot): Promise<void> {
@@ -512,8 +530,12 @@ export class AgentRouter {
       pending: [],
     };
     const portfolio = await this.#readPortfolio(run);
-    const market = this.#renderPrompt(snapshot);
-    const prompt = portfolio === undefined ? market : `${portfolio.text}\n\n${market}`;
+    const renderMarket = this.#renderPrompt;
+    // Rendered only when read: a model that decides from the structured snapshot never reads it.
+    const prompt = () => {
+      const market = renderMarket(snapshot);
+      return portfolio === undefined ? market : `${portfolio.text()}\n\n${market}`;
+    };
     run.portfolio = portfolio?.view;
     run.messages = buildMessages(this.#systemPrompt, { memory: this.#memory, prompt });
     let outcome: DecisionOutcome;
@@ -547,7 +569,7 @@ export class AgentRouter {
     this.#stats.decisions++;
     this.#stats.outcomes[outcome]++;
     this.#stats.lastTick = snapshot.tick;
-    await this.#publish([...run.pending, {
+    this.#publish([...run.pending, {
       ...base,
       kind: "decision",
       steps: run.steps,
@@ -569,7 +591,7 @@ export class AgentRouter {
    */
   async #readPortfolio(
     run: DecisionRun,
-  ): Promise<{ text: string; view?: PortfolioView } | undefined> {
+  ): Promise<{ text: () => string; view?: PortfolioView } | undefined> {
     if (!this.#toolNames.has("get_portfolio")) return undefined;
     const call: ToolCall = {
       id: `${run.decisionId}.portfolio`,
@@ -580,21 +602,42 @@ export class AgentRouter {
     if (result.ok) {
       try {
         const view = PortfolioView.parse(JSON.parse(result.content));
-        return { text: renderPortfolio(view, run.snapshot), view };
+        return { text: () => renderPortfolio(view, run.snapshot), view };
       } catch {
-        return { text: "Your portfolio could not be read (get_portfolio sent no portfolio)." };
+        return {
+          text: () => "Your portfolio could not be read (get_portfolio sent no portfolio).",
+        };
       }
     }
-    return { text: `Your portfolio could not be read (${clip(result.content, 200)}).` };
+    const problem = `Your portfolio could not be read (${clip(result.content, 200)}).`;
+    return { text: () => problem };
   }
 
   /** The tool loop: model calls until an answer without tool calls, or the step limit. */
   async #decideTools(run: DecisionRun): Promise<DecisionOutcome> {
     let corrected = false;
+    let reminded = false;
     const made = new Set<string>();
     for (let step = 1; step <= this.#maxSteps; step++) {
       const message = await this.#step(run, step, undefined);
       run.messages.push(message);
+      const stated = reminded || message.brokenCall !== undefined || message.toolCalls.length > 0 ||
+          [...made].some((signature) => signature.startsWith("execute_trade("))
+        ? []
+        : statedOrders(message.content ?? "", run.snapshot.products.map((p) => p.productId));
+      if (stated.length > 0) {
+        // Small models often write their order as prose; remind once that text trades nothing.
+        reminded = true;
+        run.pending.push({
+          ...run.base,
+          kind: "error",
+          message: `Order stated in text, not placed: ${
+            stated.map((order) => `${order.action} ${order.productId}`).join(", ")
+          }`,
+        });
+        run.messages.push({ role: "user", content: orderReminder(stated) });
+        continue;
+      }
       const problem = unusableReply(message);
       if (problem !== undefined) {
         run.pending.push({ ...run.base, kind: "error", message: `Unusable reply: ${problem}` });
@@ -701,14 +744,15 @@ export class AgentRouter {
     correlationId: string,
     responseFormat: ResponseFormat | undefined,
   ): Promise<AssistantMessage> {
-    const inbox = this.#inbox!;
+    const inbox = this.#inbox;
     const request: ChatRequest = {
       v: 1,
       correlationId,
       replyTo: this.#replyTopic,
       agent: this.#agent,
       tick: run.snapshot.tick,
-      messages: run.messages,
+      // A copy: the conversation grows after this request, which may be read later in-process.
+      messages: [...run.messages],
       tools: responseFormat ? [] : this.#tools,
       snapshot: run.snapshot,
       portfolio: run.portfolio,
@@ -755,7 +799,7 @@ export class AgentRouter {
     options: { correlationBase: string; source: CallSource },
   ): Promise<ToolRunResult[]> {
     const { snapshot, base } = run;
-    await this.#publish([
+    this.#publish([
       ...run.pending.splice(0),
       ...toolCalls.map((call) => ({
         ...base,
@@ -772,7 +816,7 @@ export class AgentRouter {
         this.#runTool(snapshot, call, `${options.correlationBase}.t${index + 1}`)
       ),
     );
-    await this.#publish(toolCalls.map((call, index) => ({
+    this.#publish(toolCalls.map((call, index) => ({
       ...base,
       kind: "tool_result" as const,
       tool: call.name,
@@ -818,8 +862,8 @@ export class AgentRouter {
         timedOut: false,
       };
     }
-    const inbox = this.#inbox!;
-    const topic = this.#prefix + toolRequestTopic(call.name);
+    const inbox = this.#inbox;
+    const topic = arenaTopics(this.#prefix).toolRequest(call.name).topic;
     const request: ToolCallRequest = {
       v: 1,
       correlationId,
@@ -868,4 +912,62 @@ export class AgentRouter {
     }
     return { tool: call.name, ok: parsed.data.ok, content: parsed.data.content, timedOut: false };
   }
+}
+
+/** Options for {@linkcode startAgentRouters}. */
+export interface StartAgentRoutersOptions {
+  /** Prefix of the consumer group on the market topic (default none: the host name). */
+  groupIdPrefix?: string;
+  /** Read snapshots published before a new consumer group joined (default false). */
+  fromBeginning?: boolean;
+  /** Prefix of every topic name (isolated arenas and tests; default none). */
+  topicPrefix?: string;
+  /** Where the shared host logs. */
+  log: Logger;
+}
+
+/**
+ * Starts the agents of one router process on one shared {@linkcode RouterHost}: one market
+ * subscription in one consumer group (named by {@linkcode routerHostName}), one reply inbox and
+ * one activity publisher for all of them. Stopping every router closes the host. On a failure the
+ * routers already started are stopped and the error is thrown.
+ */
+export async function startAgentRouters(
+  bus: Bus,
+  agents: Omit<AgentRouterOptions, "host" | "groupId" | "fromBeginning" | "topicPrefix">[],
+  options: StartAgentRoutersOptions,
+): Promise<AgentRouter[]> {
+  for (const agent of agents) checkRouterOptions(agent);
+  const names = agents.map((agent) => agent.agent);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate !== undefined) {
+    throw new Error(`Agent names must be unique in one router, got ${duplicate} twice`);
+  }
+  if (agents.length === 0) return [];
+  const name = routerHostName(names);
+  const host = await RouterHost.open(bus, {
+    name,
+    groupId: `${options.groupIdPrefix ?? ""}${name}`,
+    fromBeginning: options.fromBeginning,
+    topicPrefix: options.topicPrefix,
+    log: options.log,
+  });
+  const routers: AgentRouter[] = [];
+  try {
+    const chatTopics = new Set(agents.map((agent) => agent.chatNodeName));
+    await bus.ensureTopics(
+      [...chatTopics].map((chatNode) => chatTopicSpec(chatNode, options.topicPrefix)),
+    );
+    for (const agent of agents) {
+      routers.push(
+        await AgentRouter.start(bus, { ...agent, host, topicPrefix: options.topicPrefix }),
+      );
+    }
+    await host.listen();
+  } catch (error) {
+    await Promise.allSettled(routers.map((router) => router.stop()));
+    await host.close();
+    throw error;
+  }
+  return routers;
 }

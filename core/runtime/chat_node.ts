@@ -3,7 +3,7 @@
 import type { Bus, Subscription, TopicSpec } from "../bus/bus.ts";
 import { serveRequests } from "../bus/request_reply.ts";
 import { publishMessages } from "../bus/messages.ts";
-import { ACTIVITY_TOPIC, CHAT_TOPIC, chatTopic } from "../bus/topics.ts";
+import { arenaTopics, CHAT_TOPIC, CHAT_TOPIC_PARTITIONS } from "../bus/topics.ts";
 import type { ActivityEvent } from "../contracts/activity.ts";
 import { type ChatReply, ChatRequest, type TokenUsage } from "../contracts/chat.ts";
 import type { Logger } from "../log.ts";
@@ -13,8 +13,8 @@ import { EXPIRY_GRACE_MS, isExpired } from "./_expiry.ts";
 /** Default bound on concurrent model calls of one chat node (the original's `max_workers`). */
 export const DEFAULT_MAX_WORKERS = 10;
 
-/** Partitions of a chat request topic: enough for the default worker count to run in parallel. */
-export const CHAT_TOPIC_PARTITIONS = 10;
+/** Partitions of a chat request topic (stated once, in core/bus/topics.ts). */
+export { CHAT_TOPIC_PARTITIONS };
 
 /** Longest error text sent back to an agent, in characters. */
 const ERROR_TEXT_LIMIT = 500;
@@ -79,13 +79,12 @@ export function sanitizeErrorText(text: string, secrets: string[] = []): string 
   return clean.length <= ERROR_TEXT_LIMIT ? clean : `${clean.slice(0, ERROR_TEXT_LIMIT - 1)}…`;
 }
 
-/** The topic spec of a chat request topic (created by whichever side starts first). */
+/**
+ * The topic spec of a chat request topic (created by whichever side starts first, with the same
+ * partition count: `arenaTopics(prefix).chat(name)`).
+ */
 export function chatTopicSpec(name?: string, topicPrefix = ""): TopicSpec {
-  return {
-    topic: topicPrefix + chatTopic(name),
-    partitions: CHAT_TOPIC_PARTITIONS,
-    retentionMs: 24 * 60 * 60 * 1000,
-  };
+  return arenaTopics(topicPrefix).chat(name);
 }
 
 /** Options for {@linkcode startChatNode}. */
@@ -175,9 +174,17 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
   const log = options.log;
   const table: PriceTable = { ...DEFAULT_PRICE_TABLE, ...options.costPerMillionTokens };
   const secrets = options.secrets ?? [];
-  const spec = chatTopicSpec(options.name, prefix);
-  const activityTopic = prefix + ACTIVITY_TOPIC;
-  await bus.ensureTopics([spec]);
+  const topics = arenaTopics(prefix);
+  const spec = topics.chat(options.name);
+  const activityTopic = topics.activity.topic;
+  await bus.ensureTopics([spec, topics.activity, topics.deadLetter]);
+  if (maxWorkers > spec.partitions) {
+    log.warn("More workers than chat topic partitions: at most one request per partition runs", {
+      topic: spec.topic,
+      maxWorkers,
+      partitions: spec.partitions,
+    });
+  }
   const workers = new Semaphore(maxWorkers);
   const stats: ChatNodeStats = {
     answered: 0,

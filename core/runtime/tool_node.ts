@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { Bus, Subscription } from "../bus/bus.ts";
 import { serveRequests } from "../bus/request_reply.ts";
-import { toolRequestTopic } from "../bus/topics.ts";
+import { arenaTopics } from "../bus/topics.ts";
 import type { ToolContext } from "../contracts/tools.ts";
 import { ToolCallRequest, type ToolCallResult } from "../contracts/tools.ts";
 import type { Logger } from "../log.ts";
@@ -108,10 +108,11 @@ export function serveTool(
   const log = options.log;
   return serveRequests(bus, {
     groupId: options.groupId ?? `tool_node.${spec.name}`,
-    topic: (options.topicPrefix ?? "") + toolRequestTopic(spec.name),
+    topic: arenaTopics(options.topicPrefix).toolRequest(spec.name).topic,
     schema: ToolCallRequest,
     log,
     concurrency: options.concurrency ?? 8,
+    onAssigned: spec.onAssigned && (() => spec.onAssigned?.()),
     handle: async (request) => {
       const expired = isExpired(request.expiresAt);
       if (expired) {

@@ -22,6 +22,11 @@ export interface ToolSpec<S extends z.ZodType = z.ZodType> {
   input: S;
   /** Runs the tool; the context (agent, tool call id) is injected, never shown to the model. */
   run(input: z.infer<S>, context: ToolContext): Promise<ToolOutcome>;
+  /**
+   * Called when this process was (re)assigned request partitions of the tool (a rebalance):
+   * another replica may have served its callers meanwhile. Optional.
+   */
+  onAssigned?(): void;
 }
 
 /** The definition sent to models for a tool (a `run` is not needed), with JSON Schema from zod. */

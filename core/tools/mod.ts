@@ -5,3 +5,4 @@ export * from "./trading_tools.ts";
 export * from "./calculator.ts";
 export * from "./safe_math.ts";
 export * from "./serve.ts";
+export * from "./tools_node.ts";

@@ -73,8 +73,8 @@ Deno.test("--strategy-file runs a custom strategy; not together with --strategy"
   }
 });
 
-Deno.test("routers offer the tools' own definitions: execute_trade, get_portfolio, calculator", () => {
-  const tools = tradingToolDefinitions();
+Deno.test("the desk's definitions: execute_trade, get_portfolio, calculator at its fee", () => {
+  const tools = tradingToolDefinitions(DEFAULT_TRADE_CONFIG);
   assert.deepEqual(tools.map((tool) => tool.name), [
     "execute_trade",
     "get_portfolio",
@@ -111,9 +111,9 @@ Deno.test("routers offer exactly toolDefinition of the specs the tools service s
         await ledger.close();
       }
     }
-    assert.match(tradingToolDefinitions(configs[1])[0]!.description, /There is no trading fee/);
+    assert.match(tradingToolDefinitions(configs[1]!)[0]!.description, /There is no trading fee/);
     // No product names: a masked run must not be told which real assets it trades.
-    const described = JSON.stringify(tradingToolDefinitions(configs[2]));
+    const described = JSON.stringify(tradingToolDefinitions(configs[2]!));
     assert.doesNotMatch(described, /BTC|ETH|LTC|SOL|DOGE|FARTCOIN/);
     assert.match(described, /multiple of the product's increment/);
   } finally {
@@ -127,6 +127,7 @@ Deno.test("startAgents starts one router per agent and stops them", async () => 
   try {
     const routers = await startAgents(bus, await selectAgents({}), {
       log: createLogger("test", { level: "error" }),
+      tools: tradingToolDefinitions(DEFAULT_TRADE_CONFIG),
     });
     assert.deepEqual(routers.map((router) => router.agent), [
       "momentum",

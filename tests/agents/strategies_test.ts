@@ -10,7 +10,7 @@ import {
   MOMENTUM_RULES,
   REASONING_REQUEST,
   RULES_POLICY_IDS,
-  rulesForAgent,
+  rulesForAgentName,
   SCALPER_RULES,
   STRATEGIES,
   STRATEGY_IDS,
@@ -111,22 +111,19 @@ Deno.test("an unknown strategy id is refused with the valid ids", () => {
   assert.equal(builtinStrategy("scalper"), STRATEGIES.scalper);
 });
 
-Deno.test("the rules policy is read from the prompt, then the agent name", () => {
-  assert.equal(rulesForAgent(STRATEGIES.brainrot.prompt, "x"), "brainrot");
-  assert.equal(rulesForAgent(STRATEGIES.momentum.prompt, "scalper"), "momentum");
-  assert.equal(rulesForAgent(STRATEGIES.scalper.prompt, "momentum"), "scalper");
-  assert.equal(rulesForAgent("Trade well.", "my-scalper-2"), "scalper");
-  assert.equal(rulesForAgent("Trade well.", "alice"), "momentum");
+Deno.test("without a rulesPolicy the rules policy comes from the agent name, never the prompt", () => {
+  assert.equal(rulesForAgentName("my-scalper-2"), "scalper");
+  assert.equal(rulesForAgentName("brainrot-daytrader"), "brainrot");
+  assert.equal(rulesForAgentName("alice"), "momentum");
+  assert.equal(STRATEGIES.brainrot.rules, "brainrot");
+  assert.equal(STRATEGIES.scalper.rules, "scalper");
 });
 
 Deno.test("default is played by the momentum policy; policies are distinct from strategies", () => {
   assert.equal(STRATEGIES.default.rules, "momentum");
-  assert.equal(rulesForAgent(STRATEGIES.default.prompt, "default"), "momentum");
-  assert.equal(rulesForAgent(STRATEGIES.default.prompt, "my-scalper"), "momentum");
   assert.deepEqual([...RULES_POLICY_IDS], ["momentum", "brainrot", "scalper"]);
   assert.equal(isRulesPolicyId("default"), false);
   assert.equal(isStrategyId("default"), true);
-  assert.equal(rulesForAgent("(Offline rules policy: default.)", "x-brainrot"), "brainrot");
 });
 
 Deno.test("a strategy file loads a custom strategy with its rules policy", async () => {
@@ -144,7 +141,7 @@ Deno.test("a strategy file loads a custom strategy with its rules policy", async
     assert.equal(strategy.name, "mean-reverter");
     assert.equal(strategy.rules, "scalper");
     assert.match(strategy.prompt, /^Buy what fell hardest/);
-    assert.equal(rulesForAgent(strategy.prompt, "mean-reverter"), "scalper");
+    assert.doesNotMatch(strategy.prompt, /rules policy/i, "the prompt carries no policy marker");
   } finally {
     await Deno.remove(path);
   }
@@ -189,6 +186,5 @@ Deno.test("our earlier prompts ship as strategy files with their rules policies"
     assert.equal(strategy.rules, rules);
     assert.match(strategy.prompt, rule);
     assert.match(strategy.prompt, /short section that starts with "Reasoning:"/);
-    assert.equal(rulesForAgent(strategy.prompt, "x"), rules);
   }
 });

@@ -15,6 +15,7 @@ import {
   NO_RUNTIME_EXIT_CODE,
   PROJECT_ROOT,
   readTasks,
+  shellWord,
   taskPermissionFlags,
 } from "../../scripts/compile.ts";
 
@@ -110,7 +111,8 @@ Deno.test("compile wiring: --dry-run prints one deno compile command per service
   for (const [index, target] of COMPILE_TARGETS.entries()) {
     const line = lines[index]!;
     assert.ok(line.startsWith("deno compile "), line);
-    assert.ok(line.includes(taskPermissionFlags(tasks, target).join(" ")), line);
+    const permissions = taskPermissionFlags(tasks, target).map(shellWord).join(" ");
+    assert.ok(line.includes(permissions), line);
     assert.ok(line.endsWith(`--output dist/${target.service} ${target.script}`), line);
   }
   const unknown = await runTask(["--dry-run", "nonsense"]);

@@ -20,15 +20,12 @@ import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts"
 import { createLogger, type Logger } from "../../core/log.ts";
 import { OpenAIProvider } from "../../core/models/openai_provider.ts";
 import { startChatNode } from "../../core/runtime/chat_node.ts";
-import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
-import {
-  Calculator,
-  calculatorTool,
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../../core/tools/mod.ts";
+import { arenaTopics } from "../../core/bus/topics.ts";
+import { Calculator } from "../../core/tools/calculator.ts";
+import { startToolsNode } from "../../core/tools/tools_node.ts";
+import { publishToolCatalog } from "../../core/runtime/tool_catalog.ts";
+import { tradingToolDefinitions } from "../../core/agents/tool_definitions.ts";
+import { DEFAULT_TRADE_CONFIG } from "../../core/ledger/trade.ts";
 import { startAgents } from "../../core/agents/agents.ts";
 import { defaultAgents } from "../../core/agents/strategies.ts";
 import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
@@ -116,21 +113,14 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
   const calculator = new Calculator();
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const ledger = await LedgerService.start(bus, {
+    const tools = await startToolsNode(bus, {
       log,
-      ledgerTopic: prefix + LEDGER_TOPIC,
-      priceTopic: prefix + PRICE_TOPIC,
-      groupPrefix: `${prefix}follower`,
+      topics: arenaTopics(prefix),
+      calculator,
+      groupId: `${prefix}tools`,
+      followerGroupPrefix: `${prefix}follower`,
     });
-    cleanups.push(() => ledger.close());
-    const tools: Subscription[] = await serveTools(bus, [
-      executeTradeTool(ledger),
-      getPortfolioTool(ledger),
-      calculatorTool(calculator),
-    ] as ToolSpec[], { log, topicPrefix: prefix, groupId: `${prefix}tools` });
-    cleanups.push(async () => {
-      for (const subscription of tools) await subscription.close();
-    });
+    cleanups.push(() => tools.stop());
 
     for (const [name, model] of [["node-a", "model-a"], ["node-b", "model-b"]] as const) {
       const node = await startChatNode(bus, {
@@ -299,21 +289,14 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
   const services: Service[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const ledger = await LedgerService.start(bus, {
+    const tools = await startToolsNode(bus, {
       log,
-      ledgerTopic: prefix + LEDGER_TOPIC,
-      priceTopic: prefix + PRICE_TOPIC,
-      groupPrefix: `${prefix}follower`,
+      topics: arenaTopics(prefix),
+      calculator,
+      groupId: `${prefix}tools`,
+      followerGroupPrefix: `${prefix}follower`,
     });
-    cleanups.push(() => ledger.close());
-    const tools = await serveTools(bus, [
-      executeTradeTool(ledger),
-      getPortfolioTool(ledger),
-      calculatorTool(calculator),
-    ] as ToolSpec[], { log, topicPrefix: prefix, groupId: `${prefix}tools` });
-    cleanups.push(async () => {
-      for (const subscription of tools) await subscription.close();
-    });
+    cleanups.push(() => tools.stop());
     const activity = await collectActivity(bus, { prefix, log, cleanups });
 
     const common = ["--topic-prefix", prefix, "--bootstrap-servers", bootstrap];
@@ -516,6 +499,15 @@ Deno.test("router service loads a strategy file with --allow-read for that file 
         rules: "scalper",
       }),
     );
+    // Routers offer what a tools node published: stand in for one with the desk's catalog.
+    const bus = testKafkaBus();
+    try {
+      await publishToolCatalog(bus, tradingToolDefinitions(DEFAULT_TRADE_CONFIG), {
+        topics: arenaTopics(prefix),
+      });
+    } finally {
+      await bus.close();
+    }
     const args = await taskArgs("router");
     args.splice(args.length - 1, 0, `--allow-read=${path}`);
     service = spawnService(

@@ -87,16 +87,18 @@ Deno.test("rules model reports a refused trade in its answer", async () => {
   assert.match(third.message.content ?? "", /failed: Insufficient cash/);
 });
 
-Deno.test("rules model picks the policy from the system prompt", async () => {
+Deno.test("rules model plays the request's rulesPolicy, never reading the prompt", async () => {
   const model = new RulesModel();
-  const messages = start(STRATEGIES.brainrot.prompt);
-  const first = await model.complete({ agent: "x", messages, tools: TOOLS, snapshot: MARKET });
+  // A momentum prompt: the policy comes from rulesPolicy alone.
+  const messages = start(STRATEGIES.momentum.prompt);
+  const request = { agent: "x", messages, tools: TOOLS, snapshot: MARKET, rulesPolicy: "brainrot" };
+  const first = await model.complete(request);
   messages.push(first.message, {
     role: "tool",
     toolCallId: first.message.toolCalls[0]!.id,
     content: JSON.stringify(portfolio("100000")),
   });
-  const second = await model.complete({ agent: "x", messages, tools: TOOLS, snapshot: MARKET });
+  const second = await model.complete(request);
   assert.match(second.message.content ?? "", /^rules \(brainrot\): buy .* \(sending it/);
 });
 

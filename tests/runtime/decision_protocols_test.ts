@@ -162,6 +162,47 @@ Deno.test("decision protocols", async (t) => {
       ]);
     });
 
+    await t.step(
+      "an order stated in words gets one reminder; the call it prompts trades",
+      async () => {
+        const prose = "Reasoning: the trend is up, so I decided to buy BTC-USD at the ask.";
+        const run = await runWith({
+          calculator,
+          ticks: 1,
+          responder: (request) => {
+            if (isFirstCall(request)) return { kind: "message", content: prose };
+            const afterReminder = request.body.messages.at(-1)?.role === "user" &&
+              /^You wrote that you decided to buy BTC-USD/.test(lastUser(request));
+            if (afterReminder) {
+              return { kind: "message", content: `{"name": "execute_trade", "arguments": ${BUY}}` };
+            }
+            return { kind: "message", content: "Reasoning: bought." };
+          },
+        });
+        assert.equal(tradesOf(run), 1, "the call made after the reminder reached the ledger");
+        assert.equal(run.requests.length, 3, "prompt, reminder, final answer");
+        assert.doesNotMatch(lastUser(run.requests[1]!), /\d/, "the reminder suggests no quantity");
+        const errors = run.activity.of(AGENT, "error").map((event) => event.message);
+        assert.deepEqual(errors, ["Order stated in text, not placed: buy BTC-USD"]);
+        assert.deepEqual(run.activity.of(AGENT, "decision").map((event) => event.outcome), [
+          "answered",
+        ]);
+      },
+    );
+
+    await t.step("a second answer in words after the reminder trades nothing", async () => {
+      const run = await runWith({
+        calculator,
+        ticks: 1,
+        responder: () => ({ kind: "message", content: "I decided to buy BTC-USD now." }),
+      });
+      assert.equal(tradesOf(run), 0, "text never becomes a trade");
+      assert.equal(run.requests.length, 2, "one reminder per decision, then the answer stands");
+      assert.deepEqual(run.activity.of(AGENT, "decision").map((event) => event.outcome), [
+        "answered",
+      ]);
+    });
+
     await t.step("a broken call gets one correction, then the decision is invalid", async () => {
       const broken =
         '<tool_call>{"name": "execute_trade", "arguments": {"product_id": </tool_call>';

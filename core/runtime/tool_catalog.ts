@@ -1,0 +1,119 @@
+/**
+ * The tool catalog: each tools node publishes the definitions of the tools it serves, built from
+ * its real settings, on a compacted topic (keyed by service); routers read it before their first
+ * decision and offer exactly those definitions. One source of truth for what a tool does and
+ * costs, whichever process serves it.
+ */
+
+import type { Bus } from "../bus/bus.ts";
+import { decodeRecord, publishMessages } from "../bus/messages.ts";
+import { type ArenaTopics, arenaTopics } from "../bus/topics.ts";
+import type { ToolDefinition } from "../contracts/chat.ts";
+import { ToolCatalog } from "../contracts/tool_catalog.ts";
+import type { Logger } from "../log.ts";
+
+/** Catalog key of the trading tools (execute_trade, get_portfolio, calculator). */
+export const TRADING_TOOLS_SERVICE = "trading";
+
+/** Options for {@linkcode publishToolCatalog}. */
+export interface PublishToolCatalogOptions {
+  /** The arena's topics (default no prefix). */
+  topics?: ArenaTopics;
+  /** Catalog key: the tools service (default `trading`). */
+  service?: string;
+}
+
+/** Publishes the definitions a tools node serves, replacing its previous catalog. */
+export async function publishToolCatalog(
+  bus: Bus,
+  tools: ToolDefinition[],
+  options: PublishToolCatalogOptions = {},
+): Promise<void> {
+  const topic = (options.topics ?? arenaTopics()).toolCatalog;
+  const service = options.service ?? TRADING_TOOLS_SERVICE;
+  await bus.ensureTopics([topic]);
+  const catalog: ToolCatalog = { v: 1, service, tools, time: new Date().toISOString() };
+  await publishMessages(bus, topic.topic, [{ key: service, message: ToolCatalog.parse(catalog) }]);
+}
+
+/** Options for {@linkcode readToolCatalog}. */
+export interface ReadToolCatalogOptions {
+  /** The arena's topics (default no prefix). */
+  topics?: ArenaTopics;
+  /** Where the wait and invalid catalogs are logged. */
+  log: Logger;
+  /** Stops waiting (the read rejects). */
+  signal?: AbortSignal;
+  /** Poll interval while no tools node has published (default 250 ms). */
+  pollMs?: number;
+}
+
+/**
+ * The tools every tools node serves, from the last catalog of each service (services in the
+ * order they first published, tools in their catalog's order). Waits, logging once, until a
+ * tools node has published; a tool named by two services is offered as the first one states it.
+ */
+export async function readToolCatalog(
+  bus: Bus,
+  options: ReadToolCatalogOptions,
+): Promise<ToolDefinition[]> {
+  const topic = (options.topics ?? arenaTopics()).toolCatalog;
+  await bus.ensureTopics([topic]);
+  let waited = false;
+  const started = Date.now();
+  for (;;) {
+    const tools = await readOnce(bus, topic.topic, options.log);
+    if (tools.length > 0) {
+      if (waited) {
+        options.log.notice("Tool catalog received", {
+          topic: topic.topic,
+          tools: tools.map((tool) => tool.name),
+          waitedMs: Date.now() - started,
+        });
+      }
+      return tools;
+    }
+    if (!waited) {
+      waited = true;
+      options.log.notice(
+        `Waiting for a tools node to publish its tool catalog on ${topic.topic} ` +
+          "(start the tools service with the same --topic-prefix)",
+      );
+    }
+    options.signal?.throwIfAborted();
+    await sleep(options.pollMs ?? 250, options.signal);
+  }
+}
+
+/** Reads the catalog topic to its end: the last valid catalog per service, merged. */
+async function readOnce(bus: Bus, topic: string, log: Logger): Promise<ToolDefinition[]> {
+  const latest = new Map<string, ToolCatalog>();
+  await bus.readAll(topic, (record) => {
+    const decoded = decodeRecord(ToolCatalog, record);
+    if (decoded.ok) latest.set(decoded.message.service, decoded.message);
+    else log.warn("Skipping an invalid tool catalog", { topic, reason: decoded.reason });
+    return Promise.resolve();
+  });
+  const tools = new Map<string, ToolDefinition>();
+  for (const catalog of latest.values()) {
+    for (const tool of catalog.tools) {
+      if (!tools.has(tool.name)) tools.set(tool.name, tool);
+    }
+  }
+  return [...tools.values()];
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+}
