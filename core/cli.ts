@@ -24,6 +24,7 @@ import {
   SECURITY_PROTOCOLS,
   type SecurityProtocol,
 } from "./bus/kafka_security.ts";
+import { KAFKA_CLIENTS, type KafkaClient } from "./bus/kafka_client.ts";
 
 /** The flags every service on a broker shares (see {@linkcode brokerCommand}). */
 export type ServiceFlags = {
@@ -39,11 +40,13 @@ export type ServiceFlags = {
   saslMechanism?: SaslMechanism;
   /** `--ssl-ca FILE`: PEM file of a private CA (else `KAFKA_SSL_CA_LOCATION`). */
   sslCa?: string;
+  /** `--kafka-client`: kafkajs (default) or platformatic. */
+  kafkaClient: KafkaClient;
 };
 
 /**
  * A command line with the flags every service shares: `--bootstrap-servers`, `--log-level`,
- * `--topic-prefix` and the Kafka security flags.
+ * `--topic-prefix`, `--kafka-client` and the Kafka security flags.
  */
 // deno-lint-ignore ban-types
 export type BrokerCommand = Command<[], ServiceFlags, {}>;
@@ -75,7 +78,11 @@ export function brokerCommand(name: string, options: BrokerCommandOptions): Brok
         "Kafka bootstrap servers",
         Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ?? "localhost:9092",
       )
-      .addOption(logLevelOption()),
+      .addOption(logLevelOption())
+      .addOption(
+        new Option("--kafka-client <client>", "Kafka client behind the bus (see README)")
+          .choices(KAFKA_CLIENTS).default("kafkajs" as KafkaClient),
+      ),
   )) as BrokerCommand;
 }
 

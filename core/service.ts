@@ -13,7 +13,12 @@
  * ```
  */
 
-import { KafkaBus, type KafkaBusOptions } from "./bus/kafka/mod.ts";
+import {
+  type KafkaClient,
+  type KafkaConnectionOptions,
+  openKafkaBus,
+  type ProbingBus,
+} from "./bus/kafka_client.ts";
 import type { KafkaSecurity } from "./bus/kafka_security.ts";
 import { FAILURE_EXIT_CODE } from "./cli.ts";
 import type { Logger } from "./log.ts";
@@ -25,7 +30,7 @@ export type StopService = () => Promise<void> | void;
 /** What a service's start function gets. */
 export interface ServiceContext {
   /** The Kafka bus, with a broker that answered the probe. */
-  bus: KafkaBus;
+  bus: ProbingBus;
   /** Aborted when the service is asked to stop (SIGINT, SIGTERM, or shutdown). */
   signal: AbortSignal;
   /** Stops the service (its stop function, then the bus) and exits with `code`. */
@@ -35,7 +40,7 @@ export interface ServiceContext {
 /** A started service. */
 export interface RunningService {
   /** The Kafka bus. */
-  bus: KafkaBus;
+  bus: ProbingBus;
   /** Aborted once the service is stopping. */
   signal: AbortSignal;
   /** Stops the service (its stop function, then the bus) and exits with `code`. */
@@ -53,7 +58,9 @@ export interface ServiceOptions {
   /** The service's logger; the bus logs under `<component>.bus`. */
   log: Logger;
   /** Consumer timings of the bus. */
-  bus?: Omit<KafkaBusOptions, "brokers" | "clientId" | "log">;
+  bus?: Omit<KafkaConnectionOptions, "brokers" | "clientId" | "log">;
+  /** Kafka client behind the bus (default kafkajs). */
+  kafkaClient?: KafkaClient;
   /** TLS and SASL settings of the broker connection (`kafkaSecurityOf` of the shared flags). */
   security?: KafkaSecurity;
   /** How long the start-up probe tries the broker (default the bus's, 6 s). */
@@ -75,14 +82,14 @@ export async function startService(
   options: ServiceOptions,
   start: (context: ServiceContext) => Promise<StopService | void>,
 ): Promise<RunningService> {
-  const busOptions: KafkaBusOptions = {
+  const busOptions: KafkaConnectionOptions = {
     ...options.bus,
     brokers: options.bootstrapServers.split(","),
     clientId: options.clientId,
     log: options.log.child("bus"),
     security: options.security,
   };
-  const bus = new KafkaBus(busOptions);
+  const bus = await openKafkaBus(options.kafkaClient ?? "kafkajs", busOptions);
   const abort = new AbortController();
   let stop: StopService | undefined;
   let stopping = false;

@@ -19,6 +19,7 @@ const service = await startService({
   name: "report",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("report", options),
+  kafkaClient: options.kafkaClient,
   clientId: "report",
   log,
 }, async ({ bus }) => {

@@ -38,8 +38,7 @@ import {
 } from "../core/connector/replay.ts";
 import { describeMask, maskedIncrements } from "../core/market/mask.ts";
 import type { ModelRecording } from "../core/models/recorded_model.ts";
-import type { KafkaBusOptions } from "../core/bus/kafka/mod.ts";
-import type { KafkaSecurity } from "../core/bus/kafka_security.ts";
+import { KAFKA_CLIENTS, type KafkaClient, openKafkaBus } from "../core/bus/kafka_client.ts";
 import { writeReport } from "../core/dashboard/report.ts";
 import { DashboardStore } from "../core/dashboard/store.ts";
 import { dashboardAuthToken, startWebDashboard } from "../core/dashboard/web_server.ts";
@@ -131,6 +130,10 @@ const program = addAgentProtocolFlags(addModelFlags(addModelKindFlags(addKafkaSe
     .option("--interval <seconds>", "seconds between plain summaries", positiveNumberFlag, 10)
     .option("--report-dir <dir>", "where report.html and report.json go")
     .option("--bootstrap-servers <servers>", "Kafka bootstrap servers (default: in-memory bus)")
+    .addOption(
+      new Option("--kafka-client <client>", "Kafka client behind the bus (see README)")
+        .choices(KAFKA_CLIENTS).default("kafkajs" as KafkaClient),
+    )
     .addOption(logLevelOption()),
 ))));
 
@@ -305,14 +308,12 @@ try {
 
 let bus: Bus;
 if (options.bootstrapServers) {
-  const { KafkaBus } = await import("../core/bus/kafka/mod.ts");
-  const busOptions: KafkaBusOptions & { security?: KafkaSecurity } = {
+  const kafka = await openKafkaBus(options.kafkaClient, {
     brokers: options.bootstrapServers.split(","),
     clientId: `arena.${crypto.randomUUID().slice(0, 8)}`,
     log: log.child("bus"),
     security: kafkaSecurityOf("arena", options),
-  };
-  const kafka = new KafkaBus(busOptions);
+  });
   try {
     await kafka.probe();
   } catch (error) {

@@ -63,6 +63,7 @@ await startService({
   name: "chat_node",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("chat_node", options),
+  kafkaClient: options.kafkaClient,
   clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
   log,
 }, async ({ bus }) => {

@@ -131,6 +131,7 @@ const service = await startService({
   name: "connector",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("connector", options),
+  kafkaClient: options.kafkaClient,
   clientId: "connector",
   log,
 }, async ({ bus, signal }) => {

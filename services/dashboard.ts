@@ -68,6 +68,7 @@ await startService({
   name: "dashboard",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("dashboard", options),
+  kafkaClient: options.kafkaClient,
   clientId: "dashboard",
   log,
   // The live screen handles Ctrl-C itself.

@@ -40,6 +40,7 @@ const service = await startService({
   name: "ledger",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("ledger", options),
+  kafkaClient: options.kafkaClient,
   clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
   log,
 }, async ({ bus }) => {

@@ -58,6 +58,7 @@ await startService({
   name: "router",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("router", options),
+  kafkaClient: options.kafkaClient,
   clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
   log,
 }, async ({ bus }) => {

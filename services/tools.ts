@@ -64,6 +64,7 @@ await startService({
   name: "tools",
   bootstrapServers: options.bootstrapServers,
   security: kafkaSecurityOf("tools", options),
+  kafkaClient: options.kafkaClient,
   clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
   log,
   bus: {
