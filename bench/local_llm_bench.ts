@@ -122,7 +122,7 @@ for (const protocol of protocols) {
     model,
     apiKey: "local",
     baseURL,
-    timeoutMs: 600_000,
+    timeoutMs: 3_600_000,
     controls: { temperature: 0, seed: 42, maxTokens },
     log,
   });
@@ -135,12 +135,12 @@ for (const protocol of protocols) {
       source: candles,
       intervalSeconds: 300,
       lockstep: true,
-      lockstepTimeoutMs: 3_600_000,
+      lockstepTimeoutMs: 10_800_000,
       maxTicks: ticks,
     },
     protocol,
     promptFormat,
-    replyTimeoutMs: 900_000,
+    replyTimeoutMs: 5_400_000,
     log,
   });
   const seconds = (performance.now() - started) / 1000;

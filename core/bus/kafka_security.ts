@@ -61,17 +61,24 @@ export function kafkajsSecurity(
   if (usesTls(security.protocol)) {
     config.ssl = security.caPem ? { ca: [security.caPem] } : true;
   }
-  if (usesSasl(security.protocol)) {
-    if (!security.sasl) {
-      throw new Error(
-        `Security protocol ${security.protocol} needs SASL credentials: set ` +
-          "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
-      );
-    }
-    const { mechanism, username, password } = security.sasl;
+  const sasl = saslCredentialsOf(security);
+  if (sasl) {
+    const { mechanism, username, password } = sasl;
     config.sasl = { mechanism, username, password } as SASLOptions;
   }
   return config;
+}
+
+/** The SASL credentials a protocol needs (undefined for the others); throws when they are missing. */
+export function saslCredentialsOf(security: KafkaSecurity): SaslCredentials | undefined {
+  if (!usesSasl(security.protocol)) return undefined;
+  if (!security.sasl) {
+    throw new Error(
+      `Security protocol ${security.protocol} needs SASL credentials: set ` +
+        "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
+    );
+  }
+  return security.sasl;
 }
 
 /** Every `security.protocol` value, in Kafka's order. */

@@ -13,7 +13,8 @@ import { describeKafkaFailure, kafkajsSecurity, type KafkaSecurity } from "../ka
 import { createLogger, type Logger } from "../../log.ts";
 import { routeKafkaLog } from "./log_routing.ts";
 import { probeBroker, type ProbeOptions } from "./probe.ts";
-import { PublishQueue } from "./publish_queue.ts";
+import { sendWithKafkajs } from "./produce.ts";
+import { CoalescingPublisher } from "../coalescing_publisher.ts";
 import { patchRequestQueue, silenceNegativeTimeoutWarning } from "./request_queue_patch.ts";
 import { type ConsumerTimingOptions, consumerTimings, RETRY } from "./settings.ts";
 import {
@@ -51,7 +52,7 @@ export class KafkaBus implements Bus {
   #security: ReturnType<typeof kafkajsSecurity>;
   #producer?: Promise<Producer>;
   #topics: TopicAdmin;
-  #publishes: PublishQueue;
+  #publishes: CoalescingPublisher;
   #subscriptions = new Set<Subscription>();
   #closed = false;
 
@@ -83,8 +84,8 @@ export class KafkaBus implements Bus {
       logCreator: () => (entry: LogEntry) => routeKafkaLog(kafkaLog, entry),
     });
     this.#topics = new TopicAdmin({ kafka: this.#kafka, log: this.#log });
-    this.#publishes = new PublishQueue({
-      producer: () => this.#connectedProducer(),
+    this.#publishes = new CoalescingPublisher({
+      send: async (calls) => sendWithKafkajs(await this.#connectedProducer(), calls),
       ensureTopic: (topic) => this.#topics.ensureTopic(topic),
     });
   }

@@ -23,7 +23,8 @@ import { dynamicTopic } from "../topics.ts";
 import { backoffDelay, sleep } from "../../backoff.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { GroupMember, type MemberClientOptions } from "./_subscription.ts";
-import { Publisher } from "./_publisher.ts";
+import { sendWithPlatformatic } from "./_produce.ts";
+import { CoalescingPublisher } from "../coalescing_publisher.ts";
 import { readRange } from "./_reader.ts";
 import { TopicAdmin } from "./_topics.ts";
 import { platformaticSecurity } from "./security.ts";
@@ -72,7 +73,7 @@ export class PlatformaticKafkaBus implements Bus {
   #admin?: Admin;
   #reader?: Consumer;
   #topics: TopicAdmin;
-  #publisher: Publisher;
+  #publisher: CoalescingPublisher;
   #knownTopics = new Map<string, Promise<void>>();
   #members = new Set<GroupMember>();
   #roundRobin = new Map<string, number>();
@@ -97,8 +98,8 @@ export class PlatformaticKafkaBus implements Bus {
       ...platformaticSecurity(options.security),
     };
     this.#topics = new TopicAdmin(() => this.#connectedAdmin(), this.#log);
-    this.#publisher = new Publisher({
-      producer: () => this.#connectedProducer(),
+    this.#publisher = new CoalescingPublisher({
+      send: (calls) => sendWithPlatformatic(this.#connectedProducer(), calls),
       ensureTopic: (topic) => this.#ensureTopic(topic),
     });
   }

@@ -2,7 +2,12 @@
 
 import type { SASLMechanismValue } from "@platformatic/kafka";
 import type { ConnectionOptions as TlsOptions } from "node:tls";
-import { type KafkaSecurity, type SaslMechanism, usesSasl, usesTls } from "../kafka_security.ts";
+import {
+  type KafkaSecurity,
+  saslCredentialsOf,
+  type SaslMechanism,
+  usesTls,
+} from "../kafka_security.ts";
 
 /** The `tls` and `sasl` options of a @platformatic/kafka client. */
 export interface PlatformaticSecurityOptions {
@@ -27,14 +32,9 @@ export function platformaticSecurity(
   if (usesTls(security.protocol)) {
     options.tls = security.caPem ? { ca: [security.caPem] } : {};
   }
-  if (usesSasl(security.protocol)) {
-    if (!security.sasl) {
-      throw new Error(
-        `Security protocol ${security.protocol} needs SASL credentials: set ` +
-          "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD",
-      );
-    }
-    const { mechanism, username, password } = security.sasl;
+  const sasl = saslCredentialsOf(security);
+  if (sasl) {
+    const { mechanism, username, password } = sasl;
     const mapped = MECHANISMS[mechanism];
     if (!mapped) {
       throw new Error(

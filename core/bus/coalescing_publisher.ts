@@ -1,23 +1,33 @@
-/** Coalesces publish calls into produce requests, keeping call order per topic. */
+/**
+ * Coalesces publish calls into produce requests, one request in flight, keeping call order per
+ * topic: the calls made while a request is in flight are sent together when it returns. Both
+ * Kafka clients keep one produce request in flight per broker anyway (kafkajs' idempotent
+ * producer holds a lock per broker until the broker answers), so a batch costs one round trip.
+ */
 
-import type { Message, Producer } from "kafkajs";
-import type { OutgoingRecord } from "../bus.ts";
+import type { OutgoingRecord } from "./bus.ts";
 
 /** Most value bytes sent in one coalesced request (the broker takes 1 MiB per partition). */
 const MAX_BATCH_BYTES = 512 * 1024;
 
-/** Options for {@linkcode PublishQueue}. */
-export interface PublishQueueOptions {
-  /** The connected producer (idempotent, acks from all in-sync replicas). */
-  producer: () => Promise<Producer>;
+/** Records of one publish call, as handed to the client's send. */
+export interface PublishCall {
+  /** The topic. */
+  topic: string;
+  /** The records, in call order. */
+  records: OutgoingRecord[];
+}
+
+/** Options for {@linkcode CoalescingPublisher}. */
+export interface CoalescingPublisherOptions {
+  /** Sends the calls (call order kept) as one produce request; resolves once acknowledged. */
+  send: (calls: PublishCall[]) => Promise<void>;
   /** Resolves once a topic exists (creating it if needed); rejects if it cannot. */
   ensureTopic: (topic: string) => Promise<void>;
 }
 
 /** A publish call waiting for its produce request. */
-interface PendingPublish {
-  topic: string;
-  messages: Message[];
+interface PendingPublish extends PublishCall {
   bytes: number;
   /** Resolves once the publish succeeded or failed. */
   settled: Promise<void>;
@@ -25,16 +35,9 @@ interface PendingPublish {
   reject: (error: unknown) => void;
 }
 
-/**
- * Publishes through one produce request at a time: calls made while a request is in flight are
- * queued and sent together when it returns.
- *
- * kafkajs' idempotent producer holds a lock per broker from assigning sequence numbers until
- * the broker answers, so a second request would only wait behind the first; sending the calls
- * queued meanwhile as one request gives the same order with fewer round trips.
- */
-export class PublishQueue {
-  #options: PublishQueueOptions;
+/** Publishes through one produce request at a time, coalescing the calls made meanwhile. */
+export class CoalescingPublisher {
+  #options: CoalescingPublisherOptions;
   /** Publishes not sent yet, in call order. */
   #pending: PendingPublish[] = [];
   /** Topics known to exist, whose pending publishes may be sent. */
@@ -45,8 +48,8 @@ export class PublishQueue {
   /** The produce request in flight, if any. */
   #sending?: Promise<void>;
 
-  /** Creates an empty queue. */
-  constructor(options: PublishQueueOptions) {
+  /** Creates an empty publisher. */
+  constructor(options: CoalescingPublisherOptions) {
     this.#options = options;
   }
 
@@ -59,14 +62,10 @@ export class PublishQueue {
     if (records.length === 0) return;
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#pending.push({
-      settled: promise.catch(() => {}),
       topic,
-      messages: records.map((record) => ({
-        key: record.key ?? null,
-        value: record.value,
-        headers: record.headers,
-      })),
+      records,
       bytes: records.reduce((sum, record) => sum + record.value.length, 0),
+      settled: promise.catch(() => {}),
       resolve,
       reject,
     });
@@ -134,26 +133,15 @@ export class PublishQueue {
     }
     if (batch.length === 0) return;
     this.#pending = waiting;
-    this.#sending = this.#sendBatch(batch).finally(() => {
+    this.#sending = this.#send(batch).finally(() => {
       this.#sending = undefined;
       this.#pump();
     });
   }
 
-  async #sendBatch(batch: PendingPublish[]): Promise<void> {
-    // kafkajs keeps one entry per topic in a request: merge a topic's calls in call order.
-    const byTopic = new Map<string, Message[]>();
-    for (const entry of batch) {
-      const messages = byTopic.get(entry.topic);
-      if (messages) messages.push(...entry.messages);
-      else byTopic.set(entry.topic, [...entry.messages]);
-    }
+  async #send(batch: PendingPublish[]): Promise<void> {
     try {
-      const producer = await this.#options.producer();
-      await producer.sendBatch({
-        acks: -1,
-        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-      });
+      await this.#options.send(batch);
     } catch (error) {
       for (const entry of batch) entry.reject(error);
       return;
