@@ -12,7 +12,8 @@ import type {
 import { describeKafkaFailure, kafkajsSecurity, type KafkaSecurity } from "../kafka_security.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { routeKafkaLog } from "./log_routing.ts";
-import { probeBroker, type ProbeOptions } from "./probe.ts";
+import { probeBroker } from "./probe.ts";
+import { bootstrapBrokers, type ProbeOptions } from "../broker_connection.ts";
 import { sendWithKafkajs } from "./produce.ts";
 import { CoalescingPublisher } from "../coalescing_publisher.ts";
 import { patchRequestQueue, silenceNegativeTimeoutWarning } from "./request_queue_patch.ts";
@@ -58,12 +59,7 @@ export class KafkaBus implements Bus {
 
   /** Creates a bus; connections open lazily on first use. */
   constructor(options: KafkaBusOptions) {
-    const brokers = options.brokers.flatMap((entry) => entry.split(","))
-      .map((broker) => broker.trim())
-      .filter((broker) => broker.length > 0);
-    if (brokers.length === 0) {
-      throw new Error("Kafka bus needs at least one broker as host:port, got none");
-    }
+    const brokers = bootstrapBrokers(options.brokers);
     const commitMode = options.commitMode ?? "background";
     if (commitMode !== "background" && commitMode !== "per-batch") {
       throw new Error(`Commit mode must be background or per-batch, got ${commitMode}`);

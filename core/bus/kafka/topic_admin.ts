@@ -3,6 +3,7 @@
 import type { Admin, Kafka } from "kafkajs";
 import type { TopicSpec } from "../bus.ts";
 import { dynamicTopic } from "../topics.ts";
+import { KnownTopics } from "../broker_connection.ts";
 import type { Logger } from "../../log.ts";
 import { backoffDelay, sleep } from "../../backoff.ts";
 import { isMetadataRace, MetadataGate } from "./metadata_gate.ts";
@@ -33,7 +34,7 @@ export class TopicAdmin {
   #admin?: Promise<Admin>;
   /** Keeps admin calls that replace kafkajs' metadata cache apart from end-offset lookups. */
   #metadataGate = new MetadataGate();
-  #knownTopics = new Map<string, Promise<void>>();
+  #knownTopics = new KnownTopics();
 
   /** Creates the helper; the admin connection opens on first use. */
   constructor(options: TopicAdminOptions) {
@@ -42,21 +43,8 @@ export class TopicAdmin {
   }
 
   /** Creates the topics this bus has not seen yet, with their partitions, retention and policy. */
-  async ensure(specs: TopicSpec[]): Promise<void> {
-    const missing = specs.filter((spec) => !this.#knownTopics.has(spec.topic));
-    if (missing.length === 0) {
-      await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
-      return;
-    }
-    const creation = this.#createTopics(missing);
-    for (const spec of missing) this.#knownTopics.set(spec.topic, creation);
-    try {
-      await creation;
-    } catch (error) {
-      for (const spec of missing) this.#knownTopics.delete(spec.topic);
-      throw error;
-    }
-    await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
+  ensure(specs: TopicSpec[]): Promise<void> {
+    return this.#knownTopics.ensure(specs, (missing) => this.#createTopics(missing));
   }
 
   /** Makes sure one topic exists, creating it with {@linkcode dynamicTopic} settings if not. */

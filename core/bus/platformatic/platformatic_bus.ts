@@ -17,10 +17,15 @@ import type {
   Subscription,
   TopicSpec,
 } from "../bus.ts";
-import { BrokerUnreachableError, type ProbeOptions } from "../kafka/mod.ts";
+import {
+  bootstrapBrokers,
+  KnownTopics,
+  probeBrokers,
+  type ProbeOptions,
+} from "../broker_connection.ts";
 import { describeKafkaFailure, type KafkaSecurity } from "../kafka_security.ts";
 import { dynamicTopic } from "../topics.ts";
-import { backoffDelay, sleep } from "../../backoff.ts";
+import { backoffDelay } from "../../backoff.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { GroupMember, type MemberClientOptions } from "./_subscription.ts";
 import { sendWithPlatformatic } from "./_produce.ts";
@@ -49,10 +54,6 @@ export interface PlatformaticKafkaBusOptions {
   security?: KafkaSecurity;
 }
 
-/** How long {@linkcode PlatformaticKafkaBus.probe} tries the broker by default. */
-const PROBE_TIMEOUT_MS = 6_000;
-/** Pause between two probe attempts (a broker that is starting refuses for a moment). */
-const PROBE_RETRY_DELAY_MS = 300;
 /** Retries of one broker request; with the delays below about 40 s in all. */
 const RETRIES = 10;
 
@@ -74,19 +75,14 @@ export class PlatformaticKafkaBus implements Bus {
   #reader?: Consumer;
   #topics: TopicAdmin;
   #publisher: CoalescingPublisher;
-  #knownTopics = new Map<string, Promise<void>>();
+  #knownTopics = new KnownTopics();
   #members = new Set<GroupMember>();
   #roundRobin = new Map<string, number>();
   #closed = false;
 
   /** Creates a bus; connections open lazily on first use. */
   constructor(options: PlatformaticKafkaBusOptions) {
-    const brokers = options.brokers.flatMap((entry) => entry.split(","))
-      .map((broker) => broker.trim())
-      .filter((broker) => broker.length > 0);
-    if (brokers.length === 0) {
-      throw new Error("Kafka bus needs at least one broker as host:port, got none");
-    }
+    const brokers = bootstrapBrokers(options.brokers);
     this.#brokers = brokers;
     this.#options = options;
     this.#log = options.log ?? createLogger("bus");
@@ -106,64 +102,38 @@ export class PlatformaticKafkaBus implements Bus {
 
   /**
    * Checks that a broker answers (connect and read the cluster metadata), trying again for a
-   * short time budget and logging nothing; throws {@linkcode BrokerUnreachableError} otherwise,
+   * short time budget and logging nothing; throws `BrokerUnreachableError` otherwise,
    * or an error with one clear line when two tries in a row fail the same unfixable way (a
    * wrong password, an unknown CA, plaintext on a TLS port).
    * Call it once at start: after that, the bus's own retries ride out broker restarts.
    */
   async probe(options: ProbeOptions = {}): Promise<void> {
     this.#assertOpen();
-    const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    let lastFailure: string | undefined;
-    for (let left = timeoutMs; left > 0; left = deadline - Date.now()) {
-      const admin = new Admin({
-        ...this.#base,
-        clientId: `${this.#options.clientId}.probe`,
-        retries: 0,
-        connectTimeout: Math.min(left, 2_000),
-        timeout: Math.max(left, 1_000),
-      });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          admin.metadata({ topics: [] }),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`No answer within ${left} ms`)), left);
-          }),
-        ]);
-        return;
-      } catch (error) {
-        lastError = error;
-      } finally {
-        clearTimeout(timer);
-        await admin.close().catch(() => {});
-      }
+    await probeBrokers({
+      brokers: this.#brokers,
       // A failure retrying cannot fix (wrong password, unknown CA) ends the probe with one line.
-      const failure = describeKafkaFailure(lastError, this.#options.security);
-      if (failure !== undefined && failure === lastFailure) throw new Error(failure);
-      lastFailure = failure;
-      await sleep(Math.min(PROBE_RETRY_DELAY_MS, deadline - Date.now()));
-    }
-    throw new BrokerUnreachableError(this.#brokers.join(","), { cause: lastError });
+      describeFailure: (error) => describeKafkaFailure(error, this.#options.security),
+      attempt: async (left) => {
+        const admin = new Admin({
+          ...this.#base,
+          clientId: `${this.#options.clientId}.probe`,
+          retries: 0,
+          connectTimeout: Math.min(left, 2_000),
+          timeout: Math.max(left, 1_000),
+        });
+        try {
+          await admin.metadata({ topics: [] });
+        } finally {
+          await admin.close().catch(() => {});
+        }
+      },
+    }, options);
   }
 
   /** Creates the topics that do not exist yet with their partitions, retention and policy. */
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     this.#assertOpen();
-    const missing = specs.filter((spec) => !this.#knownTopics.has(spec.topic));
-    if (missing.length > 0) {
-      const creation = this.#topics.createTopics(missing);
-      for (const spec of missing) this.#knownTopics.set(spec.topic, creation);
-      try {
-        await creation;
-      } catch (error) {
-        for (const spec of missing) this.#knownTopics.delete(spec.topic);
-        throw error;
-      }
-    }
-    await Promise.all(specs.map((spec) => this.#knownTopics.get(spec.topic)));
+    await this.#knownTopics.ensure(specs, (missing) => this.#topics.createTopics(missing));
   }
 
   /**
