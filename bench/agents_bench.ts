@@ -16,7 +16,12 @@ import { countTokens } from "gpt-tokenizer";
 import { Kafka, logLevel } from "kafkajs";
 import { z } from "zod";
 import type { Bus, Subscription } from "../core/bus/bus.ts";
-import { KafkaBus } from "../core/bus/kafka/mod.ts";
+import {
+  KAFKA_CLIENTS,
+  type KafkaClient,
+  openKafkaBus,
+  type ProbingBus,
+} from "../core/bus/kafka_client.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { publishMessages, subscribeMessages } from "../core/bus/messages.ts";
 import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../core/bus/topics.ts";
@@ -116,12 +121,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function kafkaBus(clientId: string): KafkaBus {
+function kafkaBus(clientId: string): Promise<ProbingBus> {
   const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")?.trim();
   if (!bootstrap) {
     throw new Error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench agents`");
   }
-  return new KafkaBus({
+  return openKafkaBus(cli.client, {
     brokers: [bootstrap],
     clientId,
     log,
@@ -195,7 +200,7 @@ interface OverheadResult {
 /** Starts N routers on Kafka and measures snapshot -> decision for `ticks` lockstep ticks. */
 async function overhead(agentCount: number, ticks: number): Promise<OverheadResult> {
   const prefix = `bench-agents.${crypto.randomUUID().slice(0, 8)}.`;
-  const bus = kafkaBus(`bench.agents.${agentCount}`);
+  const bus = await kafkaBus(`bench.agents.${agentCount}`);
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const chat = await startChatNode(bus, {
@@ -404,20 +409,24 @@ async function promptTokens(
 }
 
 /** Parses `--agents 3,30,300` (or bare counts), `--json` and `--help`. */
-function parseBenchArgs(args: string[]): { sizes: number[]; json: boolean; custom: boolean } {
+function parseBenchArgs(
+  args: string[],
+): { sizes: number[]; json: boolean; custom: boolean; client: KafkaClient } {
   const { values, positionals } = parseArgs({
     args,
     options: {
       agents: { type: "string" },
       json: { type: "boolean", default: false },
+      "kafka-client": { type: "string", default: "kafkajs" },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: true,
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench agents [--agents 3,30,300] [--json]\n\n" +
+      "Usage: deno task bench agents [--agents 3,30,300] [--json] [--kafka-client C]\n\n" +
         "  --agents N,M  agent counts, one row each (default 3,30,300)\n" +
+        "  --kafka-client kafkajs|platformatic  the Kafka client (default kafkajs)\n" +
         "  --json        one JSON line per row: {agents, p50Ms, p99Ms, decisions, startMs}",
     );
     Deno.exit(0);
@@ -430,7 +439,13 @@ function parseBenchArgs(args: string[]): { sizes: number[]; json: boolean; custo
     console.error(`Agent counts must be positive integers such as 3,30,300, got ${bad}`);
     Deno.exit(2);
   }
+  const client = values["kafka-client"] as KafkaClient;
+  if (!KAFKA_CLIENTS.includes(client)) {
+    console.error(`--kafka-client must be one of ${KAFKA_CLIENTS.join(", ")}, got ${client}`);
+    Deno.exit(2);
+  }
   return {
+    client,
     sizes: sizes.length > 0 ? sizes : [3, 30, 300],
     json: values.json,
     custom: sizes.length > 0,

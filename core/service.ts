@@ -89,7 +89,12 @@ export async function startService(
     log: options.log.child("bus"),
     security: options.security,
   };
-  const bus = await openKafkaBus(options.kafkaClient ?? "kafkajs", busOptions);
+  const bus = await openKafkaBus(options.kafkaClient ?? "kafkajs", busOptions).catch(
+    (error: Error) => {
+      console.error(`${options.name}: ${error.message}`);
+      return Deno.exit(FAILURE_EXIT_CODE);
+    },
+  );
   const abort = new AbortController();
   let stop: StopService | undefined;
   let stopping = false;

@@ -313,7 +313,7 @@ if (options.bootstrapServers) {
     clientId: `arena.${crypto.randomUUID().slice(0, 8)}`,
     log: log.child("bus"),
     security: kafkaSecurityOf("arena", options),
-  });
+  }).catch((error: Error) => fatalError("arena", error.message));
   try {
     await kafka.probe();
   } catch (error) {

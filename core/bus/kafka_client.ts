@@ -27,10 +27,23 @@ export async function openKafkaBus(
   client: KafkaClient,
   options: KafkaConnectionOptions,
 ): Promise<ProbingBus> {
+  const { KafkaBus, silenceNegativeTimeoutWarning } = await import("./kafka/mod.ts");
   if (client === "platformatic") {
-    const { PlatformaticKafkaBus } = await import("./platformatic/mod.ts");
-    return new PlatformaticKafkaBus(options);
+    // @platformatic/kafka also arms timers with negative delays (harmless: they fire at once).
+    silenceNegativeTimeoutWarning();
+    try {
+      const { PlatformaticKafkaBus } = await import("./platformatic/mod.ts");
+      return new PlatformaticKafkaBus(options);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      throw new Error(
+        "--kafka-client platformatic needs `deno run --allow-env --allow-read …`: " +
+          "@platformatic/kafka reads every environment variable and a WebAssembly file from the " +
+          "module cache when it loads, which this task does not allow (kafkajs, the default, does " +
+          "not need them)",
+        { cause: error },
+      );
+    }
   }
-  const { KafkaBus } = await import("./kafka/mod.ts");
   return new KafkaBus(options);
 }

@@ -52,3 +52,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("--kafka-client platformatic under a task's narrow permissions fails with one line", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "ledger", "--kafka-client", "platformatic", "--json"],
+    env: { KAFKA_BOOTSTRAP_SERVERS: "127.0.0.1:1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(output.stderr).trim().split("\n");
+  assert.equal(output.code, 1);
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0]!, /^ledger: --kafka-client platformatic needs `deno run --allow-env/);
+});

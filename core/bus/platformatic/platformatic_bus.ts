@@ -215,11 +215,13 @@ export class PlatformaticKafkaBus implements Bus {
   }
 
   #memberOptions(): MemberClientOptions {
+    const sessionTimeout = this.#options.sessionTimeoutMs ?? 30_000;
     return {
       ...this.#base,
-      sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
+      sessionTimeout,
       heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
-      rebalanceTimeout: this.#options.rebalanceTimeoutMs ?? 60_000,
+      // This client refuses a rebalance timeout below the session timeout (kafkajs accepts it).
+      rebalanceTimeout: Math.max(this.#options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
       maxWaitTime: this.#options.maxWaitTimeMs ?? 500,
     };
   }
