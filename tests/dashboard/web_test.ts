@@ -21,6 +21,22 @@ import { defaultAgents } from "../../core/agents/strategies.ts";
 import { runArena } from "../../core/arena/arena.ts";
 import { loadFixtureCandles } from "../../core/connector/replay.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
+import type {
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+} from "../../core/runtime/model_provider.ts";
+
+/** The rules model, slowed down so a replay lasts long enough for the page to see it move. */
+class PacedRulesModel implements ModelProvider {
+  readonly model = "rules";
+  #rules = new RulesModel();
+
+  async complete(request: ModelRequest): Promise<ModelResponse> {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return this.#rules.complete(request);
+  }
+}
 
 /** Where Debian installs Chromium (CI installs it too). */
 const CHROMIUM = "/usr/bin/chromium";
@@ -241,7 +257,9 @@ Deno.test("web dashboard stays consistent during a live lockstep replay and delt
     assert.equal(((await messages.next()).value as { step: string })?.step, "ready");
     const result = await runArena(bus, {
       agents: defaultAgents(),
-      models: [{ provider: new RulesModel() }],
+      // The in-memory arena runs 240 ticks in well under a second: pace it (about 10 ms per model
+      // call) so the throttled page sees the replay move.
+      models: [{ provider: new PacedRulesModel() }],
       market: {
         kind: "replay",
         source: await loadFixtureCandles("main"),
