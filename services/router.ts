@@ -1,6 +1,7 @@
 /**
- * Router service: trading agents. Each agent reads market snapshots in its own consumer group
- * (group id = agent name), asks its chat node, and calls the shared tools. With no `--name`,
+ * Router service: trading agents. The process reads market snapshots once, in one consumer group
+ * named after the agents it hosts (one agent: its name), hands each snapshot to every agent, and
+ * each agent asks its chat node and calls the shared tools. With no `--name`,
  * `--strategy` or `--strategy-file`, one process runs the three default agents (momentum,
  * brainrot-daytrader, scalper) on the shared chat node.
  *
