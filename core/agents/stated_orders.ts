@@ -39,7 +39,8 @@ const CONDITIONS = /\b(if|when|unless|once|until|whenever)\b/i;
  */
 export function statedOrders(text: string, productIds: readonly string[]): StatedOrder[] {
   const orders = new Map<string, StatedOrder>();
-  for (const sentence of text.split(/[.!?;\n]+/)) {
+  // A sentence ends at . ! ? ; before a space or the end (not inside "0.05"), or at a line break.
+  for (const sentence of text.split(/[.!?;]+(?=\s|$)|\n+/)) {
     const products = productIds.filter((productId) =>
       new RegExp(`(^|[^A-Za-z0-9-])${escapeRegExp(productId)}($|[^A-Za-z0-9-])`, "i").test(
         sentence,

@@ -14,6 +14,16 @@ Deno.test("statedOrders finds orders announced in words", () => {
   );
 });
 
+Deno.test("statedOrders keeps a sentence whole across decimals in it", () => {
+  assert.deepEqual(
+    statedOrders(
+      "I decided to execute a buy order for 0.05 units of BTC-USD at the best ask price of 87677.5 USD.",
+      PRODUCTS,
+    ),
+    [{ action: "buy", productId: "BTC-USD" }],
+  );
+});
+
 Deno.test("statedOrders ignores denied, hypothetical and product-less orders", () => {
   for (
     const text of [
