@@ -8,18 +8,24 @@
  */
 
 import process from "node:process";
-import { z } from "zod";
 import type { Bus } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
-import { ReplyInbox, serveRequests } from "../core/bus/request_reply.ts";
 import { createLogger } from "../core/log.ts";
 import { patchRequestQueue, unpatchRequestQueue } from "../core/bus/kafka/request_queue_patch.ts";
-
-const ROUND_TRIPS = 500;
-const WARM_UP = 25;
-const BATCHED_MESSAGES = 20_000;
-const BATCH_SIZE = 500;
+import {
+  BATCH_SIZE,
+  BATCHED_MESSAGES,
+  measureBatchedPublish,
+  measureConsume,
+  measureRoundTrips,
+  openRoundTripper,
+  PAYLOAD,
+  percentile,
+  ROUND_TRIPS,
+  WARM_UP,
+  withLimit as withPhaseLimit,
+} from "./_bus_measures.ts";
 const SINGLE_MESSAGES = 2_000;
 /** Publishers running at once, each awaiting one message at a time (like routers and nodes). */
 const CONCURRENT_PUBLISHERS = 50;
@@ -39,123 +45,8 @@ interface Figures {
   consumePerSecond: number;
 }
 
-const PAYLOAD = oneKilobyteMessage();
-
-function oneKilobyteMessage(): string {
-  const base = {
-    v: 1,
-    kind: "bench",
-    product: "BTC-USD",
-    bestBid: "64123.45",
-    bestAsk: "64123.46",
-    time: "2024-01-01T00:00:00.000Z",
-    padding: "",
-  };
-  const overhead = JSON.stringify(base).length;
-  return JSON.stringify({ ...base, padding: "x".repeat(1024 - overhead) });
-}
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
-
-async function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} took longer than ${PHASE_LIMIT_MS} ms`)),
-      PHASE_LIMIT_MS,
-    );
-  });
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A request/reply pair on one bus: a server and an inbox, timing one round trip at a time. */
-interface RoundTripper {
-  /** Sends one request and resolves with the ms until its reply arrived. */
-  once(): Promise<number>;
-  /** Closes the inbox and the server. */
-  close(): Promise<void>;
-}
-
-async function openRoundTripper(bus: Bus, run: string): Promise<RoundTripper> {
-  const requestTopic = `bench.${run}.request`;
-  const replyTopic = `bench.${run}.reply`;
-  await bus.ensureTopics([
-    { topic: requestTopic, partitions: 3, retentionMs: 3_600_000 },
-    { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
-  ]);
-  const server = await serveRequests(bus, {
-    groupId: `bench.${run}.server`,
-    topic: requestTopic,
-    schema: z.object({ correlationId: z.string(), replyTo: z.string() }),
-    log,
-    concurrency: 3,
-    handle: (request) =>
-      Promise.resolve({
-        replyTo: request.replyTo,
-        key: request.correlationId,
-        reply: { correlationId: request.correlationId, ok: true },
-      }),
-  });
-  const inbox = await ReplyInbox.open(bus, {
-    replyTopic,
-    groupId: `bench.${run}.inbox`,
-    log,
-  });
-  return {
-    once: async () => {
-      const correlationId = crypto.randomUUID();
-      const started = performance.now();
-      const reply = inbox.expect(correlationId, 10_000);
-      await bus.publish(requestTopic, [{
-        key: correlationId,
-        value: JSON.stringify({ correlationId, replyTo: replyTopic }),
-      }]);
-      await reply;
-      return performance.now() - started;
-    },
-    close: async () => {
-      await inbox.close();
-      await server.close();
-    },
-  };
-}
-
-async function measureRoundTrips(bus: Bus, run: string): Promise<number[]> {
-  const tripper = await openRoundTripper(bus, run);
-  const samples: number[] = [];
-  try {
-    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
-      const sample = await tripper.once();
-      if (index >= WARM_UP) samples.push(sample);
-    }
-  } finally {
-    await tripper.close();
-  }
-  return samples.sort((a, b) => a - b);
-}
-
-async function measureBatched(bus: Bus, topic: string): Promise<number> {
-  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
-  // Warm the producer and topic metadata.
-  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
-  const started = performance.now();
-  for (let sent = 0; sent < BATCHED_MESSAGES; sent += BATCH_SIZE) {
-    await bus.publish(
-      topic,
-      Array.from({ length: BATCH_SIZE }, (_, index) => ({
-        key: `product-${(sent + index) % 16}`,
-        value: PAYLOAD,
-      })),
-    );
-  }
-  return BATCHED_MESSAGES / ((performance.now() - started) / 1000);
+function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
+  return withPhaseLimit(what, work, PHASE_LIMIT_MS);
 }
 
 async function measureSingle(bus: Bus, topic: string): Promise<number> {
@@ -183,35 +74,15 @@ async function measureConcurrent(bus: Bus, topic: string): Promise<number> {
   return CONCURRENT_MESSAGES / ((performance.now() - started) / 1000);
 }
 
-async function measureConsume(bus: Bus, topic: string, run: string): Promise<number> {
-  const expected = BATCHED_MESSAGES + 1;
-  let received = 0;
-  const { promise: done, resolve } = Promise.withResolvers<void>();
-  const started = performance.now();
-  const subscription = await bus.subscribe({
-    groupId: `bench.${run}.consume`,
-    topics: [topic],
-    concurrency: 3,
-    handler: () => {
-      received++;
-      if (received === expected) resolve();
-      return Promise.resolve();
-    },
-  });
-  try {
-    await done;
-    return expected / ((performance.now() - started) / 1000);
-  } finally {
-    await subscription.close();
-  }
-}
-
 async function measure(bus: Bus, name: string): Promise<Figures> {
   const run = `${name}.${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const samples = await withLimit("round trips", measureRoundTrips(bus, run));
+    const { samples } = await withLimit("round trips", measureRoundTrips(bus, run, log));
     const batchedTopic = `bench.${run}.batched`;
-    const batchedPerSecond = await withLimit("batched publish", measureBatched(bus, batchedTopic));
+    const batchedPerSecond = await withLimit(
+      "batched publish",
+      measureBatchedPublish(bus, batchedTopic),
+    );
     const singlePerSecond = await withLimit(
       "one-at-a-time publish",
       measureSingle(bus, `bench.${run}.single`),
@@ -261,7 +132,7 @@ async function compareRoundTrips(
   try {
     const id = crypto.randomUUID().slice(0, 8);
     const trippers = await Promise.all(
-      buses.map((bus, index) => openRoundTripper(bus, `${modes[index]}.${id}`)),
+      buses.map((bus, index) => openRoundTripper(bus, `${modes[index]}.${id}`, log)),
     );
     const samples: number[][] = [[], []];
     for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {

@@ -9,18 +9,23 @@
  * one JSON line per client instead.
  */
 
-import process from "node:process";
 import { z } from "zod";
-import type { Bus, Subscription } from "../core/bus/bus.ts";
+import type { Bus } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { PlatformaticKafkaBus } from "../core/bus/platformatic/mod.ts";
-import { ReplyInbox, serveRequests } from "../core/bus/request_reply.ts";
 import { createLogger } from "../core/log.ts";
-
-const ROUND_TRIPS = 500;
-const WARM_UP = 25;
-const BATCHED_MESSAGES = 20_000;
-const BATCH_SIZE = 500;
+import {
+  BATCH_SIZE,
+  BATCHED_MESSAGES,
+  measureBatchedPublish,
+  measureConsume,
+  measureIdleCpu,
+  measureRoundTrips,
+  PAYLOAD,
+  percentile,
+  ROUND_TRIPS,
+  withLimit as withPhaseLimit,
+} from "./_bus_measures.ts";
 const IDLE_SUBSCRIPTIONS = 100;
 const IDLE_MEASURE_MS = 5_000;
 /** Subscriptions started at once while setting up the idle phase. */
@@ -47,40 +52,8 @@ const Figures = z.object({
 });
 type Figures = z.infer<typeof Figures>;
 
-const PAYLOAD = oneKilobyteMessage();
-
-function oneKilobyteMessage(): string {
-  const base = {
-    v: 1,
-    kind: "bench",
-    product: "BTC-USD",
-    bestBid: "64123.45",
-    bestAsk: "64123.46",
-    time: "2024-01-01T00:00:00.000Z",
-    padding: "",
-  };
-  const overhead = JSON.stringify(base).length;
-  return JSON.stringify({ ...base, padding: "x".repeat(1024 - overhead) });
-}
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
-
-async function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} took longer than ${PHASE_LIMIT_MS} ms`)),
-      PHASE_LIMIT_MS,
-    );
-  });
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withLimit<T>(what: string, work: Promise<T>): Promise<T> {
+  return withPhaseLimit(what, work, PHASE_LIMIT_MS);
 }
 
 function openBus(client: Client, bootstrap: string): Bus {
@@ -88,135 +61,23 @@ function openBus(client: Client, bootstrap: string): Bus {
   return client === "kafkajs" ? new KafkaBus(options) : new PlatformaticKafkaBus(options);
 }
 
-async function measureRoundTrips(
-  bus: Bus,
-  run: string,
-): Promise<{ samples: number[]; cpuMs: number }> {
-  const requestTopic = `bench.${run}.request`;
-  const replyTopic = `bench.${run}.reply`;
-  await bus.ensureTopics([
-    { topic: requestTopic, partitions: 3, retentionMs: 3_600_000 },
-    { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
-  ]);
-  const server = await serveRequests(bus, {
-    groupId: `bench.${run}.server`,
-    topic: requestTopic,
-    schema: z.object({ correlationId: z.string(), replyTo: z.string() }),
-    log,
-    concurrency: 3,
-    handle: (request) =>
-      Promise.resolve({
-        replyTo: request.replyTo,
-        key: request.correlationId,
-        reply: { correlationId: request.correlationId, ok: true },
-      }),
-  });
-  const inbox = await ReplyInbox.open(bus, { replyTopic, groupId: `bench.${run}.inbox`, log });
-  const samples: number[] = [];
-  let cpuBefore = process.cpuUsage();
-  try {
-    for (let index = 0; index < WARM_UP + ROUND_TRIPS; index++) {
-      if (index === WARM_UP) cpuBefore = process.cpuUsage();
-      const correlationId = crypto.randomUUID();
-      const started = performance.now();
-      const reply = inbox.expect(correlationId, 10_000);
-      await bus.publish(requestTopic, [{
-        key: correlationId,
-        value: JSON.stringify({ correlationId, replyTo: replyTopic }),
-      }]);
-      await reply;
-      if (index >= WARM_UP) samples.push(performance.now() - started);
-    }
-  } finally {
-    await inbox.close();
-    await server.close();
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  return { samples: samples.sort((a, b) => a - b), cpuMs: (cpu.user + cpu.system) / 1000 };
-}
-
-async function measurePublish(bus: Bus, topic: string): Promise<number> {
-  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
-  await bus.publish(topic, [{ key: "warm-up", value: PAYLOAD }]);
-  const started = performance.now();
-  for (let sent = 0; sent < BATCHED_MESSAGES; sent += BATCH_SIZE) {
-    await bus.publish(
-      topic,
-      Array.from({ length: BATCH_SIZE }, (_, index) => ({
-        key: `product-${(sent + index) % 16}`,
-        value: PAYLOAD,
-      })),
-    );
-  }
-  return BATCHED_MESSAGES / ((performance.now() - started) / 1000);
-}
-
-async function measureConsume(bus: Bus, topic: string, run: string): Promise<number> {
-  const expected = BATCHED_MESSAGES + 1;
-  let received = 0;
-  const { promise: done, resolve } = Promise.withResolvers<void>();
-  const started = performance.now();
-  const subscription = await bus.subscribe({
-    groupId: `bench.${run}.consume`,
-    topics: [topic],
-    concurrency: 3,
-    handler: () => {
-      if (++received === expected) resolve();
-      return Promise.resolve();
-    },
-  });
-  try {
-    await done;
-    return expected / ((performance.now() - started) / 1000);
-  } finally {
-    await subscription.close();
-  }
-}
-
-/** Process CPU time (user + system) over a window while 100 subscriptions wait for records. */
-async function measureIdleCpu(
-  bus: Bus,
-  run: string,
-): Promise<{ percent: number; subscribeMs: number }> {
-  const topic = `bench.${run}.idle`;
-  await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 3_600_000 }]);
-  const subscriptions: Subscription[] = [];
-  const started = performance.now();
-  for (let first = 0; first < IDLE_SUBSCRIPTIONS; first += SUBSCRIBE_PARALLELISM) {
-    const count = Math.min(SUBSCRIBE_PARALLELISM, IDLE_SUBSCRIPTIONS - first);
-    subscriptions.push(
-      ...await Promise.all(Array.from({ length: count }, (_, index) =>
-        bus.subscribe({
-          groupId: `bench.${run}.idle.${first + index}`,
-          topics: [topic],
-          handler: () => Promise.resolve(),
-        }))),
-    );
-  }
-  const subscribeMs = performance.now() - started;
-  try {
-    // Let joins and first fetches settle before measuring.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const before = process.cpuUsage();
-    const windowStarted = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, IDLE_MEASURE_MS));
-    const used = process.cpuUsage(before);
-    const elapsedUs = (performance.now() - windowStarted) * 1000;
-    return { percent: ((used.user + used.system) / elapsedUs) * 100, subscribeMs };
-  } finally {
-    await Promise.all(subscriptions.map((subscription) => subscription.close()));
-  }
-}
-
 async function measure(client: Client, bootstrap: string): Promise<Figures> {
   const bus = openBus(client, bootstrap);
   const run = `${client}.${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const trips = await withLimit("round trips", measureRoundTrips(bus, run));
+    const trips = await withLimit("round trips", measureRoundTrips(bus, run, log));
     const topic = `bench.${run}.batched`;
-    const publishPerSecond = await withLimit("batched publish", measurePublish(bus, topic));
+    const publishPerSecond = await withLimit("batched publish", measureBatchedPublish(bus, topic));
     const consumePerSecond = await withLimit("consume", measureConsume(bus, topic, run));
-    const idle = await withLimit("idle subscriptions", measureIdleCpu(bus, run));
+    const idle = await withLimit(
+      "idle subscriptions",
+      measureIdleCpu(bus, `bench.${run}.idle`, {
+        subscriptions: IDLE_SUBSCRIPTIONS,
+        parallelism: SUBSCRIBE_PARALLELISM,
+        settleMs: 2_000,
+        windowMs: IDLE_MEASURE_MS,
+      }),
+    );
     return {
       client,
       rttP50Ms: percentile(trips.samples, 50),
