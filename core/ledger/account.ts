@@ -3,22 +3,46 @@
 import type {
   AccountOpened,
   LedgerEvent,
+  PositionSide,
   TradeExecuted,
   TradeRefused,
 } from "../contracts/ledger.ts";
 import { COST_DECIMALS, Money, moneyString, toMoney, ZERO } from "./money.ts";
 import { Decimal } from "decimal.js";
 
-/** An open position, valued at average cost (fees excluded). */
-export interface Position {
+/** What the agent said it would do with a position: engine-held exits and its stated view. */
+export interface ExitPlan {
+  /** Price at which the engine closes the position at a loss. */
+  stopLoss?: Money;
+  /** Price at which the engine closes the position at a profit. */
+  takeProfit?: Money;
+  /** The agent's condition for being wrong (shown back to it, never acted on). */
+  invalidation?: string;
+  /** The agent's stated confidence (0 to 1) of its latest entry. */
+  confidence?: number;
+}
+
+/**
+ * An open position on an isolated margin: `margin` is the cash it locked. A long at leverage 1
+ * (the original's spot holding) locks its whole cost basis.
+ */
+export interface Position extends ExitPlan {
   /** Product id such as `BTC-USD`. */
   productId: string;
+  /** `long` (bought, sold to close) or `short` (sold, bought back to close). */
+  side: PositionSide;
   /** Units held (always > 0 while the position exists). */
   quantity: Money;
-  /** Total cost of the units held, fees excluded. */
+  /** Entry notional of the units held (quantity x entry price), fees excluded. */
   costBasis: Money;
+  /** Cash locked by the position: the most it can lose (isolated margin). */
+  margin: Money;
   /** Quantity-weighted average acquisition time (unix ms, market clock). */
   averageOpenTimeMs: number;
+  /** Market time (unix ms) of the last trade on it: exits fire only on later quotes. */
+  lastTradeTimeMs: number;
+  /** Tool call id of the trade that opened it: names its one engine exit. */
+  openedBy: string;
 }
 
 /** One agent's account as rebuilt from the ledger. */
@@ -33,6 +57,8 @@ export interface Account {
   realizedPnl: Money;
   /** Sum of all fees paid. */
   feesPaid: Money;
+  /** Losses beyond a liquidated position's margin, absorbed by the house. */
+  badDebt: Money;
   /** Sum of the notional of every trade. */
   tradedNotional: Money;
   /** Number of executed trades. */
@@ -76,6 +102,7 @@ export function openAccount(event: AccountOpened): Account {
     cash,
     realizedPnl: ZERO,
     feesPaid: ZERO,
+    badDebt: ZERO,
     tradedNotional: ZERO,
     tradeCount: 0,
     positions: new Map(),
@@ -118,53 +145,144 @@ export function applyEvent(state: LedgerState, event: LedgerEvent): ApplyResult 
   if (!account) {
     throw new Error(`Trade ${event.eventId} names agent ${event.agent} with no opened account`);
   }
+  if (isVoidExit(account, event)) {
+    // A second tools replica's exit for a position that is already closed: the first counts.
+    state.duplicates++;
+    return "duplicate";
+  }
   applyTrade(account, event);
   state.trades.set(key, event);
   state.applied++;
   return "applied";
 }
 
-/** Applies a trade to an account in place (see {@linkcode applyEvent}). */
+/**
+ * An engine exit (stop, target, liquidation) that no longer matches an open position: the
+ * position it names was closed or replaced first, so it changes nothing.
+ */
+export function isVoidExit(account: Account, trade: TradeExecuted): boolean {
+  if ((trade.cause ?? "agent") === "agent") return false;
+  const position = account.positions.get(trade.productId);
+  return !position || exitCallId(position) !== trade.toolCallId ||
+    !position.quantity.eq(toMoney(trade.quantity));
+}
+
+/** The tool call id of a position's one engine exit (the exactly-once key of its close). */
+export function exitCallId(position: Pick<Position, "openedBy">): string {
+  return `exit:${position.openedBy}`;
+}
+
+/** The side of the position a trade changes and whether it opens/adds (true) or reduces it. */
+export function tradeEffect(
+  trade: Pick<TradeExecuted, "side" | "position">,
+): { side: PositionSide; opens: boolean } {
+  const side = trade.position ?? "long";
+  return { side, opens: (side === "long") === (trade.side === "buy") };
+}
+
+/**
+ * Margin a trade locks: its notional over its leverage, rounded half-even to
+ * {@linkcode COST_DECIMALS} places (exact at leverage 1).
+ */
+export function marginOf(notional: Money, leverage: number): Money {
+  if (!Number.isInteger(leverage) || leverage < 1) {
+    throw new Error(`Leverage must be a whole number of at least 1, got ${leverage}`);
+  }
+  return leverage === 1
+    ? notional
+    : notional.div(leverage).toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
+}
+
+/** Profit of a position's units at a price: (price x quantity - cost) for a long, negated for a short. */
+export function positionPnl(
+  position: Pick<Position, "side">,
+  options: { quantity: Money; costBasis: Money; price: Money },
+): Money {
+  const pnl = options.quantity.times(options.price).minus(options.costBasis);
+  return position.side === "long" ? pnl : pnl.negated();
+}
+
+/**
+ * What a position is worth to the account at a mark price: its margin plus its P&L, never below
+ * zero (isolated margin: a position cannot lose more than it locked).
+ */
+export function positionValue(position: Position, mark: Money): Money {
+  const value = position.margin.plus(
+    positionPnl(position, { quantity: position.quantity, costBasis: position.costBasis, price: mark }),
+  );
+  return value.isNegative() ? ZERO : value;
+}
+
+/**
+ * Applies a trade to an account in place (see {@linkcode applyEvent}). Opening or adding locks
+ * `notional / leverage` of margin plus the fee from cash; reducing releases the margin pro rata
+ * plus the P&L of the units closed, minus the fee. What a reduction would take beyond the
+ * position's margin (a price that gapped past liquidation) is bad debt the house absorbs, so
+ * `cash + margins + fees - realized P&L - bad debt == starting cash` always holds.
+ */
 export function applyTrade(account: Account, trade: TradeExecuted): void {
   const quantity = toMoney(trade.quantity);
   const notional = toMoney(trade.notional);
   const fee = toMoney(trade.fee);
   const timeMs = Date.parse(trade.time);
+  const { side, opens } = tradeEffect(trade);
   const position = account.positions.get(trade.productId);
-  if (trade.side === "buy") {
-    const cash = account.cash.minus(notional).minus(fee);
+  if (position && position.side !== side) {
+    throw new Error(
+      `Trade ${trade.eventId} changes a ${side} ${trade.productId} position but the account holds a ${position.side} one`,
+    );
+  }
+  if (opens) {
+    const margin = marginOf(notional, trade.leverage ?? 1);
+    const cash = account.cash.minus(margin).minus(fee);
     if (cash.isNegative()) {
       throw new Error(`Trade ${trade.eventId} would leave cash at ${moneyString(cash)}`);
     }
     account.cash = cash;
+    const plan = exitPlanOf(trade);
     if (position) {
       const total = position.quantity.plus(quantity);
       const weighted = position.quantity.times(position.averageOpenTimeMs)
         .plus(quantity.times(timeMs)).div(total);
       position.quantity = total;
       position.costBasis = position.costBasis.plus(notional);
+      position.margin = position.margin.plus(margin);
       position.averageOpenTimeMs = weighted.round().toNumber();
+      position.lastTradeTimeMs = timeMs;
+      Object.assign(position, plan);
     } else {
       account.positions.set(trade.productId, {
         productId: trade.productId,
+        side,
         quantity,
         costBasis: notional,
+        margin,
         averageOpenTimeMs: timeMs,
+        lastTradeTimeMs: timeMs,
+        openedBy: trade.toolCallId,
+        ...plan,
       });
     }
   } else {
     if (!position || position.quantity.lt(quantity)) {
       throw new Error(
-        `Trade ${trade.eventId} sells ${trade.quantity} ${trade.productId} but the account holds ${
+        `Trade ${trade.eventId} closes ${trade.quantity} ${trade.productId} but the account holds ${
           position ? moneyString(position.quantity) : "0"
         }`,
       );
     }
     const removed = costRemoved(position, quantity);
-    account.cash = account.cash.plus(notional).minus(fee);
-    account.realizedPnl = account.realizedPnl.plus(notional.minus(removed));
+    const released = marginReleased(position, quantity);
+    const pnl = position.side === "long" ? notional.minus(removed) : removed.minus(notional);
+    Object.assign(position, exitPlanOf(trade));
+    const returned = released.plus(pnl).minus(fee);
+    if (returned.isNegative()) account.badDebt = account.badDebt.minus(returned);
+    account.cash = account.cash.plus(Money.max(returned, ZERO));
+    account.realizedPnl = account.realizedPnl.plus(pnl);
     position.quantity = position.quantity.minus(quantity);
     position.costBasis = position.costBasis.minus(removed);
+    position.margin = position.margin.minus(released);
+    position.lastTradeTimeMs = timeMs;
     if (position.quantity.isZero()) account.positions.delete(trade.productId);
   }
   account.feesPaid = account.feesPaid.plus(fee);
@@ -172,8 +290,26 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
   account.tradeCount++;
 }
 
-/** Cost basis a sale of `quantity` removes: all of it for a full sale, else pro rata rounded. */
-export function costRemoved(position: Position, quantity: Money): Money {
+/** The exit plan fields a trade sets (only those present: the others stay as they were). */
+function exitPlanOf(trade: TradeExecuted): ExitPlan {
+  const plan: ExitPlan = {};
+  if (trade.stopLoss !== undefined) plan.stopLoss = toMoney(trade.stopLoss);
+  if (trade.takeProfit !== undefined) plan.takeProfit = toMoney(trade.takeProfit);
+  if (trade.invalidation !== undefined) plan.invalidation = trade.invalidation;
+  if (trade.confidence !== undefined) plan.confidence = trade.confidence;
+  return plan;
+}
+
+/** Margin a reduction of `quantity` releases: all of it for a full close, else pro rata rounded. */
+export function marginReleased(position: Position, quantity: Money): Money {
+  if (quantity.gte(position.quantity)) return position.margin;
+  const share = position.margin.times(quantity).div(position.quantity)
+    .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
+  return Money.min(share, position.margin);
+}
+
+/** Cost basis a reduction of `quantity` removes: all of it for a full close, else pro rata rounded. */
+export function costRemoved(position: Pick<Position, "quantity" | "costBasis">, quantity: Money): Money {
   if (quantity.gte(position.quantity)) return position.costBasis;
   const share = position.costBasis.times(quantity).div(position.quantity)
     .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
@@ -199,12 +335,21 @@ export interface AccountSnapshot {
   realizedPnl: string;
   /** Fees paid. */
   feesPaid: string;
+  /** Losses beyond liquidated positions' margins, absorbed by the house. */
+  badDebt: string;
   /** Traded notional. */
   tradedNotional: string;
   /** Executed trades. */
   tradeCount: number;
   /** Open positions sorted by product id. */
-  positions: { productId: string; quantity: string; costBasis: string; averageOpenTime: string }[];
+  positions: {
+    productId: string;
+    side: PositionSide;
+    quantity: string;
+    costBasis: string;
+    margin: string;
+    averageOpenTime: string;
+  }[];
   /** Market-clock time of the opening. */
   openedAt: string;
 }
@@ -217,14 +362,17 @@ export function snapshotAccount(account: Account): AccountSnapshot {
     cash: moneyString(account.cash),
     realizedPnl: moneyString(account.realizedPnl),
     feesPaid: moneyString(account.feesPaid),
+    badDebt: moneyString(account.badDebt),
     tradedNotional: moneyString(account.tradedNotional),
     tradeCount: account.tradeCount,
     positions: [...account.positions.values()]
       .sort((a, b) => a.productId.localeCompare(b.productId))
       .map((position) => ({
         productId: position.productId,
+        side: position.side,
         quantity: moneyString(position.quantity),
         costBasis: moneyString(position.costBasis),
+        margin: moneyString(position.margin),
         averageOpenTime: new Date(position.averageOpenTimeMs).toISOString(),
       })),
     openedAt: account.openedAt,

@@ -3,12 +3,20 @@
 import { Decimal } from "decimal.js";
 import {
   type AccountOpened,
+  MAX_INVALIDATION_LENGTH,
   MAX_REFUSAL_LENGTH,
+  type PositionSide,
   type TradeExecuted,
   type TradeRefused,
 } from "../contracts/ledger.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import type { Account } from "./account.ts";
+import {
+  type Account,
+  costRemoved,
+  marginOf,
+  marginReleased,
+  type Position,
+} from "./account.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
 
 /**
@@ -37,7 +45,14 @@ export interface TradeConfig {
   slippageBps: number;
   /** Quantity increments by product; missing products use {@linkcode DEFAULT_INCREMENT}. */
   increments?: Readonly<Record<string, string>>;
+  /** Whether a sell with nothing held opens a short (default false: spot, long only). */
+  allowShort?: boolean;
+  /** Highest leverage a trade may ask for (default 1: no borrowing). */
+  maxLeverage?: number;
 }
+
+/** Highest `--max-leverage` accepted (a guard against absurd settings). */
+export const LEVERAGE_CEILING = 100;
 
 /** Default desk: 60 bps taker fee, no slippage, Coinbase increments. */
 export const DEFAULT_TRADE_CONFIG: TradeConfig = { takerFeeBps: 60, slippageBps: 0 };
@@ -59,6 +74,16 @@ export interface TradeRequest {
   action: "buy" | "sell";
   /** Market tick the decision belongs to, when known. */
   tick?: number;
+  /** Leverage of an opening or adding trade (default 1). */
+  leverage?: number;
+  /** Stop-loss price for the position after the trade (number or numeric string). */
+  stopLoss?: number | string;
+  /** Take-profit price for the position after the trade. */
+  takeProfit?: number | string;
+  /** The agent's condition for being wrong (kept with the position, shown back to it). */
+  invalidation?: string;
+  /** The agent's confidence from 0 to 1. */
+  confidence?: number;
 }
 
 /** Outcome of {@linkcode executeTrade}. */
@@ -166,21 +191,38 @@ export function fillPriceOf(
   return options.side === "buy" ? quote.times(slip.plus(1)) : quote.times(new Money(1).minus(slip));
 }
 
-/** Largest quantity on the product's increment whose cost at the ask, fee included, fits the cash. */
+/**
+ * Largest quantity on the product's increment whose margin at the quote (the ask for a buy, the
+ * bid for a short sale) plus the fee fits the cash; `leverage` defaults to 1 (the whole notional).
+ */
 export function maxAffordableQuantity(
   cash: Money,
-  options: { bestAsk: Money; productId: string; config: TradeConfig },
+  options: {
+    bestAsk: Money;
+    productId: string;
+    config: TradeConfig;
+    leverage?: number;
+    side?: "buy" | "sell";
+  },
 ): Money {
+  const leverage = options.leverage ?? 1;
   const price = fillPriceOf(options.bestAsk, {
-    side: "buy",
+    side: options.side ?? "buy",
     slippageBps: options.config.slippageBps,
   });
   if (price.lte(0)) return ZERO;
-  const perUnit = price.times(bps(options.config.takerFeeBps).plus(1));
+  const feeRate = bps(options.config.takerFeeBps);
+  const perUnit = price.times(new Money(1).div(leverage).plus(feeRate));
   const increment = productIncrement(options.productId, options.config);
+  const cost = (quantity: Money) => {
+    const notional = quantity.times(price);
+    return marginOf(notional, leverage).plus(notional.times(feeRate));
+  };
   let quantity = cash.div(perUnit).toNearest(increment, Decimal.ROUND_DOWN);
   // The division is rounded to 40 digits: step down until the exact cost fits.
-  while (quantity.gt(0) && quantity.times(perUnit).gt(cash)) quantity = quantity.minus(increment);
+  for (let steps = 0; quantity.gt(0) && cost(quantity).gt(cash) && steps < 1_000; steps++) {
+    quantity = quantity.minus(increment);
+  }
   return Money.max(quantity, ZERO);
 }
 
@@ -235,9 +277,12 @@ function validRange(
   options: { price: PriceTick; config: TradeConfig },
 ): string {
   const productId = options.price.productId;
-  if (side === "sell") {
-    const held = account.positions.get(productId)?.quantity ?? ZERO;
-    return `you hold ${moneyString(held)} ${productId}`;
+  const position = account.positions.get(productId);
+  if (position && (position.side === "long") !== (side === "buy")) {
+    return `you hold a ${position.side} of ${moneyString(position.quantity)} ${productId}`;
+  }
+  if (side === "sell" && !options.config.allowShort) {
+    return `you hold ${moneyString(position?.quantity ?? ZERO)} ${productId}`;
   }
   const max = maxAffordableQuantity(account.cash, {
     bestAsk: new Money(options.price.bestAsk),
@@ -251,7 +296,11 @@ function validRange(
 
 function holdingsText(account: Account): string {
   const held = [...account.positions.values()]
-    .map((position) => `${moneyString(position.quantity)} ${position.productId}`);
+    .map((position) =>
+      `${position.side === "short" ? "short " : ""}${
+        moneyString(position.quantity)
+      } ${position.productId}`
+    );
   return held.length === 0 ? "no positions" : held.join(", ");
 }
 
@@ -297,6 +346,16 @@ export function executeTrade(
   }
   const quantity = parsed.quantity;
   const side = request.action;
+  const held = account.positions.get(productId);
+  const positionSide: PositionSide = held?.side ?? (side === "buy" ? "long" : "short");
+  const opens = (positionSide === "long") === (side === "buy");
+  if (opens && positionSide === "short" && !config.allowShort) {
+    return {
+      ok: false,
+      reason: `Insufficient holdings: you hold 0 ${productId} and shorting is off in this arena, ` +
+        `so there is nothing to sell (${cashText}, holdings: ${holdingsText(account)})`,
+    };
+  }
   const quote = new Money(side === "buy" ? price.bestAsk : price.bestBid);
   if (quote.lte(0)) {
     return {
@@ -306,41 +365,58 @@ export function executeTrade(
       }, so it cannot be traded now`,
     };
   }
+  const terms = tradeTerms(request, { opens, positionSide, price, config });
+  if (!terms.ok) return terms;
   const fillPrice = fillPriceOf(quote, { side, slippageBps: config.slippageBps });
   const notional = quantity.times(fillPrice);
   const fee = notional.times(bps(config.takerFeeBps));
   let cashAfter: Money;
-  if (side === "buy") {
-    cashAfter = account.cash.minus(notional).minus(fee);
+  let margin: Money | undefined;
+  if (opens) {
+    margin = marginOf(notional, terms.leverage);
+    cashAfter = account.cash.minus(margin).minus(fee);
     if (cashAfter.isNegative()) {
       const max = maxAffordableQuantity(account.cash, {
-        bestAsk: new Money(price.bestAsk),
+        bestAsk: quote,
         productId,
         config,
+        leverage: terms.leverage,
+        side,
       });
+      const locked = terms.leverage === 1 && positionSide === "long"
+        ? ""
+        : ` (margin ${roundedString(margin, 2)} USD at leverage ${terms.leverage})`;
       return {
         ok: false,
-        reason: `Insufficient cash: buying ${moneyString(quantity)} ${productId} at ${
-          moneyString(fillPrice)
-        } costs ${roundedString(notional.plus(fee), 2)} USD including a ${
+        reason: `Insufficient cash: ${side === "buy" ? "buying" : "shorting"} ${
+          moneyString(quantity)
+        } ${productId} at ${moneyString(fillPrice)} costs ${
+          roundedString(margin.plus(fee), 2)
+        } USD${locked} including a ${
           roundedString(fee, 2)
-        } USD fee (${config.takerFeeBps} bps); ${cashText}, so buy at most ${
+        } USD fee (${config.takerFeeBps} bps); ${cashText}, so ${side} at most ${
           moneyString(max)
         } ${productId}`,
       };
     }
   } else {
-    const held = account.positions.get(productId)?.quantity ?? ZERO;
-    if (held.lt(quantity)) {
+    const position = held!;
+    if (position.quantity.lt(quantity)) {
+      const holding = position.side === "long"
+        ? `you hold ${moneyString(position.quantity)} ${productId}`
+        : `you are short ${moneyString(position.quantity)} ${productId}`;
       return {
         ok: false,
-        reason: `Insufficient holdings: you hold ${
-          moneyString(held)
-        } ${productId}, so sell at most ${moneyString(held)} (tried ${moneyString(quantity)})`,
+        reason: `Insufficient holdings: ${holding}, so ${side} at most ${
+          moneyString(position.quantity)
+        } (tried ${moneyString(quantity)}); close a position before opening the other side`,
       };
     }
-    cashAfter = account.cash.plus(notional).minus(fee);
+    cashAfter = account.cash.plus(
+      closeProceeds(position, { quantity, notional, fee }),
+    );
   }
+  const spot = positionSide === "long" && terms.leverage === 1;
   return {
     ok: true,
     event: {
@@ -361,9 +437,128 @@ export function executeTrade(
       cashAfter: moneyString(cashAfter),
       time: fillTime(options.time ?? price.time, account.openedAt),
       ...(request.tick === undefined ? {} : { tick: request.tick }),
+      ...(positionSide === "short" ? { position: "short" as const } : {}),
+      ...(opens && terms.leverage > 1 ? { leverage: terms.leverage } : {}),
+      ...(margin && !spot ? { margin: moneyString(margin) } : {}),
+      ...terms.plan,
     },
   };
 }
+
+/**
+ * Cash a reduction returns: the margin released plus the P&L of the units closed minus the fee,
+ * never below zero (the rest is bad debt; see `applyTrade`).
+ */
+export function closeProceeds(
+  position: Position,
+  trade: { quantity: Money; notional: Money; fee: Money },
+): Money {
+  const removed = costRemoved(position, trade.quantity);
+  const pnl = position.side === "long"
+    ? trade.notional.minus(removed)
+    : removed.minus(trade.notional);
+  return Money.max(marginReleased(position, trade.quantity).plus(pnl).minus(trade.fee), ZERO);
+}
+
+/** The exit plan and confidence fields a trade writes (decimal strings), when valid. */
+type TradeTerms =
+  | { ok: true; leverage: number; plan: Partial<TradeExecuted> }
+  | { ok: false; reason: string };
+
+/**
+ * Checks leverage, stop loss, take profit, invalidation and confidence against the desk's limits
+ * and the quote that would close the position (the bid for a long, the ask for a short): a stop
+ * or target already crossed would fire at once, so it is refused.
+ */
+function tradeTerms(
+  request: TradeRequest,
+  options: { opens: boolean; positionSide: PositionSide; price: PriceTick; config: TradeConfig },
+): TradeTerms {
+  const maxLeverage = options.config.maxLeverage ?? 1;
+  const leverage = request.leverage ?? 1;
+  if (!Number.isInteger(leverage) || leverage < 1 || leverage > maxLeverage) {
+    return {
+      ok: false,
+      reason: maxLeverage === 1
+        ? `Leverage is off in this arena (every trade is at leverage 1), got ${leverage}`
+        : `Leverage must be a whole number from 1 to ${maxLeverage}, got ${leverage}`,
+    };
+  }
+  if (!options.opens && request.leverage !== undefined && leverage !== 1) {
+    return {
+      ok: false,
+      reason: `Leverage applies to opening or adding to a position, not to closing one (got ${leverage})`,
+    };
+  }
+  const plan: Partial<TradeExecuted> = {};
+  if (request.confidence !== undefined) {
+    const confidence = request.confidence;
+    if (!Number.isFinite(confidence) || confidence < 0 || confidence > 1) {
+      return { ok: false, reason: `Confidence must be a number from 0 to 1, got ${confidence}` };
+    }
+    plan.confidence = confidence;
+  }
+  if (request.invalidation !== undefined) {
+    const text = request.invalidation.trim();
+    if (text.length > MAX_INVALIDATION_LENGTH) {
+      return {
+        ok: false,
+        reason: `Invalidation must be at most ${MAX_INVALIDATION_LENGTH} characters, got ${text.length}`,
+      };
+    }
+    if (text.length > 0) plan.invalidation = text;
+  }
+  const long = options.positionSide === "long";
+  const closing = new Money(long ? options.price.bestBid : options.price.bestAsk);
+  const closingName = long ? "best bid" : "best ask";
+  const levels = [
+    { field: "stop_loss", key: "stopLoss", value: request.stopLoss, below: long },
+    { field: "take_profit", key: "takeProfit", value: request.takeProfit, below: !long },
+  ] as const;
+  for (const level of levels) {
+    if (level.value === undefined) continue;
+    const parsed = parsePrice(level.value, level.field);
+    if (!parsed.ok) return parsed;
+    const wrongSide = level.below ? parsed.price.gte(closing) : parsed.price.lte(closing);
+    if (wrongSide) {
+      return {
+        ok: false,
+        reason: `${level.field} ${moneyString(parsed.price)} must be ${
+          level.below ? "below" : "above"
+        } the ${closingName} ${moneyString(closing)} of ${options.price.productId} for a ${options.positionSide} position (it would fire at once)`,
+      };
+    }
+    plan[level.key] = moneyString(parsed.price);
+  }
+  return { ok: true, leverage, plan };
+}
+
+/** Parses a model-supplied price: a positive finite decimal. */
+function parsePrice(
+  value: number | string,
+  field: string,
+): { ok: true; price: Money } | { ok: false; reason: string } {
+  const text = typeof value === "number" ? String(value) : value.trim();
+  if (
+    (typeof value === "number" && !Number.isFinite(value)) ||
+    !/^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)
+  ) {
+    return {
+      ok: false,
+      reason: `${field} must be a positive price such as 4652.5, got ${
+        JSON.stringify(typeof value === "string" ? value.slice(0, 40) : value)
+      }`,
+    };
+  }
+  const price = new Money(text.replace(/^\+/, ""));
+  if (!price.isFinite() || price.lte(0) || price.gt(MAX_PRICE)) {
+    return { ok: false, reason: `${field} must be a positive price below ${MAX_PRICE}, got ${text}` };
+  }
+  return { ok: true, price };
+}
+
+/** Highest stop or target price accepted (guards against absurd input). */
+export const MAX_PRICE = "1000000000000";
 
 /** The later of two ISO times, so a fill never precedes the account opening. */
 function fillTime(time: string, openedAt: string): string {

@@ -83,6 +83,9 @@ export function position(
     unrealizedPnl: "0",
     unrealizedPnlPct: "0",
     averageHoldMinutes: options.holdMinutes ?? 1,
+    side: "long",
+    margin: "0",
+    leverage: 1,
   };
 }
 
@@ -98,6 +101,7 @@ export function portfolio(
     startingCash: "100000",
     cash,
     equity,
+    marginUsed: "0",
     totalReturnPct: "0",
     realizedPnl: "0",
     unrealizedPnl: "0",

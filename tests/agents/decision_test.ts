@@ -121,6 +121,7 @@ const PORTFOLIO: PortfolioView = {
   startingCash: "100000",
   cash: "95462.5",
   equity: "100010.123",
+  marginUsed: "4510",
   totalReturnPct: "0.01",
   realizedPnl: "0",
   unrealizedPnl: "10.123",
@@ -136,6 +137,9 @@ const PORTFOLIO: PortfolioView = {
     unrealizedPnl: "10.12",
     unrealizedPnlPct: "0.22",
     averageHoldMinutes: 35.4,
+    side: "long",
+    margin: "4510",
+    leverage: 1,
   }],
 };
 

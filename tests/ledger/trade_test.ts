@@ -130,7 +130,7 @@ Deno.test("selling more than is held is refused with the holdings", () => {
     { price: btc, config: DEFAULT_TRADE_CONFIG },
   );
   assert.ok(!decision.ok);
-  assert.match(decision.reason, /you hold 0 BTC-USD, so sell at most 0/);
+  assert.match(decision.reason, /you hold 0 BTC-USD and shorting is off/);
 });
 
 Deno.test("a missing price refuses the trade and names the cash", () => {
