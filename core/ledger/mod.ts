@@ -4,3 +4,5 @@ export * from "./money.ts";
 export * from "./account.ts";
 export * from "./trade.ts";
 export * from "./portfolio.ts";
+export * from "./margin.ts";
+export * from "./exits.ts";
