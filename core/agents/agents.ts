@@ -99,7 +99,8 @@ export interface StartAgentsOptions {
   runId?: string;
   /**
    * Tools offered to the models. Default: what the serving tools nodes published on the tool
-   * catalog, read before the first decision (waiting, with a log line, until one has).
+   * catalog, read before the first decision (waiting, with a log line, until one has) and
+   * followed after it (a republished catalog is offered from the next decision on).
    */
   tools?: ToolDefinition[];
   /** Stops waiting for the tool catalog. */
@@ -144,6 +145,7 @@ export async function startAgents(
       fromBeginning: options.fromBeginning,
       groupIdPrefix: options.groupIdPrefix,
       topicPrefix: options.topicPrefix,
+      followToolCatalog: options.tools === undefined,
       log: options.log,
     },
   );

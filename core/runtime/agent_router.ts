@@ -296,8 +296,7 @@ function checkRouterOptions(options: AgentRouterOptions): void {
     );
   }
   if (options.protocol === "json") {
-    const offered = new Set(options.tools.map((tool) => tool.name));
-    const missing = ["execute_trade", "get_portfolio"].filter((tool) => !offered.has(tool));
+    const missing = missingJsonTools(options.tools);
     if (missing.length > 0) {
       throw new Error(
         `The json protocol places orders through execute_trade and reads get_portfolio; ` +
@@ -305,6 +304,12 @@ function checkRouterOptions(options: AgentRouterOptions): void {
       );
     }
   }
+}
+
+/** The tools the json protocol needs (it trades and reads the account) that `tools` lacks. */
+function missingJsonTools(tools: readonly ToolDefinition[]): string[] {
+  const offered = new Set(tools.map((tool) => tool.name));
+  return ["execute_trade", "get_portfolio"].filter((tool) => !offered.has(tool));
 }
 
 /** Why a decision stopped early. */
@@ -319,8 +324,8 @@ export class AgentRouter {
   readonly #bus: Bus;
   readonly #agent: string;
   readonly #systemPrompt: string;
-  readonly #tools: ToolDefinition[];
-  readonly #toolNames: Set<string>;
+  #tools: ToolDefinition[];
+  #toolNames: Set<string>;
   readonly #renderPrompt: (snapshot: MarketSnapshot) => string;
   readonly #protocol: DecisionProtocol;
   readonly #rulesPolicy?: string;
@@ -346,6 +351,7 @@ export class AgentRouter {
   readonly #hosted: HostedAgent = {
     offer: (snapshot) => this.#offer(snapshot),
     wake: () => this.#wake?.(),
+    updateTools: (tools) => this.#updateTools(tools),
   };
   #pending: MarketSnapshot | undefined;
   #wake: (() => void) | undefined;
@@ -402,6 +408,22 @@ export class AgentRouter {
   /** The summaries of the last decisions, oldest first. */
   get memory(): readonly DecisionMemory[] {
     return this.#memory.map((entry) => ({ ...entry, toolCalls: [...entry.toolCalls] }));
+  }
+
+  /**
+   * Offers the tools a republished catalog describes from the next decision on; a catalog that
+   * lacks a tool the json protocol needs is logged and the current tools are kept.
+   */
+  #updateTools(tools: ToolDefinition[]): void {
+    const missing = this.#protocol === "json" ? missingJsonTools(tools) : [];
+    if (missing.length > 0) {
+      this.#log.warn("Keeping the current tools: the new catalog lacks what json needs", {
+        missing,
+      });
+      return;
+    }
+    this.#tools = [...tools];
+    this.#toolNames = new Set(tools.map((tool) => tool.name));
   }
 
   /**
@@ -922,6 +944,8 @@ export interface StartAgentRoutersOptions {
   fromBeginning?: boolean;
   /** Prefix of every topic name (isolated arenas and tests; default none). */
   topicPrefix?: string;
+  /** Follow the tool catalog: a republished one replaces every agent's tools (default false). */
+  followToolCatalog?: boolean;
   /** Where the shared host logs. */
   log: Logger;
 }
@@ -950,6 +974,7 @@ export async function startAgentRouters(
     groupId: `${options.groupIdPrefix ?? ""}${name}`,
     fromBeginning: options.fromBeginning,
     topicPrefix: options.topicPrefix,
+    followToolCatalog: options.followToolCatalog,
     log: options.log,
   });
   const routers: AgentRouter[] = [];

@@ -15,9 +15,11 @@ import type { Bus, Subscription } from "../bus/bus.ts";
 import { subscribeMessages } from "../bus/messages.ts";
 import { ReplyInbox } from "../bus/request_reply.ts";
 import { arenaTopics } from "../bus/topics.ts";
+import type { ToolDefinition } from "../contracts/chat.ts";
 import { MarketSnapshot } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { ActivityPublisher } from "./activity_publisher.ts";
+import { followToolCatalog } from "./tool_catalog.ts";
 
 /** An agent of a host: takes snapshots as they arrive and is woken once a burst has arrived. */
 export interface HostedAgent {
@@ -25,6 +27,8 @@ export interface HostedAgent {
   offer(snapshot: MarketSnapshot): void;
   /** Called once the snapshots that arrived together were all offered. */
   wake(): void;
+  /** Takes the tools a republished tool catalog describes (from the next decision on). */
+  updateTools?(tools: ToolDefinition[]): void;
 }
 
 /** Options for {@linkcode RouterHost.open}. */
@@ -37,6 +41,8 @@ export interface RouterHostOptions {
   fromBeginning?: boolean;
   /** Prefix of every topic name (isolated arenas and tests; default none). */
   topicPrefix?: string;
+  /** Follow the tool catalog and hand each change to the agents (default false). */
+  followToolCatalog?: boolean;
   /** Where the host logs. */
   log: Logger;
 }
@@ -75,6 +81,7 @@ export class RouterHost {
   #inbox?: ReplyInbox;
   #input?: Subscription;
   #inputClosed?: Promise<void>;
+  #catalog?: Subscription;
   #users = 0;
   #wakeScheduled = false;
   #closed?: Promise<void>;
@@ -128,9 +135,21 @@ export class RouterHost {
     if (this.#users === 0) await this.close();
   }
 
-  /** Joins the consumer group on the market topic; snapshots go to every agent joined. */
+  /**
+   * Joins the consumer group on the market topic (snapshots go to every agent joined) and, when
+   * asked, follows the tool catalog.
+   */
   async listen(): Promise<void> {
     if (this.#input || this.#inputClosed || this.#closed) return;
+    if (this.#options.followToolCatalog) {
+      this.#catalog = await followToolCatalog(this.#bus, {
+        topics: arenaTopics(this.#options.topicPrefix),
+        log: this.#options.log,
+        onTools: (tools) => {
+          for (const agent of this.#agents) agent.updateTools?.(tools);
+        },
+      });
+    }
     this.#input = await subscribeMessages(this.#bus, {
       groupId: this.#options.groupId ?? this.#options.name,
       topics: [this.#inputTopic],
@@ -149,6 +168,7 @@ export class RouterHost {
     return this.#closed ??= (async () => {
       this.#agents.clear();
       await this.#closeInput();
+      await this.#catalog?.close();
       await this.activity.flush();
       await this.#inbox?.close();
     })();

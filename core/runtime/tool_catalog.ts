@@ -1,11 +1,12 @@
 /**
  * The tool catalog: each tools node publishes the definitions of the tools it serves, built from
  * its real settings, on a compacted topic (keyed by service); routers read it before their first
- * decision and offer exactly those definitions. One source of truth for what a tool does and
- * costs, whichever process serves it.
+ * decision, offer exactly those definitions, and follow the topic so a tools node restarted with
+ * other settings (a fee, shorts, leverage) is described from the next decision on. One source of
+ * truth for what a tool does and costs, whichever process serves it.
  */
 
-import type { Bus } from "../bus/bus.ts";
+import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
 import { decodeRecord, publishMessages } from "../bus/messages.ts";
 import { type ArenaTopics, arenaTopics } from "../bus/topics.ts";
 import type { ToolDefinition } from "../contracts/chat.ts";
@@ -85,15 +86,75 @@ export async function readToolCatalog(
   }
 }
 
+/** Options for {@linkcode followToolCatalog}. */
+export interface FollowToolCatalogOptions {
+  /** The arena's topics (default no prefix). */
+  topics?: ArenaTopics;
+  /** Where invalid catalogs are logged. */
+  log: Logger;
+  /** Called with the merged tools whenever a catalog record changes them. */
+  onTools(tools: ToolDefinition[]): void;
+}
+
+/**
+ * Follows the catalog topic from its start with a private consumer group and reports the merged
+ * tools each time a published catalog changes them (a repeat of the same definitions is quiet).
+ */
+export async function followToolCatalog(
+  bus: Bus,
+  options: FollowToolCatalogOptions,
+): Promise<Subscription> {
+  const topic = (options.topics ?? arenaTopics()).toolCatalog;
+  await bus.ensureTopics([topic]);
+  const latest = new Map<string, ToolCatalog>();
+  let known = "";
+  return await bus.subscribe({
+    groupId: `tool_catalog.follower.${crypto.randomUUID().slice(0, 8)}`,
+    topics: [topic.topic],
+    fromBeginning: true,
+    handler: (record) => {
+      if (takeCatalog(latest, record, { topic: topic.topic, log: options.log })) {
+        const tools = mergedTools(latest);
+        const text = JSON.stringify(tools);
+        if (text !== known) {
+          known = text;
+          options.onTools(tools);
+        }
+      }
+      return Promise.resolve();
+    },
+  });
+}
+
+/** Keeps a valid catalog record as its service's latest; logs and skips an invalid one. */
+function takeCatalog(
+  latest: Map<string, ToolCatalog>,
+  record: BusRecord,
+  options: { topic: string; log: Logger },
+): boolean {
+  const decoded = decodeRecord(ToolCatalog, record);
+  if (decoded.ok) latest.set(decoded.message.service, decoded.message);
+  else {
+    options.log.warn("Skipping an invalid tool catalog", {
+      topic: options.topic,
+      reason: decoded.reason,
+    });
+  }
+  return decoded.ok;
+}
+
 /** Reads the catalog topic to its end: the last valid catalog per service, merged. */
 async function readOnce(bus: Bus, topic: string, log: Logger): Promise<ToolDefinition[]> {
   const latest = new Map<string, ToolCatalog>();
   await bus.readAll(topic, (record) => {
-    const decoded = decodeRecord(ToolCatalog, record);
-    if (decoded.ok) latest.set(decoded.message.service, decoded.message);
-    else log.warn("Skipping an invalid tool catalog", { topic, reason: decoded.reason });
+    takeCatalog(latest, record, { topic, log });
     return Promise.resolve();
   });
+  return mergedTools(latest);
+}
+
+/** The tools of every service's catalog: services in first-publish order, first statement wins. */
+function mergedTools(latest: ReadonlyMap<string, ToolCatalog>): ToolDefinition[] {
   const tools = new Map<string, ToolDefinition>();
   for (const catalog of latest.values()) {
     for (const tool of catalog.tools) {
