@@ -43,6 +43,8 @@ export interface Position extends ExitPlan {
   lastTradeTimeMs: number;
   /** Tool call id of the trade that opened it: names its one engine exit. */
   openedBy: string;
+  /** Taker fee (bps) of its latest entry: closing it costs that much, so maintenance covers it. */
+  takerFeeBps: number;
 }
 
 /** One agent's account as rebuilt from the ledger. */
@@ -208,7 +210,11 @@ export function positionPnl(
  */
 export function positionValue(position: Position, mark: Money): Money {
   const value = position.margin.plus(
-    positionPnl(position, { quantity: position.quantity, costBasis: position.costBasis, price: mark }),
+    positionPnl(position, {
+      quantity: position.quantity,
+      costBasis: position.costBasis,
+      price: mark,
+    }),
   );
   return value.isNegative() ? ZERO : value;
 }
@@ -249,6 +255,7 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
       position.margin = position.margin.plus(margin);
       position.averageOpenTimeMs = weighted.round().toNumber();
       position.lastTradeTimeMs = timeMs;
+      position.takerFeeBps = trade.takerFeeBps;
       Object.assign(position, plan);
     } else {
       account.positions.set(trade.productId, {
@@ -260,6 +267,7 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
         averageOpenTimeMs: timeMs,
         lastTradeTimeMs: timeMs,
         openedBy: trade.toolCallId,
+        takerFeeBps: trade.takerFeeBps,
         ...plan,
       });
     }
@@ -301,7 +309,10 @@ function exitPlanOf(trade: TradeExecuted): ExitPlan {
 }
 
 /** Margin a reduction of `quantity` releases: all of it for a full close, else pro rata rounded. */
-export function marginReleased(position: Position, quantity: Money): Money {
+export function marginReleased(
+  position: Pick<Position, "quantity" | "margin">,
+  quantity: Money,
+): Money {
   if (quantity.gte(position.quantity)) return position.margin;
   const share = position.margin.times(quantity).div(position.quantity)
     .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
@@ -309,7 +320,10 @@ export function marginReleased(position: Position, quantity: Money): Money {
 }
 
 /** Cost basis a reduction of `quantity` removes: all of it for a full close, else pro rata rounded. */
-export function costRemoved(position: Pick<Position, "quantity" | "costBasis">, quantity: Money): Money {
+export function costRemoved(
+  position: Pick<Position, "quantity" | "costBasis">,
+  quantity: Money,
+): Money {
   if (quantity.gte(position.quantity)) return position.costBasis;
   const share = position.costBasis.times(quantity).div(position.quantity)
     .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);

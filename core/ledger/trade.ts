@@ -10,13 +10,7 @@ import {
   type TradeRefused,
 } from "../contracts/ledger.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import {
-  type Account,
-  costRemoved,
-  marginOf,
-  marginReleased,
-  type Position,
-} from "./account.ts";
+import { type Account, costRemoved, marginOf, marginReleased, type Position } from "./account.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
 
 /**
@@ -487,7 +481,8 @@ function tradeTerms(
   if (!options.opens && request.leverage !== undefined && leverage !== 1) {
     return {
       ok: false,
-      reason: `Leverage applies to opening or adding to a position, not to closing one (got ${leverage})`,
+      reason:
+        `Leverage applies to opening or adding to a position, not to closing one (got ${leverage})`,
     };
   }
   const plan: Partial<TradeExecuted> = {};
@@ -503,7 +498,8 @@ function tradeTerms(
     if (text.length > MAX_INVALIDATION_LENGTH) {
       return {
         ok: false,
-        reason: `Invalidation must be at most ${MAX_INVALIDATION_LENGTH} characters, got ${text.length}`,
+        reason:
+          `Invalidation must be at most ${MAX_INVALIDATION_LENGTH} characters, got ${text.length}`,
       };
     }
     if (text.length > 0) plan.invalidation = text;
@@ -525,7 +521,9 @@ function tradeTerms(
         ok: false,
         reason: `${level.field} ${moneyString(parsed.price)} must be ${
           level.below ? "below" : "above"
-        } the ${closingName} ${moneyString(closing)} of ${options.price.productId} for a ${options.positionSide} position (it would fire at once)`,
+        } the ${closingName} ${
+          moneyString(closing)
+        } of ${options.price.productId} for a ${options.positionSide} position (it would fire at once)`,
       };
     }
     plan[level.key] = moneyString(parsed.price);
@@ -552,7 +550,10 @@ function parsePrice(
   }
   const price = new Money(text.replace(/^\+/, ""));
   if (!price.isFinite() || price.lte(0) || price.gt(MAX_PRICE)) {
-    return { ok: false, reason: `${field} must be a positive price below ${MAX_PRICE}, got ${text}` };
+    return {
+      ok: false,
+      reason: `${field} must be a positive price below ${MAX_PRICE}, got ${text}`,
+    };
   }
   return { ok: true, price };
 }

@@ -23,6 +23,27 @@
  * Quotes age on the market clock ({@linkcode QuoteClock}): a quote older than `maxQuoteAgeMs`
  * refuses the trade even when no feed marked it stale (a feed that is gone marks nothing).
  *
+ * Engine exits: the replica holds every position's stop loss, take profit and liquidation (see
+ * `core/ledger/exits.ts`). Each price tick it reads, live or in the start-up read of the price
+ * topic, is checked against the positions in its product (an index of holders, not a scan of
+ * every account); a tick that crosses a level queues the exit under the agent's lock, so it is
+ * ordered with the agent's own trades, re-checks it against the state then, and publishes the
+ * closing trade (keyed by agent, broker acknowledged) before applying it. The fill uses that
+ * tick's own quote, not the latest, and the exit's tool call id is the position's one exit id:
+ * after a crash the restarted replica re-reads the price topic, meets the same first crossing
+ * tick and writes the same exit (while that tick is within the price topic's retention); a
+ * position whose exit already landed is closed in the rebuilt state, and a second copy of an
+ * exit is ignored by every rebuild. Stale ticks and ticks no later than the position's last
+ * trade trigger nothing.
+ *
+ * Known limit of exits: each replica watches every account, and a replica's exit and another
+ * replica's trade for the same agent are not ordered by one lock. The exit re-reads the ledger
+ * end before it publishes, which narrows the window but does not close it: when an agent's trade
+ * on one replica and an exit on another race, the ledger keeps the first and every rebuild skips
+ * the later one (an exit that no longer matches its position is ignored; a trade that contradicts
+ * the state is counted in `corruptEvents`), though the replica that wrote a skipped trade told
+ * the agent it executed. One tools replica is the supported set-up for engine exits.
+ *
  * Known limit: there is no fencing of a replica that lost its partitions but keeps running (a
  * "zombie" paused longer than the session timeout); such a replica could answer a tool call its
  * successor also answers, writing a second event with the same tool call id; every rebuild
@@ -44,6 +65,7 @@ import {
   type LedgerState,
   tradeKey,
 } from "../ledger/account.ts";
+import { exitTrade, exitTrigger } from "../ledger/exits.ts";
 import { portfolioView } from "../ledger/portfolio.ts";
 import type { MarketClock } from "../market/clock.ts";
 import { DEFAULT_MAX_QUOTE_AGE_MS, QuoteClock } from "../market/price_book.ts";
@@ -58,6 +80,7 @@ import {
   tradeRefusedEvent,
   type TradeRequest,
 } from "../ledger/trade.ts";
+import { HolderIndex } from "./holders.ts";
 
 /** Options for {@linkcode LedgerService.start}. */
 export interface LedgerServiceOptions {
@@ -188,6 +211,10 @@ export class LedgerService {
   #tradedHere = new Map<string, number>();
   /** End-offset lookups made so far (start and rebalances only, when assignments are signalled). */
   endOffsetLookups = 0;
+  /** Agents holding a position, by product: the accounts a tick can close. */
+  #holders = new HolderIndex();
+  /** Exit checks queued or under way (close waits for them). */
+  #exits = new Set<Promise<void>>();
 
   private constructor(bus: Bus, options: LedgerServiceOptions) {
     this.#bus = bus;
@@ -242,6 +269,10 @@ export class LedgerService {
         error,
       });
     }
+    if (event.type === "trade_executed") {
+      const holds = this.state.accounts.get(event.agent)?.positions.has(event.productId) ?? false;
+      this.#holders.set(event.agent, event.productId, holds);
+    }
   }
 
   #applyRecord(record: BusRecord): void {
@@ -267,6 +298,73 @@ export class LedgerService {
       return;
     }
     this.updatePrice(decoded.message);
+    this.#watchExits(decoded.message);
+  }
+
+  /**
+   * Queues an exit check under the agent's lock for every holder of the tick's product whose
+   * position the tick crosses, and for every agent with work under way (a trade being published
+   * may open or change a position the tick crosses).
+   */
+  #watchExits(tick: PriceTick): void {
+    if (tick.stale) return;
+    const agents = new Set(this.#locks.keys());
+    for (const agent of this.#holders.of(tick.productId)) {
+      const position = this.state.accounts.get(agent)?.positions.get(tick.productId);
+      if (position && exitTrigger(position, tick)) agents.add(agent);
+    }
+    for (const agent of agents) {
+      const check = this.#withAgent(agent, () => this.#exitAt(agent, tick)).catch((error) => {
+        // The position stays open: the next quote that crosses a level tries again.
+        this.#log.error("Publishing an engine exit failed", {
+          agent,
+          productId: tick.productId,
+          error,
+        });
+      });
+      this.#exits.add(check);
+      check.finally(() => this.#exits.delete(check));
+    }
+  }
+
+  /**
+   * Closes the agent's position in the tick's product at the tick's quote when the tick crosses
+   * its stop, target or liquidation level in the state at this point (under the agent's lock).
+   */
+  async #exitAt(agent: string, tick: PriceTick): Promise<void> {
+    const crossed = () => {
+      const account = this.state.accounts.get(agent);
+      const position = account?.positions.get(tick.productId);
+      const trigger = position && exitTrigger(position, tick);
+      return account && position && trigger ? { account, position, trigger } : undefined;
+    };
+    if (!crossed()) return;
+    // Another replica may have traded for the agent: read the ledger to its end first.
+    if (!(await this.syncLedger())) {
+      this.#log.warn("Engine exit deferred: the ledger is still catching up", {
+        agent,
+        productId: tick.productId,
+      });
+      return;
+    }
+    const exit = crossed();
+    if (!exit) return;
+    const event = exitTrade(exit.account, exit.position, {
+      trigger: exit.trigger,
+      tick,
+      config: this.#config,
+    });
+    await this.#publish(agent, event);
+    this.#log.info("Engine exit", {
+      agent,
+      productId: event.productId,
+      cause: event.cause,
+      side: event.side,
+      quantity: event.quantity,
+      fillPrice: event.fillPrice,
+      quoteTime: tick.time,
+      ...(event.badDebt ? { badDebt: event.badDebt } : {}),
+    });
   }
 
   /** Keeps a price tick when it is not older than the one held for its product. */
@@ -445,9 +543,10 @@ export class LedgerService {
     });
   }
 
-  /** Stops following the topics. */
+  /** Stops following the topics, after the exits already triggered are written. */
   async close(): Promise<void> {
-    await this.#ledger.close();
     await this.#priceFollower.close();
+    await Promise.allSettled([...this.#exits]);
+    await this.#ledger.close();
   }
 }

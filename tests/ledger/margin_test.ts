@@ -307,8 +307,8 @@ Deno.test("the portfolio marks a short at the ask with its margin, liquidation p
   assert.equal(short!.takeProfit, "4500");
   assert.equal(short!.invalidation, "a close above 5300");
   assert.equal(short!.confidence, 0.7);
-  // (10000 + 2500) / (2 x 1.005)
-  assert.equal(short!.liquidationPrice, "6218.90547264");
+  // (10000 + 2500) / (2 x (1 + 0.005 + 0.006)): maintenance covers the 60 bps fee to close
+  assert.equal(short!.liquidationPrice, "6181.99802176");
   assert.equal(view.marginUsed, "2500");
   // cash 100000 - 2500 - 60 fee, plus margin 2500 and profit 200.
   assert.equal(view.equity, "100140");

@@ -3,7 +3,6 @@ import fc from "fast-check";
 import type { LedgerEvent } from "../../core/contracts/ledger.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
 import {
-  accountOpenedEvent,
   applyEvent,
   createLedgerState,
   executeTrade,
@@ -12,7 +11,7 @@ import {
   snapshotAccount,
   type TradeConfig,
 } from "../../core/ledger/mod.ts";
-import { tick } from "./_fixtures.ts";
+import { openAccounts, tick } from "./_fixtures.ts";
 
 const AGENTS = ["momentum", "brainrot-daytrader", "scalper"];
 const PRODUCTS = ["BTC-USD", "SOL-USD", "FARTCOIN-USD", "DOGE-USD"];
@@ -99,19 +98,11 @@ Deno.test("thousands of random trades keep cash, quantities and the books exact"
       fc.array(command, { minLength: 20, maxLength: 80, size: "max" }),
       (desk, commands) => {
         const state = createLedgerState();
-        const events: LedgerEvent[] = [];
+        const events: LedgerEvent[] = openAccounts(state, { agents: AGENTS, cash: "100000" });
         const prices = new Map<string, PriceTick>([
           ["BTC-USD", tick("BTC-USD", { bid: "4650", ask: "4652.69" })],
           ["SOL-USD", tick("SOL-USD", { bid: "3.33", ask: "3.37" })],
         ]);
-        for (const agent of AGENTS) {
-          const opened = accountOpenedEvent(agent, {
-            cash: "100000",
-            time: "2017-09-03T12:00:00.000Z",
-          });
-          events.push(opened);
-          applyEvent(state, opened);
-        }
         commands.forEach((step, index) => {
           if (step.kind === "price") {
             prices.set(

@@ -13,71 +13,15 @@ import { rebuildState } from "../../core/ledger/account.ts";
 import { reconcile } from "../../core/ledger/portfolio.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 import { priceTick, quietLog } from "./_support.ts";
+import {
+  killToolsProcess,
+  logCount,
+  startToolsProcess,
+  type ToolsProcess,
+} from "./_tools_process.ts";
 
 const LEDGER_EXPORT = new URL("../../services/ledger.ts", import.meta.url).pathname;
 const AGENTS = ["kill-a", "kill-b", "kill-c", "kill-d", "kill-e", "kill-f"];
-
-/** A running tools process and what it logged so far. */
-interface Replica {
-  child: Deno.ChildProcess;
-  log: () => string;
-  drained: Promise<void>;
-}
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** The `deno task tools` command line from deno.json, so the test runs its exact permissions. */
-function toolsTaskArgs(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)) as {
-    tasks: Record<string, string>;
-  };
-  const words = config.tasks.tools!.trim().split(/\s+/);
-  assert.equal(words[0], "deno");
-  return words.slice(1);
-}
-
-function startService(options: { bootstrap: string; prefix: string; group: string }): Replica {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      ...toolsTaskArgs(),
-      "--bootstrap-servers",
-      options.bootstrap,
-      "--topic-prefix",
-      options.prefix,
-      "--group-id",
-      options.group,
-      "--session-timeout-ms",
-      "6000",
-      "--log-level",
-      "info",
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  });
-  const child = command.spawn();
-  let text = "";
-  const drained = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({
-      write(chunk) {
-        text = (text + chunk).slice(-200_000);
-      },
-    }),
-  ).catch(() => {});
-  return { child, log: () => text, drained };
-}
-
-function count(text: string, message: string): number {
-  return text.split("\n").filter((line) => line.includes(`"message":"${message}"`)).length;
-}
-
-async function stop(replica: Replica): Promise<Deno.CommandStatus> {
-  replica.child.kill("SIGKILL");
-  const status = await replica.child.status;
-  await replica.drained;
-  return status;
-}
 
 async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -99,7 +43,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
     const replyTopic = `${prefix}replies`;
     const requestTopic = prefix + toolRequestTopic("execute_trade");
     const replies = new Map<string, ToolCallResult[]>();
-    const replicas: Replica[] = [];
+    const replicas: ToolsProcess[] = [];
     try {
       await bus.ensureTopics([
         { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
@@ -148,29 +92,29 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
           }),
         });
       }
-      const victim = startService({ bootstrap, prefix, group });
+      const victim = startToolsProcess({ bootstrap, prefix, group });
       replicas.push(victim);
       if (mode === "takeover") {
-        replicas.push(startService({ bootstrap, prefix, group }));
+        replicas.push(startToolsProcess({ bootstrap, prefix, group }));
         await until(
-          () => replicas.every((replica) => count(replica.log(), "Tools ready") === 1),
+          () => replicas.every((replica) => logCount(replica.log(), "Tools ready") === 1),
           90_000, // two cold starts side by side: slow on a loaded machine
           "both replicas to be ready",
         );
       }
       await bus.publish(requestTopic, requests.slice(0, 60));
       await until(
-        () => replies.size >= 15 && count(victim.log(), "Trade executed") >= 3,
+        () => replies.size >= 15 && logCount(victim.log(), "Trade executed") >= 3,
         30_000,
         "the first replies, some from the replica to be killed",
       );
-      const killed = await stop(victim);
+      const killed = await killToolsProcess(victim);
       replicas.splice(replicas.indexOf(victim), 1);
       assert.equal(killed.signal, "SIGKILL");
       const answeredBeforeKill = replies.size;
-      const executedByVictim = count(victim.log(), "Trade executed");
+      const executedByVictim = logCount(victim.log(), "Trade executed");
       assert.ok(answeredBeforeKill < 60, "the kill must land mid-stream");
-      if (mode === "restart") replicas.push(startService({ bootstrap, prefix, group }));
+      if (mode === "restart") replicas.push(startToolsProcess({ bootstrap, prefix, group }));
       await bus.publish(requestTopic, requests.slice(60));
       await until(() => replies.size >= total, 40_000, `all ${total} replies`);
       await inbox.close();
@@ -237,7 +181,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
         assert.equal(account.tradeCount, state.accounts.get(account.agent)!.tradeCount);
       }
     } finally {
-      for (const replica of replicas) await stop(replica);
+      for (const replica of replicas) await killToolsProcess(replica);
       await bus.close();
     }
   }
@@ -271,7 +215,7 @@ Deno.test({
     const replyTopic = `${prefix}replies`;
     const requestTopic = prefix + toolRequestTopic("execute_trade");
     const replies: ToolCallResult[] = [];
-    const replicas: Replica[] = [];
+    const replicas: ToolsProcess[] = [];
     const agent = "refused-a";
     const request = (toolCallId: string) => ({
       key: agent,
@@ -303,13 +247,13 @@ Deno.test({
           return Promise.resolve();
         },
       });
-      const first = startService({ bootstrap, prefix, group });
+      const first = startToolsProcess({ bootstrap, prefix, group });
       replicas.push(first);
       await bus.publish(requestTopic, [request("big")]);
       await until(() => replies.length >= 1, 30_000, "the refusal");
       assert.equal(replies[0]!.ok, false);
       assert.match(replies[0]!.content, /Insufficient cash/);
-      await stop(first);
+      await killToolsProcess(first);
       replicas.splice(replicas.indexOf(first), 1);
 
       // While tools is down the price falls: 30 BTC at 100 is now affordable.
@@ -317,7 +261,7 @@ Deno.test({
         key: "BTC-USD",
         value: encodeMessage(priceTick("BTC-USD", { bid: "99", ask: "100" })),
       }]);
-      replicas.push(startService({ bootstrap, prefix, group }));
+      replicas.push(startToolsProcess({ bootstrap, prefix, group }));
       await bus.publish(requestTopic, [request("big")]);
       await until(() => replies.length >= 2, 40_000, "the redelivered request's answer");
       assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
@@ -338,7 +282,7 @@ Deno.test({
       assert.deepEqual(forBig.map((event) => event.type), ["trade_refused"]);
       assert.equal(events.filter((event) => event.type === "trade_executed").length, 1);
     } finally {
-      for (const replica of replicas) await stop(replica);
+      for (const replica of replicas) await killToolsProcess(replica);
       await bus.close();
     }
   },
