@@ -68,6 +68,11 @@ export class FakeExchange {
     return `http://127.0.0.1:${this.#server.addr.port}`;
   }
 
+  /** The flags that point a connector or the arena at this exchange (`--ws-url`, `--rest-url`). */
+  get serviceFlags(): string[] {
+    return ["--ws-url", this.wsUrl, "--rest-url", this.restUrl];
+  }
+
   /** Open WebSocket connections. */
   get openSockets(): number {
     return [...this.#clients].filter((client) => client.socket.readyState === WebSocket.OPEN)

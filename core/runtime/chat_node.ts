@@ -157,6 +157,21 @@ class Semaphore {
   }
 }
 
+/** The `ok: false` answer to a request: the agent reads `error` and ends that decision. */
+function failedReply(
+  request: ChatRequest,
+  failure: { model: string; error: string },
+): ChatReply {
+  return {
+    v: 1,
+    ok: false,
+    correlationId: request.correlationId,
+    agent: request.agent,
+    model: failure.model,
+    error: failure.error,
+  };
+}
+
 /**
  * Starts a chat node. Each request is answered on its reply-to topic (ChatReply, keyed by agent)
  * before its offset commits, and a `usage` activity event with tokens and estimated cost is
@@ -201,15 +216,11 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         agent: request.agent,
         expiresAt: request.expiresAt,
       });
-      return {
-        v: 1,
-        ok: false,
-        correlationId: request.correlationId,
-        agent: request.agent,
+      return failedReply(request, {
         model: provider.model,
         error: `Request expired at ${request.expiresAt} before the chat node received it; ` +
           "the model was not called",
-      };
+      });
     }
     await workers.acquire();
     stats.inFlight++;
@@ -261,14 +272,7 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         model: provider.model,
         error: message,
       });
-      return {
-        v: 1,
-        ok: false,
-        correlationId: request.correlationId,
-        agent: request.agent,
-        model: provider.model,
-        error: message,
-      };
+      return failedReply(request, { model: provider.model, error: message });
     } finally {
       clearTimeout(expiry);
       stats.inFlight--;

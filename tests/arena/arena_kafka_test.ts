@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { STRATEGIES } from "../../core/agents/strategies.ts";
 import { runArena } from "../../core/arena/arena.ts";
-import { loadFixtureCandles } from "../../core/connector/replay.ts";
 import { createLogger } from "../../core/log.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
 import { testKafkaBus, uniqueName } from "../_kafka.ts";
+import { lockstepReplay } from "./_replay.ts";
 
 Deno.test("runArena replays in lockstep on Kafka with isolated topics and reports", async () => {
   const bus = testKafkaBus();
@@ -20,14 +20,7 @@ Deno.test("runArena replays in lockstep on Kafka with isolated topics and report
     const result = await runArena(bus, {
       agents,
       models: [{ provider: new RulesModel() }],
-      market: {
-        kind: "replay",
-        source: await loadFixtureCandles("main"),
-        intervalSeconds: 300,
-        lockstep: true,
-        lockstepTimeoutMs: 30_000,
-        maxTicks: 5,
-      },
+      market: await lockstepReplay("main", { lockstepTimeoutMs: 30_000, maxTicks: 5 }),
       topicPrefix: `${id}.`,
       log: createLogger("test", { level: "error" }),
     });

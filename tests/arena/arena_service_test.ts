@@ -5,32 +5,51 @@
 
 import assert from "node:assert/strict";
 import { FakeExchange } from "../_fake_exchange.ts";
-import { startFakeOpenAI } from "../_fake_openai.ts";
+import {
+  type FakeOpenAI,
+  type FakeReply,
+  type RecordedRequest,
+  startFakeOpenAI,
+} from "../_fake_openai.ts";
+import { runTask } from "../cli/_task.ts";
 import { mainFixture } from "../market/_fixtures.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const API_KEY = "sk-test-arena-secret-7781";
 
+/** A model that looks at its portfolio first (which opens the account), then holds. */
+function portfolioThenHold(
+  usage: { promptTokens: number; completionTokens: number },
+): (request: RecordedRequest) => FakeReply {
+  return (request) =>
+    request.body.messages.at(-1)?.role === "user"
+      ? {
+        kind: "message",
+        content: null,
+        toolCalls: [{ name: "get_portfolio", arguments: "{}" }],
+        usage,
+      }
+      : { kind: "message", content: "Holding: no clear trend yet.", usage };
+}
+
+/** The arena flags every run here shares: the fake model and its key, no web or TTY, a report. */
+function headlessFlags(openai: FakeOpenAI, reportDir: string): string[] {
+  return [
+    "--base-url",
+    openai.baseURL,
+    "--api-key",
+    API_KEY,
+    "--no-web",
+    "--no-tty",
+    "--report-dir",
+    reportDir,
+  ];
+}
+
 Deno.test("deno task arena runs live from Coinbase with an OpenAI-compatible model until Ctrl-C", async () => {
   const exchange = FakeExchange.start({ products: mainFixture(), tickerIntervalMs: 50 });
-  // The model looks at its portfolio first (which opens the account), then holds.
   const openai = startFakeOpenAI({
-    responder: (request) => {
-      const last = request.body.messages.at(-1);
-      if (last?.role === "user") {
-        return {
-          kind: "message",
-          content: null,
-          toolCalls: [{ name: "get_portfolio", arguments: "{}" }],
-          usage: { promptTokens: 10_000, completionTokens: 1_000 },
-        };
-      }
-      return {
-        kind: "message",
-        content: "Holding: no clear trend yet.",
-        usage: { promptTokens: 10_000, completionTokens: 1_000 },
-      };
-    },
+    responder: portfolioThenHold({ promptTokens: 10_000, completionTokens: 1_000 }),
   });
   const reportDir = `artifacts/tests/arena-${crypto.randomUUID().slice(0, 8)}`;
   const child = new Deno.Command(Deno.execPath(), {
@@ -38,24 +57,14 @@ Deno.test("deno task arena runs live from Coinbase with an OpenAI-compatible mod
       "task",
       "--quiet",
       "arena",
-      "--ws-url",
-      exchange.wsUrl,
-      "--rest-url",
-      exchange.restUrl,
+      ...exchange.serviceFlags,
       "--products",
       "BTC-USD,ETH-USD",
       "--min-interval",
       "0.5",
-      "--base-url",
-      openai.baseURL,
-      "--api-key",
-      API_KEY,
-      "--no-web",
-      "--no-tty",
       "--interval",
       "0.5",
-      "--report-dir",
-      reportDir,
+      ...headlessFlags(openai, reportDir),
     ],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
@@ -126,53 +135,22 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs: number
 
 Deno.test("deno task arena --entries runs two models side by side on a lockstep replay", async () => {
   const openai = startFakeOpenAI({
-    responder: (request) =>
-      request.body.messages.at(-1)?.role === "user"
-        ? {
-          kind: "message",
-          content: null,
-          toolCalls: [{ name: "get_portfolio", arguments: "{}" }],
-          usage: { promptTokens: 2_000, completionTokens: 100 },
-        }
-        : {
-          kind: "message",
-          content: "Holding.",
-          usage: { promptTokens: 2_000, completionTokens: 100 },
-        },
+    responder: portfolioThenHold({ promptTokens: 2_000, completionTokens: 100 }),
   });
   const reportDir = `artifacts/tests/arena-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "task",
-        "--quiet",
-        "arena",
-        "--entries",
-        "momentum:rules,scalper:gpt-5-nano",
-        "--replay",
-        "fixtures/market",
-        "--lockstep",
-        "--max-ticks",
-        "3",
-        "--base-url",
-        openai.baseURL,
-        "--api-key",
-        API_KEY,
-        "--no-web",
-        "--no-tty",
-        "--report-dir",
-        reportDir,
-      ],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const stdout = new TextDecoder().decode(output.stdout);
-    const stderr = new TextDecoder().decode(output.stderr);
-    assert.equal(output.code, 0, `arena failed:\n${stdout}\n${stderr}`);
+    const { code, stdout, stderr } = await runTask([
+      "arena",
+      "--entries",
+      "momentum:rules,scalper:gpt-5-nano",
+      "--replay",
+      "fixtures/market",
+      "--lockstep",
+      "--max-ticks",
+      "3",
+      ...headlessFlags(openai, reportDir),
+    ], { timeoutMs: 60_000 });
+    assert.equal(code, 0, `arena failed:\n${stdout}\n${stderr}`);
     assert.match(
       stdout,
       /agents momentum\.rules, scalper\.gpt-5-nano; models rules \(offline deterministic policies, not an LLM\), gpt-5-nano/,

@@ -18,15 +18,7 @@ function connector(args: string[]): Deno.ChildProcess {
 Deno.test("the connector service refuses an unknown product at start-up", async () => {
   const exchange = FakeExchange.start({ products: mainFixture() });
   try {
-    const child = connector([
-      "--ws-url",
-      exchange.wsUrl,
-      "--rest-url",
-      exchange.restUrl,
-      "--products",
-      "BTC-USD",
-      "NOPE-USD",
-    ]);
+    const child = connector([...exchange.serviceFlags, "--products", "BTC-USD", "NOPE-USD"]);
     const output = await child.output();
     const stderr = new TextDecoder().decode(output.stderr);
     assert.equal(output.code, 1);
@@ -39,10 +31,7 @@ Deno.test("the connector service refuses an unknown product at start-up", async 
 Deno.test("the connector service publishes live snapshots from the fake exchange", async () => {
   const exchange = FakeExchange.start({ products: mainFixture(), tickerIntervalMs: 50 });
   const child = connector([
-    "--ws-url",
-    exchange.wsUrl,
-    "--rest-url",
-    exchange.restUrl,
+    ...exchange.serviceFlags,
     "--products",
     "BTC-USD,ETH-USD",
     "--min-interval",

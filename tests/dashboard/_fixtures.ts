@@ -4,6 +4,7 @@ import type { ActivityEvent } from "../../core/contracts/activity.ts";
 import type { AccountOpened, LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
 import type { DashboardInput } from "../../core/dashboard/state.ts";
+import { DashboardStore } from "../../core/dashboard/store.ts";
 
 const START = Date.parse("2017-09-03T00:00:00Z");
 
@@ -57,6 +58,20 @@ export function trade(
     cashAfter: fields.cashAfter ?? "0",
     time: at(fields.minutes),
   };
+}
+
+/** The scalper selling SOL-USD at $18 after the sample hour (it bought 2000 at $20): a live trade. */
+export function scalperSell(
+  fields: { quantity: string; id?: string; minutes?: number },
+): TradeExecuted {
+  return trade("scalper", {
+    id: fields.id ?? "s2",
+    side: "sell",
+    productId: "SOL-USD",
+    quantity: fields.quantity,
+    price: "18",
+    minutes: fields.minutes ?? 61,
+  });
 }
 
 /** A price tick with bid = ask = price. */
@@ -165,6 +180,13 @@ export function sampleInputs(): DashboardInput[] {
   ];
 }
 
+/** A dashboard store holding every sample input. */
+export function sampleStore(): DashboardStore {
+  const store = new DashboardStore();
+  for (const input of sampleInputs()) store.apply(input);
+  return store;
+}
+
 /** A replay-like stream: ticks, trades and snapshots in the order a live dashboard sees them. */
 export interface ReplayStream {
   /** Every input in arrival order. */
@@ -238,4 +260,90 @@ export function replayStream(options: { minutes: number; lateTrades?: boolean })
   inputs.push(...delayed);
   frames.push(inputs.length - 1);
   return { inputs, frames };
+}
+
+/**
+ * One agent on margin over half an hour, every price tick with the ask $10 over the bid: a 5x
+ * BTC short stopped out, a 10x SOL long liquidated $10 past its margin, and a 5x BTC short still
+ * open with a target. Cash ends at $93,400; the open short is worth its $4,300 margin plus
+ * 5 x (4,300 - 4,260) at the last ask: equity $97,900.
+ */
+export function marginInputs(): DashboardInput[] {
+  const ledger: LedgerEvent[] = [
+    opened("hedger"),
+    {
+      ...trade("hedger", {
+        id: "h1",
+        side: "sell",
+        productId: "BTC-USD",
+        quantity: "10",
+        price: "4000",
+        minutes: 1,
+      }),
+      position: "short",
+      leverage: 5,
+      stopLoss: "4200",
+    },
+    {
+      ...trade("hedger", {
+        id: "x1",
+        side: "buy",
+        productId: "BTC-USD",
+        quantity: "10",
+        price: "4210",
+        minutes: 10,
+      }),
+      toolCallId: "exit:call-h1",
+      position: "short",
+      cause: "stop_loss",
+    },
+    {
+      ...trade("hedger", {
+        id: "h2",
+        side: "buy",
+        productId: "SOL-USD",
+        quantity: "100",
+        price: "20",
+        minutes: 12,
+      }),
+      leverage: 10,
+    },
+    {
+      ...trade("hedger", {
+        id: "x2",
+        side: "sell",
+        productId: "SOL-USD",
+        quantity: "100",
+        price: "17.9",
+        minutes: 20,
+      }),
+      toolCallId: "exit:call-h2",
+      cause: "liquidation",
+      badDebt: "10",
+    },
+    {
+      ...trade("hedger", {
+        id: "h3",
+        side: "sell",
+        productId: "BTC-USD",
+        quantity: "5",
+        price: "4300",
+        minutes: 25,
+      }),
+      position: "short",
+      leverage: 5,
+      takeProfit: "4100",
+    },
+  ];
+  const ticks: PriceTick[] = [];
+  for (let minute = 0; minute <= 30; minute += 5) {
+    const bid = String(4000 + minute * 250 / 30 | 0);
+    ticks.push({ ...price("BTC-USD", bid, minute), bestAsk: String(Number(bid) + 10) });
+    ticks.push({ ...price("SOL-USD", String(20 - minute / 10), minute) });
+  }
+  return [
+    ...ledger.map((event): DashboardInput => ({ kind: "ledger", event })),
+    ...ticks.map((tick): DashboardInput => ({ kind: "price", tick })),
+    { kind: "status", status: "live" },
+  ];
 }

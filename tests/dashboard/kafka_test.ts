@@ -12,7 +12,7 @@ import {
 import { buildReport } from "../../core/dashboard/report.ts";
 import { loadWebAssets } from "../../core/dashboard/assets.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
-import { sampleLedger, samplePrices, trade, usage } from "./_fixtures.ts";
+import { sampleLedger, samplePrices, scalperSell, usage } from "./_fixtures.ts";
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,14 +71,7 @@ Deno.test("dashboard rebuilds from Kafka, follows a live trade, and reads to the
 
     await publishMessages(bus, topics.ledger, [{
       key: "scalper",
-      message: trade("scalper", {
-        id: "s2",
-        side: "sell",
-        productId: "SOL-USD",
-        quantity: "2000",
-        price: "18",
-        minutes: 61,
-      }),
+      message: scalperSell({ quantity: "2000" }),
     }]);
     await waitFor("the live trade", () => store.state.trades.length === 5);
 

@@ -14,7 +14,7 @@ import {
   readDashboardState,
 } from "../../core/dashboard/store.ts";
 import { buildDashboardView } from "../../core/dashboard/view.ts";
-import { sampleLedger, samplePrices, trade } from "./_fixtures.ts";
+import { sampleLedger, samplePrices, scalperSell } from "./_fixtures.ts";
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -59,14 +59,7 @@ Deno.test("two dashboards each rebuild everything from the beginning, then follo
     const stop = first.onChange(() => changes++);
     await publishMessages(bus, LEDGER_TOPIC, [{
       key: "scalper",
-      message: trade("scalper", {
-        id: "s2",
-        side: "sell",
-        productId: "SOL-USD",
-        quantity: "1000",
-        price: "18",
-        minutes: 61,
-      }),
+      message: scalperSell({ quantity: "1000" }),
     }]);
     await waitFor("the live trade", () => first.state.trades.length === 5);
     await waitFor("the live trade", () => second.state.trades.length === 5);

@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import { createLogger } from "../../core/log.ts";
-import { DashboardStore } from "../../core/dashboard/store.ts";
 import {
   checkDashboardAccess,
   dashboardAuthToken,
@@ -10,19 +9,13 @@ import {
   startWebDashboard,
   type WebDashboard,
 } from "../../core/dashboard/web_server.ts";
-import { sampleInputs } from "./_fixtures.ts";
+import { sampleStore } from "./_fixtures.ts";
 import type { AuthBrowserResult } from "./_auth_browser.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOKEN = "t0ken-0123456789abcdef";
 const CHROMIUM = "/usr/bin/chromium";
 const log = createLogger("test", { level: "error" });
-
-function sampleStore(): DashboardStore {
-  const store = new DashboardStore();
-  for (const input of sampleInputs()) store.apply(input);
-  return store;
-}
 
 async function status(url: string, init?: RequestInit): Promise<number> {
   const response = await fetch(url, init);

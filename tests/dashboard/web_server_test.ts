@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../../core/log.ts";
-import { DashboardStore } from "../../core/dashboard/store.ts";
-import { startWebDashboard } from "../../core/dashboard/web_server.ts";
+import type { DashboardStore } from "../../core/dashboard/store.ts";
+import { startWebDashboard, type WebDashboard } from "../../core/dashboard/web_server.ts";
 import { buildReport } from "../../core/dashboard/report.ts";
 import { applyJsonDelta, type Json, type JsonDelta } from "../../core/dashboard/web_delta.ts";
-import { sampleInputs, trade } from "./_fixtures.ts";
-
-function sampleStore(): DashboardStore {
-  const store = new DashboardStore();
-  for (const input of sampleInputs()) store.apply(input);
-  return store;
-}
+import { sampleStore, scalperSell } from "./_fixtures.ts";
 
 Deno.test("web server serves the page, the local chart library, the view and reports", async () => {
   const store = sampleStore();
@@ -75,18 +69,16 @@ function eventReader(body: ReadableStream<Uint8Array>) {
   };
 }
 
-function sellTrade(id: string, minutes: number) {
-  return trade("scalper", {
-    id,
-    side: "sell",
-    productId: "SOL-USD",
-    quantity: "100",
-    price: "18",
-    minutes,
-  });
+/** What an SSE test gets: the sample store, its web dashboard and a signal for its requests. */
+interface SseServer {
+  store: DashboardStore;
+  web: WebDashboard;
+  /** Aborts the test's requests after 5 s, so a missing event fails instead of hanging. */
+  signal: AbortSignal;
 }
 
-Deno.test("SSE sends the whole view on connect, then deltas that rebuild it exactly", async () => {
+/** Runs `test` against a web dashboard over the sample store that pushes changes every 20 ms. */
+async function withSseServer(test: (server: SseServer) => Promise<void>): Promise<void> {
   const store = sampleStore();
   const web = await startWebDashboard(store, {
     port: 0,
@@ -96,7 +88,16 @@ Deno.test("SSE sends the whole view on connect, then deltas that rebuild it exac
   const abort = new AbortController();
   const timeout = setTimeout(() => abort.abort(), 5000);
   try {
-    const response = await fetch(new URL("/events", web.url), { signal: abort.signal });
+    await test({ store, web, signal: abort.signal });
+  } finally {
+    clearTimeout(timeout);
+    await web.close();
+  }
+}
+
+Deno.test("SSE sends the whole view on connect, then deltas that rebuild it exactly", async () => {
+  await withSseServer(async ({ store, web, signal }) => {
+    const response = await fetch(new URL("/events", web.url), { signal });
     assert.equal(response.headers.get("content-type"), "text/event-stream");
     const events = eventReader(response.body!);
     const first = await events.next();
@@ -105,7 +106,10 @@ Deno.test("SSE sends the whole view on connect, then deltas that rebuild it exac
     let seq = first.data.seq as number;
     assert.equal((view as { trades: unknown[] }).trades.length, 4);
     for (const [index, id] of ["s2", "s3", "s4"].entries()) {
-      store.apply({ kind: "ledger", event: sellTrade(id, 61 + index) });
+      store.apply({
+        kind: "ledger",
+        event: scalperSell({ id, quantity: "100", minutes: 61 + index }),
+      });
       const next = await events.next();
       assert.equal(next.event, "delta");
       assert.equal(next.data.base, seq, "a delta applies to the view before it");
@@ -129,31 +133,20 @@ Deno.test("SSE sends the whole view on connect, then deltas that rebuild it exac
     const trips = (view as { roundTrips: { eventId: string }[] }).roundTrips;
     assert.equal(trips[0]!.eventId, "trade-s4", "each sell closes a round trip");
     await events.cancel();
-  } finally {
-    clearTimeout(timeout);
-    await web.close();
-  }
+  });
 });
 
 Deno.test("SSE keeps every client in step: a late client gets the whole view, then the same deltas", async () => {
-  const store = sampleStore();
-  const web = await startWebDashboard(store, {
-    port: 0,
-    log: createLogger("test", { level: "error" }),
-    throttleMs: 20,
-  });
-  const abort = new AbortController();
-  const timeout = setTimeout(() => abort.abort(), 5000);
-  try {
+  await withSseServer(async ({ store, web, signal }) => {
     const early = eventReader(
-      (await fetch(new URL("/events", web.url), { signal: abort.signal })).body!,
+      (await fetch(new URL("/events", web.url), { signal })).body!,
     );
     const earlyFirst = await early.next();
     let earlyView = earlyFirst.data.view as Json;
     // A change the early client has not been sent yet, then a second client (a reconnect).
-    store.apply({ kind: "ledger", event: sellTrade("s2", 61) });
+    store.apply({ kind: "ledger", event: scalperSell({ quantity: "100" }) });
     const late = eventReader(
-      (await fetch(new URL("/events", web.url), { signal: abort.signal })).body!,
+      (await fetch(new URL("/events", web.url), { signal })).body!,
     );
     const lateFirst = await late.next();
     assert.equal(lateFirst.event, "view");
@@ -162,15 +155,15 @@ Deno.test("SSE keeps every client in step: a late client gets the whole view, th
     assert.equal(caughtUp.data.seq, lateFirst.data.seq, "both clients hold the same view");
     earlyView = applyJsonDelta(earlyView, caughtUp.data.delta as JsonDelta);
     assert.deepEqual(earlyView, lateFirst.data.view);
-    store.apply({ kind: "ledger", event: sellTrade("s3", 62) });
+    store.apply({
+      kind: "ledger",
+      event: scalperSell({ id: "s3", quantity: "100", minutes: 62 }),
+    });
     const [a, b] = await Promise.all([early.next(), late.next()]);
     assert.deepEqual(a.data, b.data);
     await early.cancel();
     await late.cancel();
-  } finally {
-    clearTimeout(timeout);
-    await web.close();
-  }
+  });
 });
 
 Deno.test("the arena keeps the web dashboard serving after a replay until Ctrl-C", async () => {

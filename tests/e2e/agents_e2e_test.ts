@@ -13,7 +13,7 @@ import {
   LEDGER_TOPIC,
   PRICE_TOPIC,
 } from "../../core/bus/topics.ts";
-import { loadFixtureCandles, ReplayFeed } from "../../core/connector/replay.ts";
+import { loadFixtureCandles, ReplayFeed, type ReplayResult } from "../../core/connector/replay.ts";
 import { ActivityEvent } from "../../core/contracts/activity.ts";
 import { ChatReply, type ChatRequest } from "../../core/contracts/chat.ts";
 import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
@@ -60,6 +60,61 @@ async function collectActivity(
   });
   options.cleanups.push(() => collector.close());
   return activity;
+}
+
+/** Starts the tools node of an isolated arena; the test's cleanups stop it. */
+async function startIsolatedTools(
+  bus: Bus,
+  options: {
+    prefix: string;
+    log: Logger;
+    calculator: Calculator;
+    cleanups: (() => Promise<void>)[];
+  },
+): Promise<void> {
+  const tools = await startToolsNode(bus, {
+    log: options.log,
+    topics: arenaTopics(options.prefix),
+    calculator: options.calculator,
+    groupId: `${options.prefix}tools`,
+    followerGroupPrefix: `${options.prefix}follower`,
+  });
+  options.cleanups.push(() => tools.stop());
+}
+
+/** Replays fixture ticks into an isolated arena, each tick waiting for every agent's decision. */
+async function replayLockstep(
+  bus: Bus,
+  options: { prefix: string; agents: string[]; ticks: number; log: Logger },
+): Promise<ReplayResult> {
+  return await new ReplayFeed({
+    bus,
+    source: await loadFixtureCandles(),
+    maxTicks: options.ticks,
+    lockstep: { agents: options.agents, timeoutMs: 30_000 },
+    topics: {
+      snapshots: options.prefix + AGENT_INPUT_TOPIC,
+      prices: options.prefix + PRICE_TOPIC,
+      activity: options.prefix + ACTIVITY_TOPIC,
+    },
+    log: options.log,
+  }).run();
+}
+
+/** Every trade on an isolated arena's ledger, in order. */
+async function readTrades(
+  bus: Bus,
+  options: { prefix: string; log: Logger },
+): Promise<TradeExecuted[]> {
+  const trades: TradeExecuted[] = [];
+  await readAllMessages(bus, options.prefix + LEDGER_TOPIC, {
+    schema: LedgerEvent,
+    log: options.log,
+    handler: (event) => {
+      if (event.type === "trade_executed") trades.push(event);
+    },
+  });
+  return trades;
 }
 
 function strategyOf(request: RecordedRequest): string {
@@ -113,14 +168,7 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
   const calculator = new Calculator();
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const tools = await startToolsNode(bus, {
-      log,
-      topics: arenaTopics(prefix),
-      calculator,
-      groupId: `${prefix}tools`,
-      followerGroupPrefix: `${prefix}follower`,
-    });
-    cleanups.push(() => tools.stop());
+    await startIsolatedTools(bus, { prefix, log, calculator, cleanups });
 
     for (const [name, model] of [["node-a", "model-a"], ["node-b", "model-b"]] as const) {
       const node = await startChatNode(bus, {
@@ -149,18 +197,7 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
       await Promise.all(routers.map((router) => router.stop()));
     });
 
-    const result = await new ReplayFeed({
-      bus,
-      source: await loadFixtureCandles(),
-      maxTicks: TICKS,
-      lockstep: { agents: names, timeoutMs: 30_000 },
-      topics: {
-        snapshots: prefix + AGENT_INPUT_TOPIC,
-        prices: prefix + PRICE_TOPIC,
-        activity: prefix + ACTIVITY_TOPIC,
-      },
-      log,
-    }).run();
+    const result = await replayLockstep(bus, { prefix, agents: names, ticks: TICKS, log });
     assert.equal(result.ticks, TICKS);
 
     // Every agent decided every tick, through its own chat node and model.
@@ -168,14 +205,7 @@ Deno.test("agents e2e on Kafka: replay -> 3 routers -> 2 chat nodes (npm:openai)
       assert.equal(router.stats.decisions, TICKS, `${router.agent} decisions`);
       assert.equal(router.stats.outcomes.answered, TICKS, `${router.agent} answered`);
     }
-    const trades: TradeExecuted[] = [];
-    await readAllMessages(bus, prefix + LEDGER_TOPIC, {
-      schema: LedgerEvent,
-      log,
-      handler: (event) => {
-        if (event.type === "trade_executed") trades.push(event);
-      },
-    });
+    const trades = await readTrades(bus, { prefix, log });
     const expected: Record<string, { quantity: string; model: string }> = {
       momentum: { quantity: "0.001", model: "model-a" },
       "brainrot-daytrader": { quantity: "0.002", model: "model-b" },
@@ -289,14 +319,7 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
   const services: Service[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const tools = await startToolsNode(bus, {
-      log,
-      topics: arenaTopics(prefix),
-      calculator,
-      groupId: `${prefix}tools`,
-      followerGroupPrefix: `${prefix}follower`,
-    });
-    cleanups.push(() => tools.stop());
+    await startIsolatedTools(bus, { prefix, log, calculator, cleanups });
     const activity = await collectActivity(bus, { prefix, log, cleanups });
 
     const common = ["--topic-prefix", prefix, "--bootstrap-servers", bootstrap];
@@ -315,18 +338,7 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
     await waitForLine(router, /"Agents ready"/, 30_000);
     const names = ["momentum", "brainrot-daytrader", "scalper"];
     const ticks = 5;
-    await new ReplayFeed({
-      bus,
-      source: await loadFixtureCandles(),
-      maxTicks: ticks,
-      lockstep: { agents: names, timeoutMs: 30_000 },
-      topics: {
-        snapshots: prefix + AGENT_INPUT_TOPIC,
-        prices: prefix + PRICE_TOPIC,
-        activity: prefix + ACTIVITY_TOPIC,
-      },
-      log,
-    }).run();
+    await replayLockstep(bus, { prefix, agents: names, ticks, log });
     const deadline = Date.now() + 10_000;
     while (
       activity.filter((event) => event.kind === "decision").length < ticks * 3 &&
@@ -353,14 +365,7 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
       assert.ok(reasoning.length >= ticks, `${agent}: reasoning every tick`);
       for (const event of reasoning) assert.match(event.text, /^rules/);
     }
-    const trades: TradeExecuted[] = [];
-    await readAllMessages(bus, prefix + LEDGER_TOPIC, {
-      schema: LedgerEvent,
-      log,
-      handler: (event) => {
-        if (event.type === "trade_executed") trades.push(event);
-      },
-    });
+    const trades = await readTrades(bus, { prefix, log });
     const toolCalls = activity.filter((event) =>
       event.kind === "tool_call" && event.tool === "execute_trade"
     );
