@@ -20,7 +20,7 @@ import {
   type ProbingBus,
 } from "./bus/kafka_client.ts";
 import type { KafkaSecurity } from "./bus/kafka_security.ts";
-import { FAILURE_EXIT_CODE } from "./cli.ts";
+import { FAILURE_EXIT_CODE, kafkaSecurityOf, type ServiceFlags } from "./cli.ts";
 import type { Logger } from "./log.ts";
 import { onShutdownSignals } from "./shutdown.ts";
 
@@ -69,6 +69,24 @@ export interface ServiceOptions {
   interrupt?: boolean;
   /** Runs right before the process exits (e.g. prints log lines held during a live screen). */
   beforeExit?: () => void;
+}
+
+/**
+ * The options of a service whose command line came from `brokerCommand`: the broker, Kafka
+ * client and security flags, with the service's client id and logger.
+ */
+export function brokerServiceOptions(
+  name: string,
+  options: { flags: ServiceFlags; clientId: string; log: Logger },
+): ServiceOptions {
+  return {
+    name,
+    bootstrapServers: options.flags.bootstrapServers,
+    security: kafkaSecurityOf(name, options.flags),
+    kafkaClient: options.flags.kafkaClient,
+    clientId: options.clientId,
+    log: options.log,
+  };
 }
 
 /** Longest wait for the bus to close when exiting. */

@@ -7,13 +7,12 @@ import { PriceTick } from "../core/contracts/market.ts";
 import {
   brokerCommand,
   feeBpsFlag,
-  kafkaSecurityOf,
   nonNegativeIntFlag,
   parseFlags,
   positiveNumberFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 import { buildLedgerReport, formatLedgerReport } from "../core/metrics/ledger_report.ts";
 
 const program = brokerCommand("ledger", {
@@ -36,35 +35,35 @@ const program = brokerCommand("ledger", {
 
 const options = parseFlags(program);
 const log = createLogger("ledger", { level: options.logLevel });
-const service = await startService({
-  name: "ledger",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("ledger", options),
-  kafkaClient: options.kafkaClient,
-  clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
-  log,
-}, async ({ bus }) => {
-  const events: LedgerEvent[] = [];
-  const ticks: PriceTick[] = [];
-  await readAllMessages(bus, arenaTopics(options.topicPrefix).ledger.topic, {
-    schema: LedgerEvent,
+const service = await startService(
+  brokerServiceOptions("ledger", {
+    flags: options,
+    clientId: `ledger-export.${crypto.randomUUID().slice(0, 8)}`,
     log,
-    handler: (event) => void events.push(event),
-  });
-  await readAllMessages(bus, arenaTopics(options.topicPrefix).prices.topic, {
-    schema: PriceTick,
-    log,
-    handler: (tick) => void ticks.push(tick),
-  });
-  const report = buildLedgerReport(events, ticks, {
-    periodMs: options.periodSeconds * 1000,
-    takerFeeBps: options.takerFeeBps,
-    includeCurves: options.curves === true,
-  });
-  console.log(
-    options.json
-      ? JSON.stringify(report, null, 2)
-      : formatLedgerReport(report, { trades: options.trades }),
-  );
-});
+  }),
+  async ({ bus }) => {
+    const events: LedgerEvent[] = [];
+    const ticks: PriceTick[] = [];
+    await readAllMessages(bus, arenaTopics(options.topicPrefix).ledger.topic, {
+      schema: LedgerEvent,
+      log,
+      handler: (event) => void events.push(event),
+    });
+    await readAllMessages(bus, arenaTopics(options.topicPrefix).prices.topic, {
+      schema: PriceTick,
+      log,
+      handler: (tick) => void ticks.push(tick),
+    });
+    const report = buildLedgerReport(events, ticks, {
+      periodMs: options.periodSeconds * 1000,
+      takerFeeBps: options.takerFeeBps,
+      includeCurves: options.curves === true,
+    });
+    console.log(
+      options.json
+        ? JSON.stringify(report, null, 2)
+        : formatLedgerReport(report, { trades: options.trades }),
+    );
+  },
+);
 await service.shutdown(0);

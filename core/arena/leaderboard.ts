@@ -3,6 +3,7 @@
 import { Decimal } from "decimal.js";
 import type { ReportJson } from "../dashboard/report.ts";
 import { formatCost, formatPct, formatUsd, textTable } from "../dashboard/format.ts";
+import { anyCalls, formatBrier, formatConfidence, formatShare } from "../metrics/calibration.ts";
 
 /** A drawdown (a positive fall) in percent without a sign: `"5.5"` -> `"5.50%"`. */
 function drawdown(value: string): string {
@@ -22,7 +23,10 @@ export const LEADERBOARD_WIDTH = 80;
  * model error) and model cost (— for a model without cost). Second table, the same agents: net
  * (return net of model cost), DD start (largest fall below the starting cash), sharpe 1h (Sharpe
  * of hourly returns, annualised), win (winning share of round trips), fees, fees % (of the starting cash) and
- * edge/dec (fees / decisions in percent of it).
+ * edge/dec (fees / decisions in percent of it). When any agent stated a confidence with its
+ * trades, a third table scores it (core/metrics/calibration.ts): brier (n/a without a scored
+ * call), calls (scored), open (calls on positions still open), conf (mean stated confidence of
+ * the scored calls) and hit (share of them whose position made money after fees).
  */
 export function formatLeaderboard(report: ReportJson): string {
   const bench = report.benchmark;
@@ -73,17 +77,32 @@ export function formatLeaderboard(report: ReportJson): string {
     ]);
   }
   const fitting = { width: LEADERBOARD_WIDTH, shrink: [1, 2] };
-  return [
+  const tables = [
     textTable(
       ["#", "agent", "model", "equity", "return", "max DD", "trades", "valid", "cost"],
       main,
       { ...fitting, right: [0, 3, 4, 5, 6, 7, 8] },
     ),
-    "",
     textTable(
       ["#", "agent", "net", "DD start", "sharpe 1h", "win", "fees", "fees %", "edge/dec"],
       extra,
       { ...fitting, shrink: [1], right: [0, 2, 3, 4, 5, 6, 7, 8] },
     ),
-  ].join("\n");
+  ];
+  if (anyCalls(report.leaderboard.map((row) => row.calibration))) {
+    tables.push(textTable(
+      ["#", "agent", "brier", "calls", "open", "conf", "hit"],
+      report.leaderboard.map((row) => [
+        String(row.rank),
+        row.agent,
+        formatBrier(row.calibration.brier),
+        String(row.calibration.calls),
+        String(row.calibration.open),
+        formatConfidence(row.calibration.meanConfidence),
+        formatShare(row.calibration.hitRate),
+      ]),
+      { ...fitting, shrink: [1], right: [0, 2, 3, 4, 5, 6] },
+    ));
+  }
+  return tables.join("\n\n");
 }

@@ -9,7 +9,9 @@
  * same tools and ledger. Each entry gets its mean return per window with a block bootstrap
  * interval, its paired excess over buy-and-hold and over every other entry with Holm-adjusted
  * p-values (core/arena/stats.ts), its percentile among its random traders, fees and the edge per
- * decision it needs to pay them, and its return net of model cost (0 for `rules`).
+ * decision it needs to pay them, its return net of model cost (0 for `rules`), and the
+ * calibration of the confidence it stated with its trades, pooled over every window and run
+ * (core/metrics/calibration.ts).
  */
 
 import type { DecisionProtocol } from "../agents/decision.ts";
@@ -29,6 +31,7 @@ import { seedFrom } from "../prng.ts";
 import { type MarketMask, replayMask } from "../connector/replay.ts";
 import { maskedIncrements } from "../market/mask.ts";
 import { breakEvenEdgePct, netReturnPct } from "../metrics/metrics.ts";
+import { type Calibration, poolCalibrations } from "../metrics/calibration.ts";
 import { type ArenaAgent, type ArenaModel, type ArenaResult, runArena } from "./arena.ts";
 import {
   analyzeTournament,
@@ -195,6 +198,8 @@ export interface EntryResult {
   random: RandomBaselineResult | null;
   /** Unmasked minus masked return per window, when the tournament played both. */
   memorization?: MemorizationGap;
+  /** Stated confidence scored against outcomes, pooled over every window and run. */
+  calibration: Calibration;
 }
 
 /** A played window. */
@@ -347,6 +352,8 @@ export interface AgentFigures {
   decisions: number;
   /** Largest fall from the running peak, percent. */
   maxDrawdownPct: number;
+  /** Stated confidence scored against outcomes. */
+  calibration: Calibration;
 }
 
 /** One arena's outcome: figures per agent, buy-and-hold's return and the ticks played. */
@@ -382,6 +389,7 @@ export function figuresOf(result: Pick<ArenaResult, "report" | "ticks">): ArenaO
       tradedNotionalUsd: notional.get(row.agent) ?? 0,
       decisions: decisions.get(row.agent) ?? 0,
       maxDrawdownPct: Number(row.maxDrawdownPct),
+      calibration: row.calibration,
     });
   }
   return {
@@ -437,6 +445,7 @@ export async function runTournament(
   const nodeName = (model: string) => `t_${model}`.replace(/[^A-Za-z0-9._-]/g, "_");
   const ticksPerWindow = Math.floor(options.windowHours * 3600 / intervalSeconds) + 1;
   const perEntry: WindowResult[][] = entries.map(() => []);
+  const calibrations: Calibration[][] = entries.map(() => []);
   const benchmark: number[] = [];
   const played: PlayedWindow[] = [];
 
@@ -575,6 +584,12 @@ export async function runTournament(
       windowRows.forEach((row, index) => {
         perEntry[index]!.push({ ...row, randomReturnsPct: randomReturns[index]! });
       });
+      agents.forEach((agent, index) => {
+        for (const outcome of outcomes) {
+          const figures = outcome.get(agent);
+          if (figures) calibrations[index]!.push(figures.calibration);
+        }
+      });
       benchmark.push(first.benchmarkPct);
       played.push({
         set: window.set,
@@ -688,6 +703,7 @@ export async function runTournament(
         percentile: mean(percentiles),
       },
       ...memorizationOf(order.map((w) => windows[w]!), seed),
+      calibration: poolCalibrations(calibrations[index]!),
     };
   });
   results.sort((a, b) => b.netReturns.mean - a.netReturns.mean || a.entry.localeCompare(b.entry));

@@ -1,12 +1,14 @@
 /**
  * The tournament's printed report: the verdict on the first line, then what was played, then
- * three markdown tables (returns and the statistics, costs and activity, entry vs entry) and the
- * method, every line readable in 100 columns. Money, percentages, tables and wrapping use the
- * dashboard's helpers (core/dashboard/format.ts).
+ * three markdown tables (returns and the statistics, costs and activity, entry vs entry), the
+ * calibration of stated confidence when any entry stated one, and the method, every line readable
+ * in 100 columns. Money, percentages, tables and wrapping use the dashboard's helpers
+ * (core/dashboard/format.ts).
  */
 
 import { formatCost, formatPct, formatUsd, markdownTable, wrapText } from "../dashboard/format.ts";
 import { describeMask } from "../market/mask.ts";
+import { anyCalls, formatBrier, formatConfidence, formatShare } from "../metrics/calibration.ts";
 import { type Comparison, formatPValue, type Interval } from "./stats.ts";
 import type { EntryResult, TournamentResult } from "./tournament.ts";
 
@@ -107,6 +109,42 @@ function pairsTable(pairs: readonly Comparison[]): string {
 }
 
 /**
+ * The calibration of every entry that stated a confidence (pooled over windows and runs): Brier
+ * score, scored and open calls, mean confidence against hit rate, and hits/calls per confidence
+ * bin; nothing when no entry stated one.
+ */
+function calibrationLines(result: TournamentResult): string[] {
+  if (!anyCalls(result.entries.map((entry) => entry.calibration))) return [];
+  return [
+    "",
+    ...wrap(
+      "Calibration, pooled over windows: each trade that opened or added to a position with a " +
+        "stated confidence is a call, won when that position's round trip made money after fees:",
+    ),
+    "",
+    markdownTable(
+      ["entry", "brier", "calls", "open", "conf", "hit", "0-.2", ".2-.4", ".4-.6", ".6-.8", ".8-1"],
+      result.entries.map((entry) => [
+        entry.entry,
+        formatBrier(entry.calibration.brier),
+        String(entry.calibration.calls),
+        String(entry.calibration.open),
+        formatConfidence(entry.calibration.meanConfidence),
+        formatShare(entry.calibration.hitRate),
+        ...entry.calibration.bins.map((bin) => `${bin.hits}/${bin.calls}`),
+      ]),
+    ),
+    "",
+    ...wrap(
+      "brier: mean (confidence - outcome)^2 over the scored calls (0 is perfect, always 0.5 " +
+        "scores 0.25; n/a without one); open: calls on positions still open at a window's end, " +
+        "not scored; conf: mean stated confidence; hit: share of calls won; 0-.2 ... .8-1: " +
+        "calls won / scored per confidence range.",
+    ),
+  ];
+}
+
+/**
  * The memorisation gap of every LLM entry (unmasked minus masked return per window, with its
  * interval) and each window's mask, when the tournament played both; nothing otherwise.
  */
@@ -190,6 +228,7 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     costsTable(result),
   ];
   if (result.pairs.length > 0) lines.push("", pairsTable(result.pairs));
+  lines.push(...calibrationLines(result));
   lines.push(...memorizationLines(result));
   const notes = [
     "Entries best first (mean net return). mean: mean return per window; vs B&H: mean paired " +

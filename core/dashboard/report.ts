@@ -1,6 +1,13 @@
 /** The run report: a self-contained HTML page (data and chart library inlined) and its JSON. */
 
 import type { PortfolioView } from "../contracts/portfolio.ts";
+import {
+  anyCalls,
+  binCells,
+  type Calibration,
+  calibrationOf,
+  formatBrier,
+} from "../metrics/calibration.ts";
 import { breakEvenEdgePct, netReturnPct } from "../metrics/metrics.ts";
 import { loadWebAssetsSync, type WebAssets } from "./assets.ts";
 import type { DashboardState } from "./state.ts";
@@ -45,6 +52,8 @@ export interface ReportRow {
   tokens: number;
   /** Estimated model cost in USD. */
   costUsd: number;
+  /** Stated confidence scored against outcomes (core/metrics/calibration.ts). */
+  calibration: Calibration;
 }
 
 /** The report's JSON document. */
@@ -122,6 +131,7 @@ export function buildReport(
       trades: agent.tradeCount,
       tokens: agent.tokens,
       costUsd: agent.costUsd,
+      calibration: calibrationOf(state.agents.get(agent.name)?.events ?? [], agent.name),
     })),
     benchmark: view.benchmark
       ? {
@@ -133,10 +143,45 @@ export function buildReport(
     portfolios: view.agents.map((agent) => agent.portfolio),
     trades: view.trades,
   };
-  return { html: reportHtml(view, assets), json, view };
+  return { html: reportHtml(view, { assets, rows: json.leaderboard }), json, view };
 }
 
-function reportHtml(view: WebView, assets: WebAssets): string {
+/**
+ * The report's calibration section: per agent that stated a confidence, its Brier score and its
+ * reliability table (calls, mean confidence and hit rate per confidence bin). Static HTML: the
+ * page's script does not draw it.
+ */
+export function calibrationHtml(rows: readonly ReportRow[]): string {
+  const stated = rows.filter((row) => row.calibration.calls + row.calibration.open > 0);
+  const body = !anyCalls(rows.map((row) => row.calibration))
+    ? '<p class="muted">No agent stated a confidence with its trades: nothing to score.</p>'
+    : stated.map((row) => {
+      const { calibration } = row;
+      const cells = calibration.bins.map((bin) => {
+        const [label, ...numbers] = binCells(bin);
+        return `<tr><td class="left">${label}</td>${
+          numbers.map((cell) => `<td>${cell}</td>`).join("")
+        }</tr>`;
+      }).join("");
+      return `<div><h3>${escapeHtml(row.agent)}: Brier ${formatBrier(calibration.brier)}` +
+        ` <span class="muted small">${calibration.calls} scored, ${calibration.open} open</span>` +
+        `</h3><div class="table-wrap"><table class="calibration"><thead><tr>` +
+        `<th class="left">Confidence</th><th>Calls</th><th>Mean confidence</th>` +
+        `<th>Hit rate</th></tr></thead><tbody>${cells}</tbody></table></div></div>`;
+    }).join("\n");
+  const grid = "display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 24px";
+  return `<section class="panel wide" id="calibration">\n` +
+    `<h2>Calibration <span class="muted small">stated confidence against outcomes: a call's ` +
+    `position made money after fees (1) or not (0); Brier = mean (confidence - outcome)²; ` +
+    `0 is perfect, always 0.5 scores 0.25</span></h2>\n<div style="${grid}">${body}</div>\n` +
+    `</section>`;
+}
+
+function reportHtml(
+  view: WebView,
+  options: { assets: WebAssets; rows: readonly ReportRow[] },
+): string {
+  const { assets } = options;
   const replaceOnce = (html: string, needle: string, replacement: string): string => {
     const at = html.indexOf(needle);
     if (at < 0) throw new Error(`Report template must contain ${needle}`);
@@ -156,6 +201,7 @@ function reportHtml(view: WebView, assets: WebAssets): string {
     '<link rel="stylesheet" href="/styles.css">',
     `<style>\n${assets.stylesCss}\n</style>`,
   );
+  html = replaceOnce(html, "</main>", `${calibrationHtml(options.rows)}\n    </main>`);
   html = replaceOnce(
     html,
     '<script src="/vendor/lightweight-charts.js"></script>',

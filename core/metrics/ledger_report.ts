@@ -13,6 +13,7 @@ import { Money, roundedString } from "../ledger/money.ts";
 import { portfolioView, reconcile } from "../ledger/portfolio.ts";
 import { groupThousands, textTable } from "../dashboard/format.ts";
 import { scoringTakerFeeBps } from "./benchmark.ts";
+import { type Calibration, calibrationOf, formatBrier } from "./calibration.ts";
 import { markPointsFromTicks } from "./marks.ts";
 import { type AgentMetrics, computeMetrics, type MetricsOptions } from "./metrics.ts";
 
@@ -24,6 +25,8 @@ export interface AccountReport {
   portfolio: PortfolioView;
   /** Performance metrics (the equity curve only when asked for). */
   metrics: AgentMetrics;
+  /** Stated confidence scored against outcomes (core/metrics/calibration.ts). */
+  calibration: Calibration;
   /** Reconciliation problems (empty when the books balance exactly). */
   problems: string[];
 }
@@ -98,6 +101,7 @@ export function buildLedgerReport(
         time: marketTime ?? account.openedAt,
       }),
       metrics: options.includeCurves ? metrics : { ...metrics, equityCurve: [] },
+      calibration: calibrationOf(events, account.agent),
       problems: reconcile(account).problems,
     };
   });
@@ -126,7 +130,10 @@ function usd(value: string): string {
   return groupThousands(roundedString(new Money(value), 2));
 }
 
-/** Renders the export as readable tables (accounts, positions, the latest trades). */
+/**
+ * Renders the export as readable tables: accounts (with the Brier score of their stated confidence
+ * and its scored calls), positions, the latest trades.
+ */
 export function formatLedgerReport(
   report: LedgerReport,
   options: { trades?: number } = {},
@@ -154,8 +161,10 @@ export function formatLedgerReport(
         "win rate",
         "B&H %",
         "exposure %",
+        "brier",
+        "calls",
       ],
-      report.accounts.map(({ portfolio, metrics }) => [
+      report.accounts.map(({ portfolio, metrics, calibration }) => [
         portfolio.agent,
         usd(metrics.finalEquity),
         usd(portfolio.cash),
@@ -169,6 +178,8 @@ export function formatLedgerReport(
         metrics.winRate === null ? "-" : `${(metrics.winRate * 100).toFixed(0)}%`,
         roundedString(new Money(metrics.benchmarkReturnPct), 2),
         metrics.exposurePct,
+        formatBrier(calibration.brier),
+        String(calibration.calls),
       ]),
     ),
   );

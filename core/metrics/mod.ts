@@ -5,3 +5,4 @@ export * from "./benchmark.ts";
 export * from "./metrics.ts";
 export * from "./running.ts";
 export * from "./ledger_report.ts";
+export * from "./calibration.ts";

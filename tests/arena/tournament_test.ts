@@ -12,7 +12,9 @@ import {
 } from "../../core/arena/tournament.ts";
 import { formatTournamentMarkdown } from "../../core/arena/tournament_report.ts";
 import { createLogger } from "../../core/log.ts";
+import { poolCalibrations, scoreCalibration } from "../../core/metrics/calibration.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
+import { runTask } from "../cli/_task.ts";
 
 const quiet = createLogger("test", { level: "error", sink: () => {} });
 
@@ -156,6 +158,45 @@ Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random ba
   const costRows = lines.filter((line) => /^\| (momentum|scalper):rules /.test(line))
     .filter((line) => line.split("|")[3]!.trim() === "—");
   assert.equal(costRows.length, 2, "a dash in each rules entry's model column");
+
+  // Calibration pools every window: its counts add up over the bins, scored or not.
+  for (const entry of result.entries) {
+    const { calibration } = entry;
+    assert.equal(calibration.bins.reduce((sum, bin) => sum + bin.calls, 0), calibration.calls);
+    assert.equal(calibration.brier === null, calibration.calls === 0);
+  }
+  const stated = result.entries.some((entry) =>
+    entry.calibration.calls + entry.calibration.open > 0
+  );
+  assert.equal(markdown.includes("Calibration, pooled over windows"), stated);
+  // With calls of 0.9 (won), 0.8 (lost) and 0.6 (won) and one open, the table shows them.
+  const calls = scoreCalibration({
+    scored: [
+      { confidence: 0.9, outcome: 1 },
+      { confidence: 0.8, outcome: 0 },
+      { confidence: 0.6, outcome: 1 },
+    ],
+    open: 1,
+  });
+  const none = poolCalibrations([]);
+  const scored = formatTournamentMarkdown({
+    ...result,
+    entries: result.entries.map((entry, index) => ({
+      ...entry,
+      calibration: index === 0 ? calls : none,
+    })),
+  });
+  const first = result.entries[0]!.entry;
+  const section = scored.slice(scored.indexOf("Calibration, pooled over windows"));
+  const row = section.split("\n").find((line) => line.startsWith(`| ${first} `))!;
+  assert.deepEqual(
+    row.split("|").slice(2, -1).map((cell) => cell.trim()),
+    ["0.270", "3", "1", "0.77", "67%", "0/0", "0/0", "0/0", "1/1", "1/2"],
+  );
+  assert.match(section, new RegExp(`^\\| ${result.entries[1]!.entry} +\\| n/a +\\| 0 +\\|`, "m"));
+  for (const line of scored.split("\n")) {
+    assert.ok(line.length <= 100, `wider than 100 columns: ${line}`);
+  }
 });
 
 Deno.test("runTournament rejects zero runs and negative random baselines", async () => {
@@ -170,16 +211,8 @@ Deno.test("runTournament rejects zero runs and negative random baselines", async
   );
 });
 
-async function tournamentTask(args: string[]): Promise<Deno.CommandOutput> {
-  return await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "tournament", ...args],
-    cwd: new URL("../../", import.meta.url),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
+function tournamentTask(args: string[]): ReturnType<typeof runTask> {
+  return runTask(["tournament", ...args], { timeoutMs: 60_000 });
 }
 
 Deno.test("deno task tournament prints the verdict first and writes the table with the JSON", async () => {
@@ -200,8 +233,7 @@ Deno.test("deno task tournament prints the verdict first and writes the table wi
       "--out",
       out,
     ]);
-    const stdout = new TextDecoder().decode(output.stdout);
-    const stderr = new TextDecoder().decode(output.stderr);
+    const { stdout, stderr } = output;
     assert.equal(output.code, 0, `tournament failed:\n${stdout}\n${stderr}`);
     assert.match(
       stdout.split("\n")[0]!,
@@ -245,8 +277,8 @@ Deno.test("deno task tournament --json prints only the JSON document", async () 
       "--out",
       out,
     ]);
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-    const json = JSON.parse(new TextDecoder().decode(output.stdout));
+    assert.equal(output.code, 0, output.stderr);
+    const json = JSON.parse(output.stdout);
     assert.equal(typeof json.verdict, "string");
     assert.equal(json.windows.length, 2);
     for (const window of json.windows) {
@@ -257,6 +289,12 @@ Deno.test("deno task tournament --json prints only the JSON document", async () 
     }
     assert.equal(json.entries[0].entry, "momentum:rules");
     assert.equal(json.entries[0].random, null);
+    const calibration = json.entries[0].calibration;
+    assert.deepEqual(
+      ["brier", "calls", "open", "bins"].map((key) => key in calibration),
+      [true, true, true, true],
+    );
+    assert.equal(calibration.bins.length, 5);
   } finally {
     await Deno.remove(new URL(out, root), { recursive: true }).catch(() => {});
   }
@@ -265,11 +303,11 @@ Deno.test("deno task tournament --json prints only the JSON document", async () 
 Deno.test("deno task tournament: --runs 0 and --windows 1 are one-line errors with exit code 2", async () => {
   for (const args of [["--runs", "0"], ["--windows", "1"]]) {
     const output = await tournamentTask(args);
-    const stderr = new TextDecoder().decode(output.stderr).trim();
+    const stderr = output.stderr;
     assert.equal(output.code, 2, `${args.join(" ")}: ${stderr}`);
     assert.equal(stderr.split("\n").length, 1, `one line: ${stderr}`);
     assert.doesNotMatch(stderr, /at (file|ext):|Uncaught/, "no stack trace");
     assert.match(stderr, args[0] === "--runs" ? /--runs.*0/ : /Windows must be .* at least 2/);
-    assert.equal(new TextDecoder().decode(output.stdout), "");
+    assert.equal(output.stdout, "");
   }
 });

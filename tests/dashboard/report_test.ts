@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { loadWebAssets } from "../../core/dashboard/assets.ts";
 import { buildReport, writeReport } from "../../core/dashboard/report.ts";
-import { applyDashboardInputs, createDashboardState } from "../../core/dashboard/state.ts";
+import {
+  applyDashboardInputs,
+  createDashboardState,
+  type DashboardInput,
+} from "../../core/dashboard/state.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
 import { portfolioView } from "../../core/ledger/portfolio.ts";
 import { formatUsd } from "../../core/dashboard/format.ts";
@@ -10,6 +14,20 @@ import type { ReportStep } from "./_browser.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const BROWSER_SCRIPT = new URL("./_browser.ts", import.meta.url).pathname;
+
+/**
+ * The sample run with stated confidences: momentum's buy at 0.9 (still open at the end) and
+ * brainrot's buy at 0.6 (sold 100 higher without fees: won).
+ */
+function confidentInputs(): DashboardInput[] {
+  const stated: Record<string, number> = { "trade-m1": 0.9, "trade-b1": 0.6 };
+  return sampleInputs().map((input) =>
+    input.kind === "ledger" && input.event.type === "trade_executed" &&
+      stated[input.event.eventId] !== undefined
+      ? { kind: "ledger", event: { ...input.event, confidence: stated[input.event.eventId] } }
+      : input
+  );
+}
 
 async function sampleReport() {
   const state = createDashboardState();
@@ -93,4 +111,29 @@ Deno.test("buildReport without assets reads them itself and gives the same page"
   const state = createDashboardState();
   applyDashboardInputs(state, sampleInputs());
   assert.equal(buildReport(state).html, buildReport(state, await loadWebAssets()).html);
+});
+
+Deno.test("report JSON and page score each agent's stated confidence", async () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, confidentInputs());
+  const report = buildReport(state, await loadWebAssets());
+  const byAgent = new Map(report.json.leaderboard.map((row) => [row.agent, row.calibration]));
+  // brainrot: one call of 0.6 that won, (0.6 - 1)^2 = 0.16; momentum: its call is still open.
+  assert.equal(byAgent.get("brainrot-daytrader")!.brier, 0.16);
+  assert.equal(byAgent.get("brainrot-daytrader")!.bins[3]!.calls, 1);
+  assert.deepEqual(
+    [byAgent.get("momentum")!.brier, byAgent.get("momentum")!.calls, byAgent.get("momentum")!.open],
+    [null, 0, 1],
+  );
+  assert.equal(byAgent.get("scalper")!.calls + byAgent.get("scalper")!.open, 0);
+  const section = report.html.slice(
+    report.html.indexOf('<section class="panel wide" id="calibration">'),
+    report.html.indexOf("</main>"),
+  );
+  assert.match(section, /<h3>brainrot-daytrader: Brier 0\.160 /);
+  assert.match(section, /<td class="left">0\.6-0\.8<\/td><td>1<\/td><td>0\.60<\/td><td>100%<\/td>/);
+  assert.match(section, /<h3>momentum: Brier n\/a <span[^>]*>0 scored, 1 open/);
+  assert.ok(!section.includes("<h3>scalper"), "an agent that stated nothing has no table");
+  const plain = await sampleReport();
+  assert.match(plain.html, /id="calibration">[^]*No agent stated a confidence/);
 });

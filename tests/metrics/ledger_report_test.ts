@@ -59,3 +59,58 @@ Deno.test("the table view names agents, positions and trades", () => {
   assert.match(text, /BTC-USD/);
   assert.match(text, /Latest 1 of 1 trades/);
 });
+
+Deno.test("the report scores each account's stated confidence: Brier and scored calls", () => {
+  const { events, ticks } = sampleLedger();
+  const state = createLedgerState();
+  for (const event of events) applyEvent(state, event);
+  const later = tick("BTC-USD", { bid: "120", ask: "121", time: "2017-09-03T12:10:00.000Z" });
+  const account = state.accounts.get("a")!;
+  // The position bought without a confidence closes at a profit: no call. Then a call of 0.8
+  // opens a new position at 121 that is still open at the end: counted open, not scored.
+  const sale = executeTrade(account, {
+    agent: "a",
+    toolCallId: "2",
+    productId: "BTC-USD",
+    quantity: "2",
+    action: "sell",
+  }, { price: later, config: DEFAULT_TRADE_CONFIG });
+  assert.ok(sale.ok);
+  applyEvent(state, sale.event);
+  const rebuy = executeTrade(account, {
+    agent: "a",
+    toolCallId: "3",
+    productId: "BTC-USD",
+    quantity: "1",
+    action: "buy",
+    confidence: 0.8,
+  }, { price: later, config: DEFAULT_TRADE_CONFIG });
+  assert.ok(rebuy.ok);
+  const open = buildLedgerReport([...events, sale.event, rebuy.event], ticks);
+  assert.deepEqual(
+    [open.accounts[0]!.calibration.brier, open.accounts[0]!.calibration.open],
+    [null, 1],
+  );
+  assert.match(formatLedgerReport(open), /exposure %\s+brier\s+calls\n/);
+  assert.match(formatLedgerReport(open), /\s+n\/a\s+0\n/);
+  applyEvent(state, rebuy.event);
+  const last = tick("BTC-USD", { bid: "150", ask: "151", time: "2017-09-03T12:20:00.000Z" });
+  const close = executeTrade(account, {
+    agent: "a",
+    toolCallId: "4",
+    productId: "BTC-USD",
+    quantity: "1",
+    action: "sell",
+  }, { price: last, config: DEFAULT_TRADE_CONFIG });
+  assert.ok(close.ok);
+  const report = buildLedgerReport([...events, sale.event, rebuy.event, close.event], [
+    ...ticks,
+    last,
+  ]);
+  const { calibration } = report.accounts[0]!;
+  // Bought at 121, sold at 150: won after fees; (0.8 - 1)^2 = 0.04.
+  assert.equal(calibration.brier, 0.04);
+  assert.equal(calibration.calls, 1);
+  assert.equal(calibration.open, 0);
+  assert.match(formatLedgerReport(report), /\s+0\.040\s+1\n/);
+});
