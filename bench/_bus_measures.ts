@@ -32,8 +32,52 @@ function oneKilobyteMessage(): string {
   return JSON.stringify({ ...base, padding: "x".repeat(1024 - overhead) });
 }
 
-/** The p-th percentile of ascending samples. */
+/** The broker address of `deno task bench`; without one, prints how to get it and exits. */
+export function kafkaBootstrapOrExit(): string {
+  const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+  if (!bootstrap) {
+    console.error(
+      "KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker",
+    );
+    Deno.exit(1);
+  }
+  return bootstrap;
+}
+
+/** A number with exactly `digits` decimals and thousands separators, for the tables. */
+export function format(value: number, digits: number): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** Two figures of one measure, and which way is better. */
+export interface Comparison {
+  /** The figure compared against (before, or the first client). */
+  first: number;
+  /** The figure whose advantage is shown. */
+  second: number;
+  /** `lower` for times and CPU, `higher` for rates. */
+  better: "lower" | "higher";
+  /** Decimals of both figures, or of each. */
+  digits: number | readonly [number, number];
+  /** Decimals of the advantage. */
+  ratioDigits: number;
+}
+
+/** A markdown table row: the measure, both figures, and how many times better the second is. */
+export function comparisonRow(measure: string, comparison: Comparison): string {
+  const { first, second, digits } = comparison;
+  const [firstDigits, secondDigits] = typeof digits === "number" ? [digits, digits] : digits;
+  const advantage = comparison.better === "lower" ? first / second : second / first;
+  return `| ${measure} | ${format(first, firstDigits)} | ${format(second, secondDigits)} | ` +
+    `${format(advantage, comparison.ratioDigits)}x |`;
+}
+
+/** The p-th percentile of ascending samples (NaN when there are none). */
 export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)]!;
 }

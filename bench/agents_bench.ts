@@ -28,7 +28,6 @@ import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../core/bus/topics.ts";
 import { loadFixtureCandles, ReplayFeed } from "../core/connector/replay.ts";
 import { ActivityEvent } from "../core/contracts/activity.ts";
 import type { AssistantMessage, ChatMessage } from "../core/contracts/chat.ts";
-import type { MarketSnapshot } from "../core/contracts/market.ts";
 import { createLogger } from "../core/log.ts";
 import { RulesModel } from "../core/models/rules_model.ts";
 import type { AgentRouter } from "../core/runtime/agent_router.ts";
@@ -42,6 +41,8 @@ import { Calculator } from "../core/tools/calculator.ts";
 import { startToolsNode } from "../core/tools/tools_node.ts";
 import { tradingToolDefinitions } from "../core/agents/tool_definitions.ts";
 import { DEFAULT_TRADE_CONFIG } from "../core/ledger/trade.ts";
+import { snapshot } from "../tests/runtime/_support.ts";
+import { percentile } from "./_bus_measures.ts";
 
 /**
  * What the routers of the overhead and memory rows offer (no tools node publishes a catalog
@@ -97,28 +98,6 @@ function instantTool(name: string, content: string): ToolSpec {
     input: z.object({}).passthrough(),
     run: () => Promise.resolve({ ok: true, content }),
   };
-}
-
-function snapshotAt(tick: number): MarketSnapshot {
-  const time = new Date(Date.UTC(2017, 8, 3, 12, 0) + tick * 60_000).toISOString();
-  const ticker = { price: "4600", bestBid: "4599.99", bestAsk: "4600.01", volume24h: "1", time };
-  return {
-    v: 1,
-    tick,
-    time,
-    source: "replay",
-    products: [{
-      productId: "BTC-USD",
-      ticker,
-      stale: false,
-      candles: { m15: [], m5: [], m1: [] },
-    }],
-  };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 function kafkaBus(clientId: string): Promise<ProbingBus> {
@@ -275,7 +254,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
       const done = new Promise<void>((resolve) => {
         pending.set(tick, { started: performance.now(), seen: 0, done: resolve });
       });
-      await publishMessages(bus, prefix + AGENT_INPUT_TOPIC, [{ message: snapshotAt(tick) }]);
+      await publishMessages(bus, prefix + AGENT_INPUT_TOPIC, [{ message: snapshot(tick) }]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), TICK_TIMEOUT_MS);

@@ -16,6 +16,9 @@ import { patchRequestQueue, unpatchRequestQueue } from "../core/bus/kafka/reques
 import {
   BATCH_SIZE,
   BATCHED_MESSAGES,
+  type Comparison,
+  comparisonRow,
+  kafkaBootstrapOrExit,
   measureBatchedPublish,
   measureConsume,
   measureRoundTrips,
@@ -106,13 +109,6 @@ async function measure(bus: Bus, name: string): Promise<Figures> {
   }
 }
 
-function format(value: number, digits: number): string {
-  return value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
 /** Subscriptions kept idle while CPU time is measured. */
 const IDLE_SUBSCRIPTIONS = 100;
 /** How long the idle CPU is measured. */
@@ -178,45 +174,47 @@ async function idleCpuShare(bootstrap: string, patched: boolean): Promise<number
   }
 }
 
-const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
-if (!bootstrap) {
-  console.error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker");
-  Deno.exit(1);
-}
+const bootstrap = kafkaBootstrapOrExit();
 
 const { perBatch, background } = await compareRoundTrips(bootstrap);
 const idleUnpatched = await idleCpuShare(bootstrap, false);
 const idlePatched = await idleCpuShare(bootstrap, true);
 
-function compareRow(measure: string, before: number, after: number, unit: string): string {
-  const digits = unit === "%" ? 1 : 2;
-  return `| ${measure} | ${format(before, digits)} | ${format(after, digits)} | ` +
-    `${format(before / after, 1)}x |`;
-}
-
 console.log("### Kafka bus before/after (kafkajs on Kafka at 127.0.0.1)\n");
 console.log("| Measure | Before | After | Gain |");
 console.log("|---|---:|---:|---:|");
-console.log(compareRow(
+console.log(comparisonRow(
   `Request/reply round trip p50 (ms, n=${ROUND_TRIPS}), commit per batch -> in background`,
-  percentile(perBatch, 50),
-  percentile(background, 50),
-  "ms",
+  {
+    first: percentile(perBatch, 50),
+    second: percentile(background, 50),
+    better: "lower",
+    digits: 2,
+    ratioDigits: 1,
+  },
 ));
-console.log(compareRow(
+console.log(comparisonRow(
   `Request/reply round trip p99 (ms, n=${ROUND_TRIPS}), commit per batch -> in background`,
-  percentile(perBatch, 99),
-  percentile(background, 99),
-  "ms",
+  {
+    first: percentile(perBatch, 99),
+    second: percentile(background, 99),
+    better: "lower",
+    digits: 2,
+    ratioDigits: 1,
+  },
 ));
-console.log(compareRow(
+console.log(comparisonRow(
   `CPU of ${IDLE_SUBSCRIPTIONS} idle subscriptions (% of a core over ${
     IDLE_WINDOW_MS / 1000
   } s), ` +
     "request-queue timers unpatched -> patched",
-  idleUnpatched * 100,
-  idlePatched * 100,
-  "%",
+  {
+    first: idleUnpatched * 100,
+    second: idlePatched * 100,
+    better: "lower",
+    digits: 1,
+    ratioDigits: 1,
+  },
 ));
 if (Deno.args.includes("--compare")) Deno.exit(0);
 console.log();
@@ -227,49 +225,48 @@ const kafka = await measure(
 );
 const memory = await measure(new MemoryBus(), "memory");
 
-const rows: [string, string, string, string][] = [
-  [
-    `Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`,
-    format(kafka.rttP50, 2),
-    format(memory.rttP50, 3),
-    `${format(kafka.rttP50 / memory.rttP50, 0)}x`,
-  ],
-  [
-    `Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`,
-    format(kafka.rttP99, 2),
-    format(memory.rttP99, 3),
-    `${format(kafka.rttP99 / memory.rttP99, 0)}x`,
-  ],
-  [
-    `Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`,
-    format(kafka.batchedPerSecond, 0),
-    format(memory.batchedPerSecond, 0),
-    `${format(memory.batchedPerSecond / kafka.batchedPerSecond, 1)}x`,
-  ],
-  [
-    `Publish 1 KB JSON, one awaited at a time (msg/s, n=${SINGLE_MESSAGES})`,
-    format(kafka.singlePerSecond, 0),
-    format(memory.singlePerSecond, 0),
-    `${format(memory.singlePerSecond / kafka.singlePerSecond, 1)}x`,
-  ],
-  [
+const latency: Omit<Comparison, "first" | "second"> = {
+  better: "lower",
+  digits: [2, 3],
+  ratioDigits: 0,
+};
+const rate: Omit<Comparison, "first" | "second"> = { better: "higher", digits: 0, ratioDigits: 1 };
+const rows = [
+  comparisonRow(`Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`, {
+    first: kafka.rttP50,
+    second: memory.rttP50,
+    ...latency,
+  }),
+  comparisonRow(`Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`, {
+    first: kafka.rttP99,
+    second: memory.rttP99,
+    ...latency,
+  }),
+  comparisonRow(`Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`, {
+    first: kafka.batchedPerSecond,
+    second: memory.batchedPerSecond,
+    ...rate,
+  }),
+  comparisonRow(`Publish 1 KB JSON, one awaited at a time (msg/s, n=${SINGLE_MESSAGES})`, {
+    first: kafka.singlePerSecond,
+    second: memory.singlePerSecond,
+    ...rate,
+  }),
+  comparisonRow(
     `Publish 1 KB JSON, ${CONCURRENT_PUBLISHERS} publishers each awaiting one at a time ` +
-    `(msg/s, n=${CONCURRENT_MESSAGES})`,
-    format(kafka.concurrentPerSecond, 0),
-    format(memory.concurrentPerSecond, 0),
-    `${format(memory.concurrentPerSecond / kafka.concurrentPerSecond, 1)}x`,
-  ],
-  [
-    `Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`,
-    format(kafka.consumePerSecond, 0),
-    format(memory.consumePerSecond, 0),
-    `${format(memory.consumePerSecond / kafka.consumePerSecond, 1)}x`,
-  ],
+      `(msg/s, n=${CONCURRENT_MESSAGES})`,
+    { first: kafka.concurrentPerSecond, second: memory.concurrentPerSecond, ...rate },
+  ),
+  comparisonRow(`Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`, {
+    first: kafka.consumePerSecond,
+    second: memory.consumePerSecond,
+    ...rate,
+  }),
 ];
 console.log("### Bus (kafkajs on Kafka at 127.0.0.1 vs in-memory)\n");
 console.log("| Measure | Kafka | Memory | Memory advantage |");
 console.log("|---|---:|---:|---:|");
-for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+for (const row of rows) console.log(row);
 console.log(
   `\nKafka: idempotent producer, acks=all, single broker at ${bootstrap}; ` +
     `1 KB = ${PAYLOAD.length} bytes of JSON per message.`,

@@ -12,9 +12,9 @@ import { countTokens } from "gpt-tokenizer";
 import { defaultAgents } from "../core/agents/strategies.ts";
 import { runArena } from "../core/arena/arena.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
-import { loadFixtureCandles } from "../core/connector/replay.ts";
 import type { AssistantMessage } from "../core/contracts/chat.ts";
 import { createLogger } from "../core/log.ts";
+import { lockstepReplay } from "../tests/arena/_replay.ts";
 import type { ModelProvider, ModelRequest, ModelResponse } from "../core/runtime/model_provider.ts";
 
 const TICKS = 12;
@@ -80,13 +80,7 @@ for (const trades of [true, false]) {
   await runArena(bus, {
     agents: defaultAgents(),
     models: [{ provider: model }],
-    market: {
-      kind: "replay",
-      source: await loadFixtureCandles("main"),
-      intervalSeconds: 300,
-      lockstep: true,
-      maxTicks: TICKS,
-    },
+    market: await lockstepReplay("main", { maxTicks: TICKS }),
     log: createLogger("bench.decision_cost", { level: "error" }),
   });
   await bus.close();

@@ -17,6 +17,8 @@ import { createLogger } from "../core/log.ts";
 import {
   BATCH_SIZE,
   BATCHED_MESSAGES,
+  comparisonRow,
+  kafkaBootstrapOrExit,
   measureBatchedPublish,
   measureConsume,
   measureIdleCpu,
@@ -136,70 +138,75 @@ function medianFigures(runs: Figures[]): Figures {
   };
 }
 
-function format(value: number, digits: number): string {
-  return value.toLocaleString("en-US", {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
 function printTable(
   kafkajs: Figures,
   platformatic: Figures,
   bootstrap: string,
   rounds: number,
 ): void {
-  /** [measure, kafkajs, platformatic, how many times better platformatic is]. */
-  const rows: [string, string, string, string][] = [
-    [
-      `Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`,
-      format(kafkajs.rttP50Ms, 2),
-      format(platformatic.rttP50Ms, 2),
-      `${format(kafkajs.rttP50Ms / platformatic.rttP50Ms, 2)}x`,
-    ],
-    [
-      `Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`,
-      format(kafkajs.rttP99Ms, 2),
-      format(platformatic.rttP99Ms, 2),
-      `${format(kafkajs.rttP99Ms / platformatic.rttP99Ms, 2)}x`,
-    ],
-    [
-      "Process CPU per round trip, client and server side (ms)",
-      format(kafkajs.rttCpuMs, 3),
-      format(platformatic.rttCpuMs, 3),
-      `${format(kafkajs.rttCpuMs / platformatic.rttCpuMs, 2)}x`,
-    ],
-    [
-      `Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`,
-      format(kafkajs.publishPerSecond, 0),
-      format(platformatic.publishPerSecond, 0),
-      `${format(platformatic.publishPerSecond / kafkajs.publishPerSecond, 2)}x`,
-    ],
-    [
-      `Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`,
-      format(kafkajs.consumePerSecond, 0),
-      format(platformatic.consumePerSecond, 0),
-      `${format(platformatic.consumePerSecond / kafkajs.consumePerSecond, 2)}x`,
-    ],
-    [
+  const rows = [
+    comparisonRow(`Request/reply round trip p50 (ms, n=${ROUND_TRIPS})`, {
+      first: kafkajs.rttP50Ms,
+      second: platformatic.rttP50Ms,
+      better: "lower",
+      digits: 2,
+      ratioDigits: 2,
+    }),
+    comparisonRow(`Request/reply round trip p99 (ms, n=${ROUND_TRIPS})`, {
+      first: kafkajs.rttP99Ms,
+      second: platformatic.rttP99Ms,
+      better: "lower",
+      digits: 2,
+      ratioDigits: 2,
+    }),
+    comparisonRow("Process CPU per round trip, client and server side (ms)", {
+      first: kafkajs.rttCpuMs,
+      second: platformatic.rttCpuMs,
+      better: "lower",
+      digits: 3,
+      ratioDigits: 2,
+    }),
+    comparisonRow(`Publish 1 KB JSON, batches of ${BATCH_SIZE} (msg/s, n=${BATCHED_MESSAGES})`, {
+      first: kafkajs.publishPerSecond,
+      second: platformatic.publishPerSecond,
+      better: "higher",
+      digits: 0,
+      ratioDigits: 2,
+    }),
+    comparisonRow(`Consume 1 KB JSON, one group (msg/s, n=${BATCHED_MESSAGES + 1})`, {
+      first: kafkajs.consumePerSecond,
+      second: platformatic.consumePerSecond,
+      better: "higher",
+      digits: 0,
+      ratioDigits: 2,
+    }),
+    comparisonRow(
       `Idle CPU, ${IDLE_SUBSCRIPTIONS} subscriptions (% of one core over ${
         IDLE_MEASURE_MS / 1000
       } s)`,
-      format(kafkajs.idleCpuPercent, 1),
-      format(platformatic.idleCpuPercent, 1),
-      `${format(kafkajs.idleCpuPercent / platformatic.idleCpuPercent, 1)}x`,
-    ],
-    [
+      {
+        first: kafkajs.idleCpuPercent,
+        second: platformatic.idleCpuPercent,
+        better: "lower",
+        digits: 1,
+        ratioDigits: 1,
+      },
+    ),
+    comparisonRow(
       `Start ${IDLE_SUBSCRIPTIONS} subscriptions, ${SUBSCRIBE_PARALLELISM} at a time (s)`,
-      format(kafkajs.subscribeMs / 1000, 1),
-      format(platformatic.subscribeMs / 1000, 1),
-      `${format(kafkajs.subscribeMs / platformatic.subscribeMs, 1)}x`,
-    ],
+      {
+        first: kafkajs.subscribeMs / 1000,
+        second: platformatic.subscribeMs / 1000,
+        better: "lower",
+        digits: 1,
+        ratioDigits: 1,
+      },
+    ),
   ];
   console.log("### Kafka clients (kafkajs vs @platformatic/kafka, same broker, same bus API)\n");
   console.log("| Measure | kafkajs | platformatic | platformatic advantage |");
   console.log("|---|---:|---:|---:|");
-  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  for (const row of rows) console.log(row);
   console.log(
     `\nBoth: idempotent producer, acks=all, commits after each handled record, default bus ` +
       `timings, single broker at ${bootstrap}; each client in its own process; median of ` +
@@ -208,11 +215,7 @@ function printTable(
   );
 }
 
-const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
-if (!bootstrap) {
-  console.error("KAFKA_BOOTSTRAP_SERVERS is not set: run `deno task bench`, which starts a broker");
-  Deno.exit(1);
-}
+const bootstrap = kafkaBootstrapOrExit();
 const clientFlag = Deno.args.indexOf("--client");
 if (clientFlag >= 0) {
   const client = CLIENTS.find((name) => name === Deno.args[clientFlag + 1]);

@@ -13,10 +13,8 @@ import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { decodeRecord, encodeMessage } from "../core/bus/messages.ts";
 import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
-import type { PriceTick } from "../core/contracts/market.ts";
 import { createLogger } from "../core/log.ts";
 import {
-  accountOpenedEvent,
   applyEvent,
   createLedgerState,
   DEFAULT_TRADE_CONFIG,
@@ -24,37 +22,21 @@ import {
   rebuildState,
 } from "../core/ledger/mod.ts";
 import { executeTradeTool, LedgerService, serveTools } from "../core/tools/mod.ts";
+import { openAccounts, tick } from "../tests/ledger/_fixtures.ts";
 
 const EVENTS = 100_000;
 const TRADES = Number(Deno.env.get("LEDGER_BENCH_TRADES") ?? 600);
 const log = createLogger("bench", { level: "error" });
 
-function price(productId: string, bid: string, ask: string): PriceTick {
-  return {
-    v: 1,
-    productId,
-    price: bid,
-    bestBid: bid,
-    bestAsk: ask,
-    time: "2017-09-03T12:00:00.000Z",
-    stale: false,
-  };
-}
-
 /** 100,000 realistic events: 10 agents buying and selling BTC and ETH. */
 function generateEvents(): LedgerEvent[] {
   const state = createLedgerState();
-  const events: LedgerEvent[] = [];
   const agents = Array.from({ length: 10 }, (_, i) => `agent-${i}`);
-  for (const agent of agents) {
-    const opened = accountOpenedEvent(agent, {
-      cash: "100000000",
-      time: "2017-09-03T12:00:00.000Z",
-    });
-    events.push(opened);
-    applyEvent(state, opened);
-  }
-  const quotes = [price("BTC-USD", "4650.12", "4652.69"), price("ETH-USD", "301.5", "301.61")];
+  const events: LedgerEvent[] = openAccounts(state, { agents, cash: "100000000" });
+  const quotes = [
+    tick("BTC-USD", { bid: "4650.12", ask: "4652.69" }),
+    tick("ETH-USD", { bid: "301.5", ask: "301.61" }),
+  ];
   for (let i = 0; events.length < EVENTS; i++) {
     const agent = agents[i % agents.length]!;
     const quote = quotes[i % 2]!;
@@ -145,7 +127,7 @@ async function endToEndTrades(lookupPerCall: boolean): Promise<
       { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
     ]);
     await bus.publish(prefix + PRICE_TOPIC, [
-      { key: "BTC-USD", value: encodeMessage(price("BTC-USD", "4650.12", "4652.69")) },
+      { key: "BTC-USD", value: encodeMessage(tick("BTC-USD", { bid: "4650.12", ask: "4652.69" })) },
     ]);
     const ledger = await LedgerService.start(bus, {
       log,

@@ -48,6 +48,16 @@ export async function ensureBroker(
   }
 }
 
+/** {@linkcode ensureBroker} for the task scripts: with no broker, prints why and exits with 1. */
+export async function ensureBrokerOrExit(): Promise<EnsuredBroker> {
+  try {
+    return await ensureBroker();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}
+
 /** Runs a child process with the given environment, forwarding Ctrl-C; resolves its exit code. */
 export async function runForwardingSignals(
   command: string,

@@ -347,6 +347,38 @@ export interface CertificateAuthority {
   keyFile: string;
 }
 
+/** Where {@linkcode newKeyAndRequest} writes, and what it asks for. */
+interface KeyRequest {
+  /** The new private key (RSA 2048, unencrypted). */
+  keyFile: string;
+  /** The signing request, or the certificate when self-signed. */
+  outFile: string;
+  /** Distinguished name, e.g. `/CN=localhost`. */
+  subject: string;
+  /** Sign it with its own key, valid this many days (a CA); default a request to sign. */
+  selfSignedDays?: number;
+}
+
+/** `openssl req`: a new key and, for it, a certificate signing request or a self-signed one. */
+async function newKeyAndRequest(request: KeyRequest): Promise<void> {
+  const selfSigned = request.selfSignedDays === undefined
+    ? []
+    : ["-x509", "-days", String(request.selfSignedDays)];
+  await run("openssl", [
+    "req",
+    ...selfSigned,
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    request.keyFile,
+    "-out",
+    request.outFile,
+    "-subj",
+    request.subject,
+  ]);
+}
+
 /** Makes a self-signed CA (RSA 2048, valid 2 days) with openssl in `dir`. */
 export async function makeCertificateAuthority(
   dir: string,
@@ -356,21 +388,12 @@ export async function makeCertificateAuthority(
   await Deno.mkdir(dir, { recursive: true });
   const caFile = `${dir}/ca.pem`;
   const keyFile = `${dir}/ca.key`;
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
+  await newKeyAndRequest({
     keyFile,
-    "-out",
-    caFile,
-    "-days",
-    "2",
-    "-subj",
-    `/CN=${options.name ?? "arena test CA"}`,
-  ]);
+    outFile: caFile,
+    subject: `/CN=${options.name ?? "arena test CA"}`,
+    selfSignedDays: 2,
+  });
   return { caFile, keyFile };
 }
 
@@ -403,18 +426,7 @@ async function setUpSaslSsl(
   const bundleFile = `${dir}/broker.p12`;
   const keystoreFile = `${dir}/broker.keystore.p12`;
   const keystorePassword = crypto.randomUUID().replaceAll("-", "");
-  await run("openssl", [
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    requestFile,
-    "-subj",
-    "/CN=localhost",
-  ]);
+  await newKeyAndRequest({ keyFile, outFile: requestFile, subject: "/CN=localhost" });
   await Deno.writeTextFile(
     extensionsFile,
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",

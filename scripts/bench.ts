@@ -6,7 +6,7 @@
  * only when named. `--help` prints help and starts nothing.
  */
 
-import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
+import { ensureBrokerOrExit, runForwardingSignals } from "./_ensure_broker.ts";
 
 const BENCH_DIR = new URL("../bench/", import.meta.url).pathname;
 const PERMISSIONS = [
@@ -63,13 +63,7 @@ if (benches.length === 0) {
   Deno.exit(1);
 }
 
-let broker;
-try {
-  broker = await ensureBroker();
-} catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
-  Deno.exit(1);
-}
+const broker = await ensureBrokerOrExit();
 const failed: string[] = [];
 try {
   // With --json, standard output carries only the benchmarks' JSON lines.

@@ -4,7 +4,7 @@
  * exits with deno test's code. Arguments pass through to deno test (e.g. a folder or --filter).
  */
 
-import { ensureBroker, runForwardingSignals } from "./_ensure_broker.ts";
+import { ensureBrokerOrExit, runForwardingSignals } from "./_ensure_broker.ts";
 
 const HELP = `Usage: deno task test [deno test arguments...]
 
@@ -33,13 +33,7 @@ const TEST_PERMISSIONS = [
   "--allow-run",
 ];
 
-let broker;
-try {
-  broker = await ensureBroker();
-} catch (error) {
-  console.error(error instanceof Error ? error.message : String(error));
-  Deno.exit(1);
-}
+const broker = await ensureBrokerOrExit();
 let code = 1;
 try {
   const paths = Deno.args.length > 0 ? Deno.args : ["tests/"];

@@ -1,6 +1,7 @@
 /** Shared helpers for tests that need the Kafka broker started by `deno task test`. */
 
 import { KafkaBus } from "../core/bus/kafka/mod.ts";
+import type { KafkaConnectionOptions } from "../core/bus/kafka_client.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 
 /** Returns the bootstrap address of the test broker, or throws saying how to get one. */
@@ -20,18 +21,20 @@ export function uniqueName(prefix: string): string {
   return `${prefix}.${crypto.randomUUID().slice(0, 8)}`;
 }
 
-/** Options for {@linkcode testKafkaBus}. */
+/** Options for {@linkcode testBusSettings} and {@linkcode testKafkaBus}. */
 export interface TestKafkaBusOptions {
   /** Client id; default a unique `test.*` name. */
   clientId?: string;
   /** Logger; default warnings and errors only. */
   log?: Logger;
+  /** Bootstrap address; default the test broker's ({@linkcode kafkaBootstrap}). */
+  bootstrap?: string;
 }
 
-/** A KafkaBus on the test broker with short heartbeats, so rebalances take well under a second. */
-export function testKafkaBus(options: TestKafkaBusOptions = {}): KafkaBus {
-  return new KafkaBus({
-    brokers: [kafkaBootstrap()],
+/** Settings of a test bus on either client, with short heartbeats (rebalances well under 1 s). */
+export function testBusSettings(options: TestKafkaBusOptions = {}): KafkaConnectionOptions {
+  return {
+    brokers: [options.bootstrap ?? kafkaBootstrap()],
     clientId: options.clientId ?? uniqueName("test"),
     log: options.log ?? createLogger("test.bus", { level: "warn" }),
     // 6 s is the broker's smallest allowed session timeout (group.min.session.timeout.ms).
@@ -39,5 +42,10 @@ export function testKafkaBus(options: TestKafkaBusOptions = {}): KafkaBus {
     heartbeatIntervalMs: 200,
     rebalanceTimeoutMs: 10_000,
     maxWaitTimeMs: 100,
-  });
+  };
+}
+
+/** A KafkaBus (kafkajs) on the test broker with the {@linkcode testBusSettings}. */
+export function testKafkaBus(options: TestKafkaBusOptions = {}): KafkaBus {
+  return new KafkaBus(testBusSettings(options));
 }

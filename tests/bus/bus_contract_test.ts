@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { z } from "zod";
-import type { Bus, BusRecord, Subscription } from "../../core/bus/bus.ts";
+import type { Bus, BusRecord, SubscribeOptions, Subscription } from "../../core/bus/bus.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
 import { subscribeMessages } from "../../core/bus/messages.ts";
 import { ReplyInbox, serveRequests } from "../../core/bus/request_reply.ts";
@@ -10,7 +10,7 @@ import { DEAD_LETTER_TOPIC } from "../../core/bus/topics.ts";
 import { DeadLetter } from "../../core/contracts/activity.ts";
 import { createLogger } from "../../core/log.ts";
 import { PlatformaticKafkaBus } from "../../core/bus/platformatic/mod.ts";
-import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
+import { testBusSettings, testKafkaBus, uniqueName } from "../_kafka.ts";
 
 const log = createLogger("test.contract", { level: "error" });
 
@@ -22,19 +22,7 @@ interface BusKind {
 const KINDS: BusKind[] = [
   { name: "memory", open: () => new MemoryBus() },
   { name: "kafka", open: () => testKafkaBus() },
-  {
-    name: "platformatic",
-    open: () =>
-      new PlatformaticKafkaBus({
-        brokers: [kafkaBootstrap()],
-        clientId: uniqueName("test"),
-        log: createLogger("test.bus", { level: "warn" }),
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 200,
-        rebalanceTimeoutMs: 10_000,
-        maxWaitTimeMs: 100,
-      }),
-  },
+  { name: "platformatic", open: () => new PlatformaticKafkaBus(testBusSettings()) },
 ];
 
 /** Waits until the condition holds, polling; fails naming what was awaited. */
@@ -61,6 +49,24 @@ function numbered(count: number, start = 0): { key: string; value: string }[] {
 
 function valueOf(record: BusRecord): number {
   return (JSON.parse(record.value) as { n: number }).n;
+}
+
+/** Subscription options of {@linkcode collectNumbers}. */
+interface CollectOptions extends Omit<SubscribeOptions, "handler"> {
+  /** Where each record's number is appended. */
+  into: number[];
+}
+
+/** Subscribes a member that appends the number of each record it handles to `into`. */
+function collectNumbers(bus: Bus, options: CollectOptions): Promise<Subscription> {
+  const { into, ...subscribe } = options;
+  return bus.subscribe({
+    ...subscribe,
+    handler: (record) => {
+      into.push(valueOf(record));
+      return Promise.resolve();
+    },
+  });
 }
 
 /** Runs a test body with a fresh bus that is closed afterwards, even on failure. */
@@ -90,13 +96,10 @@ contract("every consumer group receives every message (fan-out)", async (bus) =>
   const subscriptions: Subscription[] = [];
   for (const group of received.keys()) {
     subscriptions.push(
-      await bus.subscribe({
+      await collectNumbers(bus, {
         groupId: uniqueName(`fanout-${group}`),
         topics: [topic],
-        handler: (record) => {
-          received.get(group)!.push(valueOf(record));
-          return Promise.resolve();
-        },
+        into: received.get(group)!,
       }),
     );
   }
@@ -119,14 +122,7 @@ contract("members of one group share the partitions, each message handled once",
   const subscriptions: Subscription[] = [];
   for (const handled of byMember) {
     subscriptions.push(
-      await bus.subscribe({
-        groupId,
-        topics: [topic],
-        handler: (record) => {
-          handled.push(valueOf(record));
-          return Promise.resolve();
-        },
-      }),
+      await collectNumbers(bus, { groupId, topics: [topic], into: handled }),
     );
   }
   await bus.publish(topic, numbered(40));
@@ -144,22 +140,8 @@ contract("when a member leaves, the remaining member takes over its partitions",
   const groupId = uniqueName("failover");
   const first: number[] = [];
   const second: number[] = [];
-  const leaving = await bus.subscribe({
-    groupId,
-    topics: [topic],
-    handler: (record) => {
-      first.push(valueOf(record));
-      return Promise.resolve();
-    },
-  });
-  const staying = await bus.subscribe({
-    groupId,
-    topics: [topic],
-    handler: (record) => {
-      second.push(valueOf(record));
-      return Promise.resolve();
-    },
-  });
+  const leaving = await collectNumbers(bus, { groupId, topics: [topic], into: first });
+  const staying = await collectNumbers(bus, { groupId, topics: [topic], into: second });
   await bus.publish(topic, numbered(20));
   await waitFor("the first 20 messages", () => first.length + second.length >= 20);
   assert.ok(first.length > 0 && second.length > 0, "both members should have had partitions");
@@ -310,14 +292,7 @@ contract(
     assert.equal(finished.at(-1), 2, "close resolves only after the in-flight handler finished");
     const handledByFirst = [...finished];
     const rest: number[] = [];
-    const second = await bus.subscribe({
-      groupId,
-      topics: [topic],
-      handler: (record) => {
-        rest.push(valueOf(record));
-        return Promise.resolve();
-      },
-    });
+    const second = await collectNumbers(bus, { groupId, topics: [topic], into: rest });
     await waitFor("the new member to get the rest", () => rest.includes(9));
     const all = new Set([...handledByFirst, ...rest]);
     assert.deepEqual([...all].sort((a, b) => a - b), Array.from({ length: 10 }, (_, n) => n));
@@ -419,14 +394,11 @@ contract("a new group that skips old records still gets every new one", async (b
   await bus.ensureTopics([{ topic, partitions: 3, retentionMs: 60_000 }]);
   await bus.publish(topic, numbered(5));
   const received: number[] = [];
-  const subscription = await bus.subscribe({
+  const subscription = await collectNumbers(bus, {
     groupId: uniqueName("latest"),
     topics: [topic],
     fromBeginning: false,
-    handler: (record) => {
-      received.push(valueOf(record));
-      return Promise.resolve();
-    },
+    into: received,
   });
   await bus.publish(topic, numbered(5, 5));
   await waitFor("5 new messages", () => received.length >= 5);
@@ -539,14 +511,7 @@ contract(
     await closing;
     assert.ok(first.includes(0), "close waited for the running handler");
     const rest: number[] = [];
-    const second = await bus.subscribe({
-      groupId,
-      topics: [topic],
-      handler: (record) => {
-        rest.push(valueOf(record));
-        return Promise.resolve();
-      },
-    });
+    const second = await collectNumbers(bus, { groupId, topics: [topic], into: rest });
     await bus.publish(topic, [{ key: "C", value: JSON.stringify({ n: 5 }) }]);
     await waitFor("the new member to reach the end", () => rest.includes(5));
     await second.close();

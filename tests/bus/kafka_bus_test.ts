@@ -1,19 +1,47 @@
 /** Kafka-only behaviour of KafkaBus that the shared contract cannot observe. */
 
 import assert from "node:assert/strict";
-import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
+import { type Admin, ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import type { Subscription } from "../../core/bus/bus.ts";
 import { KafkaBus } from "../../core/bus/kafka/mod.ts";
 import { createLogger } from "../../core/log.ts";
-import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
+import { kafkaBootstrap, testKafkaBus, type TestKafkaBusOptions, uniqueName } from "../_kafka.ts";
 
-async function topicConfig(topic: string, name: string): Promise<string | undefined> {
+/** A kafkajs admin client on the test broker, connected. */
+async function connectedAdmin(): Promise<Admin> {
   const admin = new Kafka({
     clientId: uniqueName("inspect"),
     brokers: [kafkaBootstrap()],
     logLevel: logLevel.NOTHING,
   }).admin();
   await admin.connect();
+  return admin;
+}
+
+/** A test with a fresh test bus, closed afterwards even when the test fails. */
+function busTest(
+  name: string,
+  body: (bus: KafkaBus) => Promise<void>,
+  options: TestKafkaBusOptions = {},
+): void {
+  Deno.test({
+    name,
+    // kafkajs keeps socket reads and a few timers alive briefly after disconnect.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const bus = testKafkaBus(options);
+      try {
+        await body(bus);
+      } finally {
+        await bus.close();
+      }
+    },
+  });
+}
+
+async function topicConfig(topic: string, name: string): Promise<string | undefined> {
+  const admin = await connectedAdmin();
   try {
     const described = await admin.describeConfigs({
       includeSynonyms: false,
@@ -26,27 +54,20 @@ async function topicConfig(topic: string, name: string): Promise<string | undefi
   }
 }
 
-Deno.test({
-  name: "kafka bus: ensureTopics sets the retention asked for (-1 keeps records forever)",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
-    try {
-      const forever = uniqueName("retention.forever");
-      const day = uniqueName("retention.day");
-      await bus.ensureTopics([
-        { topic: forever, partitions: 2, retentionMs: -1 },
-        { topic: day, partitions: 1, retentionMs: 86_400_000 },
-      ]);
-      assert.equal(await topicConfig(forever, "retention.ms"), "-1");
-      assert.equal(await topicConfig(day, "retention.ms"), "86400000");
-      assert.equal((await bus.endOffsets(forever)).size, 2);
-    } finally {
-      await bus.close();
-    }
+busTest(
+  "kafka bus: ensureTopics sets the retention asked for (-1 keeps records forever)",
+  async (bus) => {
+    const forever = uniqueName("retention.forever");
+    const day = uniqueName("retention.day");
+    await bus.ensureTopics([
+      { topic: forever, partitions: 2, retentionMs: -1 },
+      { topic: day, partitions: 1, retentionMs: 86_400_000 },
+    ]);
+    assert.equal(await topicConfig(forever, "retention.ms"), "-1");
+    assert.equal(await topicConfig(day, "retention.ms"), "86400000");
+    assert.equal((await bus.endOffsets(forever)).size, 2);
   },
-});
+);
 
 Deno.test({
   name: "kafka bus: a closed bus refuses work with a clear error",
@@ -66,125 +87,104 @@ Deno.test("kafka bus: a bus without brokers is refused at construction", () => {
   );
 });
 
-Deno.test({
-  name: "kafka bus: a handler slower than the session timeout keeps its partition (no redelivery)",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+busTest(
+  "kafka bus: a handler slower than the session timeout keeps its partition (no redelivery)",
+  async (bus) => {
     // testKafkaBus uses a 6 s session timeout; the bus heartbeats while the handler runs.
-    const bus = testKafkaBus();
-    try {
-      const topic = uniqueName("slow");
-      await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
-      const deliveries: string[] = [];
-      const subscription = await bus.subscribe({
-        groupId: uniqueName("slow"),
-        topics: [topic],
-        handler: async (record) => {
-          deliveries.push(record.value);
-          if (record.value === "slow") await new Promise((resolve) => setTimeout(resolve, 7_500));
-        },
-      });
-      await bus.publish(topic, [{ value: "slow" }, { value: "next" }]);
-      const deadline = Date.now() + 20_000;
-      while (!deliveries.includes("next") && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await subscription.close();
-      assert.deepEqual(deliveries, ["slow", "next"], "the slow record was delivered once");
-    } finally {
-      await bus.close();
+    const topic = uniqueName("slow");
+    await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+    const deliveries: string[] = [];
+    const subscription = await bus.subscribe({
+      groupId: uniqueName("slow"),
+      topics: [topic],
+      handler: async (record) => {
+        deliveries.push(record.value);
+        if (record.value === "slow") await new Promise((resolve) => setTimeout(resolve, 7_500));
+      },
+    });
+    await bus.publish(topic, [{ value: "slow" }, { value: "next" }]);
+    const deadline = Date.now() + 20_000;
+    while (!deliveries.includes("next") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await subscription.close();
+    assert.deepEqual(deliveries, ["slow", "next"], "the slow record was delivered once");
   },
-});
+);
 
-Deno.test({
-  name: "kafka bus: concurrent publishes all arrive, in call order per key, across topics",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
-    try {
-      const existing = uniqueName("coalesce.existing");
-      const fresh = uniqueName("coalesce.fresh");
-      await bus.ensureTopics([{ topic: existing, partitions: 3, retentionMs: 600_000 }]);
-      const callers = 40;
-      const callsPerCaller = 10;
-      const burst = 300;
-      // Callers that each await their own publishes (like routers and nodes in one process).
-      const awaited = Array.from({ length: callers }, async (_, caller) => {
-        for (let call = 0; call < callsPerCaller; call++) {
-          await bus.publish(existing, [
-            { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 }) },
-            { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 + 1 }) },
-          ]);
-        }
+busTest(
+  "kafka bus: concurrent publishes all arrive, in call order per key, across topics",
+  async (bus) => {
+    const existing = uniqueName("coalesce.existing");
+    const fresh = uniqueName("coalesce.fresh");
+    await bus.ensureTopics([{ topic: existing, partitions: 3, retentionMs: 600_000 }]);
+    const callers = 40;
+    const callsPerCaller = 10;
+    const burst = 300;
+    // Callers that each await their own publishes (like routers and nodes in one process).
+    const awaited = Array.from({ length: callers }, async (_, caller) => {
+      for (let call = 0; call < callsPerCaller; call++) {
+        await bus.publish(existing, [
+          { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 }) },
+          { key: `caller-${caller}`, value: JSON.stringify({ caller, n: call * 2 + 1 }) },
+        ]);
+      }
+    });
+    // A burst of calls not awaited one by one, alternating with a topic that does not exist
+    // yet (those wait for its creation without overtaking one another).
+    const burstCalls = Array.from(
+      { length: burst },
+      (_, index) =>
+        bus.publish(index % 2 === 0 ? existing : fresh, [
+          { key: `burst-${index % 6}`, value: JSON.stringify({ index }) },
+        ]),
+    );
+    await Promise.all([...awaited, ...burstCalls]);
+
+    const read = async (topic: string) => {
+      const byKey = new Map<string, Record<string, number>[]>();
+      await bus.readAll(topic, (record) => {
+        const values = byKey.get(record.key ?? "") ?? [];
+        values.push(JSON.parse(record.value));
+        byKey.set(record.key ?? "", values);
+        return Promise.resolve();
       });
-      // A burst of calls not awaited one by one, alternating with a topic that does not exist
-      // yet (those wait for its creation without overtaking one another).
-      const burstCalls = Array.from(
-        { length: burst },
-        (_, index) =>
-          bus.publish(index % 2 === 0 ? existing : fresh, [
-            { key: `burst-${index % 6}`, value: JSON.stringify({ index }) },
-          ]),
+      return byKey;
+    };
+    const onExisting = await read(existing);
+    const onFresh = await read(fresh);
+    for (let caller = 0; caller < callers; caller++) {
+      assert.deepEqual(
+        onExisting.get(`caller-${caller}`)?.map((value) => value.n),
+        Array.from({ length: callsPerCaller * 2 }, (_, n) => n),
+        `caller ${caller}'s records arrive once each, in order`,
       );
-      await Promise.all([...awaited, ...burstCalls]);
-
-      const read = async (topic: string) => {
-        const byKey = new Map<string, Record<string, number>[]>();
-        await bus.readAll(topic, (record) => {
-          const values = byKey.get(record.key ?? "") ?? [];
-          values.push(JSON.parse(record.value));
-          byKey.set(record.key ?? "", values);
-          return Promise.resolve();
-        });
-        return byKey;
-      };
-      const onExisting = await read(existing);
-      const onFresh = await read(fresh);
-      for (let caller = 0; caller < callers; caller++) {
+    }
+    for (
+      const [topic, byKey, parity] of [[existing, onExisting, 0], [fresh, onFresh, 1]] as const
+    ) {
+      for (let key = 0; key < 6; key++) {
+        const expected = Array.from({ length: burst }, (_, index) => index)
+          .filter((index) => index % 2 === parity && index % 6 === key);
         assert.deepEqual(
-          onExisting.get(`caller-${caller}`)?.map((value) => value.n),
-          Array.from({ length: callsPerCaller * 2 }, (_, n) => n),
-          `caller ${caller}'s records arrive once each, in order`,
+          byKey.get(`burst-${key}`)?.map((value) => value.index) ?? [],
+          expected,
+          `burst key ${key} on ${topic} arrives in call order`,
         );
       }
-      for (
-        const [topic, byKey, parity] of [[existing, onExisting, 0], [fresh, onFresh, 1]] as const
-      ) {
-        for (let key = 0; key < 6; key++) {
-          const expected = Array.from({ length: burst }, (_, index) => index)
-            .filter((index) => index % 2 === parity && index % 6 === key);
-          assert.deepEqual(
-            byKey.get(`burst-${key}`)?.map((value) => value.index) ?? [],
-            expected,
-            `burst key ${key} on ${topic} arrives in call order`,
-          );
-        }
-      }
-      assert.equal(onFresh.size, 3, "only burst keys of odd calls reach the new topic");
-    } finally {
-      await bus.close();
     }
+    assert.equal(onFresh.size, 3, "only burst keys of odd calls reach the new topic");
   },
-});
+);
 
-Deno.test({
-  name: "kafka bus: a failed request rejects every publish coalesced into it; the bus goes on",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
+busTest(
+  "kafka bus: a failed request rejects every publish coalesced into it; the bus goes on",
+  async (bus) => {
     const topic = uniqueName("coalesce.fail");
     // A topic that takes record batches of at most 2,048 bytes: one 1,500-byte record fits,
     // two publishes sent in one request (same partition) do not.
-    const admin = new Kafka({
-      clientId: uniqueName("setup"),
-      brokers: [kafkaBootstrap()],
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+    const admin = await connectedAdmin();
     try {
       await admin.createTopics({
         waitForLeaders: true,
@@ -197,40 +197,33 @@ Deno.test({
     } finally {
       await admin.disconnect();
     }
-    const bus = testKafkaBus({ log: createLogger("test.bus", { level: "error" }) });
-    try {
-      const record = (
-        name: string,
-      ) => [{ key: "k", value: JSON.stringify({ name, pad: "x".repeat(1_500) }) }];
-      await bus.publish(topic, record("alone"));
-      const outcomes = await Promise.allSettled([
-        bus.publish(topic, record("first")),
-        bus.publish(topic, record("second")),
-      ]);
-      assert.equal(outcomes[0]!.status, "rejected", "the first caller of the failed request");
-      assert.equal(outcomes[1]!.status, "rejected", "the second caller of the failed request");
-      const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason);
-      assert.match(String(reasons[0]), /larger than the max message size/);
-      assert.equal(reasons[0], reasons[1], "both callers get the request's error");
-      await bus.publish(topic, record("after"));
-      const names: string[] = [];
-      await bus.readAll(topic, (stored) => {
-        names.push(JSON.parse(stored.value).name);
-        return Promise.resolve();
-      });
-      assert.deepEqual(names, ["alone", "after"]);
-    } finally {
-      await bus.close();
-    }
+    const record = (
+      name: string,
+    ) => [{ key: "k", value: JSON.stringify({ name, pad: "x".repeat(1_500) }) }];
+    await bus.publish(topic, record("alone"));
+    const outcomes = await Promise.allSettled([
+      bus.publish(topic, record("first")),
+      bus.publish(topic, record("second")),
+    ]);
+    assert.equal(outcomes[0]!.status, "rejected", "the first caller of the failed request");
+    assert.equal(outcomes[1]!.status, "rejected", "the second caller of the failed request");
+    const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason);
+    assert.match(String(reasons[0]), /larger than the max message size/);
+    assert.equal(reasons[0], reasons[1], "both callers get the request's error");
+    await bus.publish(topic, record("after"));
+    const names: string[] = [];
+    await bus.readAll(topic, (stored) => {
+      names.push(JSON.parse(stored.value).name);
+      return Promise.resolve();
+    });
+    assert.deepEqual(names, ["alone", "after"]);
   },
-});
+  { log: createLogger("test.bus", { level: "error" }) },
+);
 
-Deno.test({
-  name: "kafka bus: many subscriptions from now on, opened at once on new topics, all receive",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
+busTest(
+  "kafka bus: many subscriptions from now on, opened at once on new topics, all receive",
+  async (bus) => {
     const subscriptions: Subscription[] = [];
     try {
       const count = 50;
@@ -293,74 +286,56 @@ Deno.test({
       }
     } finally {
       await Promise.all(subscriptions.map((subscription) => subscription.close()));
-      await bus.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "kafka bus: end-offset lookups made while topics are being created all succeed",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
-    try {
-      const existing = Array.from({ length: 20 }, () => uniqueName("race.existing"));
-      await bus.ensureTopics(
-        existing.map((topic) => ({ topic, partitions: 2, retentionMs: 600_000 })),
-      );
-      // Creating a topic looks up its metadata, which kafkajs answers by replacing its cached
-      // metadata with that topic's alone; an end-offset lookup of another topic running at that
-      // moment used to fail with "Cannot destructure property 'partitions' of 'low.pop(...)'".
-      const spread = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
-      const lookups: Promise<Map<number, string>>[] = [];
-      const creations: Promise<void>[] = [];
-      for (let round = 0; round < 3; round++) {
-        for (let index = 0; index < 40; index++) {
-          lookups.push(spread().then(() => bus.endOffsets(existing[index % existing.length]!)));
-          creations.push(
-            spread().then(() =>
-              bus.ensureTopics([
-                { topic: uniqueName("race.new"), partitions: 1, retentionMs: 600_000 },
-              ])
-            ),
-          );
-        }
-        await Promise.all([...lookups, ...creations].map((call) => call.catch(() => {})));
+busTest(
+  "kafka bus: end-offset lookups made while topics are being created all succeed",
+  async (bus) => {
+    const existing = Array.from({ length: 20 }, () => uniqueName("race.existing"));
+    await bus.ensureTopics(
+      existing.map((topic) => ({ topic, partitions: 2, retentionMs: 600_000 })),
+    );
+    // Creating a topic looks up its metadata, which kafkajs answers by replacing its cached
+    // metadata with that topic's alone; an end-offset lookup of another topic running at that
+    // moment used to fail with "Cannot destructure property 'partitions' of 'low.pop(...)'".
+    const spread = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
+    const lookups: Promise<Map<number, string>>[] = [];
+    const creations: Promise<void>[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let index = 0; index < 40; index++) {
+        lookups.push(spread().then(() => bus.endOffsets(existing[index % existing.length]!)));
+        creations.push(
+          spread().then(() =>
+            bus.ensureTopics([
+              { topic: uniqueName("race.new"), partitions: 1, retentionMs: 600_000 },
+            ])
+          ),
+        );
       }
-      const outcomes = await Promise.allSettled([...lookups, ...creations]);
-      const failures = outcomes.flatMap((outcome) =>
-        outcome.status === "rejected" ? [String(outcome.reason)] : []
-      );
-      assert.deepEqual(failures, [], "no lookup or creation fails");
-      for (const offsets of await Promise.all(lookups)) {
-        assert.deepEqual([...offsets.keys()].sort(), [0, 1], "each lookup names both partitions");
-      }
-    } finally {
-      await bus.close();
+      await Promise.all([...lookups, ...creations].map((call) => call.catch(() => {})));
+    }
+    const outcomes = await Promise.allSettled([...lookups, ...creations]);
+    const failures = outcomes.flatMap((outcome) =>
+      outcome.status === "rejected" ? [String(outcome.reason)] : []
+    );
+    assert.deepEqual(failures, [], "no lookup or creation fails");
+    for (const offsets of await Promise.all(lookups)) {
+      assert.deepEqual([...offsets.keys()].sort(), [0, 1], "each lookup names both partitions");
     }
   },
-});
+);
 
-Deno.test({
-  name: "kafka bus: a compacted topic is created with cleanup.policy=compact",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
-    try {
-      const compacted = uniqueName("policy.compact");
-      const plain = uniqueName("policy.delete");
-      await bus.ensureTopics([
-        { topic: compacted, partitions: 1, retentionMs: -1, cleanupPolicy: "compact" },
-        { topic: plain, partitions: 1, retentionMs: 60_000 },
-      ]);
-      assert.equal(await topicConfig(compacted, "cleanup.policy"), "compact");
-      assert.equal(await topicConfig(plain, "cleanup.policy"), "delete");
-    } finally {
-      await bus.close();
-    }
-  },
+busTest("kafka bus: a compacted topic is created with cleanup.policy=compact", async (bus) => {
+  const compacted = uniqueName("policy.compact");
+  const plain = uniqueName("policy.delete");
+  await bus.ensureTopics([
+    { topic: compacted, partitions: 1, retentionMs: -1, cleanupPolicy: "compact" },
+    { topic: plain, partitions: 1, retentionMs: 60_000 },
+  ]);
+  assert.equal(await topicConfig(compacted, "cleanup.policy"), "compact");
+  assert.equal(await topicConfig(plain, "cleanup.policy"), "delete");
 });
 
 Deno.test("kafka bus: SASL security without credentials is refused at construction", () => {
@@ -375,18 +350,10 @@ Deno.test("kafka bus: SASL security without credentials is refused at constructi
   );
 });
 
-Deno.test({
-  name: "kafka bus: finished records are committed in the background while the member runs",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const bus = testKafkaBus();
-    const admin = new Kafka({
-      clientId: uniqueName("inspect"),
-      brokers: [kafkaBootstrap()],
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+busTest(
+  "kafka bus: finished records are committed in the background while the member runs",
+  async (bus) => {
+    const admin = await connectedAdmin();
     try {
       const topic = uniqueName("background-commit");
       const groupId = uniqueName("background-commit");
@@ -413,7 +380,6 @@ Deno.test({
       await subscription.close();
     } finally {
       await admin.disconnect();
-      await bus.close();
     }
   },
-});
+);

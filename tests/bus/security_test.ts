@@ -15,6 +15,14 @@ import {
   type RunningBroker,
   startBroker,
 } from "../../scripts/_kafka_broker.ts";
+import {
+  startTask,
+  stopTask,
+  tail,
+  type TaskProcess,
+  waitForExit,
+  waitForLine,
+} from "../_task_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RUN = crypto.randomUUID().slice(0, 8);
@@ -30,109 +38,14 @@ const AGENTS = defaultAgents().map((agent) => agent.name);
 /** A failing service must be done within this (the issue's bound). */
 const FAIL_FAST_MS = 15_000;
 
-/** A `deno task` in its own process group, its output collected line by line. */
-interface TaskProcess {
-  name: string;
-  child: Deno.ChildProcess;
-  lines: string[];
-  /** Standard output alone (a JSON export). */
-  stdout: string[];
-  drained: Promise<void>;
-  exited: Deno.CommandStatus | null;
-}
-
-function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  return (async () => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      lines.push(...parts);
-    }
-    if (rest) lines.push(rest);
-  })();
-}
-
-/** Every line any task printed, for the leak check at the end. */
-const allOutput: string[] = [];
+/** Every task started, stopped together however the test ends. */
 const running: TaskProcess[] = [];
 
-function startTask(
-  name: string,
-  args: string[],
-  env: Record<string, string>,
-): TaskProcess {
-  const child = new Deno.Command("setsid", {
-    args: [Deno.execPath(), "task", "-q", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const stdout: string[] = [];
-  const [out, err] = [child.stdout.tee(), child.stderr];
-  const drained = Promise.all([
-    collect(out[0], lines),
-    collect(out[1], stdout),
-    collect(err, lines),
-  ]).then(() => void allOutput.push(...lines));
-  const task: TaskProcess = { name, child, lines, stdout, drained, exited: null };
-  child.status.then((status) => (task.exited = status));
+/** Starts `deno task -q <args>` (no echo of the command line) and keeps it in `running`. */
+function startQuietTask(name: string, args: string[], env: Record<string, string>): TaskProcess {
+  const task = startTask(name, ["-q", ...args], { env });
   running.push(task);
   return task;
-}
-
-function signalGroup(task: TaskProcess, signal: Deno.Signal): void {
-  try {
-    Deno.kill(-task.child.pid, signal);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function stopTask(task: TaskProcess): Promise<void> {
-  if (!task.exited) {
-    signalGroup(task, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(task, "SIGKILL"), 10_000);
-    await task.child.status;
-    clearTimeout(timer);
-  }
-  signalGroup(task, "SIGKILL");
-  await task.drained;
-}
-
-function tail(task: TaskProcess, count = 30): string {
-  return `--- ${task.name} ---\n${task.lines.slice(-count).join("\n")}`;
-}
-
-async function waitForLine(task: TaskProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!task.lines.some((line) => pattern.test(line))) {
-    if (task.exited) throw new Error(`${task.name} exited with ${task.exited.code}\n${tail(task)}`);
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${task.name}: no line matching ${pattern} in ${timeoutMs} ms\n${tail(task)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitForExit(task: TaskProcess, timeoutMs: number): Promise<Deno.CommandStatus> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) =>
-    timer = setTimeout(() => resolve(null), timeoutMs)
-  );
-  const status = await Promise.race([task.child.status, timeout]);
-  clearTimeout(timer);
-  if (status === null) {
-    throw new Error(`${task.name} did not finish in ${timeoutMs} ms\n${tail(task)}`);
-  }
-  await task.drained;
-  return status;
 }
 
 /** Every file under `dir`, recursively. */
@@ -164,7 +77,7 @@ async function assertFailsFast(
   expected: RegExp,
 ): Promise<void> {
   const started = Date.now();
-  const task = startTask(name, args, env);
+  const task = startQuietTask(name, args, env);
   const status = await waitForExit(task, FAIL_FAST_MS + 10_000);
   const elapsed = Date.now() - started;
   const lines = task.lines.filter((line) => line.trim() !== "");
@@ -220,10 +133,18 @@ Deno.test({
     const common = ["--log-level", "info"];
 
     await t.step("the services connect over SASL_SSL and an arena runs on them", async () => {
-      const tools = startTask("tools", ["tools", ...common], secureEnv);
-      const chat = startTask("chat_node", ["chat_node", "--model", "rules", ...common], secureEnv);
-      const router = startTask("router", ["router", ...securityFlags, ...common], credentialsEnv);
-      const dashboard = startTask(
+      const tools = startQuietTask("tools", ["tools", ...common], secureEnv);
+      const chat = startQuietTask(
+        "chat_node",
+        ["chat_node", "--model", "rules", ...common],
+        secureEnv,
+      );
+      const router = startQuietTask(
+        "router",
+        ["router", ...securityFlags, ...common],
+        credentialsEnv,
+      );
+      const dashboard = startQuietTask(
         "dashboard",
         ["dashboard", "--no-tty", "--port", "0", ...common],
         secureEnv,
@@ -234,7 +155,7 @@ Deno.test({
         waitForLine(router, /"Agents ready"/, 60_000),
         waitForLine(dashboard, /Web dashboard: http:\/\/127\.0\.0\.1:\d+\//, 60_000),
       ]);
-      const connector = startTask("connector", [
+      const connector = startQuietTask("connector", [
         "connector",
         "--replay",
         "fixtures/market",
@@ -249,7 +170,7 @@ Deno.test({
       assert.equal(replay.code, 0, tail(connector));
       assert.ok(connector.lines.some((line) => /"Replay done"/.test(line)), tail(connector));
 
-      const ledger = startTask("ledger", ["ledger", "--json"], secureEnv);
+      const ledger = startQuietTask("ledger", ["ledger", "--json"], secureEnv);
       const exported = await waitForExit(ledger, 60_000);
       assert.equal(exported.code, 0, tail(ledger));
       const report = JSON.parse(ledger.stdout.join("\n")) as LedgerReport;
@@ -259,7 +180,7 @@ Deno.test({
         "every agent has an account on the ledger topic, read over SASL_SSL",
       );
       const out = `${scratch}/report`;
-      const reportTask = startTask("report", [
+      const reportTask = startQuietTask("report", [
         "report",
         "--out",
         out,
@@ -276,7 +197,7 @@ Deno.test({
     });
 
     await t.step("the one-process arena runs on the SASL_SSL broker", async () => {
-      const arena = startTask("arena", [
+      const arena = startQuietTask("arena", [
         "arena",
         "--replay",
         "fixtures/market",
@@ -338,6 +259,7 @@ Deno.test({
 
     await t.step("the password is in no log line, topic record or error", async () => {
       await Promise.all(running.map(stopTask));
+      const allOutput = running.flatMap((task) => task.lines);
       assert.ok(allOutput.length > 20, "the services printed their logs");
       const leaks = allOutput.filter((line) => line.includes(PASSWORD));
       assert.deepEqual(leaks, [], "no output line holds the password");

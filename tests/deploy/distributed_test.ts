@@ -22,118 +22,20 @@ import type { ReportJson } from "../../core/dashboard/report.ts";
 import type { LedgerReport } from "../../core/metrics/ledger_report.ts";
 import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
 import { kafkaBootstrap } from "../_kafka.ts";
+import {
+  startTask,
+  stopTask,
+  tail,
+  type TaskProcess,
+  waitForExit,
+  waitForLine,
+} from "../_task_process.ts";
+import { runTask } from "../cli/_task.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const TICKS = 3;
 const API_KEY = "test-key-distributed-0123";
 const MODEL_ID = "fake-gpt-distributed";
 const QUANTITY = "0.01";
-
-/** A `deno task` running in its own process group, with its output collected line by line. */
-interface TaskProcess {
-  name: string;
-  child: Deno.ChildProcess;
-  lines: string[];
-  drained: Promise<void>;
-  /** Exit status once the process has exited. */
-  exited: Deno.CommandStatus | null;
-}
-
-function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-  return (async () => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      lines.push(...parts);
-    }
-    if (rest) lines.push(rest);
-  })();
-}
-
-/** Starts `deno task <task> <args>` in a new session, so its whole process tree can be signalled. */
-function startTask(name: string, task: string, args: string[], bootstrap: string): TaskProcess {
-  const child = new Deno.Command("setsid", {
-    args: [Deno.execPath(), "task", task, ...args],
-    cwd: ROOT,
-    env: { KAFKA_BOOTSTRAP_SERVERS: bootstrap, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const drained = Promise.all([collect(child.stdout, lines), collect(child.stderr, lines)])
-    .then(() => {});
-  const process: TaskProcess = { name, child, lines, drained, exited: null };
-  child.status.then((status) => (process.exited = status));
-  return process;
-}
-
-function signalGroup(process: TaskProcess, signal: Deno.Signal): void {
-  try {
-    Deno.kill(-process.child.pid, signal);
-  } catch {
-    // The group has already exited.
-  }
-}
-
-/** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it is gone. */
-async function stopTask(process: TaskProcess, graceMs = 10_000): Promise<Deno.CommandStatus> {
-  signalGroup(process, "SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      signalGroup(process, "SIGKILL");
-      resolve();
-    }, graceMs);
-  });
-  const status = await Promise.race([
-    process.child.status,
-    killed.then(() => process.child.status),
-  ]);
-  clearTimeout(timer);
-  // Whatever is left of the group (the service under `deno task`) goes too.
-  signalGroup(process, "SIGKILL");
-  await process.drained;
-  return status;
-}
-
-function tail(process: TaskProcess, count = 40): string {
-  return `--- ${process.name} (last ${count} lines) ---\n${process.lines.slice(-count).join("\n")}`;
-}
-
-async function waitForLine(
-  process: TaskProcess,
-  pattern: RegExp,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!process.lines.some((line) => pattern.test(line))) {
-    if (process.exited) {
-      throw new Error(`${process.name} exited with ${process.exited.code}\n${tail(process)}`);
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${process.name}: no line matching ${pattern} in ${timeoutMs} ms\n${tail(process)}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitForExit(process: TaskProcess, timeoutMs: number): Promise<Deno.CommandStatus> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((
-    resolve,
-  ) => (timer = setTimeout(() => resolve(null), timeoutMs)));
-  const status = await Promise.race([process.child.status, timeout]);
-  clearTimeout(timer);
-  if (status === null) {
-    throw new Error(`${process.name} did not finish in ${timeoutMs} ms\n${tail(process)}`);
-  }
-  return status;
-}
 
 /**
  * The scripted LLM: per decision, get_portfolio first, then one buy of BTC-USD, then a final
@@ -176,7 +78,9 @@ class Arena {
   }
 
   start(name: string, task: string, args: string[]): TaskProcess {
-    const process = startTask(name, task, [...args, ...this.common], this.bootstrap);
+    const process = startTask(name, [task, ...args, ...this.common], {
+      env: { KAFKA_BOOTSTRAP_SERVERS: this.bootstrap },
+    });
     this.processes.push(process);
     return process;
   }
@@ -209,17 +113,12 @@ class Arena {
 
   /** `deno task ledger --json` for this run's topics. */
   async ledger(): Promise<LedgerReport> {
-    const exported = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "ledger", "--json", "--topic-prefix", this.prefix],
-      cwd: ROOT,
-      env: { KAFKA_BOOTSTRAP_SERVERS: this.bootstrap, NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    assert.equal(exported.code, 0, new TextDecoder().decode(exported.stderr));
-    return JSON.parse(new TextDecoder().decode(exported.stdout)) as LedgerReport;
+    const exported = await runTask(["ledger", "--json", "--topic-prefix", this.prefix], {
+      env: { KAFKA_BOOTSTRAP_SERVERS: this.bootstrap },
+      timeoutMs: 60_000,
+    });
+    assert.equal(exported.code, 0, exported.stderr);
+    return JSON.parse(exported.stdout) as LedgerReport;
   }
 
   /** Stops every process; checks their exit codes only when `check` (a first failure wins). */

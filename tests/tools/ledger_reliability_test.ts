@@ -4,12 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import type { Bus, SubscribeOptions } from "../../core/bus/bus.ts";
+import type { SubscribeOptions } from "../../core/bus/bus.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
-import { LedgerEvent } from "../../core/contracts/ledger.ts";
-import type { PriceTick } from "../../core/contracts/market.ts";
+import { encodeMessage } from "../../core/bus/messages.ts";
+import { toolRequestTopic } from "../../core/bus/topics.ts";
 import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { ManualClock } from "../../core/market/clock.ts";
 import { invokeTool } from "../../core/runtime/tool_node.ts";
@@ -20,21 +18,14 @@ import {
   LedgerService,
   serveTools,
 } from "../../core/tools/mod.ts";
-import { context, priceTick, quietLog } from "./_support.ts";
-
-async function ledgerEvents(bus: Bus): Promise<LedgerEvent[]> {
-  const events: LedgerEvent[] = [];
-  await readAllMessages(bus, LEDGER_TOPIC, {
-    schema: LedgerEvent,
-    log: quietLog(),
-    handler: (event) => void events.push(event),
-  });
-  return events;
-}
-
-async function publishTick(bus: Bus, tick: PriceTick): Promise<void> {
-  await bus.publish(PRICE_TOPIC, [{ key: tick.productId, value: encodeMessage(tick) }]);
-}
+import {
+  collectReplies,
+  context,
+  ledgerEvents,
+  priceTick,
+  publishTick,
+  quietLog,
+} from "./_support.ts";
 
 async function until(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -237,14 +228,7 @@ Deno.test("tool calls make no end-offset lookup after the first one following an
       { log: quietLog() },
     );
     const replies: ToolCallResult[] = [];
-    const inbox = await bus.subscribe({
-      groupId: "inbox",
-      topics: ["replies"],
-      handler: (record) => {
-        replies.push(ToolCallResult.parse(JSON.parse(record.value)));
-        return Promise.resolve();
-      },
-    });
+    const inbox = await collectReplies(bus, replies);
     try {
       const request = (tool: string, id: string, args: unknown) => ({
         key: "frank",

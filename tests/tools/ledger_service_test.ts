@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
-import { LedgerEvent } from "../../core/contracts/ledger.ts";
+import { encodeMessage } from "../../core/bus/messages.ts";
+import { toolRequestTopic } from "../../core/bus/topics.ts";
 import { PortfolioView } from "../../core/contracts/portfolio.ts";
 import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { snapshotAccount } from "../../core/ledger/account.ts";
@@ -13,26 +12,20 @@ import {
   serveTools,
 } from "../../core/tools/mod.ts";
 import { toolDefinition } from "../../core/runtime/tool_spec.ts";
-import { context, priceTick, quietLog } from "./_support.ts";
-
-async function ledgerEvents(bus: MemoryBus): Promise<LedgerEvent[]> {
-  const events: LedgerEvent[] = [];
-  await readAllMessages(bus, LEDGER_TOPIC, {
-    schema: LedgerEvent,
-    log: quietLog(),
-    handler: (event) => void events.push(event),
-  });
-  return events;
-}
+import {
+  collectReplies,
+  context,
+  ledgerEvents,
+  priceTick,
+  publishTick,
+  quietLog,
+} from "./_support.ts";
 
 async function withService(
   fn: (bus: MemoryBus, service: LedgerService) => Promise<void>,
 ): Promise<void> {
   const bus = new MemoryBus();
-  await bus.publish(PRICE_TOPIC, [{
-    key: "BTC-USD",
-    value: encodeMessage(priceTick("BTC-USD", { bid: "4650", ask: "4652.69" })),
-  }]);
+  await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
   const service = await LedgerService.start(bus, { log: quietLog() });
   try {
     await fn(bus, service);
@@ -101,10 +94,7 @@ Deno.test("a restarted service rebuilds every account from the ledger", async ()
 
 Deno.test("stale and unknown prices refuse the trade", async () => {
   await withService(async (bus, service) => {
-    await bus.publish(PRICE_TOPIC, [{
-      key: "ETH-USD",
-      value: encodeMessage(priceTick("ETH-USD", { bid: "300", ask: "301", stale: true })),
-    }]);
+    await publishTick(bus, priceTick("ETH-USD", { bid: "300", ask: "301", stale: true }));
     assert.ok(await service.syncLedger());
     for (let i = 0; i < 50 && !service.prices.has("ETH-USD"); i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -140,14 +130,7 @@ Deno.test("tools are served on the bus and reply to the request's reply topic", 
   await withService(async (bus, service) => {
     const subscriptions = await serveTools(bus, [executeTradeTool(service)], { log: quietLog() });
     const replies: ToolCallResult[] = [];
-    const inbox = await bus.subscribe({
-      groupId: "inbox",
-      topics: ["replies"],
-      handler: (record) => {
-        replies.push(ToolCallResult.parse(JSON.parse(record.value)));
-        return Promise.resolve();
-      },
-    });
+    const inbox = await collectReplies(bus, replies);
     const request = (id: string, args: string) => ({
       key: "alice",
       value: encodeMessage({
@@ -179,7 +162,9 @@ Deno.test("tools are served on the bus and reply to the request's reply topic", 
 Deno.test("the execute_trade JSON Schema tells the model the fields and their meaning", () => {
   const definition = toolDefinition(executeTradeTool({} as LedgerService) as never);
   const properties = definition.parameters.properties as Record<string, { description?: string }>;
-  assert.deepEqual(Object.keys(properties).sort(), ["action", "product_id", "quantity"]);
+  for (const field of ["product_id", "quantity", "action", "stop_loss", "take_profit"]) {
+    assert.ok(properties[field]?.description, `${field} is described`);
+  }
   assert.match(properties.quantity!.description!, /base currency/);
   assert.match(definition.description, /60 basis points/);
 });

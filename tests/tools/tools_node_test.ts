@@ -3,7 +3,6 @@ import { STRATEGIES } from "../../core/agents/strategies.ts";
 import { runArena } from "../../core/arena/arena.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
 import { arenaTopics } from "../../core/bus/topics.ts";
-import { loadFixtureCandles } from "../../core/connector/replay.ts";
 import type { ToolDefinition } from "../../core/contracts/chat.ts";
 import { createLogger } from "../../core/log.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
@@ -11,6 +10,7 @@ import type { ModelRequest, ModelResponse } from "../../core/runtime/model_provi
 import { publishToolCatalog, readToolCatalog } from "../../core/runtime/tool_catalog.ts";
 import { Calculator } from "../../core/tools/calculator.ts";
 import { startToolsNode } from "../../core/tools/tools_node.ts";
+import { lockstepReplay } from "../arena/_replay.ts";
 
 const quiet = createLogger("test", { level: "error", sink: () => {} });
 
@@ -37,13 +37,7 @@ Deno.test("an arena at --taker-fee-bps 0 tells the model there is no fee, not 60
     await runArena(bus, {
       agents: [{ name: "momentum", strategy: STRATEGIES.momentum }],
       models: [{ provider: model }],
-      market: {
-        kind: "replay",
-        source: await loadFixtureCandles("main"),
-        intervalSeconds: 300,
-        lockstep: true,
-        maxTicks: 1,
-      },
+      market: await lockstepReplay("main", { maxTicks: 1 }),
       tradeConfig: { takerFeeBps: 0, slippageBps: 0 },
       log: quiet,
       calculator,

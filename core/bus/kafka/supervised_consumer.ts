@@ -8,6 +8,7 @@ import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka } from "kafk
 import type { BusRecord, SubscribeOptions, Subscription } from "../bus.ts";
 import type { Logger } from "../../log.ts";
 import { backoffDelay, sleep } from "../../backoff.ts";
+import { deliverUntilHandled } from "../redelivery.ts";
 import { KeyedRunner } from "./keyed_runner.ts";
 import { OffsetCommitter } from "./offset_committer.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
@@ -221,25 +222,17 @@ class SupervisedConsumer {
   async #deliver(record: BusRecord): Promise<void> {
     this.#inFlight++;
     try {
-      for (let attempt = 0; !this.#closing; attempt++) {
-        try {
-          await this.#options.subscription.handler(record);
-          this.#tracker.finish(record.topic, record.partition, record.offset);
-          if (!this.#options.commitPerBatch) this.#committer.schedule();
-          return;
-        } catch (error) {
-          if (this.#closing) break;
-          const delay = backoffDelay(attempt, REDELIVERY_BACKOFF);
-          this.#log.warn("Handler failed; the record will be delivered again", {
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
-            attempt: attempt + 1,
-            retryInMs: delay,
-            error: error instanceof Error ? error.message : String(error),
-          });
-          await sleep(delay, this.#stop.signal);
-        }
+      const handled = !this.#closing && await deliverUntilHandled(record, {
+        handler: this.#options.subscription.handler,
+        backoff: REDELIVERY_BACKOFF,
+        log: this.#log,
+        stopping: () => this.#closing,
+        sleep: (ms) => sleep(ms, this.#stop.signal),
+      });
+      if (handled) {
+        this.#tracker.finish(record.topic, record.partition, record.offset);
+        if (!this.#options.commitPerBatch) this.#committer.schedule();
+        return;
       }
       if (this.#options.commitPerBatch) {
         // kafkajs would commit the record with its batch: fail the batch instead.

@@ -4,7 +4,7 @@
  */
 
 import type { BusRecord, RecordHandler } from "../bus.ts";
-import { backoffDelay } from "../../backoff.ts";
+import { deliverUntilHandled } from "../redelivery.ts";
 import type { Logger } from "../../log.ts";
 
 /** First delay before a record whose handler threw is delivered again. */
@@ -202,25 +202,14 @@ export class RecordDispatcher {
     const { record } = item;
     const firstDelay = this.#options.redeliveryDelayMs ?? REDELIVERY_DELAY_MS;
     const maxDelay = this.#options.maxRedeliveryDelayMs ?? MAX_REDELIVERY_DELAY_MS;
-    for (let attempt = 0;; attempt++) {
-      try {
-        await this.#options.handler(record);
-        break;
-      } catch (error) {
-        if (this.#stopping) return;
-        const delay = backoffDelay(attempt, { initialMs: firstDelay, maxMs: maxDelay, jitter: 0 });
-        this.#options.log.warn("Handler failed; the record will be delivered again", {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          attempt: attempt + 1,
-          retryInMs: delay,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        await this.#sleep(delay);
-        if (this.#stopping) return;
-      }
-    }
+    const handled = await deliverUntilHandled(record, {
+      handler: this.#options.handler,
+      backoff: { initialMs: firstDelay, maxMs: maxDelay, jitter: 0 },
+      log: this.#options.log,
+      stopping: () => this.#stopping,
+      sleep: (ms) => this.#sleep(ms),
+    });
+    if (!handled) return;
     item.entry.done = true;
     this.#advance(item.track, item.leaderEpoch);
   }

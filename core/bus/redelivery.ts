@@ -1,0 +1,51 @@
+/**
+ * Redelivery of a record whose handler threw: the at-least-once loop both Kafka clients run,
+ * with a growing delay between deliveries and a warning per failure.
+ */
+
+import type { BusRecord, RecordHandler } from "./bus.ts";
+import { backoffDelay, type BackoffOptions } from "../backoff.ts";
+import type { Logger } from "../log.ts";
+
+/** Options for {@linkcode deliverUntilHandled}. */
+export interface RedeliveryOptions {
+  /** The subscription's handler. */
+  handler: RecordHandler;
+  /** Delay between deliveries: grows after each failure. */
+  backoff: BackoffOptions;
+  /** Where each failure is reported. */
+  log: Logger;
+  /** True once the subscription stops: a failed record is not delivered again. */
+  stopping: () => boolean;
+  /** Waits between deliveries; may end early when the subscription stops. */
+  sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Hands `record` to the handler until it resolves (true), waiting longer after each failure;
+ * false when the subscription stops before the record was handled.
+ */
+export async function deliverUntilHandled(
+  record: BusRecord,
+  options: RedeliveryOptions,
+): Promise<boolean> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      await options.handler(record);
+      return true;
+    } catch (error) {
+      if (options.stopping()) return false;
+      const delay = backoffDelay(attempt, options.backoff);
+      options.log.warn("Handler failed; the record will be delivered again", {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        attempt: attempt + 1,
+        retryInMs: delay,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      await options.sleep(delay);
+      if (options.stopping()) return false;
+    }
+  }
+}
