@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Bus, OutgoingRecord } from "../../core/bus/bus.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
+import { encodeMessage } from "../../core/bus/messages.ts";
 import { LEDGER_TOPIC, PRICE_TOPIC } from "../../core/bus/topics.ts";
 import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
@@ -16,7 +16,7 @@ import { reconcile } from "../../core/ledger/portfolio.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
 import { HolderIndex } from "../../core/tools/holders.ts";
 import { LedgerService } from "../../core/tools/ledger_service.ts";
-import { priceTick, quietLog } from "./_support.ts";
+import { ledgerEvents, priceTick, quietLog } from "./_support.ts";
 
 const OPENED = "2017-09-03T12:00:00.000Z";
 
@@ -34,16 +34,6 @@ async function publishTicks(bus: Bus, ticks: PriceTick[]): Promise<void> {
     PRICE_TOPIC,
     ticks.map((tick) => ({ key: tick.productId, value: encodeMessage(tick) })),
   );
-}
-
-async function ledgerEvents(bus: Bus): Promise<LedgerEvent[]> {
-  const events: LedgerEvent[] = [];
-  await readAllMessages(bus, LEDGER_TOPIC, {
-    schema: LedgerEvent,
-    log: quietLog(),
-    handler: (event) => void events.push(event),
-  });
-  return events;
 }
 
 function engineExits(events: LedgerEvent[]): TradeExecuted[] {
