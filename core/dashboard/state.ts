@@ -4,8 +4,7 @@ import type { ActivityEvent } from "../contracts/activity.ts";
 import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
 import type { MarketSnapshot, PriceTick } from "../contracts/market.ts";
 import { applyEvent, createLedgerState, type LedgerState } from "../ledger/account.ts";
-import { Money } from "../ledger/money.ts";
-import { type MarkPoint, markPointOf } from "../metrics/marks.ts";
+import { type MarkPoint, markPointOf, markQuoteOf } from "../metrics/marks.ts";
 import { RunningMetrics } from "../metrics/running.ts";
 
 /** Where the dashboard is in reading its topics. */
@@ -17,8 +16,10 @@ export interface PricePoint {
   time: number;
   /** Last traded price as an exact decimal string. */
   price: string;
-  /** Best bid: the mark price of positions. */
+  /** Best bid: the mark price of longs. */
   bestBid: string;
+  /** Best ask: the mark price of shorts. */
+  bestAsk: string;
 }
 
 /** Everything the dashboard keeps about one product. */
@@ -278,10 +279,15 @@ function applyPriceTick(state: DashboardState, tick: PriceTick): void {
   } else if (Date.parse(tick.time) >= Date.parse(product.latest.time)) {
     product.latest = tick;
   }
-  insertPricePoint(product.history, { time, price: tick.price, bestBid: tick.bestBid });
-  // Marks are the best bid per market second, as in the product history and core/metrics.
+  insertPricePoint(product.history, {
+    time,
+    price: tick.price,
+    bestBid: tick.bestBid,
+    bestAsk: tick.bestAsk,
+  });
+  // Marks are the best bid and ask per market second, as in the product history and core/metrics.
   const mark = markPointOf(tick);
-  const value = new Money(tick.bestBid);
+  const value = markQuoteOf(mark);
   for (const agent of state.agents.values()) agent.metrics?.addMark(mark, value);
   state.benchmark.metrics?.addMark(mark, value);
   advanceClock(state, tick.time);
@@ -344,15 +350,18 @@ function applyActivity(state: DashboardState, event: ActivityEvent): void {
   }
 }
 
-/** Every mark the dashboard holds (best bid per product and market second), oldest first. */
+/** Every mark the dashboard holds (best bid and ask per product and market second), oldest first. */
 export function marksOf(state: DashboardState): MarkPoint[] {
   const marks: MarkPoint[] = [];
   for (const product of state.products.values()) {
-    for (const point of product.history) {
-      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
-    }
+    for (const point of product.history) marks.push(markOfPricePoint(product.productId, point));
   }
   return marks.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/** The mark of one point of a product's history (the same as its tick's, core/metrics/marks.ts). */
+export function markOfPricePoint(productId: string, point: PricePoint): MarkPoint {
+  return { productId, timeMs: point.time * 1000, price: point.bestBid, ask: point.bestAsk };
 }
 
 /**

@@ -6,6 +6,8 @@ import {
   buildDashboardView,
   type DashboardView,
   type DashboardViewOptions,
+  tradeLabel,
+  type TradeView,
 } from "./view.ts";
 import {
   fit,
@@ -315,6 +317,15 @@ function positionsSection(view: DashboardView, width: number, p: Paint): Section
     { header: "agent", cells: positions.map(({ agent }) => agent), minWidth: 8 },
     { header: "ticker", cells: positions.map(({ position }) => position.productId), minWidth: 7 },
     {
+      header: "side",
+      cells: positions.map(({ position }) => {
+        const side = position.leverage > 1
+          ? `${position.side} ${position.leverage}x`
+          : position.side;
+        return position.side === "short" ? p.yellow(side) : side;
+      }),
+    },
+    {
       header: "qty",
       cells: positions.map(({ position }) => formatQuantity(position.quantity)),
       align: "right",
@@ -341,6 +352,14 @@ function positionsSection(view: DashboardView, width: number, p: Paint): Section
       align: "right",
     },
     {
+      header: "liq",
+      cells: positions.map(({ position }) =>
+        position.liquidationPrice ? formatPrice(position.liquidationPrice) : "—"
+      ),
+      align: "right",
+      priority: 4,
+    },
+    {
       header: "held",
       cells: positions.map(({ position }) => `${Math.round(position.averageHoldMinutes)}m`),
       align: "right",
@@ -357,10 +376,7 @@ function tradesSection(view: DashboardView, width: number, p: Paint): Section {
   const [header, ...rows] = layoutTable([
     { header: "time", cells: trades.map((trade) => p.dim(trade.time.slice(11, 19))) },
     { header: "agent", cells: trades.map((trade) => trade.agent), minWidth: 8 },
-    {
-      header: "side",
-      cells: trades.map((trade) => trade.side === "buy" ? p.green("BUY") : p.red("SELL")),
-    },
+    { header: "side", cells: trades.map((trade) => tradeCell(trade, p)) },
     {
       header: "qty",
       cells: trades.map((trade) => formatQuantity(trade.quantity)),
@@ -391,6 +407,13 @@ function tradesSection(view: DashboardView, width: number, p: Paint): Section {
     },
   ], width);
   return { head: [title, p.dim(header!)], body: rows };
+}
+
+/** A trade's label coloured by direction; an engine exit also stands out in bold. */
+function tradeCell(trade: TradeView, p: Paint): string {
+  const label = tradeLabel(trade);
+  const coloured = trade.side === "buy" ? p.green(label) : p.red(label);
+  return trade.cause ? p.bold(coloured) : coloured;
 }
 
 function reasoningSection(view: DashboardView, width: number, p: Paint): Section[] {
@@ -441,7 +464,7 @@ export function renderPlainSummary(state: DashboardState): string {
   const last = view.trades[0];
   if (last) {
     lines.push(
-      `  last trade: ${last.time} ${last.agent} ${last.side} ${
+      `  last trade: ${last.time} ${last.agent} ${tradeLabel(last)} ${
         formatQuantity(last.quantity)
       } ${last.productId} @ ${formatPrice(last.fillPrice)}`,
     );

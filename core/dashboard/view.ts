@@ -1,6 +1,7 @@
 /** The dashboard view: plain JSON derived from the state, shared by terminal, web and report. */
 
 import { Decimal } from "decimal.js";
+import type { TradeCause, TradeExecuted } from "../contracts/ledger.ts";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import { portfolioView } from "../ledger/portfolio.ts";
@@ -15,6 +16,7 @@ import {
   type DashboardStatus,
   type InputCounts,
   type MarketClock,
+  markOfPricePoint,
   marksOf,
   type ReasoningRecord,
   tradeLatencySeconds,
@@ -75,6 +77,8 @@ export interface AgentView {
 export interface BenchmarkView {
   /** Row label. */
   name: string;
+  /** Cash it starts with (the first agent's), for a return axis. */
+  startingCash: string;
   /** Total return in percent. */
   returnPct: string;
   /** Largest fall from a peak in percent (the starting cash counts as a peak). */
@@ -84,6 +88,12 @@ export interface BenchmarkView {
   /** Equity over time, downsampled. */
   equityCurve: ChartPoint[];
 }
+
+/** An exit the engine made: at the position's stop loss, take profit or liquidation price. */
+export type ExitCause = Exclude<TradeCause, "agent">;
+
+/** What a trade did, as traders say it: buy or sell a long, short or cover a short. */
+export type TradeAction = "buy" | "sell" | "short" | "cover";
 
 /** One fill drawn on a product's price chart. */
 export interface FillView {
@@ -97,6 +107,8 @@ export interface FillView {
   price: string;
   /** Quantity (decimal string). */
   quantity: string;
+  /** The engine exit it was, absent for the agent's own trade. */
+  cause?: ExitCause;
 }
 
 /** One product: latest quote, price history and every agent's fills. */
@@ -121,6 +133,12 @@ export interface TradeView {
   agent: string;
   /** Buy or sell. */
   side: "buy" | "sell";
+  /** What it did to a position: buy/sell a long, short/cover a short. */
+  action: TradeAction;
+  /** The engine exit it was, absent for the agent's own trade. */
+  cause?: ExitCause;
+  /** Leverage of an opening trade, present only above 1. */
+  leverage?: number;
   /** Product id. */
   productId: string;
   /** Quantity. */
@@ -253,6 +271,7 @@ export function buildDashboardView(
   const benchmark: BenchmarkView | null = measuredBenchmark
     ? {
       name: BENCHMARK_NAME,
+      startingCash: measuredBenchmark.metrics.startingCash,
       returnPct: measuredBenchmark.metrics.totalReturnPct,
       maxDrawdownPct: measuredBenchmark.metrics.maxDrawdownPct,
       sharpe: measuredBenchmark.metrics.sharpe,
@@ -264,12 +283,14 @@ export function buildDashboardView(
   const withProducts = options.withProducts ?? true;
   for (const trade of withProducts ? state.trades : []) {
     const fills = fillsByProduct.get(trade.productId) ?? [];
+    const cause = exitCauseOf(trade);
     fills.push({
       time: Math.floor(Date.parse(trade.time) / 1000),
       agent: trade.agent,
       side: trade.side,
       price: trade.fillPrice,
       quantity: trade.quantity,
+      ...(cause ? { cause } : {}),
     });
     fillsByProduct.set(trade.productId, fills);
   }
@@ -287,14 +308,16 @@ export function buildDashboardView(
     fills: (fillsByProduct.get(product.productId) ?? []).sort((a, b) => a.time - b.time),
   }));
 
-  const trades: TradeView[] = [];
-  for (let i = state.trades.length - 1; i >= 0 && trades.length < tradeLimit; i--) {
-    const trade = state.trades[i]!;
-    trades.push({
+  const trades = newestFirst(state.trades, tradeLimit, (trade): TradeView => {
+    const cause = exitCauseOf(trade);
+    return {
       eventId: trade.eventId,
       time: trade.time,
       agent: trade.agent,
       side: trade.side,
+      action: tradeAction(trade),
+      ...(cause ? { cause } : {}),
+      ...((trade.leverage ?? 1) > 1 ? { leverage: trade.leverage } : {}),
       productId: trade.productId,
       quantity: trade.quantity,
       fillPrice: trade.fillPrice,
@@ -302,21 +325,16 @@ export function buildDashboardView(
       fee: trade.fee,
       ...(trade.tick === undefined ? {} : { tick: trade.tick }),
       latencySeconds: tradeLatencySeconds(state, trade),
-    });
-  }
-  trades.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+    };
+  }).sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
 
-  const activity: ActivityView[] = [];
-  for (let i = state.activity.length - 1; i >= 0 && activity.length < activityLimit; i--) {
-    const event = state.activity[i]!;
-    activity.push({
-      time: event.time,
-      agent: event.agent,
-      kind: event.kind,
-      text: clipText(activityText(event), textLimit),
-      ...(event.tick === undefined ? {} : { tick: event.tick }),
-    });
-  }
+  const activity = newestFirst(state.activity, activityLimit, (event): ActivityView => ({
+    time: event.time,
+    agent: event.agent,
+    kind: event.kind,
+    text: clipText(activityText(event), textLimit),
+    ...(event.tick === undefined ? {} : { tick: event.tick }),
+  }));
 
   return {
     status: state.status,
@@ -329,6 +347,42 @@ export function buildDashboardView(
     activity,
     metricsStale: false,
   };
+}
+
+/** The engine exit a trade was, or undefined for the agent's own trade. */
+export function exitCauseOf(trade: Pick<TradeExecuted, "cause">): ExitCause | undefined {
+  return trade.cause === undefined || trade.cause === "agent" ? undefined : trade.cause;
+}
+
+/** What a trade did: a buy opens or adds to a long unless it covers a short, and so on. */
+export function tradeAction(trade: Pick<TradeExecuted, "side" | "position">): TradeAction {
+  if ((trade.position ?? "long") === "long") return trade.side;
+  return trade.side === "sell" ? "short" : "cover";
+}
+
+/** How dashboards name the engine's exits. */
+export const EXIT_LABELS: Readonly<Record<ExitCause, string>> = {
+  stop_loss: "STOP",
+  take_profit: "TARGET",
+  liquidation: "LIQ",
+};
+
+/**
+ * A trade's label: its action in capitals, then the exit that made it or its leverage above 1,
+ * e.g. `BUY`, `SHORT 5x`, `COVER STOP`, `SELL LIQ`.
+ */
+export function tradeLabel(trade: Pick<TradeView, "action" | "cause" | "leverage">): string {
+  const parts = [trade.action.toUpperCase()];
+  if (trade.cause) parts.push(EXIT_LABELS[trade.cause]);
+  if (trade.leverage !== undefined && trade.leverage > 1) parts.push(`${trade.leverage}x`);
+  return parts.join(" ");
+}
+
+/** The last `limit` items of a list, newest (last) first, each mapped. */
+function newestFirst<T, V>(items: readonly T[], limit: number, map: (item: T) => V): V[] {
+  const out: V[] = [];
+  for (let i = items.length - 1; i >= 0 && out.length < limit; i--) out.push(map(items[i]!));
+  return out;
 }
 
 /** When and against which fee a view scores. */
@@ -414,9 +468,7 @@ function firstMarksFrom(state: DashboardState, startMs: number): MarkPoint[] {
     }
     while (low < history.length && !(Number(history[low]!.bestBid) > 0)) low++;
     const point = history[low];
-    if (point) {
-      marks.push({ productId: product.productId, timeMs: point.time * 1000, price: point.bestBid });
-    }
+    if (point) marks.push(markOfPricePoint(product.productId, point));
   }
   return marks;
 }

@@ -1,26 +1,39 @@
 /** The web page's view: the dashboard view plus completed round trips and a readable feed. */
 
+import type { PositionSide, TradeCause, TradeExecuted } from "../contracts/ledger.ts";
 import { Money, moneyString, roundedString } from "../ledger/money.ts";
 import { roundTrips } from "../metrics/metrics.ts";
 import type { AgentRecord, DashboardState } from "./state.ts";
-import { buildDashboardView, type DashboardView, type DashboardViewOptions } from "./view.ts";
+import {
+  buildDashboardView,
+  type DashboardView,
+  type DashboardViewOptions,
+  EXIT_LABELS,
+  type ExitCause,
+  exitCauseOf,
+  tradeAction,
+} from "./view.ts";
 import { clipText as clip, formatPrice, formatQuantity, formatUsd } from "./format.ts";
 
-/** One completed round trip: a sell closing (part of) a position at its average cost. */
+/** One completed round trip: a trade closing (part of) a position at its average entry. */
 export interface RoundTripView {
-  /** Event id of the closing sell (unique). */
+  /** Event id of the closing trade (unique). */
   eventId: string;
   /** Agent. */
   agent: string;
   /** Product id. */
   productId: string;
-  /** Quantity sold (decimal string). */
+  /** The position closed: long (bought, then sold) or short (sold, then bought back). */
+  side: PositionSide;
+  /** Who closed it: the agent, or the engine at a stop loss, take profit or liquidation. */
+  cause: TradeCause;
+  /** Quantity closed (decimal string). */
   quantity: string;
-  /** Average cost per unit of the quantity sold (8 decimals, display only). */
+  /** Average entry price per unit of the quantity closed (8 decimals, display only). */
   entryPrice: string;
-  /** Proceeds per unit (8 decimals, display only). */
+  /** Exit price per unit (8 decimals, display only). */
   exitPrice: string;
-  /** Sell fee plus the pro-rata buy fees, USD. */
+  /** Closing fee plus the pro-rata entry fees, USD. */
   fees: string;
   /** Realized P&L after fees, USD (exact; the win rate counts it). */
   pnl: string;
@@ -28,7 +41,7 @@ export interface RoundTripView {
   pnlPct: string;
   /** ISO time the position was (on average) opened. */
   openedAt: string;
-  /** ISO time of the sell. */
+  /** ISO time of the close. */
   closedAt: string;
   /** Holding time in minutes (market clock). */
   holdMinutes: number;
@@ -44,10 +57,12 @@ export interface FeedItem {
   agent: string;
   /** Tick the line belongs to. */
   tick?: number;
-  /** What the line is. */
-  kind: "reasoning" | "tool_call" | "tool_result" | "error" | "decision";
-  /** Reasoning text, or a one-line summary of a tool call and its result. */
+  /** What the line is; `exit` is the engine closing a position (a ledger trade, no tool call). */
+  kind: "reasoning" | "tool_call" | "tool_result" | "error" | "decision" | "exit";
+  /** Reasoning text, or a one-line summary of a tool call and its result or of an exit. */
   text: string;
+  /** The exit an `exit` line is: stop loss, take profit or liquidation. */
+  cause?: ExitCause;
   /** Tool name of a call. */
   tool?: string;
   /** Where a call came from: native tool calls, calls written as text, or a JSON decision. */
@@ -99,6 +114,8 @@ function agentTrips(agent: AgentRecord): RoundTripView[] {
     eventId: trip.eventId,
     agent: trip.agent,
     productId: trip.productId,
+    side: trip.side,
+    cause: trip.cause,
     quantity: moneyString(trip.quantity),
     entryPrice: roundedString(trip.cost.div(trip.quantity), 8),
     exitPrice: roundedString(trip.proceeds.div(trip.quantity), 8),
@@ -198,7 +215,49 @@ function buildFeed(
         break;
     }
   }
-  return items.slice(-options.limit).reverse();
+  return mergeByTime(items, exitLines(state)).slice(-options.limit).reverse();
+}
+
+/** A feed line for every engine exit on the ledger (they have no tool call to show them). */
+function exitLines(state: DashboardState): FeedItem[] {
+  const lines: FeedItem[] = [];
+  for (const trade of state.trades) {
+    const cause = exitCauseOf(trade);
+    if (!cause) continue;
+    lines.push({
+      id: `exit/${trade.eventId}`,
+      time: trade.time,
+      agent: trade.agent,
+      ...(trade.tick === undefined ? {} : { tick: trade.tick }),
+      kind: "exit",
+      cause,
+      text: exitText(trade, cause),
+    });
+  }
+  return lines;
+}
+
+/** One line such as `STOP: sold 2 BTC-USD at 4,100.00, long closed, fee $4.92`. */
+function exitText(trade: TradeExecuted, cause: ExitCause): string {
+  const verb = tradeAction(trade) === "cover" ? "bought back" : "sold";
+  const side = trade.position ?? "long";
+  const badDebt = trade.badDebt ? `, bad debt ${formatUsd(trade.badDebt)}` : "";
+  return `${EXIT_LABELS[cause]}: ${verb} ${formatQuantity(trade.quantity)} ${trade.productId} at ${
+    formatPrice(trade.fillPrice)
+  }, ${side} closed, fee ${formatUsd(trade.fee)}${badDebt}`;
+}
+
+/** Two lists in time order merged into one, each keeping its own order (activity first on ties). */
+function mergeByTime(first: FeedItem[], second: FeedItem[]): FeedItem[] {
+  if (second.length === 0) return first;
+  const out: FeedItem[] = [];
+  let j = 0;
+  for (const item of first) {
+    const timeMs = Date.parse(item.time);
+    while (j < second.length && Date.parse(second[j]!.time) < timeMs) out.push(second[j++]!);
+    out.push(item);
+  }
+  return out.concat(second.slice(j));
 }
 
 /** One line such as `buy 0.5 BTC-USD -> filled at 4,612.35`. */
@@ -211,7 +270,8 @@ export function summarizeToolCall(
   let call: string;
   if (tool === "execute_trade" && args) {
     const action = String(args.action ?? "?").trim().toLowerCase();
-    call = `${action} ${quantityText(args.quantity)} ${String(args.product_id ?? "?")}`;
+    call = `${action} ${quantityText(args.quantity)} ${String(args.product_id ?? "?")}` +
+      marginTerms(args);
   } else if (tool === "calculator" && args && typeof args.expression === "string") {
     call = `calculate ${clip(args.expression, 80)}`;
   } else if (tool === "get_portfolio") {
@@ -221,6 +281,14 @@ export function summarizeToolCall(
   }
   if (!result) return `${call} -> …`;
   return `${call} -> ${resultText(tool, result)}`;
+}
+
+/** The margin terms of an `execute_trade` call: ` 5x stop 4,400.00 target 3,900.00`. */
+function marginTerms(args: Record<string, unknown>): string {
+  const leverage = Number(args.leverage);
+  return (Number.isFinite(leverage) && leverage > 1 ? ` ${leverage}x` : "") +
+    (args.stop_loss === undefined ? "" : ` stop ${priceText(args.stop_loss)}`) +
+    (args.take_profit === undefined ? "" : ` target ${priceText(args.take_profit)}`);
 }
 
 function resultText(tool: string, result: { ok: boolean; content: string }): string {

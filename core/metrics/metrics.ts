@@ -2,8 +2,10 @@
  * Performance metrics as pure functions over ledger events and prices (market clock only).
  *
  * Conventions (documented for the README):
- * - Positions are marked at the best bid ({@linkcode MarkPoint}); before a product's first mark
- *   a position is valued at its cost basis.
+ * - Positions are valued as the ledger values them (core/ledger/account.ts `positionValue`):
+ *   margin plus P&L at the mark, never below zero, a long marked at the best bid and a short at
+ *   the best ask ({@linkcode MarkPoint}); before a product's first mark a position is valued at
+ *   its margin (its cost basis for a spot long). Equity is cash plus those values.
  * - The equity curve starts with the equity at the window start before anything that happens at
  *   that instant (the starting cash for an account opened then), then is sampled on a fixed grid
  *   of `periodMs` (default 60 s, the arena's tick) to the last mark or event. So a fee paid on
@@ -16,11 +18,15 @@
  *   in percent; max drawdown from start: the largest fall below the starting equity, in percent.
  * - Fees in percent of the starting cash; break-even edge per decision: fees / decisions in percent
  *   of the starting cash (what each decision must earn on average to pay the fees).
- * - Win rate: every sell closes a round trip of the sold quantity against the average cost
- *   (average-cost method, matching the ledger); its P&L is proceeds - cost removed - the sell
- *   fee - the pro-rata share of the buy fees. A round trip with P&L > 0 is a win.
+ * - Win rate: every trade that reduces a position (a sell of a long, a buy covering a short, an
+ *   engine exit at a stop, target or liquidation) closes a round trip of its quantity against the
+ *   average entry (average-cost method, matching the ledger); its P&L is the ledger's realized
+ *   P&L of it - its fee - the pro-rata share of the entry fees, and never loses more than the
+ *   margin released plus those entry fees (the rest is the house's bad debt). A round trip with
+ *   P&L > 0 is a win.
  * - Turnover: traded notional (buys + sells) / starting cash.
- * - Exposure: mean over the samples of market value of positions / equity, in percent.
+ * - Exposure: mean over the samples of the gross notional of positions at the marks (longs and
+ *   shorts alike) / equity, in percent: above 100 with leverage.
  * - Benchmark: equal-weight buy-and-hold of the products (given, else all marked products):
  *   starting cash split equally, bought at each product's first mark in the window paying the
  *   arena's taker fee (passed in, see core/metrics/benchmark.ts), valued at its last mark.
@@ -29,22 +35,39 @@
  * figures incrementally): the dashboard view, the report, the tournament and the ledger export.
  */
 
-import { Decimal } from "decimal.js";
-import type { AccountOpened, LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
-import { type Account, applyEvent, createLedgerState } from "../ledger/account.ts";
+import type { Decimal } from "decimal.js";
+import type {
+  AccountOpened,
+  LedgerEvent,
+  PositionSide,
+  TradeCause,
+  TradeExecuted,
+} from "../contracts/ledger.ts";
+import {
+  type Account,
+  applyEvent,
+  costRemoved,
+  createLedgerState,
+  exitCallId,
+  marginOf,
+  marginReleased,
+  positionValue,
+  tradeEffect,
+  tradeKey,
+} from "../ledger/account.ts";
 import { Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
 import { buyAndHoldReturn } from "./benchmark.ts";
-import { type MarkPoint, sortedMarks } from "./marks.ts";
+import { type MarkPoint, markPriceFor, type MarkQuote, markQuoteOf, sortedMarks } from "./marks.ts";
 
 /** One sample of an equity curve. */
 export interface EquityPoint {
   /** Market-clock time as unix milliseconds. */
   timeMs: number;
-  /** Cash + market value, exact decimal string. */
+  /** Cash + the value of positions, exact decimal string. */
   equity: string;
   /** Cash at that time. */
   cash: string;
-  /** Market value of positions at that time. */
+  /** Value of positions at that time: each one's margin plus P&L at its mark, floored at 0. */
   marketValue: string;
 }
 
@@ -96,7 +119,7 @@ export interface AgentMetrics {
   periodsPerYear: number;
   /** Share of winning round trips in [0, 1], or null without round trips. */
   winRate: number | null;
-  /** Closed round trips (sells). */
+  /** Closed round trips (trades that reduce a position). */
   roundTrips: number;
   /** Round trips with a profit after fees. */
   wins: number;
@@ -110,7 +133,7 @@ export interface AgentMetrics {
   tradedNotional: string;
   /** Traded notional / starting cash, 4 decimals. */
   turnover: string;
-  /** Mean share of equity held in positions, percent, 2 decimals. */
+  /** Mean gross notional of positions over equity, percent (above 100 with leverage), 2 decimals. */
   exposurePct: string;
   /** Executed trades. */
   tradeCount: number;
@@ -152,14 +175,66 @@ export function accountEvents(events: readonly LedgerEvent[], agent: string): Sc
     .map(({ event }) => event);
 }
 
-/** Market value of an account's positions at the marks (cost basis where no mark was seen). */
-export function marketValueOf(account: Account, marks: ReadonlyMap<string, Decimal>): Decimal {
+/** What an account's positions are worth at the marks and how much they control. */
+export interface PositionsMark {
+  /** Sum of each position's value (margin + P&L at its mark, never below zero): equity - cash. */
+  value: Decimal;
+  /** Sum of each position's notional at its mark, longs and shorts alike (gross exposure). */
+  grossNotional: Decimal;
+}
+
+/**
+ * Values an account's positions as the ledger does: a long at the bid, a short at the ask, each
+ * worth its margin plus its P&L, never below zero; a position not marked yet at its margin, its
+ * notional its cost basis.
+ */
+export function markPositions(
+  account: Account,
+  marks: ReadonlyMap<string, MarkQuote>,
+): PositionsMark {
   let value = ZERO;
+  let grossNotional = ZERO;
   for (const position of account.positions.values()) {
-    const mark = marks.get(position.productId);
-    value = value.plus(mark ? position.quantity.times(mark) : position.costBasis);
+    const quote = marks.get(position.productId);
+    if (!quote) {
+      value = value.plus(position.margin);
+      grossNotional = grossNotional.plus(position.costBasis);
+      continue;
+    }
+    const mark = markPriceFor(quote, position.side);
+    value = value.plus(positionValue(position, mark));
+    grossNotional = grossNotional.plus(position.quantity.times(mark));
   }
-  return value;
+  return { value, grossNotional };
+}
+
+/** One equity sample of an account at the marks. */
+export interface EquitySample {
+  /** The curve's point. */
+  point: EquityPoint;
+  /** Its equity, parsed. */
+  equity: Decimal;
+  /** Gross notional of positions / equity (0 at zero equity). */
+  exposure: number;
+}
+
+/** Samples an account's equity and exposure at `timeMs` from the latest marks. */
+export function equitySample(
+  account: Account,
+  options: { marks: ReadonlyMap<string, MarkQuote>; timeMs: number },
+): EquitySample {
+  const { value, grossNotional } = markPositions(account, options.marks);
+  const equity = account.cash.plus(value);
+  return {
+    point: {
+      timeMs: options.timeMs,
+      equity: moneyString(equity),
+      cash: moneyString(account.cash),
+      marketValue: moneyString(value),
+    },
+    equity,
+    exposure: equity.isZero() ? 0 : grossNotional.div(equity).toNumber(),
+  };
 }
 
 /** The agents that appear in a ledger, in order of first appearance. */
@@ -208,7 +283,7 @@ function curveOf(
     periodMs = Math.ceil((endMs - startMs) / (maxSamples - 1));
   }
   const state = createLedgerState();
-  const latest = new Map<string, Decimal>();
+  const latest = new Map<string, MarkQuote>();
   const curve: EquityPoint[] = [];
   const exposure: number[] = [];
   let eventIndex = 0;
@@ -229,22 +304,17 @@ function curveOf(
     eventIndex++;
   }
   while (markIndex < marks.length && marks[markIndex]!.timeMs <= startMs) {
-    latest.set(marks[markIndex]!.productId, new Money(marks[markIndex]!.price));
+    latest.set(marks[markIndex]!.productId, markQuoteOf(marks[markIndex]!));
     markIndex++;
   }
   const opening = state.accounts.values().next().value;
   const openedAt = eventIndex;
-  if (opening) {
-    const marketValue = marketValueOf(opening, latest);
-    curve.push({
-      timeMs: startMs,
-      equity: moneyString(opening.cash.plus(marketValue)),
-      cash: moneyString(opening.cash),
-      marketValue: moneyString(marketValue),
-    });
-    const equity = opening.cash.plus(marketValue);
-    exposure.push(equity.isZero() ? 0 : marketValue.div(equity).toNumber());
-  }
+  const take = (account: Account, timeMs: number) => {
+    const sample = equitySample(account, { marks: latest, timeMs });
+    curve.push(sample.point);
+    exposure.push(sample.exposure);
+  };
+  if (opening) take(opening, startMs);
   for (let time = startMs;; time += periodMs) {
     const sampleTime = Math.min(time, endMs);
     while (eventIndex < events.length && Date.parse(events[eventIndex]!.time) <= sampleTime) {
@@ -257,23 +327,13 @@ function curveOf(
     }
     while (markIndex < marks.length && marks[markIndex]!.timeMs <= sampleTime) {
       const mark = marks[markIndex]!;
-      latest.set(mark.productId, new Money(mark.price));
+      latest.set(mark.productId, markQuoteOf(mark));
       markIndex++;
     }
     account = state.accounts.values().next().value;
     // At the start, a second point only when something happened at that instant.
     const repeat = time === startMs && opening && eventIndex === openedAt;
-    if (account && !repeat) {
-      const marketValue = marketValueOf(account, latest);
-      const equity = account.cash.plus(marketValue);
-      curve.push({
-        timeMs: sampleTime,
-        equity: moneyString(equity),
-        cash: moneyString(account.cash),
-        marketValue: moneyString(marketValue),
-      });
-      exposure.push(equity.isZero() ? 0 : marketValue.div(equity).toNumber());
-    }
+    if (account && !repeat) take(account, sampleTime);
     if (sampleTime >= endMs) break;
   }
   // Events after the window end still belong to the account's totals.
@@ -363,79 +423,126 @@ export function sharpeRatio(returns: readonly number[], periodsPerYear: number):
   return (mean / deviation) * Math.sqrt(periodsPerYear);
 }
 
-/** One round trip closed by a sell (average-cost method, matching the ledger). */
+/** One round trip closed by a trade that reduces a position (average-cost method, as the ledger). */
 export interface RoundTrip {
   /** Agent. */
   agent: string;
   /** Product id. */
   productId: string;
-  /** Event id of the closing sell. */
+  /** Event id of the closing trade. */
   eventId: string;
-  /** Quantity sold. */
+  /** The position closed: `long` (bought, then sold) or `short` (sold, then bought back). */
+  side: PositionSide;
+  /** Who closed it: the agent, or the engine at a stop loss, take profit or liquidation. */
+  cause: TradeCause;
+  /** Quantity closed. */
   quantity: Decimal;
-  /** Cost of the quantity sold at the average cost, fees excluded. */
+  /** Entry notional of the quantity closed at the average entry price, fees excluded. */
   cost: Decimal;
-  /** Proceeds of the sale, fees excluded. */
+  /** Exit notional of the closing trade, fees excluded. */
   proceeds: Decimal;
-  /** The sell fee plus the pro-rata share of the buy fees. */
+  /** The closing fee plus the pro-rata share of the entry fees. */
   fees: Decimal;
-  /** proceeds - cost - fees: what the trip earned after fees. */
+  /**
+   * What the trip earned after fees: the realized P&L (exit - entry for a long, entry - exit for
+   * a short) - fees, never below -(margin released + entry fees): the rest is bad debt.
+   */
   pnl: Decimal;
-  /** Quantity-weighted mean time of the buys still held (unix ms, market clock). */
+  /** Quantity-weighted mean time of the entries still held (unix ms, market clock). */
   openedMs: number;
-  /** Time of the sell (unix ms, market clock). */
+  /** Time of the closing trade (unix ms, market clock). */
   closedMs: number;
 }
 
-/** Round trips closed by sells (average-cost method, fees included in each trip's P&L). */
+/** An open position as round trips track it. */
+interface OpenEntry {
+  side: PositionSide;
+  quantity: Decimal;
+  costBasis: Decimal;
+  margin: Decimal;
+  fees: Decimal;
+  openedMs: Decimal;
+  openedBy: string;
+}
+
+/**
+ * Round trips closed by trades that reduce a position: sells of longs, buys covering shorts and
+ * engine exits (average-cost method, fees included in each trip's P&L). Trades the ledger would
+ * not apply (a repeated tool call id, a reduction beyond the position, a side that contradicts
+ * it, an engine exit of a position already closed or replaced) close nothing.
+ */
 export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[]; trips: RoundTrip[] } {
-  const open = new Map<
-    string,
-    { quantity: Decimal; cost: Decimal; fees: Decimal; openedMs: Decimal }
-  >();
+  const open = new Map<string, OpenEntry>();
+  const applied = new Set<string>();
   const trips: RoundTrip[] = [];
   for (const event of events) {
     if (event.type !== "trade_executed") continue;
+    const id = tradeKey(event.agent, event.toolCallId);
+    if (applied.has(id)) continue;
     const quantity = new Money(event.quantity);
     const notional = new Money(event.notional);
     const fee = new Money(event.fee);
     const timeMs = Date.parse(event.time);
     const key = `${event.agent}\u0000${event.productId}`;
-    const position = open.get(key) ??
-      { quantity: ZERO, cost: ZERO, fees: ZERO, openedMs: new Money(timeMs) };
-    if (event.side === "buy") {
+    const { side, opens } = tradeEffect(event);
+    const position = open.get(key);
+    if (position && position.side !== side) continue;
+    if (opens) {
+      applied.add(id);
+      const margin = marginOf(notional, event.leverage ?? 1);
+      if (!position) {
+        open.set(key, {
+          side,
+          quantity,
+          costBasis: notional,
+          margin,
+          fees: fee,
+          openedMs: new Money(timeMs),
+          openedBy: event.toolCallId,
+        });
+        continue;
+      }
       const total = position.quantity.plus(quantity);
-      open.set(key, {
-        quantity: total,
-        cost: position.cost.plus(notional),
-        fees: position.fees.plus(fee),
-        openedMs: position.quantity.times(position.openedMs).plus(quantity.times(timeMs))
-          .div(total),
-      });
+      position.openedMs = position.quantity.times(position.openedMs).plus(quantity.times(timeMs))
+        .div(total);
+      position.quantity = total;
+      position.costBasis = position.costBasis.plus(notional);
+      position.margin = position.margin.plus(margin);
+      position.fees = position.fees.plus(fee);
       continue;
     }
-    if (position.quantity.lte(0)) continue;
-    const share = Money.min(quantity.div(position.quantity), 1);
-    const cost = position.cost.times(share);
-    const entryFees = position.fees.times(share);
+    const cause = event.cause ?? "agent";
+    if (!position || position.quantity.lt(quantity)) continue;
+    const voidExit = cause !== "agent" &&
+      (exitCallId(position) !== event.toolCallId || !position.quantity.eq(quantity));
+    if (voidExit) continue;
+    applied.add(id);
+    const cost = costRemoved(position, quantity);
+    const released = marginReleased(position, quantity);
+    const entryFees = quantity.eq(position.quantity)
+      ? position.fees
+      : position.fees.times(quantity).div(position.quantity);
+    const realized = side === "long" ? notional.minus(cost) : cost.minus(notional);
+    const badDebt = Money.max(released.plus(realized).minus(fee).negated(), ZERO);
     trips.push({
       agent: event.agent,
       productId: event.productId,
       eventId: event.eventId,
+      side,
+      cause,
       quantity,
       cost,
       proceeds: notional,
       fees: fee.plus(entryFees),
-      pnl: notional.minus(cost).minus(fee).minus(entryFees),
+      pnl: realized.minus(fee).minus(entryFees).plus(badDebt),
       openedMs: position.openedMs.round().toNumber(),
       closedMs: timeMs,
     });
-    open.set(key, {
-      quantity: position.quantity.minus(quantity),
-      cost: position.cost.minus(cost),
-      fees: position.fees.minus(entryFees),
-      openedMs: position.openedMs,
-    });
+    position.quantity = position.quantity.minus(quantity);
+    position.costBasis = position.costBasis.minus(cost);
+    position.margin = position.margin.minus(released);
+    position.fees = position.fees.minus(entryFees);
+    if (position.quantity.isZero()) open.delete(key);
   }
   return { pnl: trips.map((trip) => trip.pnl), trips };
 }

@@ -15,18 +15,24 @@
  */
 
 import type { Decimal } from "decimal.js";
-import type { LedgerEvent } from "../contracts/ledger.ts";
-import { type Account, applyTrade, openAccount } from "../ledger/account.ts";
+import type { LedgerEvent, TradeExecuted } from "../contracts/ledger.ts";
+import {
+  type Account,
+  applyTrade,
+  isVoidExit,
+  openAccount,
+  tradeEffect,
+} from "../ledger/account.ts";
 import { Money, moneyString, roundedString, ZERO } from "../ledger/money.ts";
 import { buyAndHoldReturn } from "./benchmark.ts";
-import { type MarkPoint, sortedMarks } from "./marks.ts";
+import { type MarkPoint, type MarkQuote, markQuoteOf, sortedMarks } from "./marks.ts";
 import {
   accountEvents,
   type AgentMetrics,
   type EquityPoint,
+  equitySample,
   eventOrder,
   isScoredEvent,
-  marketValueOf,
   maxDrawdown,
   maxDrawdownFromStart,
   periodReturns,
@@ -86,13 +92,13 @@ export interface RunningResult {
 
 interface PendingMark {
   mark: MarkPoint;
-  value: Decimal;
+  value: MarkQuote;
 }
 
 /** Where a replay of the inputs has got to; the settled one is advanced in place. */
 interface Cursor {
   account: Account | null;
-  marks: Map<string, Decimal>;
+  marks: Map<string, MarkQuote>;
   firstMarks: Map<string, MarkPoint>;
   lastMarks: Map<string, MarkPoint>;
   /** The opening point was taken. */
@@ -189,8 +195,8 @@ export class RunningMetrics {
     insertSorted(this.#pendingEvents, event, (item) => eventOrder(item) > eventOrder(event));
   }
 
-  /** Adds a mark price (best bid) of any product; `value` is its parsed price when known. */
-  addMark(mark: MarkPoint, value: Decimal = new Money(mark.price)): void {
+  /** Adds a mark (best bid and ask) of any product; `value` is its parsed quotes when known. */
+  addMark(mark: MarkPoint, value: MarkQuote = markQuoteOf(mark)): void {
     if (!Number.isFinite(mark.timeMs)) return;
     this.work.inputs++;
     this.#cache = null;
@@ -330,16 +336,12 @@ export class RunningMetrics {
       return;
     }
     if (!this.#full) return;
-    try {
-      applyTrade(this.#full, event);
-    } catch {
-      // A contradictory event is skipped, as computeMetrics does; the ledger reports it.
-    }
+    applyScored(this.#full, event);
     // Round trips of a product only depend on its trades since its position was last flat:
-    // core/metrics' roundTrips over those few trades gives the new trip of a sell.
+    // core/metrics' roundTrips over those few trades gives the new trip of a reduction.
     const open = this.#openTrades.get(event.productId) ?? { trades: [], trips: 0 };
     open.trades.push(event);
-    if (event.side === "sell") {
+    if (!tradeEffect(event).opens) {
       const pnl = roundTrips(open.trades).pnl;
       if (pnl.length > open.trips) this.#trips.push(pnl.at(-1)!);
       open.trips = pnl.length;
@@ -413,12 +415,7 @@ export class RunningMetrics {
       cursor.account ??= openAccount(event);
       return;
     }
-    if (!cursor.account) return;
-    try {
-      applyTrade(cursor.account, event);
-    } catch {
-      // Skipped as in computeMetrics' curve.
-    }
+    if (cursor.account) applyScored(cursor.account, event);
   }
 
   #consumeMarks(cursor: Cursor, untilMs: number): void {
@@ -428,7 +425,7 @@ export class RunningMetrics {
       if (mark.timeMs > untilMs) break;
       cursor.marks.set(mark.productId, value);
       cursor.lastMarks.set(mark.productId, mark);
-      if (mark.timeMs >= startMs && !cursor.firstMarks.has(mark.productId) && value.gt(0)) {
+      if (mark.timeMs >= startMs && !cursor.firstMarks.has(mark.productId) && value.bid.gt(0)) {
         cursor.firstMarks.set(mark.productId, mark);
       }
       cursor.markIndex++;
@@ -444,16 +441,12 @@ export class RunningMetrics {
 
   #sample(cursor: Cursor, timeMs: number, out: EquityPoint[]): void {
     this.work.samples++;
-    const account = cursor.account!;
-    const marketValue = marketValueOf(account, cursor.marks);
-    const equity = account.cash.plus(marketValue);
-    out.push({
+    const { point, equity, exposure } = equitySample(cursor.account!, {
+      marks: cursor.marks,
       timeMs,
-      equity: moneyString(equity),
-      cash: moneyString(account.cash),
-      marketValue: moneyString(marketValue),
     });
-    cursor.exposureSum += equity.isZero() ? 0 : marketValue.div(equity).toNumber();
+    out.push(point);
+    cursor.exposureSum += exposure;
     cursor.exposureCount++;
     // Sharpe boundaries: each takes the last sample at or before it.
     while (cursor.last && cursor.nextBoundaryMs < timeMs) {
@@ -465,6 +458,19 @@ export class RunningMetrics {
     if (!cursor.peak || equity.gt(cursor.peak)) cursor.peak = equity;
     cursor.startEquity ??= equity;
     if (!cursor.lowest || equity.lt(cursor.lowest)) cursor.lowest = equity;
+  }
+}
+
+/**
+ * Applies a trade as computeMetrics' ledger replay does: an engine exit of a position already
+ * closed or replaced changes nothing, and a contradictory trade is skipped (the ledger reports it).
+ */
+function applyScored(account: Account, trade: TradeExecuted): void {
+  if (isVoidExit(account, trade)) return;
+  try {
+    applyTrade(account, trade);
+  } catch {
+    // Skipped as in computeMetrics.
   }
 }
 

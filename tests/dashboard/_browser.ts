@@ -27,7 +27,10 @@ interface PageNode {
 /** The page's globals the driver reads. */
 interface PageGlobals {
   document: PageNode & { body: PageNode; documentElement: PageNode };
-  arenaDashboard: { view(): { agents: { portfolio: { startingCash: string } }[] } | null };
+  arenaDashboard: {
+    view(): { agents: { name: string; portfolio: { startingCash: string } }[] } | null;
+    equityLast(): Record<string, number | null>;
+  };
 }
 
 /** Where Debian installs Chromium. */
@@ -95,6 +98,8 @@ export interface FocusStep {
   focusAfterSecondClick: string;
   /** Trade rows after the focus was cleared. */
   tradeRowsAfterClear: number;
+  /** The last value of each equity line once the % axis was chosen, by agent. */
+  pctAxisLast: Record<string, number | null>;
   /** Right edge of the Return header at 375 px, in CSS pixels. */
   phoneReturnRight: number;
   /** Widest scroll width of the page at 375 px (no horizontal overflow means 375). */
@@ -243,18 +248,25 @@ async function watchReplay(url: string, screenshot: string): Promise<void> {
       const sample = await page.evaluate(() => {
         const { document, arenaDashboard } = globalThis as unknown as PageGlobals;
         const view = arenaDashboard.view();
-        const start = Number(view?.agents[0]?.portfolio.startingCash ?? 100000);
+        // Each row's return is on its own starting cash.
+        const startOf = (agent: string) =>
+          Number(
+            view?.agents.find((row) => row.name === agent)?.portfolio.startingCash ?? 100000,
+          );
         const text = (tr: PageNode, field: string) =>
           tr.querySelector(`[data-field="${field}"]`)?.textContent?.trim() ?? "";
         return {
           seq: document.body.dataset.seq ?? "",
-          rows: [...document.querySelectorAll("#leaderboard tbody tr.agent-row")].map((tr) => ({
-            rank: text(tr, "rank"),
-            agent: tr.getAttribute("data-agent") ?? "",
-            equity: text(tr, "equity"),
-            ret: text(tr, "return"),
-            start,
-          })),
+          rows: [...document.querySelectorAll("#leaderboard tbody tr.agent-row")].map((tr) => {
+            const agent = tr.getAttribute("data-agent") ?? "";
+            return {
+              rank: text(tr, "rank"),
+              agent,
+              equity: text(tr, "equity"),
+              ret: text(tr, "return"),
+              start: startOf(agent),
+            };
+          }),
         };
       });
       samples++;
@@ -406,6 +418,9 @@ async function main(): Promise<void> {
     const focusAfterSecondClick = await page.evaluate(focusOf);
     const tradeRowsAfterClear = await page.locator("#trades tbody tr[data-agent]").count();
     await page.click('[data-axis="pct"]');
+    const pctAxisLast = await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).arenaDashboard.equityLast()
+    );
     await page.setViewportSize({ width: 375, height: 800 });
     await page.waitForTimeout(400);
     const phoneReturnRight = await page.locator('#leaderboard th[data-field="return"]')
@@ -423,6 +438,7 @@ async function main(): Promise<void> {
       focusedFeedAgents,
       focusAfterSecondClick,
       tradeRowsAfterClear,
+      pctAxisLast,
       phoneReturnRight,
       phoneScrollWidth,
       pageErrors,

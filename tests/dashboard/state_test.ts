@@ -6,7 +6,7 @@ import {
   createDashboardState,
   marksOf,
 } from "../../core/dashboard/state.ts";
-import { buildDashboardView, downsample } from "../../core/dashboard/view.ts";
+import { buildDashboardView, downsample, tradeLabel } from "../../core/dashboard/view.ts";
 import { buildReport } from "../../core/dashboard/report.ts";
 import { formatLeaderboard } from "../../core/arena/leaderboard.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
@@ -15,6 +15,7 @@ import { markPointsFromTicks } from "../../core/metrics/marks.ts";
 import { computeMetrics } from "../../core/metrics/metrics.ts";
 import {
   at,
+  marginInputs,
   opened,
   price,
   reasoning,
@@ -56,7 +57,7 @@ Deno.test("a trade that contradicts the account is refused and counted, not appl
     },
   ]);
   assert.equal(state.counts.rejected, 1);
-  assert.match(state.rejected[0]!.reason, /sells 1 BTC-USD but the account holds 0/);
+  assert.match(state.rejected[0]!.reason, /closes 1 BTC-USD but the account holds 0/);
   assert.equal(state.trades.length, 0);
   assert.equal(state.ledger.accounts.get("momentum")!.cash.toString(), "100000");
 });
@@ -285,4 +286,51 @@ Deno.test("decision outcomes give each agent's count of valid decisions, shown i
   assert.equal(row.decisions, agent.decisions);
   assert.equal(row.validPct, Math.round(1000 * agent.validDecisions / agent.decisions) / 10);
   assert.match(formatLeaderboard(buildReport(state).json).split("\n")[0]!, / valid +cost$/);
+});
+
+Deno.test("a short is marked at the ask in the portfolio and in every score", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, marginInputs());
+  const [row] = buildDashboardView(state).agents;
+  assert.equal(row!.portfolio.equity, "97900");
+  // The score's equity is the portfolio's: both value the short at the ask.
+  assert.equal(row!.returnPct, "-2.1000");
+  const [position] = row!.portfolio.positions;
+  assert.deepEqual(
+    [position!.side, position!.leverage, position!.price, position!.takeProfit],
+    ["short", 5, "4260", "4100"],
+  );
+  // Marks carry both quotes, for the rebuilds of the running metrics.
+  assert.deepEqual(marksOf(state).at(-2), {
+    productId: "BTC-USD",
+    timeMs: Date.parse(at(30)),
+    price: "4250",
+    ask: "4260",
+  });
+});
+
+Deno.test("trades and fills say what each trade did, which exit closed it and its leverage", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, marginInputs());
+  const view = buildDashboardView(state);
+  assert.deepEqual(
+    view.trades.map((trade) => [trade.action, trade.cause ?? "", trade.leverage ?? 1]),
+    [["short", "", 5], ["sell", "liquidation", 1], ["buy", "", 10], ["cover", "stop_loss", 1], [
+      "short",
+      "",
+      5,
+    ]],
+  );
+  assert.deepEqual(view.trades.map(tradeLabel), [
+    "SHORT 5x",
+    "SELL LIQ",
+    "BUY 10x",
+    "COVER STOP",
+    "SHORT 5x",
+  ]);
+  const fills = view.products.flatMap((product) => product.fills);
+  assert.deepEqual(fills.filter((fill) => fill.cause).map((fill) => fill.cause), [
+    "stop_loss",
+    "liquidation",
+  ]);
 });

@@ -18,6 +18,7 @@ import {
 import { buildDashboardView } from "../../core/dashboard/view.ts";
 import {
   at,
+  marginInputs,
   opened,
   price,
   reasoning,
@@ -95,9 +96,12 @@ Deno.test("terminal positions table shows cost basis, market value and P&L", () 
   const text = stripAnsi(renderTerminal(sampleState(), { width: 100 }));
   assert.match(
     text,
-    /momentum\s+BTC-USD\s+10\s+\$40,000\.00\s+\$44,000\.00\s+\$4,000\.00 \(\+10\.00%\)/,
+    /momentum\s+BTC-USD\s+long\s+10\s+\$40,000\.00\s+\$44,000\.00\s+\$4,000\.00 \(\+10\.00%\)/,
   );
-  assert.match(text, /scalper\s+SOL-USD\s+2,000\s+\$40,000\.00\s+\$36,000\.00\s+-\$4,000\.00/);
+  assert.match(
+    text,
+    /scalper\s+SOL-USD\s+long\s+2,000\s+\$40,000\.00\s+\$36,000\.00\s+-\$4,000\.00/,
+  );
 });
 
 Deno.test("terminal view without colour has no escape sequences", () => {
@@ -324,4 +328,18 @@ Deno.test("the final leaderboard fits 80 columns and keeps every figure", () => 
     assert.ok(lines[1]!.includes(`${Number(row.feesPct).toFixed(2)}%`));
   }
   assert.equal(text.split("\n").filter((line) => /^- +buy-and-hold/.test(line)).length, 2);
+});
+
+Deno.test("terminal trade log names engine exits and leverage; positions show a short's side", () => {
+  const state = createDashboardState();
+  applyDashboardInputs(state, marginInputs());
+  const text = stripAnsi(renderTerminal(state, { width: 120 }));
+  assert.match(text, /COVER STOP\s+10\s+BTC-USD\s+4,210\.00/);
+  assert.match(text, /SELL LIQ\s+100\s+SOL-USD\s+17\.90/);
+  assert.match(text, /BUY 10x\s+100\s+SOL-USD/);
+  assert.match(text, /hedger\s+BTC-USD\s+short 5x\s+5\s+\$21,500\.00/);
+  assert.match(
+    renderPlainSummary(state),
+    /last trade: \S+ hedger SHORT 5x 5 BTC-USD @ 4,300\.00/,
+  );
 });

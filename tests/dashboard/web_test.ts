@@ -15,7 +15,15 @@ import { connectDashboard, DashboardStore } from "../../core/dashboard/store.ts"
 import { startWebDashboard } from "../../core/dashboard/web_server.ts";
 import { buildDashboardView } from "../../core/dashboard/view.ts";
 import { formatUsd } from "../../core/dashboard/format.ts";
-import { at, reasoning, sampleLedger, samplePrices, trade, usage } from "./_fixtures.ts";
+import {
+  at,
+  opened,
+  reasoning,
+  sampleLedger,
+  samplePrices,
+  scalperSell,
+  usage,
+} from "./_fixtures.ts";
 import type { FocusStep, LiveStep, LoadedStep, ReplayStep } from "./_browser.ts";
 import { defaultAgents } from "../../core/agents/strategies.ts";
 import { runArena } from "../../core/arena/arena.ts";
@@ -79,12 +87,44 @@ async function* steps(stdout: ReadableStream<Uint8Array>): AsyncGenerator<unknow
   }
 }
 
+/**
+ * The browser driver run with `args`: its steps, a line to its input, and a stop that waits for
+ * it, then closes the test's servers and bus in order.
+ */
+function startDriver(args: string[], timeoutMs: number) {
+  const driver = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", BROWSER_SCRIPT, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).spawn();
+  const writer = driver.stdin.getWriter();
+  return {
+    messages: steps(driver.stdout),
+    status: driver.status,
+    send: (line: string) => writer.write(new TextEncoder().encode(`${line}\n`)),
+    async stop(...resources: { close(): Promise<void> }[]): Promise<void> {
+      await writer.close().catch(() => {});
+      try {
+        driver.kill();
+      } catch {
+        // Already exited.
+      }
+      await driver.status;
+      await driver.stdout.cancel().catch(() => {});
+      for (const resource of resources) await resource.close();
+    },
+  };
+}
+
 Deno.test("web dashboard shows the ledger, a live trade and its round trip, focus and phone width", async () => {
   await requireChromium();
   const log = createLogger("test", { level: "error" });
   const bus = new MemoryBus();
   await bus.ensureTopics(ARENA_TOPICS);
-  const ledger = sampleLedger();
+  // An agent that opened with less cash and never traded: a flat 0 % on the % axis.
+  const ledger = [...sampleLedger(), { ...opened("patient"), cash: "50000" }];
   await publishMessages(
     bus,
     LEDGER_TOPIC,
@@ -144,16 +184,9 @@ Deno.test("web dashboard shows the ledger, a live trade and its round trip, focu
   await waitFor("the dashboard to catch up", () => store.state.status === "live");
   const web = await startWebDashboard(store, { port: 0, log, throttleMs: 50 });
   await Deno.mkdir("artifacts", { recursive: true });
-  const driver = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BROWSER_SCRIPT, web.url, SCREENSHOT, "scalper", "trade-s2"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-    signal: AbortSignal.timeout(30_000),
-  }).spawn();
-  const writer = driver.stdin.getWriter();
+  const driver = startDriver([web.url, SCREENSHOT, "scalper", "trade-s2"], 30_000);
   try {
-    const messages = steps(driver.stdout);
+    const messages = driver.messages;
     const loaded = (await messages.next()).value as LoadedStep;
     assert.equal(loaded?.step, "loaded", "the browser driver must report the loaded page");
 
@@ -163,13 +196,14 @@ Deno.test("web dashboard shows the ledger, a live trade and its round trip, focu
       "momentum",
       "brainrot-daytrader",
       "scalper",
+      "patient",
     ]);
     assert.deepEqual(
       loaded.rows.map((row) => row.equity),
       view.agents.map((agent) => formatUsd(agent.portfolio.equity)),
     );
     assert.equal(loaded.rows[0]!.equity, "$103,976.00");
-    assert.deepEqual(loaded.rows.map((row) => row.trades), ["1", "2", "1"]);
+    assert.deepEqual(loaded.rows.map((row) => row.trades), ["1", "2", "1", "0"]);
     assert.equal(loaded.rows[2]!.model, "gpt-5-nano");
     // Charts, activity and trades are on the page.
     assert.ok(loaded.equityCanvases > 0);
@@ -181,16 +215,9 @@ Deno.test("web dashboard shows the ledger, a live trade and its round trip, focu
     // A new trade published on the bus appears without a reload.
     await publishMessages(bus, LEDGER_TOPIC, [{
       key: "scalper",
-      message: trade("scalper", {
-        id: "s2",
-        side: "sell",
-        productId: "SOL-USD",
-        quantity: "2000",
-        price: "18",
-        minutes: 61,
-      }),
+      message: scalperSell({ quantity: "2000" }),
     }]);
-    await writer.write(new TextEncoder().encode("published\n"));
+    await driver.send("published");
     const live = (await messages.next()).value as LiveStep;
     assert.equal(live?.step, "live", "the browser driver must report the live update");
     assert.match(live.newestTrade, /scalper/);
@@ -210,6 +237,13 @@ Deno.test("web dashboard shows the ledger, a live trade and its round trip, focu
     assert.ok(focus.focusedFeedAgents.every((agent) => agent === "scalper"));
     assert.equal(focus.focusAfterSecondClick, "", "a second click clears the focus");
     assert.equal(focus.tradeRowsAfterClear, 5);
+    // The % axis measures each line against its own agent's starting cash.
+    assert.equal(focus.pctAxisLast.patient, 0);
+    const momentum = buildDashboardView(store.state).agents.find((a) => a.name === "momentum")!;
+    assert.ok(
+      Math.abs(focus.pctAxisLast.momentum! - Number(momentum.returnPct)) < 1e-6,
+      `momentum's line ends at ${focus.pctAxisLast.momentum} %, its return is ${momentum.returnPct}`,
+    );
     assert.ok(
       focus.phoneReturnRight <= 375,
       `Return must be visible at 375 px, ends at ${focus.phoneReturnRight}`,
@@ -221,17 +255,7 @@ Deno.test("web dashboard shows the ledger, a live trade and its round trip, focu
     assert.deepEqual(focus.pageErrors, []);
     assert.equal((await driver.status).code, 0);
   } finally {
-    await writer.close().catch(() => {});
-    try {
-      driver.kill();
-    } catch {
-      // Already exited.
-    }
-    await driver.status;
-    await driver.stdout.cancel().catch(() => {});
-    await web.close();
-    await subscription.close();
-    await bus.close();
+    await driver.stop(web, subscription, bus);
   }
 });
 
@@ -244,16 +268,9 @@ Deno.test("web dashboard stays consistent during a live lockstep replay and delt
   const subscription = await connectDashboard(bus, store, { log });
   const web = await startWebDashboard(store, { port: 0, log, throttleMs: 100 });
   await Deno.mkdir("artifacts", { recursive: true });
-  const driver = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", BROWSER_SCRIPT, "replay", web.url, "artifacts/dashboard-replay.png"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-    signal: AbortSignal.timeout(60_000),
-  }).spawn();
-  const writer = driver.stdin.getWriter();
+  const driver = startDriver(["replay", web.url, "artifacts/dashboard-replay.png"], 60_000);
   try {
-    const messages = steps(driver.stdout);
+    const messages = driver.messages;
     assert.equal(((await messages.next()).value as { step: string })?.step, "ready");
     const result = await runArena(bus, {
       agents: defaultAgents(),
@@ -270,7 +287,7 @@ Deno.test("web dashboard stays consistent during a live lockstep replay and delt
     });
     assert.equal(result.ticks, 240);
     await waitFor("the dashboard to see the last tick", () => store.state.clock.tick === 240);
-    await writer.write(new TextEncoder().encode("done\n"));
+    await driver.send("done");
     const replay = (await messages.next()).value as ReplayStep;
     assert.equal(replay?.step, "replay", "the browser driver must report the replay");
     assert.ok(
@@ -291,16 +308,6 @@ Deno.test("web dashboard stays consistent during a live lockstep replay and delt
     assert.deepEqual(replay.pageErrors, []);
     assert.equal((await driver.status).code, 0);
   } finally {
-    await writer.close().catch(() => {});
-    try {
-      driver.kill();
-    } catch {
-      // Already exited.
-    }
-    await driver.status;
-    await driver.stdout.cancel().catch(() => {});
-    await web.close();
-    await subscription.close();
-    await bus.close();
+    await driver.stop(web, subscription, bus);
   }
 });

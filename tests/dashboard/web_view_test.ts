@@ -2,13 +2,7 @@ import assert from "node:assert/strict";
 import { DashboardStore } from "../../core/dashboard/store.ts";
 import { buildWebView, summarizeToolCall } from "../../core/dashboard/web_view.ts";
 import { buildDashboardView } from "../../core/dashboard/view.ts";
-import { at, sampleInputs } from "./_fixtures.ts";
-
-function sampleStore(): DashboardStore {
-  const store = new DashboardStore();
-  for (const input of sampleInputs()) store.apply(input);
-  return store;
-}
+import { at, marginInputs, opened, sampleInputs, sampleStore, trade } from "./_fixtures.ts";
 
 Deno.test("buildWebView lists a completed round trip with realized P&L and holding time", () => {
   const view = buildWebView(sampleStore().state);
@@ -17,6 +11,8 @@ Deno.test("buildWebView lists a completed round trip with realized P&L and holdi
     eventId: "trade-b2",
     agent: "brainrot-daytrader",
     productId: "BTC-USD",
+    side: "long",
+    cause: "agent",
     quantity: "1",
     entryPrice: "4000.00000000",
     exitPrice: "4100.00000000",
@@ -43,38 +39,12 @@ Deno.test("round trips split a partial sale at the average cost and weighted ope
   const store = new DashboardStore();
   const inputs = sampleInputs().filter((input) => input.kind !== "ledger");
   for (const input of inputs) store.apply(input);
-  const trade = (id: string, side: "buy" | "sell", quantity: string, price: string, m: number) => ({
-    v: 1 as const,
-    type: "trade_executed" as const,
-    eventId: `trade-${id}`,
-    agent: "scalper",
-    toolCallId: `call-${id}`,
-    productId: "BTC-USD",
-    side,
-    quantity,
-    fillPrice: price,
-    quotePrice: price,
-    notional: String(Number(quantity) * Number(price)),
-    fee: "6",
-    takerFeeBps: 0,
-    slippageBps: 0,
-    cashAfter: "0",
-    time: at(m),
-  });
-  store.apply({
-    kind: "ledger",
-    event: {
-      v: 1,
-      type: "account_opened",
-      eventId: "o",
-      agent: "scalper",
-      cash: "100000",
-      time: at(0),
-    },
-  });
-  store.apply({ kind: "ledger", event: trade("1", "buy", "1", "4000", 0) });
-  store.apply({ kind: "ledger", event: trade("2", "buy", "1", "4200", 20) });
-  store.apply({ kind: "ledger", event: trade("3", "sell", "1", "4300", 40) });
+  const btc = (id: string, side: "buy" | "sell", price: string, minutes: number) =>
+    trade("scalper", { id, side, productId: "BTC-USD", quantity: "1", price, minutes, fee: "6" });
+  store.apply({ kind: "ledger", event: opened("scalper") });
+  store.apply({ kind: "ledger", event: btc("1", "buy", "4000", 0) });
+  store.apply({ kind: "ledger", event: btc("2", "buy", "4200", 20) });
+  store.apply({ kind: "ledger", event: btc("3", "sell", "4300", 40) });
   const [trip] = buildWebView(store.state).roundTrips;
   // Average cost 4100, opened on average at minute 10; 6 sell fee + half of 12 buy fees.
   assert.equal(trip!.entryPrice, "4100.00000000");
@@ -150,5 +120,37 @@ Deno.test("summarizeToolCall says what was refused, pending or calculated", () =
   assert.equal(
     summarizeToolCall("execute_trade", "{not json", undefined),
     "execute_trade({not json) -> …",
+  );
+});
+
+Deno.test("round trips and the feed name the engine's exits; a short closes when bought back", () => {
+  const store = new DashboardStore();
+  for (const input of marginInputs()) store.apply(input);
+  const view = buildWebView(store.state);
+  assert.deepEqual(
+    view.roundTrips.map((trip) => [trip.side, trip.cause, trip.pnl]),
+    [
+      // Liquidated: the $200 margin is lost, not the $210 the price fell (the rest is bad debt).
+      ["long", "liquidation", "-200"],
+      // Sold at 4,000 and bought back at 4,210.
+      ["short", "stop_loss", "-2100"],
+    ],
+  );
+  const exits = view.feed.filter((item) => item.kind === "exit");
+  assert.deepEqual(exits.map((item) => item.cause), ["liquidation", "stop_loss"]);
+  assert.equal(
+    exits[0]!.text,
+    "LIQ: sold 100 SOL-USD at 17.90, long closed, fee $0.00, bad debt $10.00",
+  );
+  assert.equal(exits[1]!.text, "STOP: bought back 10 BTC-USD at 4,210.00, short closed, fee $0.00");
+});
+
+Deno.test("a tool call line shows the margin terms of the order", () => {
+  assert.equal(
+    summarizeToolCall(
+      "execute_trade",
+      '{"product_id":"BTC-USD","quantity":2,"action":"sell","leverage":5,"stop_loss":4400,"take_profit":"3900"}',
+    ),
+    "sell 2 BTC-USD 5x stop 4,400.00 target 3,900.00 -> …",
   );
 });

@@ -2,29 +2,26 @@ import assert from "node:assert/strict";
 import type { LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
 import { accountOpenedEvent } from "../../core/ledger/mod.ts";
 import {
+  at,
   breakEvenEdgePct,
   buyAndHoldReturn,
   computeAllMetrics,
   computeMetrics,
   equityCurve,
   type EquityPoint,
+  markAt,
   type MarkPoint,
   maxDrawdown,
   maxDrawdownFromStart,
+  MIN,
   Money,
   netReturnPct,
   periodReturns,
   resampleEquity,
   roundTrips,
   sharpeRatio,
+  START,
 } from "./_imports.ts";
-
-const MIN = 60_000;
-const START = Date.parse("2017-09-03T00:00:00.000Z");
-
-function at(minutes: number): string {
-  return new Date(START + minutes * MIN).toISOString();
-}
 
 function trade(
   overrides: Partial<TradeExecuted> & Pick<TradeExecuted, "side" | "quantity" | "fillPrice">,
@@ -49,11 +46,9 @@ function trade(
   };
 }
 
-const marks: MarkPoint[] = [0, 1, 2, 3, 4].map((minute) => ({
-  productId: "BTC-USD",
-  timeMs: START + minute * MIN,
-  price: ["100", "120", "90", "110", "130"][minute]!,
-}));
+const marks: MarkPoint[] = ["100", "120", "90", "110", "130"].map((bid, minute) =>
+  markAt("BTC-USD", minute, { bid })
+);
 
 const events: LedgerEvent[] = [
   accountOpenedEvent("a", { cash: "1000", time: at(0) }),
@@ -94,11 +89,7 @@ Deno.test("max drawdown counts the fall from the starting cash on the first tick
     accountOpenedEvent("a", { cash: "100000", time: at(0) }),
     trade({ side: "buy", quantity: "999.8", fillPrice: "100", time: at(0), fee: "20" }),
   ];
-  const prices: MarkPoint[] = [0, 1].map((minute) => ({
-    productId: "BTC-USD",
-    timeMs: START + minute * MIN,
-    price: ["100", "81.5"][minute]!,
-  }));
+  const prices = ["100", "81.5"].map((bid, minute) => markAt("BTC-USD", minute, { bid }));
   const metrics = computeMetrics(falling, prices, { agent: "a", takerFeeBps: 0 });
   assert.equal(metrics.finalEquity, "81483.7");
   assert.equal(metrics.totalReturnPct, "-18.5163");
@@ -162,8 +153,8 @@ Deno.test("Sharpe is annualised by the square root of periods per year", () => {
 Deno.test("buy and hold splits cash equally and pays the same fee", () => {
   const two: MarkPoint[] = [
     ...marks,
-    { productId: "ETH-USD", timeMs: START, price: "10" },
-    { productId: "ETH-USD", timeMs: START + 4 * MIN, price: "5" },
+    markAt("ETH-USD", 0, { bid: "10" }),
+    markAt("ETH-USD", 4, { bid: "5" }),
   ];
   const result = buyAndHoldReturn(two, { startMs: START, endMs: START + 4 * MIN, takerFeeBps: 0 });
   assert.equal(result.toFixed(), "-0.1");
@@ -192,4 +183,139 @@ Deno.test("computeMetrics reports every figure of one agent", () => {
   // Exposure over 6 samples: the opening point holds nothing, then as before (16.57 % x 5 / 6).
   assert.equal(metrics.exposurePct, "13.81");
   assert.equal(computeAllMetrics(events, marks, { takerFeeBps: 0 }).length, 1);
+});
+
+Deno.test("a short is marked at the ask and a leveraged position at its margin plus P&L", () => {
+  // Short 10 BTC at 100 with 5x leverage: 200 of margin locked, no fee.
+  const short: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "1000", time: at(0) }),
+    trade({
+      side: "sell",
+      quantity: "10",
+      fillPrice: "100",
+      time: at(0),
+      position: "short",
+      leverage: 5,
+      margin: "200",
+    }),
+  ];
+  const quotes = [
+    markAt("BTC-USD", 0, { bid: "99", ask: "101" }),
+    markAt("BTC-USD", 1, { bid: "89", ask: "90" }),
+  ];
+  const metrics = computeMetrics(short, quotes, { agent: "a", takerFeeBps: 0 });
+  // 800 cash + 200 margin - 10 x (101 - 100), then + 10 x (100 - 90): the ask, not the bid.
+  assert.deepEqual(metrics.equityCurve.map((point) => point.equity), ["1000", "990", "1100"]);
+  assert.deepEqual(metrics.equityCurve.map((point) => point.marketValue), ["0", "190", "300"]);
+  // Exposure is the gross notional at the mark over equity: 0, 1010 / 990, 900 / 1100.
+  const mean = (0 + 1010 / 990 + 900 / 1100) / 3 * 100;
+  assert.equal(metrics.exposurePct, mean.toFixed(2));
+});
+
+Deno.test("a leveraged long is worth nothing below its margin, never less", () => {
+  const long: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "1000", time: at(0) }),
+    trade({ side: "buy", quantity: "10", fillPrice: "100", time: at(0), leverage: 10 }),
+  ];
+  const quotes = ["100", "95", "85"].map((bid, minute) => markAt("BTC-USD", minute, { bid }));
+  const metrics = computeMetrics(long, quotes, { agent: "a", takerFeeBps: 0 });
+  // 900 cash + 100 margin, + 10 x (95 - 100), then -150 on a 100 margin: floored at 0.
+  assert.deepEqual(metrics.equityCurve.map((point) => point.equity), [
+    "1000",
+    "1000",
+    "950",
+    "900",
+  ]);
+  // Gross notional over equity: nothing held at the opening point, then 1000 / 1000, 950 / 950
+  // and 850 / 900.
+  assert.equal(metrics.exposurePct, ((0 + 1 + 1 + 850 / 900) / 4 * 100).toFixed(2));
+});
+
+Deno.test("round trips close shorts and engine exits, record the cause and cap the loss at the margin", () => {
+  const margin: LedgerEvent[] = [
+    accountOpenedEvent("a", { cash: "10000", time: at(0) }),
+    trade({
+      side: "sell",
+      quantity: "10",
+      fillPrice: "100",
+      fee: "1",
+      time: at(0),
+      toolCallId: "s1",
+      position: "short",
+      leverage: 5,
+    }),
+    trade({
+      side: "buy",
+      quantity: "10",
+      fillPrice: "105",
+      fee: "1",
+      time: at(1),
+      toolCallId: "exit:s1",
+      position: "short",
+      cause: "stop_loss",
+    }),
+    trade({
+      side: "buy",
+      quantity: "10",
+      fillPrice: "100",
+      fee: "1",
+      time: at(2),
+      toolCallId: "l1",
+      leverage: 10,
+    }),
+    trade({
+      side: "sell",
+      quantity: "10",
+      fillPrice: "85",
+      fee: "1",
+      time: at(3),
+      toolCallId: "exit:l1",
+      cause: "liquidation",
+    }),
+    // A second replica's exit of the position already liquidated: void, as on the ledger.
+    trade({
+      side: "sell",
+      quantity: "10",
+      fillPrice: "86",
+      fee: "1",
+      time: at(3),
+      toolCallId: "exit:l1",
+      cause: "take_profit",
+    }),
+    // An exit naming another position: void too.
+    trade({
+      side: "buy",
+      quantity: "10",
+      fillPrice: "100",
+      fee: "1",
+      time: at(4),
+      toolCallId: "l2",
+    }),
+    trade({
+      side: "sell",
+      quantity: "10",
+      fillPrice: "110",
+      fee: "1",
+      time: at(5),
+      toolCallId: "exit:l1",
+      cause: "take_profit",
+    }),
+  ];
+  const { trips } = roundTrips(margin);
+  assert.deepEqual(
+    trips.map((trip) => [trip.side, trip.cause, trip.pnl.toFixed()]),
+    [
+      // Sold at 1000, bought back at 1050, two fees.
+      ["short", "stop_loss", "-52"],
+      // -150 on a 100 margin: the account loses its margin and the entry fee, the rest is bad debt.
+      ["long", "liquidation", "-101"],
+    ],
+  );
+  assert.equal(trips[0]!.cost.toFixed(), "1000");
+  assert.equal(trips[0]!.proceeds.toFixed(), "1050");
+  // The ledger agrees: its realized P&L of the two trips, fees and bad debt apart.
+  const metrics = computeMetrics(margin, [], { agent: "a", takerFeeBps: 0 });
+  assert.equal(metrics.realizedPnl, "-200");
+  assert.equal(metrics.roundTrips, 2);
+  assert.equal(metrics.winRate, 0);
 });

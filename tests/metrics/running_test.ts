@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { LedgerEvent } from "../../core/contracts/ledger.ts";
+import type { LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
 import { RunningMetrics } from "../../core/metrics/running.ts";
-import { computeMetrics, type MarkPoint } from "./_imports.ts";
-
-const MIN = 60_000;
-const START = Date.parse("2017-09-03T00:00:00.000Z");
-
-function at(minutes: number): string {
-  return new Date(START + minutes * MIN).toISOString();
-}
+import { at, computeMetrics, markAt, type MarkPoint, MIN, START } from "./_imports.ts";
 
 function opened(minutes = 0): LedgerEvent {
   return {
@@ -49,12 +42,23 @@ function trade(
   };
 }
 
+/** An ETH trade on margin at a minute, e.g. `ethTrade("5", "sell 20 at 10", 5, terms)`. */
+function ethTrade(
+  id: string,
+  order: string,
+  minutes: number,
+  terms: Partial<TradeExecuted>,
+): TradeExecuted {
+  const [side, quantity, , price] = order.split(" ");
+  const base = trade(id, side as "buy" | "sell", quantity!, price!, minutes);
+  assert.ok(base.type === "trade_executed");
+  return { ...base, productId: "ETH-USD", ...terms };
+}
+
+const SHORT = { position: "short" } as const;
+
 /** The fee the trades above record: both paths score against it. */
 const FEE = { takerFeeBps: 60 };
-
-function mark(productId: string, minutes: number, price: string): MarkPoint {
-  return { productId, timeMs: START + minutes * MIN, price };
-}
 
 /** Reads both ways and compares every field. */
 function assertSame(
@@ -69,23 +73,41 @@ function assertSame(
   assert.deepEqual(live, exact);
 }
 
-/** Two products over three hours: BTC 100 -> 130 with a dip, ETH flat then up. */
+/** Two products over three hours: BTC 100 -> 130 with a dip, ETH flat then up; asks above bids. */
 function market(): MarkPoint[] {
   const marks: MarkPoint[] = [];
   for (let minute = 0; minute <= 180; minute += 1) {
     const btc = 100 + 30 * Math.sin(minute / 20) + minute / 10;
-    marks.push(mark("BTC-USD", minute, btc.toFixed(2)));
-    if (minute % 3 === 0) marks.push(mark("ETH-USD", minute, (10 + minute / 60).toFixed(3)));
+    marks.push(markAt("BTC-USD", minute, { bid: btc.toFixed(2), ask: (btc + 0.05).toFixed(2) }));
+    if (minute % 3 === 0) {
+      const eth = 10 + minute / 60;
+      marks.push(markAt("ETH-USD", minute, { bid: eth.toFixed(3), ask: (eth + 0.002).toFixed(3) }));
+    }
   }
   return marks;
 }
 
+/**
+ * Spot BTC trades, and ETH on margin: a short at 5x stopped out, a 10x long closed at its target,
+ * a second replica's exit of that closed long (void), and a 20x short liquidated past its margin.
+ */
 const LEDGER: LedgerEvent[] = [
   opened(0),
   trade("1", "buy", "3", "100", 0),
+  ethTrade("5", "sell 20 at 10", 5, { ...SHORT, leverage: 5, stopLoss: "10.5" }),
   trade("2", "sell", "1", "120", 17),
+  ethTrade("6", "buy 20 at 10.5", 40, { ...SHORT, cause: "stop_loss", toolCallId: "exit:c5" }),
   trade("3", "buy", "2", "95", 61),
+  ethTrade("7", "buy 50 at 11", 70, { leverage: 10, takeProfit: "12" }),
+  ethTrade("8", "sell 50 at 12", 120, { cause: "take_profit", toolCallId: "exit:c7" }),
+  ethTrade("10", "sell 100 at 12.1", 125, { ...SHORT, leverage: 20 }),
+  ethTrade("9", "sell 50 at 12", 130, { cause: "liquidation", toolCallId: "exit:c7" }),
   trade("4", "sell", "4", "110", 150),
+  ethTrade("11", "buy 100 at 12.9", 170, {
+    ...SHORT,
+    cause: "liquidation",
+    toolCallId: "exit:c10",
+  }),
 ];
 
 Deno.test("running metrics equal computeMetrics at every market time of an in-order replay", () => {
@@ -112,12 +134,17 @@ Deno.test("running metrics equal computeMetrics at every market time of an in-or
 Deno.test("a late trade makes running metrics stale; a rebuild gives the exact figures", () => {
   const running = new RunningMetrics({ agent: "a" });
   const marks = market().filter((point) => point.timeMs <= START + 90 * MIN);
-  const events = LEDGER.slice(0, 3);
-  for (const event of events.slice(0, 2)) running.addEvent(event);
-  for (const point of marks) running.addMark(point);
+  const events = LEDGER.filter((event) => Date.parse(event.time) <= START + 61 * MIN);
+  const early = events.slice(0, -1);
+  for (const point of marks) {
+    while (early.length > 0 && Date.parse(early[0]!.time) <= point.timeMs) {
+      running.addEvent(early.shift()!);
+    }
+    running.addMark(point);
+  }
   running.read(START + 90 * MIN, FEE);
-  // Trade 3 happened at minute 61, long settled: only a rebuild can account for it.
-  running.addEvent(events[2]!);
+  // The last of them happened at minute 61, long settled: only a rebuild can account for it.
+  running.addEvent(events.at(-1)!);
   assert.equal(running.stale, true);
   assert.throws(() => running.read(START + 90 * MIN, FEE), /stale/);
   assertSame(running, events, marks, START + 90 * MIN);
@@ -168,4 +195,19 @@ Deno.test("running metrics equal computeMetrics for inputs arriving in any order
     ),
     { numRuns: 60 },
   );
+});
+
+Deno.test("the margin ledger the running tests replay is scored: shorts, leverage, exits, bad debt", () => {
+  const metrics = computeMetrics(LEDGER, market(), {
+    agent: "a",
+    endMs: START + 180 * MIN,
+    ...FEE,
+  });
+  // Two BTC sells and three ETH closes (the void exit closes nothing): the sells and the target
+  // win, the stop and the liquidation lose.
+  assert.equal(metrics.roundTrips, 5);
+  assert.equal(metrics.winRate, 0.6);
+  // The liquidation lost $20 more than its margin: the house's bad debt, not the account's.
+  assert.equal(metrics.cash, "1045");
+  assert.equal(metrics.finalEquity, "1045");
 });

@@ -25,32 +25,38 @@ import {
   createLedgerState,
   DEFAULT_TRADE_CONFIG,
   executeTrade,
+  exitTrade,
+  exitTrigger,
   roundedString,
   type TradeConfig,
+  type TradeRequest,
 } from "../../core/ledger/mod.ts";
 import {
   type AgentMetrics,
+  at,
   BENCHMARK_NAME,
   buildLedgerReport,
   buyAndHoldLedger,
   buyAndHoldReturn,
   computeMetrics,
   markPointsFromTicks,
+  MIN,
   netReturnPct,
+  roundTrips,
   RunningMetrics,
   scoringTakerFeeBps,
+  START,
 } from "./_imports.ts";
 
-const MIN = 60_000;
-const START = Date.parse("2017-09-03T00:00:00.000Z");
 const MINUTES = 240;
-const CONFIG: TradeConfig = { takerFeeBps: 25, slippageBps: 0 };
+const CONFIG: TradeConfig = {
+  takerFeeBps: 25,
+  slippageBps: 0,
+  allowShort: true,
+  maxLeverage: 20,
+};
 const FEE = { takerFeeBps: CONFIG.takerFeeBps };
 const END_MS = START + MINUTES * MIN;
-
-function at(minutes: number): string {
-  return new Date(START + minutes * MIN).toISOString();
-}
 
 function quote(productId: string, minute: number): PriceTick {
   const mid = productId === "BTC-USD"
@@ -68,21 +74,32 @@ function quote(productId: string, minute: number): PriceTick {
   };
 }
 
-/** Orders by minute: [agent, product, action, quantity]. */
-const ORDERS: Record<number, [string, string, "buy" | "sell", string][]> = {
+/** Margin terms of an order. */
+type Terms = Pick<TradeRequest, "leverage" | "stopLoss" | "takeProfit">;
+
+/**
+ * Orders by minute: [agent, product, action, quantity, margin terms]. Delta trades on margin: a
+ * 5x BTC short closed at its target, a 10x ETH long stopped out, a 20x BTC short liquidated.
+ */
+const ORDERS: Record<number, [string, string, "buy" | "sell", string, Terms?][]> = {
   2: [["beta", "ETH-USD", "buy", "200"]],
   5: [["alpha", "BTC-USD", "buy", "12"]],
   40: [["gamma", "BTC-USD", "buy", "6"]],
+  45: [["delta", "BTC-USD", "sell", "5", { leverage: 5, takeProfit: "3900" }]],
   70: [["alpha", "BTC-USD", "sell", "6"]],
   100: [["alpha", "ETH-USD", "buy", "50"]],
+  130: [["delta", "ETH-USD", "buy", "100", { leverage: 10, stopLoss: "300" }]],
   150: [["beta", "ETH-USD", "sell", "200"], ["gamma", "BTC-USD", "sell", "2"]],
+  160: [["delta", "BTC-USD", "sell", "3", { leverage: 20 }]],
   200: [["alpha", "BTC-USD", "sell", "6"]],
 };
 
 /**
- * Three agents over four hours of two products, traded through core/ledger at 25 bps: alpha and
- * beta open with $100,000 at the start, gamma with $50,000 half an hour later. Beta also has a
- * refused request, which changes no score. Returns the inputs in arrival order.
+ * Four agents over four hours of two products, traded through core/ledger at 25 bps: alpha and
+ * beta open with $100,000 at the start, gamma with $50,000 half an hour later, delta with
+ * $100,000 at minute 40. Beta also has a refused request, which changes no score. The engine's
+ * exits (core/ledger/exits.ts) close delta's positions at the first quote that crosses them.
+ * Returns the inputs in arrival order.
  */
 function arenaHistory(): { events: LedgerEvent[]; ticks: PriceTick[]; inputs: DashboardInput[] } {
   const ledger = createLedgerState();
@@ -106,6 +123,14 @@ function arenaHistory(): { events: LedgerEvent[]; ticks: PriceTick[]; inputs: Da
       inputs.push({ kind: "price", tick });
     }
     if (minute === 30) record(accountOpenedEvent("gamma", { cash: "50000", time: at(30) }));
+    if (minute === 40) record(accountOpenedEvent("delta", { cash: "100000", time: at(40) }));
+    for (const account of ledger.accounts.values()) {
+      for (const position of [...account.positions.values()]) {
+        const tick = latest.get(position.productId)!;
+        const trigger = exitTrigger(position, tick);
+        if (trigger) record(exitTrade(account, position, { trigger, tick, config: CONFIG }));
+      }
+    }
     if (minute === 31) {
       record({
         v: 1,
@@ -117,13 +142,14 @@ function arenaHistory(): { events: LedgerEvent[]; ticks: PriceTick[]; inputs: Da
         time: at(31),
       });
     }
-    for (const [agent, productId, action, quantity] of ORDERS[minute] ?? []) {
+    for (const [agent, productId, action, quantity, terms] of ORDERS[minute] ?? []) {
       const decision = executeTrade(ledger.accounts.get(agent)!, {
         agent,
         toolCallId: `c${++call}`,
         productId,
         quantity,
         action,
+        ...terms,
       }, { price: latest.get(productId), config: CONFIG });
       assert.ok(decision.ok, decision.ok ? "" : decision.reason);
       record(decision.event);
@@ -161,7 +187,7 @@ function dashboard(inputs: DashboardInput[], takerFeeBps?: number): DashboardSta
   return state;
 }
 
-const AGENTS = ["alpha", "beta", "gamma"];
+const AGENTS = ["alpha", "beta", "gamma", "delta"];
 const history = arenaHistory();
 const marks = markPointsFromTicks(history.ticks);
 const batch = new Map(
@@ -186,6 +212,12 @@ Deno.test("the fixture is sensitive: Sharpe is defined and the fee changes the b
   assert.equal(scoringTakerFeeBps(history.events), 25, "the fee the trades record");
   assert.equal(scoringTakerFeeBps(history.events, 10), 10, "a configured fee wins");
   assert.equal(scoringTakerFeeBps([], undefined), DEFAULT_TRADE_CONFIG.takerFeeBps);
+  const delta = roundTrips(history.events).trips.filter((trip) => trip.agent === "delta");
+  assert.deepEqual(
+    delta.map((trip) => [trip.side, trip.cause]),
+    [["short", "take_profit"], ["long", "stop_loss"], ["short", "liquidation"]],
+    "delta's positions are closed by the engine",
+  );
 });
 
 Deno.test("running metrics fed in arrival order equal the batch metrics field for field", () => {

@@ -16,9 +16,13 @@
     "#db61a2",
   ];
   const BENCHMARK_COLOR = "#8b949e";
+  const LIQUIDATION_COLOR = "#f85149";
+  /** The engine's exits by cause, as core/dashboard/view.ts (EXIT_LABELS) names them. */
+  const EXIT_LABELS = { stop_loss: "STOP", take_profit: "TARGET", liquidation: "LIQ" };
   const charts = {
     equity: null,
     equityTouched: false,
+    equityAxis: null,
     equitySeries: new Map(),
     prices: new Map(),
   };
@@ -210,13 +214,97 @@
     crosshair: { mode: 0 },
   });
 
-  /** The equity axis: whole dollars, or the return on the starting cash. */
-  function equityFormatter(view) {
-    const start = Number(view.agents[0] ? view.agents[0].portfolio.startingCash : 0);
-    if (page.axis === "pct" && start > 0) {
-      return (value) => pct((value / start - 1) * 100);
+  /** A row's equity curve on the chosen axis: dollars, or the return on its own starting cash. */
+  function equityData(row) {
+    const start = Number(row.portfolio ? row.portfolio.startingCash : row.startingCash);
+    if (page.axis !== "pct" || !(start > 0)) return row.equityCurve;
+    return row.equityCurve.map((point) => ({
+      time: point.time,
+      value: (point.value / start - 1) * 100,
+    }));
+  }
+
+  /** A trade's label: `SHORT 5x`, `COVER` and an exit badge (core/dashboard/view.ts tradeLabel). */
+  function tradeLabelHtml(trade) {
+    const leverage = trade.leverage > 1 ? " " + trade.leverage + "x" : "";
+    return escapeHtml(trade.action.toUpperCase()) + leverage + exitBadge(trade.cause);
+  }
+
+  function exitBadge(cause) {
+    return cause && EXIT_LABELS[cause]
+      ? ` <span class="exit-badge exit-${cause}">${EXIT_LABELS[cause]}</span>`
+      : "";
+  }
+
+  /** A position's side, with its leverage above 1: `short 5x`. */
+  function sideText(position) {
+    return position.side + (position.leverage > 1 ? " " + position.leverage + "x" : "");
+  }
+
+  /** A price chart marker: an arrow per agent trade, a square or circle per engine exit. */
+  function fillMarker(view, fill, labelled) {
+    const up = fill.side === "buy";
+    const marker = {
+      time: fill.time,
+      position: up ? "belowBar" : "aboveBar",
+      shape: up ? "arrowUp" : "arrowDown",
+      color: colorOf(view, fill.agent),
+      text: labelled ? (up ? "B " : "S ") + fill.agent : "",
+      size: labelled ? 1 : 0.7,
+    };
+    if (!fill.cause) return marker;
+    return Object.assign(marker, {
+      shape: fill.cause === "take_profit" ? "circle" : "square",
+      color: fill.cause === "liquidation" ? LIQUIDATION_COLOR : marker.color,
+      text: EXIT_LABELS[fill.cause] + (labelled ? " " + fill.agent : ""),
+      size: 1,
+    });
+  }
+
+  // ---- tables: one list of columns gives a table's header and its cells ----
+
+  /**
+   * Fills a table: its header from the columns once, then a row per item. A column has `head`,
+   * and optionally `title`, `left`, `field` (data-field), `cls(row)` and `tip(row)` (a title);
+   * `cell(row)` gives the cell's HTML and `attrs(row)` the row's attributes.
+   */
+  function renderTable(id, table) {
+    const element = $(id);
+    if (!element.tHead) {
+      const heads = table.columns.map((c) =>
+        `<th${c.left ? ' class="left"' : ""}${
+          c.title ? ` title="${escapeHtml(c.title)}"` : ""
+        }>${c.head}</th>`
+      );
+      element.innerHTML = `<thead><tr>${heads.join("")}</tr></thead><tbody></tbody>`;
     }
-    return usdAxis;
+    const rows = table.rows.map((row) =>
+      `<tr ${table.attrs(row)}>${
+        table.columns.map((c) => {
+          const cls = [c.left ? "left" : "", c.cls ? c.cls(row) : ""].filter(Boolean).join(" ");
+          return `<td${cls ? ` class="${cls}"` : ""}${c.field ? ` data-field="${c.field}"` : ""}${
+            c.tip ? ` title="${escapeHtml(c.tip(row))}"` : ""
+          }>${c.cell(row)}</td>`;
+        }).join("")
+      }</tr>`
+    );
+    if (rows.length === 0) {
+      rows.push(`<tr><td colspan="${table.columns.length}" class="empty">${table.empty}</td></tr>`);
+    }
+    element.tBodies[0].innerHTML = rows.join("");
+  }
+
+  /** The agent column of a table, with the agent's colour. */
+  function agentColumn(view) {
+    return {
+      head: "Agent",
+      left: true,
+      cls: () => "agent-name",
+      cell: (row) =>
+        `<span class="agent-dot" style="background:${colorOf(view, row.agent)}"></span>${
+          escapeHtml(row.agent)
+        }`,
+    };
   }
 
   // ---- sections ----
@@ -291,7 +379,11 @@
       watchTouch($("equity-chart"), () => charts.equityTouched = true);
       fitOnResize($("equity-chart"), charts.equity, () => charts.equityTouched);
     }
-    charts.equity.applyOptions({ localization: { priceFormatter: equityFormatter(view) } });
+    charts.equity.applyOptions({
+      localization: { priceFormatter: page.axis === "pct" ? pct : usdAxis },
+    });
+    const axisChanged = charts.equityAxis !== page.axis;
+    charts.equityAxis = page.axis;
     const wanted = new Map(view.agents.map((a) => [a.name, a]));
     if (view.benchmark) wanted.set(view.benchmark.name, view.benchmark);
     const before = new Map();
@@ -326,7 +418,7 @@
         lineStyle: benchmark ? 2 : 0,
         lastValueVisible: !faded,
       });
-      if (before.get(name) !== row.equityCurve) series.setData(row.equityCurve);
+      if (axisChanged || before.get(name) !== row.equityCurve) series.setData(equityData(row));
       const cls = ["legend-item"];
       if (isFocus) cls.push("focused");
       if (faded) cls.push("dimmed");
@@ -351,7 +443,9 @@
         `<span><span class="swatch" style="background:${colorOf(view, agent.name)}"></span>${
           escapeHtml(agent.name)
         }</span>`
-      ).join("") + '<span class="muted">▲ buy · ▼ sell</span>';
+      ).join("") +
+      '<span class="muted">▲ buy · ▼ sell · ■ stop · ● target · ' +
+      `<span style="color:${LIQUIDATION_COLOR}">■</span> liquidation</span>`;
     const grid = $("price-charts");
     if (view.products.length === 0 && !grid.firstChild) {
       grid.innerHTML = '<div class="empty">Waiting for prices…</div>';
@@ -399,43 +493,53 @@
         entry.focus = page.focus;
         const fills = focused(product.fills, (fill) => fill.agent);
         const labelled = fills.length <= MARKER_TEXT_LIMIT;
-        entry.markers.setMarkers(fills.map((fill) => ({
-          time: fill.time,
-          position: fill.side === "buy" ? "belowBar" : "aboveBar",
-          shape: fill.side === "buy" ? "arrowUp" : "arrowDown",
-          color: colorOf(view, fill.agent),
-          text: labelled ? (fill.side === "buy" ? "B " : "S ") + fill.agent : "",
-          size: labelled ? 1 : 0.7,
-        })));
+        entry.markers.setMarkers(fills.map((fill) => fillMarker(view, fill, labelled)));
       }
       if (!entry.touched) entry.chart.timeScale().fitContent();
     }
   }
 
   function renderPositions(view) {
-    const rows = [];
-    for (const agent of focused(view.agents, (a) => a.name)) {
-      for (const p of agent.portfolio.positions) {
-        rows.push(
-          `<tr data-agent="${escapeHtml(agent.name)}" data-product="${escapeHtml(p.productId)}">
-          <td class="left agent-name"><span class="agent-dot" style="background:${
-            colorOf(view, agent.name)
-          }"></span>${escapeHtml(agent.name)}</td>
-          <td class="left">${escapeHtml(p.productId)}</td>
-          <td>${qty(p.quantity)}</td>
-          <td>${usd(p.costBasis)}</td>
-          <td>${usd(p.marketValue)}</td>
-          <td class="${signClass(p.unrealizedPnl)}">${usd(p.unrealizedPnl)} (${
-            pct(p.unrealizedPnlPct)
-          })</td>
-        </tr>`,
-        );
-      }
-    }
-    if (rows.length === 0) {
-      rows.push('<tr><td colspan="6" class="empty">No open positions</td></tr>');
-    }
-    document.querySelector("#positions tbody").innerHTML = rows.join("");
+    const positions = focused(view.agents, (a) => a.name).flatMap((agent) =>
+      agent.portfolio.positions.map((p) => Object.assign({ agent: agent.name }, p))
+    );
+    renderTable("positions", {
+      rows: positions,
+      attrs: (p) => `data-agent="${escapeHtml(p.agent)}" data-product="${escapeHtml(p.productId)}"`,
+      empty: "No open positions",
+      columns: [
+        agentColumn(view),
+        { head: "Ticker", left: true, cell: (p) => escapeHtml(p.productId) },
+        {
+          head: "Side",
+          left: true,
+          field: "side",
+          cls: (p) => p.side,
+          cell: (p) => escapeHtml(sideText(p)),
+        },
+        { head: "Qty", cell: (p) => qty(p.quantity) },
+        { head: "Cost basis", cell: (p) => usd(p.costBasis) },
+        {
+          head: "Market value",
+          title: "Quantity at the closing quote",
+          cell: (p) => usd(p.marketValue),
+        },
+        {
+          head: "P&amp;L",
+          cls: (p) => signClass(p.unrealizedPnl),
+          cell: (p) => `${usd(p.unrealizedPnl)} (${pct(p.unrealizedPnlPct)})`,
+        },
+        {
+          head: "Stop · target · liq.",
+          title: "Prices at which the engine closes the position: its stop loss, take profit " +
+            "and liquidation",
+          cls: () => "muted",
+          cell: (p) =>
+            [p.stopLoss, p.takeProfit, p.liquidationPrice]
+              .map((price) => price ? priceText(price) : "—").join(" · "),
+        },
+      ],
+    });
   }
 
   function renderTrades(view) {
@@ -444,47 +548,81 @@
       if (!page.firstRender && !seenTrades.has(t.eventId)) fresh.add(t.eventId);
       seenTrades.add(t.eventId);
     }
-    const rows = focused(view.trades, (t) => t.agent).map((t) => {
-      return `<tr data-trade="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}"${
-        fresh.has(t.eventId) ? ' class="fresh"' : ""
-      }>
-        <td class="left muted" title="${escapeHtml(t.time)}">${escapeHtml(shortTime(t.time))}</td>
-        <td class="left agent-name">${escapeHtml(t.agent)}</td>
-        <td class="left ${t.side}">${t.side.toUpperCase()}</td>
-        <td class="left">${escapeHtml(t.productId)}</td>
-        <td>${qty(t.quantity)}</td>
-        <td>${priceText(t.fillPrice)}</td>
-        <td>${usd(t.notional)}</td>
-        <td class="muted">${usd(t.fee)}</td>
-      </tr>`;
+    renderTable("trades", {
+      rows: focused(view.trades, (t) => t.agent),
+      attrs: (t) =>
+        `data-trade="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}"${
+          fresh.has(t.eventId) ? ' class="fresh"' : ""
+        }`,
+      empty: "No trades yet",
+      columns: [
+        {
+          head: "Time",
+          left: true,
+          cls: () => "muted",
+          tip: (t) => t.time,
+          cell: (t) => escapeHtml(shortTime(t.time)),
+        },
+        agentColumn(view),
+        { head: "Side", left: true, field: "side", cls: (t) => t.side, cell: tradeLabelHtml },
+        { head: "Product", left: true, cell: (t) => escapeHtml(t.productId) },
+        { head: "Qty", cell: (t) => qty(t.quantity) },
+        { head: "Price", cell: (t) => priceText(t.fillPrice) },
+        { head: "Notional", cell: (t) => usd(t.notional) },
+        { head: "Fee", cls: () => "muted", cell: (t) => usd(t.fee) },
+      ],
     });
-    if (rows.length === 0) rows.push('<tr><td colspan="8" class="empty">No trades yet</td></tr>');
-    document.querySelector("#trades tbody").innerHTML = rows.join("");
   }
 
   function renderRoundTrips(view) {
-    const trips = view.roundTrips || [];
-    const rows = focused(trips, (t) => t.agent).map((t) =>
-      `<tr data-trip="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}">
-        <td class="left muted" title="${escapeHtml(t.openedAt)} → ${escapeHtml(t.closedAt)}">${
-        escapeHtml(shortTime(t.closedAt))
-      }</td>
-        <td class="left agent-name">${escapeHtml(t.agent)}</td>
-        <td class="left">${escapeHtml(t.productId)}</td>
-        <td data-field="pnl" class="${signClass(t.pnl)}">${usd(t.pnl)} <span class="muted">(${
-        pct(t.pnlPct)
-      })</span></td>
-        <td data-field="hold">${holdText(t.holdMinutes)}</td>
-        <td>${qty(t.quantity)}</td>
-        <td>${priceText(t.entryPrice)}</td>
-        <td>${priceText(t.exitPrice)}</td>
-        <td class="muted">${usd(t.fees)}</td>
-      </tr>`
-    );
-    if (rows.length === 0) {
-      rows.push('<tr><td colspan="9" class="empty">No completed round trips yet</td></tr>');
-    }
-    document.querySelector("#round-trips tbody").innerHTML = rows.join("");
+    renderTable("round-trips", {
+      rows: focused(view.roundTrips || [], (t) => t.agent),
+      attrs: (t) => `data-trip="${escapeHtml(t.eventId)}" data-agent="${escapeHtml(t.agent)}"`,
+      empty: "No completed round trips yet",
+      columns: [
+        {
+          head: "Closed",
+          left: true,
+          cls: () => "muted",
+          tip: (t) => t.openedAt + " → " + t.closedAt,
+          cell: (t) => escapeHtml(shortTime(t.closedAt)),
+        },
+        agentColumn(view),
+        { head: "Product", left: true, cell: (t) => escapeHtml(t.productId) },
+        {
+          head: "Side",
+          left: true,
+          field: "side",
+          title: "Closed by the agent, or by the engine at a stop, target or liquidation",
+          cell: (t) => escapeHtml(t.side) + exitBadge(t.cause),
+        },
+        {
+          head: "P&amp;L",
+          field: "pnl",
+          cls: (t) => signClass(t.pnl),
+          cell: (t) => `${usd(t.pnl)} <span class="muted">(${pct(t.pnlPct)})</span>`,
+        },
+        {
+          head: "Held",
+          field: "hold",
+          title: "Close time minus the average time of the entries",
+          cell: (t) => holdText(t.holdMinutes),
+        },
+        { head: "Qty", cell: (t) => qty(t.quantity) },
+        {
+          head: "Entry",
+          title: "Average entry price per unit",
+          cell: (t) => priceText(t.entryPrice),
+        },
+        { head: "Exit", cell: (t) => priceText(t.exitPrice) },
+        {
+          head: "Fees",
+          title: "Closing fee and the entries' fees on the quantity closed",
+          cls: () => "muted",
+          cell: (t) => usd(t.fees),
+        },
+      ],
+    });
   }
 
   function renderFeed(view) {
@@ -511,6 +649,8 @@
               openDetails.has(f.id) ? " open" : ""
             }><summary>JSON</summary><pre>${escapeHtml(prettyJson(f.raw))}</pre></details>`
             : "");
+      } else if (f.kind === "exit") {
+        body = `<div class="text exit exit-${escapeHtml(f.cause)}">${escapeHtml(f.text)}</div>`;
       } else {
         body = `<div class="text ${f.kind}">${escapeHtml(f.text)}</div>`;
       }
@@ -688,8 +828,20 @@
 
   function start() {
     wireControls();
-    // For tests and the console: the view the page shows and its sequence number.
-    globalThis.arenaDashboard = { view: () => page.view, seq: () => page.seq };
+    // For tests and the console: the view the page shows, its sequence number and the last
+    // value each equity line draws on the chosen axis.
+    globalThis.arenaDashboard = {
+      view: () => page.view,
+      seq: () => page.seq,
+      equityLast: () => {
+        const last = {};
+        for (const [name, series] of charts.equitySeries) {
+          const data = series.data();
+          last[name] = data.length ? data[data.length - 1].value : null;
+        }
+        return last;
+      },
+    };
     const embedded = document.getElementById("report-data");
     if (embedded) {
       $("download").remove();
