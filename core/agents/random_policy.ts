@@ -6,13 +6,24 @@
  * how much of its result its trading pattern alone (count, size, fees) would give by chance.
  * Deterministic for a seed: the schedule and every draw come from the seed, the agent's tick and
  * the portfolio, never from the wall clock.
+ *
+ * Each buy states a confidence drawn uniformly from the rules policies' range (0.5 to 0.9, via
+ * `signalConfidence` of a random strength) on a stream of its own, so the trades are those of the
+ * same seed without confidences, and the trader's calibration is the no-skill baseline of an entry
+ * that states confidences. It states no stop or target: engine exits would add trades the
+ * matched count and turnover do not include.
  */
 
 import { Decimal } from "decimal.js";
 import type { MarketSnapshot } from "../contracts/market.ts";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import { createPrng, randomInt, seedFrom } from "../prng.ts";
-import { roundDownQuantity, type RulesDecision, type RulesOrder } from "./rules.ts";
+import {
+  roundDownQuantity,
+  type RulesDecision,
+  type RulesOrder,
+  signalConfidence,
+} from "./rules.ts";
 
 /** What one random trader matches in one window. */
 export interface RandomTarget {
@@ -79,6 +90,7 @@ export function decideRandom(
   }
   let cash = new Decimal(portfolio.cash);
   const random = createPrng(seedFrom(`${target.seed}:${snapshot.tick}`));
+  const confidence = createPrng(seedFrom(`${target.seed}:${snapshot.tick}:confidence`));
   const orders: RulesOrder[] = [];
   for (let i = 0; i < count; i++) {
     const holdings = [...held.keys()].filter((id) => products.some((p) => p.productId === id));
@@ -112,6 +124,7 @@ export function decideRandom(
       action: "buy",
       quantity: quantity.toFixed(),
       reason: "coin flip",
+      confidence: signalConfidence(confidence(), 1),
     });
     held.set(product.productId, (held.get(product.productId) ?? new Decimal(0)).plus(quantity));
     cash = cash.minus(quantity.times(ask).times(feeRate.plus(1)));

@@ -69,3 +69,26 @@ Deno.test("decideRandom sells from holdings when it cannot buy, never more than 
     "deterministic for the same input",
   );
 });
+
+Deno.test("decideRandom states a seeded confidence from 0.5 to 0.9 on buys only, no exit levels", () => {
+  const market = [product("BTC-USD", rising(4000)), product("ETH-USD", rising(300))];
+  const busy = { ...target, trades: 40, notional: "40000" };
+  const confidences: number[] = [];
+  for (let tick = 1; tick <= 12; tick++) {
+    const input = { snapshot: snapshot(market, tick), portfolio: portfolio("100000") };
+    const decision = decideRandom(input, { target: busy });
+    assert.deepEqual(decideRandom(input, { target: busy }), decision, "deterministic");
+    for (const order of decision.orders) {
+      assert.equal(order.stopLoss, undefined);
+      assert.equal(order.takeProfit, undefined);
+      if (order.action === "sell") {
+        assert.equal(order.confidence, undefined, "a sale states no confidence");
+        continue;
+      }
+      assert.ok(order.confidence! >= 0.5 && order.confidence! <= 0.9, `${order.confidence}`);
+      confidences.push(order.confidence!);
+    }
+  }
+  assert.ok(confidences.length >= 12, `${confidences.length} buys`);
+  assert.ok(new Set(confidences).size >= 8, `confidences vary: ${confidences}`);
+});

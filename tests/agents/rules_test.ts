@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { Decimal } from "decimal.js";
+import fc from "fast-check";
 import {
   decideBrainrot,
   decideMomentum,
   decideScalper,
+  exitLevels,
   productTrend,
   roundDownQuantity,
   roundTripFee,
+  signalConfidence,
 } from "../../core/agents/rules.ts";
 import { falling, portfolio, position, product, rising, snapshot } from "./_snapshots.ts";
 
@@ -85,7 +88,7 @@ Deno.test("brainrot never sells at a loss, however deep", () => {
   assert.equal(decision.orders.filter((order) => order.action === "sell").length, 0);
 });
 
-Deno.test("brainrot takes profit at 5 % above cost", () => {
+Deno.test("brainrot takes profit at 5 % above cost on a position without a desk target", () => {
   const market = snapshot([product("BTC-USD", falling(4300))]);
   const decision = decideBrainrot(market, portfolio("0", [position("BTC-USD", "10", "4000")]));
   assert.deepEqual(decision.orders.map((order) => [order.action, order.quantity]), [[
@@ -96,7 +99,7 @@ Deno.test("brainrot takes profit at 5 % above cost", () => {
 
 const FRICTIONLESS = { takerFeeBps: 0 };
 
-Deno.test("scalper without fees takes profit at +0.3 % and stops out at -0.2 % of bid vs cost", () => {
+Deno.test("scalper without fees exits a position without desk levels at +0.3 % and -0.2 % of bid vs cost", () => {
   const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
   const win = decideScalper(
     snapshot([product("BTC-USD", flat, { bid: 1003.1, ask: 1003.2 })]),
@@ -212,4 +215,161 @@ Deno.test("buys never exceed cash including a 60 bps fee", () => {
     }
     assert.ok(spent.lte(1000), `${decide.name} spent ${spent}`);
   }
+});
+
+/** A position the desk holds exit levels for. */
+function planned(
+  quantity: string,
+  averageCost: string,
+  levels: { stopLoss?: string; takeProfit?: string; holdMinutes?: number },
+) {
+  return {
+    ...position("BTC-USD", quantity, averageCost, { holdMinutes: levels.holdMinutes }),
+    stopLoss: levels.stopLoss,
+    takeProfit: levels.takeProfit,
+  };
+}
+
+Deno.test("signalConfidence is 0.5 plus 0.4 x the signal's share of full scale, two decimals", () => {
+  assert.equal(signalConfidence(0, 0.01), 0.5);
+  assert.equal(signalConfidence(-0.3, 0.01), 0.5);
+  assert.equal(signalConfidence(0.0025, 0.01), 0.6);
+  assert.equal(signalConfidence(0.00333, 0.01), 0.63);
+  assert.equal(signalConfidence(0.05, 0.01), 0.9);
+  assert.throws(() => signalConfidence(0.1, 0), /Full scale must be positive, got 0/);
+});
+
+Deno.test("scalper states a +1.5 % target, a -1 % stop from the ask and its confidence", () => {
+  const decision = decideScalper(
+    snapshot([product("ETH-USD", { m15: [1], m5: [1], m1: [300, 300.3, 300.6] }, {
+      bid: 300.59,
+      ask: 300.61,
+    })]),
+    portfolio("100000"),
+  );
+  const order = decision.orders[0]!;
+  assert.equal(order.action, "buy");
+  // 300.61 x 1.015 = 305.11915 and x 0.99 = 297.6039, to the quote's 2 decimals (6 digits: 3).
+  assert.equal(order.takeProfit, "305.119");
+  assert.equal(order.stopLoss, "297.604");
+  // A 0.2 % rise over three closes is 0.4 of the 0.5 % full scale.
+  assert.equal(order.confidence, 0.66);
+  const steep = decideScalper(
+    snapshot([product("ETH-USD", { m15: [1], m5: [1], m1: [300, 302, 304] })]),
+    portfolio("100000"),
+  );
+  assert.equal(steep.orders[0]!.confidence, 0.9);
+});
+
+Deno.test("scalper leaves its stop and target to the desk but still exits at the hold limit", () => {
+  const flat = { m15: [100], m5: [100], m1: [100, 100, 100] };
+  const held = (holdMinutes: number) =>
+    portfolio("95000", [
+      planned("5", "1000", { stopLoss: "990", takeProfit: "1015", holdMinutes }),
+    ]);
+  for (const bid of [1020, 985]) {
+    const market = snapshot([product("BTC-USD", flat, { bid, ask: bid + 0.1 })]);
+    assert.equal(decideScalper(market, held(5)).orders.length, 0, `bid ${bid}`);
+  }
+  const market = snapshot([product("BTC-USD", flat, { bid: 1000, ask: 1000.1 })]);
+  assert.match(decideScalper(market, held(75)).orders[0]!.reason, /held 75 min/);
+});
+
+Deno.test("scalper skips an entry whose stop would not be under the bid (spread wider than it)", () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [1], m5: [1], m1: [980, 985, 990] }, { bid: 990, ask: 1000 }),
+  ]);
+  assert.equal(decideScalper(market, portfolio("100000")).orders.length, 0);
+});
+
+Deno.test("momentum states a stop 2 % under the ask, no target, and a confidence from the trend", () => {
+  const decision = decideMomentum(
+    snapshot([product("BTC-USD", rising(4000), { bid: 3999.5, ask: 4000.5 })]),
+    portfolio("100000"),
+  );
+  const order = decision.orders[0]!;
+  assert.equal(order.stopLoss, "3920.49");
+  assert.equal(order.takeProfit, undefined);
+  // 15m +4.44 % is 3.24 % beyond the 1.2 % round trip: 0.81 of the 4 % full scale.
+  assert.equal(order.confidence, 0.82);
+  const weaker = decideMomentum(
+    snapshot([product("BTC-USD", { m15: [4000, 4040, 4080], m5: [1, 2], m1: [1, 2] })]),
+    portfolio("100000"),
+  );
+  assert.equal(weaker.orders[0]!.confidence, 0.58);
+});
+
+Deno.test("momentum leaves a stopped position to the desk but sells it on a reversal", () => {
+  const held = portfolio("50000", [planned("2.5", "4000", { stopLoss: "3920" })]);
+  const sinking = { m15: [3000, 3500, 3800], m5: [3700, 3750, 3800], m1: [3790, 3795, 3800] };
+  assert.equal(decideMomentum(snapshot([product("BTC-USD", sinking)]), held).orders.length, 0);
+  const reversal = { m15: [3000, 3500, 3800], m5: [3900, 3850, 3800], m1: [3820, 3810, 3800] };
+  const sell = decideMomentum(snapshot([product("BTC-USD", reversal)]), held).orders;
+  assert.deepEqual(sell.map((order) => [order.action, order.quantity]), [["sell", "2.5"]]);
+  assert.equal(sell[0]!.stopLoss, undefined, "sales state no levels");
+  // Without a desk stop the policy still cuts the loser itself.
+  const bare = portfolio("50000", [position("BTC-USD", "2.5", "4000")]);
+  assert.match(
+    decideMomentum(snapshot([product("BTC-USD", sinking)]), bare).orders[0]!.reason,
+    /cutting a loser at -5\.00%/,
+  );
+});
+
+Deno.test("brainrot states a target 6.2 % over its average cost after the buy and no stop", () => {
+  const market = snapshot([product("BTC-USD", { m15: [1], m5: [1], m1: [3900, 4000] })]);
+  const fresh = decideBrainrot(market, portfolio("80000")).orders[0]!;
+  assert.equal(fresh.takeProfit, "4248");
+  assert.equal(fresh.stopLoss, undefined);
+  // 1m +2.56 % is beyond the 2 % full scale.
+  assert.equal(fresh.confidence, 0.9);
+  // Averaging down: 10 at 5000 plus 9.90099009 at 4000 average 4502.4876 (x 1.062: 4781.6418).
+  const added = decideBrainrot(
+    market,
+    portfolio("80000", [planned("10", "5000", { takeProfit: "5310" })]),
+  ).orders[0]!;
+  assert.equal(added.quantity, "9.90099009");
+  assert.equal(added.takeProfit, "4781.64");
+});
+
+Deno.test("brainrot leaves a position with a desk target to the desk, however high", () => {
+  const market = snapshot([product("BTC-USD", falling(5000))]);
+  const held = portfolio("0", [planned("10", "4000", { takeProfit: "4248" })]);
+  assert.equal(decideBrainrot(market, held).orders.length, 0);
+});
+
+Deno.test("exit levels keep the quote's decimals or six significant digits", () => {
+  const plan = { reason: "", stop: 0.01, target: 0.015, confidence: 0.5 };
+  assert.deepEqual(exitLevels(new Decimal("4652.51"), { bid: "4652.50", plan }), {
+    stopLoss: "4605.98",
+    takeProfit: "4722.3",
+  });
+  assert.deepEqual(exitLevels(new Decimal("0.5"), { bid: "0.5", plan }), {
+    stopLoss: "0.495",
+    takeProfit: "0.5075",
+  });
+});
+
+Deno.test("exit levels are never on the wrong side of the bid", () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 10_000_000 }),
+    fc.integer({ min: 0, max: 5 }),
+    fc.integer({ min: 0, max: 300 }),
+    fc.integer({ min: 1, max: 500 }),
+    fc.integer({ min: 1, max: 500 }),
+    (units, decimals, spreadBps, stopBps, targetBps) => {
+      const ask = new Decimal(units).div(new Decimal(10).pow(decimals));
+      const bid = ask.times(1 - spreadBps / 10_000).toDecimalPlaces(decimals, Decimal.ROUND_DOWN);
+      if (bid.lte(0)) return;
+      const plan = {
+        reason: "",
+        stop: stopBps / 10_000,
+        target: targetBps / 10_000,
+        confidence: 1,
+      };
+      const levels = exitLevels(ask, { bid: bid.toFixed(decimals), plan });
+      if (!levels) return;
+      assert.ok(new Decimal(levels.stopLoss!).lt(bid), `stop ${levels.stopLoss} bid ${bid}`);
+      assert.ok(new Decimal(levels.takeProfit!).gt(bid), `target ${levels.takeProfit}`);
+    },
+  ));
 });

@@ -1,9 +1,22 @@
 /**
  * The demo end to end through the real task command: `deno task demo --no-tty` twice at once
- * (2 cores: about one demo's time), identical leaderboards, and the report is written.
+ * (2 cores: about one demo's time), identical leaderboards, and the report is written. Then the
+ * demo's arena in process, to read its ledger and prices: the desk's stops and targets fired.
  */
 
 import assert from "node:assert/strict";
+import { Decimal } from "decimal.js";
+import { defaultAgents } from "../../core/agents/strategies.ts";
+import { runArena } from "../../core/arena/arena.ts";
+import { DEMO_INTERVAL_SECONDS } from "../../core/arena/describe.ts";
+import { MemoryBus } from "../../core/bus/memory_bus.ts";
+import { arenaTopics } from "../../core/bus/topics.ts";
+import { loadFixtureCandles } from "../../core/connector/replay.ts";
+import { LedgerEvent } from "../../core/contracts/ledger.ts";
+import { PriceTick } from "../../core/contracts/market.ts";
+import { applyEvent, createLedgerState, tradeEffect } from "../../core/ledger/account.ts";
+import { createLogger } from "../../core/log.ts";
+import { RulesModel } from "../../core/models/rules_model.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TIMEOUT_MS = 150_000;
@@ -78,5 +91,73 @@ Deno.test("deno task demo runs offline to the end twice with the same leaderboar
     for (const dir of dirs) {
       await Deno.remove(new URL(dir, ROOT), { recursive: true }).catch(() => {});
     }
+  }
+});
+
+Deno.test("the demo's stops and targets fire on the desk, each at the bid of the first tick that crossed it", async () => {
+  const bus = new MemoryBus();
+  try {
+    // The demo's arena: bundled candles, a decision every 5 min, lockstep, the rules model.
+    await runArena(bus, {
+      agents: defaultAgents(),
+      models: [{ provider: new RulesModel({ runId: "demo" }) }],
+      market: {
+        kind: "replay",
+        source: await loadFixtureCandles("main"),
+        intervalSeconds: DEMO_INTERVAL_SECONDS,
+        lockstep: true,
+      },
+      log: createLogger("test", { level: "error", sink: () => {} }),
+    });
+    const topics = arenaTopics("");
+    const ticks: PriceTick[] = [];
+    await bus.readAll(topics.prices.topic, (record) => {
+      ticks.push(PriceTick.parse(JSON.parse(record.value)));
+      return Promise.resolve();
+    });
+    const events: LedgerEvent[] = [];
+    await bus.readAll(topics.ledger.topic, (record) => {
+      events.push(LedgerEvent.parse(JSON.parse(record.value)));
+      return Promise.resolve();
+    });
+
+    const state = createLedgerState();
+    const fired = { stop_loss: 0, take_profit: 0 };
+    const confidences = new Set<number>();
+    // The ledger is keyed by agent: each agent's events are in order.
+    for (const agent of new Set(events.map((event) => event.agent))) {
+      for (const event of events.filter((candidate) => candidate.agent === agent)) {
+        if (event.type === "trade_executed" && tradeEffect(event).opens) {
+          assert.ok(event.confidence !== undefined, `${event.eventId} states a confidence`);
+          confidences.add(event.confidence);
+          assert.ok(event.stopLoss ?? event.takeProfit, `${event.eventId} states a level`);
+        }
+        if (event.type === "trade_executed" && event.cause && event.cause !== "agent") {
+          assert.ok(event.cause === "stop_loss" || event.cause === "take_profit", event.cause);
+          fired[event.cause]++;
+          const position = state.accounts.get(agent)!.positions.get(event.productId)!;
+          assert.equal(event.quantity, position.quantity.toFixed(), "the whole position closes");
+          const crossed = ticks.find((tick) =>
+            tick.productId === event.productId && !tick.stale &&
+            Date.parse(tick.time) > position.lastTradeTimeMs &&
+            (event.cause === "stop_loss"
+              ? new Decimal(tick.bestBid).lte(position.stopLoss!.toString())
+              : new Decimal(tick.bestBid).gte(position.takeProfit!.toString()))
+          );
+          assert.ok(crossed, `a tick crossed the level of ${event.eventId}`);
+          assert.equal(event.time, crossed.time, `${event.eventId} fired at the first crossing`);
+          const bid = new Decimal(crossed.bestBid);
+          assert.ok(bid.eq(event.quotePrice), `${event.quotePrice} is the bid ${bid}`);
+          assert.ok(bid.eq(event.fillPrice), `filled at the bid (no slippage): ${event.fillPrice}`);
+        }
+        applyEvent(state, event);
+      }
+    }
+    assert.ok(fired.stop_loss > 0, "a stop fired");
+    assert.ok(fired.take_profit > 0, "a target fired");
+    assert.ok(confidences.size >= 5, `confidence varies: ${[...confidences]}`);
+    console.log(`demo engine exits: ${fired.stop_loss} stops, ${fired.take_profit} targets`);
+  } finally {
+    await bus.close();
   }
 });
