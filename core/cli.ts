@@ -25,6 +25,7 @@ import {
   type SecurityProtocol,
 } from "./bus/kafka_security.ts";
 import { KAFKA_CLIENTS, type KafkaClient } from "./bus/kafka_client.ts";
+import { DEFAULT_STARTING_CASH, LEVERAGE_CEILING, type TradeConfig } from "./ledger/trade.ts";
 
 /** The flags every service on a broker shares (see {@linkcode brokerCommand}). */
 export type ServiceFlags = {
@@ -282,6 +283,57 @@ export function intFlag(value: string): number {
   return number;
 }
 
+/** Parses `--max-leverage`: a whole number from 1 to {@linkcode LEVERAGE_CEILING}. */
+export function maxLeverageFlag(value: string): number {
+  const leverage = Number(value);
+  if (!Number.isInteger(leverage) || leverage < 1 || leverage > LEVERAGE_CEILING) {
+    throw new InvalidArgumentError(
+      `Leverage must be a whole number from 1 to ${LEVERAGE_CEILING}, got ${value}`,
+    );
+  }
+  return leverage;
+}
+
+/**
+ * Adds the trading desk's flags, declared once for the tools service, the arena and the
+ * tournament: `--starting-cash`, `--taker-fee-bps`, `--allow-short` and `--max-leverage`.
+ */
+// deno-lint-ignore no-explicit-any
+export function addTradeDeskFlags<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command
+    .option(
+      "--starting-cash <usd>",
+      "starting cash of each new account",
+      usdAmountFlag,
+      DEFAULT_STARTING_CASH,
+    )
+    .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", feeBpsFlag, 60)
+    .option("--allow-short", "a sell with nothing held opens a short (default: spot, long only)")
+    .option(
+      "--max-leverage <n>",
+      `highest leverage a trade may ask for, 1 to ${LEVERAGE_CEILING}; 1 = no borrowing`,
+      maxLeverageFlag,
+      1,
+    );
+}
+
+/** The desk settings of {@linkcode addTradeDeskFlags}' flags (and `--slippage-bps` where offered). */
+export function tradeConfigOf(flags: {
+  takerFeeBps: number;
+  slippageBps?: number;
+  allowShort?: boolean;
+  maxLeverage: number;
+}): TradeConfig {
+  return {
+    takerFeeBps: flags.takerFeeBps,
+    slippageBps: flags.slippageBps ?? 0,
+    allowShort: flags.allowShort === true,
+    maxLeverage: flags.maxLeverage,
+  };
+}
+
 /** Adds the model request controls: `--temperature`, `--seed`, `--max-tokens`, `--tool-choice`. */
 // deno-lint-ignore no-explicit-any
 export function addRequestControlFlags<Args extends any[], Opts extends OptionValues>(
@@ -328,9 +380,34 @@ export function addAgentProtocolFlags<Args extends any[], Opts extends OptionVal
     )
     .option(
       "--reply-timeout <seconds>",
-      "seconds an agent waits for one model reply or tool round (default 60)",
+      "seconds an agent waits for one model reply or tool round (default the model timeout + 5, " +
+        "at least 60)",
       positiveNumberFlag,
     );
+}
+
+/** How long agents wait, in ms (see {@linkcode agentWaits}). */
+export interface AgentWaits {
+  /** The wait for one model reply or tool round. */
+  replyTimeoutMs: number;
+  /** The wait for every agent's decision on a lockstep tick. */
+  lockstepTimeoutMs: number;
+}
+
+/**
+ * How long the agents of an arena or tournament wait: for a model reply a little longer than one
+ * HTTP request may take (`--reply-timeout`, else the model timeout plus 5 s, at least 60 s), and
+ * on a lockstep tick for a few replies, as the tool loop makes several calls per decision
+ * (`--lockstep-timeout`, else 4 replies, at least 120 s).
+ */
+export function agentWaits(flags: {
+  replyTimeout?: number;
+  timeoutMs: number;
+  lockstepTimeout?: number;
+}): AgentWaits {
+  const replySeconds = flags.replyTimeout ?? Math.max(60, flags.timeoutMs / 1000 + 5);
+  const lockstepSeconds = flags.lockstepTimeout ?? Math.max(120, 4 * replySeconds);
+  return { replyTimeoutMs: replySeconds * 1000, lockstepTimeoutMs: lockstepSeconds * 1000 };
 }
 
 /**

@@ -46,9 +46,10 @@ import {
   addAgentProtocolFlags,
   addKafkaSecurityFlags,
   addTopicPrefixFlag,
+  addTradeDeskFlags,
+  agentWaits,
   ensureWritableDir,
   fatalError,
-  feeBpsFlag,
   kafkaSecurityOf,
   logLevelOption,
   nonNegativeIntFlag,
@@ -56,8 +57,8 @@ import {
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
+  tradeConfigOf,
   usageError,
-  usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { createModel } from "../core/models/create_model.ts";
@@ -76,7 +77,7 @@ import { onShutdownSignals } from "../core/shutdown.ts";
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 
 const program = addAgentProtocolFlags(addModelFlags(addModelKindFlags(addKafkaSecurityFlags(
-  addTopicPrefixFlag(new Command())
+  addTradeDeskFlags(addTopicPrefixFlag(new Command()))
     .name("arena")
     .description("The whole arena in one process: market data, agents, model, tools, dashboards")
     .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")
@@ -116,8 +117,6 @@ const program = addAgentProtocolFlags(addModelFlags(addModelKindFlags(addKafkaSe
     .option("--name <name>", "run one agent with this name (default the three agents)")
     .addOption(new Option("--strategy <id>", "built-in strategy of --name").choices(STRATEGY_IDS))
     .option("--strategy-file <file>", 'custom strategy JSON: {"name", "prompt", "rules"?}')
-    .option("--starting-cash <usd>", "starting cash of each account", usdAmountFlag, "100000")
-    .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
     .option("--web", "start the web dashboard (default on, off with --demo)")
     .option("--no-web", "do not start the web dashboard")
     .option("--port <port>", "web dashboard port (0 picks a free one)", portFlag, 8787)
@@ -173,10 +172,7 @@ try {
   fail((error as Error).message);
 }
 const intervalSeconds = options.minInterval ?? (demo ? DEMO_INTERVAL_SECONDS : 60);
-// The agents wait for a model reply a little longer than one HTTP request may take, and a
-// lockstep tick waits for a few replies (the tool loop makes several calls per decision).
-const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
-const lockstepTimeoutSeconds = options.lockstepTimeout ?? Math.max(120, 4 * replyTimeoutSeconds);
+const waits = agentWaits(options);
 
 let market: ArenaMarket;
 let description: string;
@@ -208,7 +204,7 @@ if (replaying) {
     intervalSeconds,
     speed: options.speed,
     lockstep,
-    lockstepTimeoutMs: lockstepTimeoutSeconds * 1000,
+    lockstepTimeoutMs: waits.lockstepTimeoutMs,
     maxTicks: options.maxTicks,
   };
   description = `Replay of ${
@@ -349,7 +345,7 @@ try {
     log,
     onQuit: () => abort.abort(),
     startingCash: options.startingCash,
-    tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
+    tradeConfig: tradeConfigOf(options),
     dashboard: interactive ? "tty" : "plain",
     dashboardIntervalMs: interactive ? 250 : options.interval * 1000,
     web: web ? { port: options.port, host: options.host, authToken } : undefined,
@@ -359,7 +355,7 @@ try {
     },
     signal: abort.signal,
     topicPrefix: options.topicPrefix,
-    replyTimeoutMs: replyTimeoutSeconds * 1000,
+    replyTimeoutMs: waits.replyTimeoutMs,
     protocol: options.protocol,
     promptFormat: options.promptFormat,
     // Recorded answers carry the recording run's ids: decision and order ids must match them.

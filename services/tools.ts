@@ -1,5 +1,7 @@
 /**
  * Tools service: execute_trade, get_portfolio and calculator for every agent, on a durable ledger.
+ * Spot and long only by default; `--allow-short` and `--max-leverage N` open the margin desk (the
+ * tool definitions published on the catalog say so, and offer `leverage` when N > 1).
  *
  * `deno task tools` allows the network to localhost and 127.0.0.1 only. For a remote broker,
  * widen `--allow-net` with the broker's host:port and every advertised listener, e.g.
@@ -12,25 +14,22 @@
 
 import { arenaTopics } from "../core/bus/topics.ts";
 import {
+  addTradeDeskFlags,
   basisPointsFlag,
   brokerCommand,
-  feeBpsFlag,
   kafkaSecurityOf,
   parseFlags,
   positiveIntFlag,
   positiveNumberFlag,
-  usdAmountFlag,
+  tradeConfigOf,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { startService } from "../core/service.ts";
 import { startToolsNode } from "../core/tools/tools_node.ts";
-import type { TradeConfig } from "../core/ledger/trade.ts";
 
-const program = brokerCommand("tools", {
+const program = addTradeDeskFlags(brokerCommand("tools", {
   description: "Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger",
-})
-  .option("--starting-cash <usd>", "starting cash of each new account", usdAmountFlag, "100000")
-  .option("--taker-fee-bps <bps>", "taker fee in basis points (0 = frictionless)", feeBpsFlag, 60)
+}))
   .option(
     "--slippage-bps <bps>",
     "fill slippage in basis points against the trader",
@@ -56,10 +55,7 @@ const program = brokerCommand("tools", {
 
 const options = parseFlags(program);
 const log = createLogger("tools", { level: options.logLevel });
-const config: TradeConfig = {
-  takerFeeBps: options.takerFeeBps,
-  slippageBps: options.slippageBps,
-};
+const config = tradeConfigOf(options);
 await startService({
   name: "tools",
   bootstrapServers: options.bootstrapServers,
@@ -72,7 +68,7 @@ await startService({
     heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),
   },
 }, async ({ bus }) => {
-  // The tool definitions (with this fee) go on the tool catalog: routers offer exactly those.
+  // The tool definitions (with this fee, shorts and leverage) go on the tool catalog: routers offer exactly those.
   const node = await startToolsNode(bus, {
     log,
     topics: arenaTopics(options.topicPrefix),

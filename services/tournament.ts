@@ -39,15 +39,16 @@ import {
 import { loadMarketSets } from "../core/market/market_sets.ts";
 import {
   addAgentProtocolFlags,
+  addTradeDeskFlags,
+  agentWaits,
   ensureWritableDir,
-  feeBpsFlag,
   logLevelOption,
   nonNegativeIntFlag,
   parseFlags,
   positiveIntFlag,
   positiveNumberFlag,
+  tradeConfigOf,
   usageError,
-  usdAmountFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { formatProgressBar } from "../core/progress.ts";
@@ -72,7 +73,7 @@ const DEFAULT_RANDOM_BASELINES = 3;
 /** Seed of the statistics, the random traders and the runs' sampling seeds (seed + run). */
 const SEED = 1;
 
-const program = addAgentProtocolFlags(addModelFlags(
+const program = addAgentProtocolFlags(addModelFlags(addTradeDeskFlags(
   new Command()
     .name("tournament")
     .description(
@@ -100,13 +101,6 @@ const program = addAgentProtocolFlags(addModelFlags(
       nonNegativeIntFlag,
       DEFAULT_RANDOM_BASELINES,
     )
-    .option(
-      "--starting-cash <usd>",
-      "starting cash per account per window",
-      usdAmountFlag,
-      "100000",
-    )
-    .option("--taker-fee-bps <bps>", "taker fee in basis points", feeBpsFlag, 60)
     .option("--mask", "mask every window (default when any entry's model is not rules)")
     .option("--no-mask", "play the real data even with LLM entries")
     .option("--unmasked", "play every window masked and plain: the LLMs' memorisation gap")
@@ -114,7 +108,7 @@ const program = addAgentProtocolFlags(addModelFlags(
     .option("--json", "print only the JSON result on standard output")
     .option("--no-progress", "no progress bar")
     .addOption(logLevelOption()),
-));
+)));
 
 const options = parseFlags(program);
 const log = createLogger("tournament", {
@@ -173,7 +167,6 @@ function provider(model: string, context: ProviderContext): ModelProvider {
   });
 }
 
-const replyTimeoutSeconds = options.replyTimeout ?? Math.max(60, options.timeoutMs / 1000 + 5);
 const bar = progressBar(options.progress);
 const abort = new AbortController();
 // Ctrl-C or SIGTERM stops the run; the partial results are still written.
@@ -191,10 +184,9 @@ const result = await runTournament(entries, {
   costPerMillionTokens: priceOverrides(options, entries.map((entry) => entry.model)),
   protocol: options.protocol,
   promptFormat: options.promptFormat,
-  replyTimeoutMs: replyTimeoutSeconds * 1000,
-  lockstepTimeoutMs: Math.max(120, 4 * replyTimeoutSeconds) * 1000,
+  ...agentWaits(options),
   startingCash: options.startingCash,
-  tradeConfig: { takerFeeBps: options.takerFeeBps, slippageBps: 0 },
+  tradeConfig: tradeConfigOf(options),
   log,
   signal: abort.signal,
   onProgress: bar.update,

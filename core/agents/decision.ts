@@ -4,7 +4,8 @@
  */
 
 import { z } from "zod";
-import type { ResponseFormat } from "../contracts/chat.ts";
+import type { ResponseFormat, ToolDefinition } from "../contracts/chat.ts";
+import { LEVERAGE_CEILING } from "../ledger/trade.ts";
 import { findJsonValues } from "../models/text_tool_calls.ts";
 
 /** How an agent talks to its model: the tool loop (the original's) or one JSON decision per call. */
@@ -30,51 +31,39 @@ export const REASON_MAX_LENGTH = 120;
 /** The name of the decision's JSON Schema in `response_format`. */
 export const DECISION_SCHEMA_NAME = "trading_decision";
 
-/** The schema of one decision, with the product ids the model may name. */
-export function decisionSchema(productIds: readonly string[]) {
-  const products = productIds.length > 0
-    ? z.enum(productIds as [string, ...string[]])
-    : z.string().min(1);
-  return z.object({
-    reasoning: z.string().max(REASONING_MAX_LENGTH).describe(
-      "Short reasoning behind the decision",
-    ),
-    decisions: z.array(
-      z.object({
-        product_id: products.describe("A product from the market data"),
-        action: z.enum(["buy", "sell", "hold"]),
-        quantity: z.number().min(0).describe("Units of the product; 0 for hold"),
-        reason: z.string().max(REASON_MAX_LENGTH).describe("A few words"),
-      }).strict(),
-    ).describe("One entry per product you act on; products left out are held"),
-  }).strict();
+/** What a desk lets a decision ask for beyond spot trades. */
+export interface DecisionOptions {
+  /** Highest leverage an order may ask for (default 1: the `leverage` field is not offered). */
+  maxLeverage?: number;
 }
 
-/** A validated decision. */
-export type TradingDecision = z.infer<ReturnType<typeof decisionSchema>>;
-
 /**
- * The largest quantity worth asking for per product in one decision: what the cash buys at the
- * ask or what is held, whichever is larger. Small models confuse units with dollars (a 1.5B model
- * asked for 100000 BTC with $100,000): a schema maximum lets a constraining server rule that out.
+ * One decision entry. The exit plan and confidence may be absent or null; a request schema makes
+ * them `.required()` (still nullable), as strict JSON Schema decoding (OpenAI's) needs every field
+ * required.
  */
-export type QuantityLimits = Readonly<Record<string, number>>;
+function decisionItem<P extends z.ZodType, Q extends z.ZodType>(
+  fields: { product: P; quantity: Q },
+  options: { maxLeverage: number },
+) {
+  const shape = {
+    product_id: fields.product,
+    action: z.enum(["buy", "sell", "hold"]),
+    quantity: fields.quantity,
+    // Explained by the instructions' example: no description, fewer tokens per product.
+    stop_loss: z.number().positive().nullish(),
+    take_profit: z.number().positive().nullish(),
+    confidence: z.number().min(0).max(1).nullish(),
+  };
+  const reason = z.string().max(REASON_MAX_LENGTH).describe("A few words");
+  if (options.maxLeverage <= 1) return z.object({ ...shape, reason }).strict();
+  const leverage = z.number().int().min(1).max(options.maxLeverage).nullish()
+    .describe(`1 to ${options.maxLeverage}, or null for 1`);
+  return z.object({ ...shape, leverage, reason }).strict();
+}
 
-/** The request schema: like {@linkcode decisionSchema}, with each product's quantity bounded. */
-function boundedDecisionSchema(productIds: readonly string[], limits: QuantityLimits) {
-  const items = productIds.map((id) =>
-    z.object({
-      product_id: z.enum([id]),
-      action: z.enum(["buy", "sell", "hold"]),
-      quantity: z.number().min(0).max(limits[id] ?? Number.MAX_SAFE_INTEGER).describe(
-        `Units of ${id}, not dollars; 0 for hold`,
-      ),
-      reason: z.string().max(REASON_MAX_LENGTH).describe("A few words"),
-    }).strict()
-  );
-  const item = items.length === 1
-    ? items[0]!
-    : z.union(items as [typeof items[0], ...typeof items]);
+/** The decision's envelope around its entries. */
+function decisionObject<I extends z.ZodType>(item: I) {
   return z.object({
     reasoning: z.string().max(REASONING_MAX_LENGTH).describe(
       "Short reasoning behind the decision",
@@ -85,20 +74,96 @@ function boundedDecisionSchema(productIds: readonly string[], limits: QuantityLi
   }).strict();
 }
 
+/** The widest decision (any product, leverage up to the ceiling): the type of a parsed one. */
+const AnyDecision = decisionObject(decisionItem({
+  product: z.string().min(1),
+  quantity: z.number().min(0),
+}, { maxLeverage: LEVERAGE_CEILING }));
+
+/** A validated decision. */
+export type TradingDecision = z.infer<typeof AnyDecision>;
+
 /**
- * The `response_format` asking for a decision about these products (strict JSON Schema); with
- * `limits`, each product's quantity has that maximum.
+ * The schema of one decision, with the product ids the model may name; `leverage` only when the
+ * desk allows more than 1.
+ */
+export function decisionSchema(
+  productIds: readonly string[],
+  options: DecisionOptions = {},
+): z.ZodType<TradingDecision> {
+  return decisionObject(productsItem(productIds, options.maxLeverage ?? 1));
+}
+
+/** An entry naming any of the products (any product id when none are given). */
+function productsItem(productIds: readonly string[], maxLeverage: number) {
+  const product = productIds.length > 0
+    ? z.enum(productIds as [string, ...string[]])
+    : z.string().min(1);
+  return decisionItem({
+    product: product.describe("A product from the market data"),
+    quantity: z.number().min(0).describe("Units of the product; 0 for hold"),
+  }, { maxLeverage });
+}
+
+/**
+ * The largest quantity worth asking for per product in one decision: what the cash buys at the
+ * ask or what is held, whichever is larger. Small models confuse units with dollars (a 1.5B model
+ * asked for 100000 BTC with $100,000): a schema maximum lets a constraining server rule that out.
+ */
+export type QuantityLimits = Readonly<Record<string, number>>;
+
+/**
+ * The request schema: every field required (the exit plan nullable); with `limits`, one entry
+ * shape per product with its own quantity maximum.
+ */
+function requestSchema(
+  productIds: readonly string[],
+  options: { limits?: QuantityLimits; maxLeverage: number },
+) {
+  const limits = options.limits;
+  if (!limits || productIds.length === 0) {
+    return decisionObject(productsItem(productIds, options.maxLeverage).required());
+  }
+  const items = productIds.map((id) =>
+    decisionItem({
+      product: z.enum([id]),
+      quantity: z.number().min(0).max(limits[id] ?? Number.MAX_SAFE_INTEGER).describe(
+        `Units of ${id}, not dollars; 0 for hold`,
+      ),
+    }, { maxLeverage: options.maxLeverage }).required()
+  );
+  return decisionObject(
+    items.length === 1 ? items[0]! : z.union(items as [typeof items[0], ...typeof items]),
+  );
+}
+
+/**
+ * The `response_format` asking for a decision about these products (strict JSON Schema: every
+ * field required, the exit plan nullable); with `limits`, each product's quantity has that
+ * maximum; `leverage` is asked for only when `maxLeverage` is above 1.
  */
 export function decisionResponseFormat(
   productIds: readonly string[],
   limits?: QuantityLimits,
+  options: DecisionOptions = {},
 ): ResponseFormat {
-  const zodSchema = limits && productIds.length > 0
-    ? boundedDecisionSchema(productIds, limits)
-    : decisionSchema(productIds);
+  const zodSchema = requestSchema(productIds, { limits, maxLeverage: options.maxLeverage ?? 1 });
   const schema = z.toJSONSchema(zodSchema, { target: "draft-7" });
   delete (schema as Record<string, unknown>).$schema;
   return { name: DECISION_SCHEMA_NAME, schema: schema as Record<string, unknown> };
+}
+
+/**
+ * The highest leverage the served `execute_trade` offers (the maximum of its `leverage` field),
+ * or 1 when it has none: what a JSON decision may ask for.
+ */
+export function offeredMaxLeverage(tools: readonly ToolDefinition[]): number {
+  const trade = tools.find((tool) => tool.name === "execute_trade");
+  const properties = trade?.parameters.properties as
+    | Record<string, { maximum?: unknown }>
+    | undefined;
+  const maximum = properties?.leverage?.maximum;
+  return typeof maximum === "number" && Number.isInteger(maximum) && maximum > 1 ? maximum : 1;
 }
 
 /** What {@linkcode parseDecision} found. */
@@ -114,8 +179,8 @@ function clipText(value: unknown, limit: number): unknown {
 }
 
 /**
- * Lenient forms small models write: `"BUY"`, `" buy"`, quantities as numeric strings, a missing
- * `reason`, texts longer than the schema allows (clipped).
+ * Lenient forms small models write: `"BUY"`, `" buy"`, numbers as numeric strings, a stop or
+ * target of 0 for none, a missing `reason`, texts longer than the schema allows (clipped).
  */
 function normalise(value: unknown): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
@@ -128,9 +193,15 @@ function normalise(value: unknown): unknown {
       if (typeof entry !== "object" || entry === null) return entry;
       const item = { ...(entry as Record<string, unknown>) };
       if (typeof item.action === "string") item.action = item.action.trim().toLowerCase();
-      if (typeof item.quantity === "string" && /^\s*\d+(\.\d+)?\s*$/.test(item.quantity)) {
-        item.quantity = Number(item.quantity);
+      for (const field of ["quantity", "stop_loss", "take_profit", "confidence", "leverage"]) {
+        const value = item[field];
+        if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) {
+          item[field] = Number(value);
+        }
       }
+      // "0 for none", as for a hold's quantity.
+      if (item.stop_loss === 0) item.stop_loss = null;
+      if (item.take_profit === 0) item.take_profit = null;
       item.reason = clipText(item.reason ?? "", REASON_MAX_LENGTH);
       return item;
     }),
@@ -142,7 +213,11 @@ function normalise(value: unknown): unknown {
  * fenced block or prose around it, from servers that ignore `response_format`). Errors say what
  * is wrong in one line, for the correction message the model gets.
  */
-export function parseDecision(text: string | null, productIds: readonly string[]): DecisionParse {
+export function parseDecision(
+  text: string | null,
+  productIds: readonly string[],
+  options: DecisionOptions = {},
+): DecisionParse {
   if (!text || text.trim() === "") return { ok: false, error: "the reply was empty" };
   const sources = [text.trim(), ...findJsonValues(text).filter((value) => value.startsWith("{"))];
   let lastError = "the reply holds no JSON object";
@@ -153,7 +228,7 @@ export function parseDecision(text: string | null, productIds: readonly string[]
     } catch {
       continue;
     }
-    const parsed = decisionSchema(productIds).safeParse(normalise(json));
+    const parsed = decisionSchema(productIds, options).safeParse(normalise(json));
     if (parsed.success) return { ok: true, decision: parsed.data };
     const issue = parsed.error.issues[0]!;
     lastError = `${issue.path.join(".") || "the object"}: ${issue.message}`;
@@ -169,6 +244,14 @@ export interface DecisionOrder {
   action: "buy" | "sell";
   /** Units of the product, as a decimal string. */
   quantity: string;
+  /** Stop-loss price for the position, as a decimal string. */
+  stopLoss?: string;
+  /** Take-profit price for the position, as a decimal string. */
+  takeProfit?: string;
+  /** The model's confidence from 0 to 1. */
+  confidence?: number;
+  /** Leverage of an opening order. */
+  leverage?: number;
 }
 
 /** The orders a decision asks for: sells first (they free cash), then buys; holds and zeros skipped. */
@@ -177,7 +260,18 @@ export function decisionOrders(decision: TradingDecision): DecisionOrder[] {
   for (const action of ["sell", "buy"] as const) {
     for (const entry of decision.decisions) {
       if (entry.action !== action || !(entry.quantity > 0)) continue;
-      orders.push({ productId: entry.product_id, action, quantity: decimalText(entry.quantity) });
+      const leverage = "leverage" in entry && typeof entry.leverage === "number"
+        ? entry.leverage
+        : undefined;
+      orders.push({
+        productId: entry.product_id,
+        action,
+        quantity: decimalText(entry.quantity),
+        ...(entry.stop_loss == null ? {} : { stopLoss: decimalText(entry.stop_loss) }),
+        ...(entry.take_profit == null ? {} : { takeProfit: decimalText(entry.take_profit) }),
+        ...(entry.confidence == null ? {} : { confidence: entry.confidence }),
+        ...(leverage === undefined ? {} : { leverage }),
+      });
     }
   }
   return orders;

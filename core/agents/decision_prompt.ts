@@ -5,7 +5,7 @@
  */
 
 import type { MarketSnapshot } from "../contracts/market.ts";
-import type { PortfolioView } from "../contracts/portfolio.ts";
+import type { PortfolioView, PositionView } from "../contracts/portfolio.ts";
 import { MarketDecimal } from "../market/decimal.ts";
 import type { DecisionProtocol } from "./decision.ts";
 
@@ -16,8 +16,8 @@ export const TOOLS_INSTRUCTIONS =
 /** Instructions for the one-call JSON protocol, appended to the strategy's system prompt. */
 export const JSON_INSTRUCTIONS =
   `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
-{"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "reason": "<short>"}]}
-Buys fill at the best ask, sells at the best bid, a fee applies to every fill. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
+{"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "stop_loss": <price or null>, "take_profit": <price or null>, "confidence": <0 to 1 or null>, "reason": "<short>"}]}
+Buys fill at the best ask, sells at the best bid, a fee applies to every fill. The engine closes a position when the bid reaches its stop_loss or take_profit. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
 
 /** The system prompt of an agent: its strategy, then how to answer in its protocol. */
 export function systemPromptFor(strategyPrompt: string, protocol: DecisionProtocol): string {
@@ -85,13 +85,38 @@ export function renderPortfolio(portfolio: PortfolioView, snapshot?: MarketSnaps
   }
   lines.push("Open positions:");
   for (const position of portfolio.positions) {
+    const short = position.side === "short";
     lines.push(
-      `- ${position.productId}: ${position.quantity} units, average cost ${position.averageCost}, ` +
-        `bid now ${position.price}, unrealized P&L ${signed(position.unrealizedPnl)} USD ` +
+      `- ${position.productId}: ${short ? "short " : ""}${position.quantity} units${
+        marginText(position)
+      }, average cost ${position.averageCost}, ${short ? "ask" : "bid"} now ${position.price}, ` +
+        `unrealized P&L ${signed(position.unrealizedPnl)} USD ` +
         `(${signed(position.unrealizedPnlPct, " %")}), held ${
           Math.round(position.averageHoldMinutes)
-        } min`,
+        } min${exitPlanText(position)}`,
     );
   }
   return lines.join("\n");
+}
+
+/** A short's or leveraged position's leverage and margin; nothing for a spot holding. */
+function marginText(position: PositionView): string {
+  if (position.side === "long" && position.leverage === 1) return "";
+  return ` at ${position.leverage}x (margin ${money(position.margin)} USD)`;
+}
+
+/** The position's exit plan and the agent's stated view, when any; nothing otherwise. */
+function exitPlanText(position: PositionView): string {
+  const levels = [
+    position.stopLoss === undefined ? undefined : `stop ${position.stopLoss}`,
+    position.takeProfit === undefined ? undefined : `target ${position.takeProfit}`,
+    position.liquidationPrice === undefined
+      ? undefined
+      : `liquidation ${position.liquidationPrice}`,
+    position.confidence === undefined ? undefined : `confidence ${position.confidence}`,
+    position.invalidation === undefined
+      ? undefined
+      : `invalid if ${JSON.stringify(position.invalidation)}`,
+  ].filter((part) => part !== undefined);
+  return levels.length === 0 ? "" : `; ${levels.join(", ")}`;
 }

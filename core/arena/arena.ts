@@ -104,7 +104,7 @@ export interface RunArenaOptions {
   log: Logger;
   /** Starting cash of each account (default 100000). */
   startingCash?: string;
-  /** Fees and slippage (ledger default when absent). */
+  /** The desk: fees, slippage, shorts and leverage (ledger default when absent: spot). */
   tradeConfig?: TradeConfig;
   /** Live terminal screen, plain summaries, or nothing (default none). */
   dashboard?: "tty" | "plain" | "none";

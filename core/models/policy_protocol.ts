@@ -145,6 +145,9 @@ function jsonDecision(request: ModelRequest, options: PolicyProtocolOptions): Tr
       product_id: order.productId,
       action: order.action,
       quantity: Number(order.quantity),
+      stop_loss: order.stopLoss === undefined ? null : Number(order.stopLoss),
+      take_profit: order.takeProfit === undefined ? null : Number(order.takeProfit),
+      confidence: order.confidence ?? null,
       reason: order.reason,
     })),
   };
@@ -208,6 +211,9 @@ export function policyAnswer(
         product_id: order.productId,
         quantity: order.quantity,
         action: order.action,
+        stop_loss: order.stopLoss,
+        take_profit: order.takeProfit,
+        confidence: order.confidence,
       }),
     }));
     return { role: "assistant", content: decision.summary, toolCalls };

@@ -30,6 +30,7 @@ import {
   decisionOrders,
   type DecisionProtocol,
   decisionResponseFormat,
+  offeredMaxLeverage,
   parseDecision,
   type QuantityLimits,
 } from "../agents/decision.ts";
@@ -235,12 +236,16 @@ function unusableReply(message: AssistantMessage): string | undefined {
   return undefined;
 }
 
-/** Per product, what the cash buys at the ask or what is held, whichever is larger. */
-function quantityLimits(run: DecisionRun): QuantityLimits | undefined {
+/**
+ * Per product, what the cash buys at the ask (times the highest leverage offered) or what is held,
+ * whichever is larger.
+ */
+function quantityLimits(run: DecisionRun, maxLeverage: number): QuantityLimits | undefined {
   if (!run.portfolio) return undefined;
   const limits: Record<string, number> = {};
   for (const product of run.snapshot.products) {
-    const buyable = new MarketDecimal(maxBuyUnits(run.portfolio.cash, product.ticker.bestAsk));
+    const buyable = new MarketDecimal(maxBuyUnits(run.portfolio.cash, product.ticker.bestAsk))
+      .times(maxLeverage);
     const held = new MarketDecimal(
       run.portfolio.positions.find((position) => position.productId === product.productId)
         ?.quantity ?? "0",
@@ -703,11 +708,14 @@ export class AgentRouter {
   /** The JSON protocol: one model call (plus one correction) and the orders it asks for. */
   async #decideJson(run: DecisionRun): Promise<DecisionOutcome> {
     const products = run.snapshot.products.map((product) => product.productId);
-    const format = decisionResponseFormat(products, quantityLimits(run));
+    const maxLeverage = offeredMaxLeverage(this.#tools);
+    const format = decisionResponseFormat(products, quantityLimits(run, maxLeverage), {
+      maxLeverage,
+    });
     for (let step = 1; step <= 2; step++) {
       const message = await this.#step(run, step, format);
       run.messages.push(message);
-      const parsed = parseDecision(message.content, products);
+      const parsed = parseDecision(message.content, products, { maxLeverage });
       if (!parsed.ok) {
         const problem = message.truncated
           ? `cut at the token limit (${parsed.error})`
@@ -730,6 +738,10 @@ export class AgentRouter {
             product_id: order.productId,
             action: order.action,
             quantity: order.quantity,
+            stop_loss: order.stopLoss,
+            take_profit: order.takeProfit,
+            confidence: order.confidence,
+            leverage: order.leverage,
           }),
         };
         await this.#runTools(run, [call], {

@@ -25,7 +25,10 @@ export interface ToolsNodeOptions {
   topics?: ArenaTopics;
   /** Starting cash of each new account (ledger default when absent). */
   startingCash?: string;
-  /** Fees, slippage and increments (the desk's defaults when absent); stated in the catalog. */
+  /**
+   * Fees, slippage, increments, shorts and leverage (the desk's defaults when absent: spot, long
+   * only); stated in the catalog.
+   */
   config?: TradeConfig;
   /**
    * Consumer group prefix shared by replicas: each tool gets `<groupId>.<tool>` (default
@@ -46,7 +49,7 @@ export interface ToolsNodeOptions {
 export interface ToolsNodeHandle {
   /** The ledger service behind execute_trade and get_portfolio. */
   readonly ledger: LedgerService;
-  /** The fees and slippage the node trades with. */
+  /** The desk the node trades with (fees, slippage, shorts, leverage). */
   readonly config: TradeConfig;
   /** The definitions it published on the catalog: what routers offer to models. */
   readonly tools: ToolDefinition[];

@@ -3,7 +3,9 @@
 import { z } from "zod";
 import type { ToolDefinition } from "../contracts/chat.ts";
 import { toolDefinition, type ToolSpec } from "../runtime/tool_spec.ts";
-import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../ledger/trade.ts";
+import { MAX_INVALIDATION_LENGTH } from "../contracts/ledger.ts";
+import { MAINTENANCE_MARGIN_RATE } from "../ledger/margin.ts";
+import { DEFAULT_TRADE_CONFIG, LEVERAGE_CEILING, type TradeConfig } from "../ledger/trade.ts";
 import type { LedgerService } from "./ledger_service.ts";
 import type { Calculator } from "./calculator.ts";
 import { MAX_EXPRESSION_LENGTH } from "./safe_math.ts";
@@ -33,6 +35,9 @@ export function unknownFieldsError(
   };
 }
 
+/** A price the model may send as a number or a numeric string. */
+const PRICE_FIELD = z.union([z.number(), z.string().max(64)]);
+
 const EXECUTE_TRADE_FIELDS = {
   product_id: z.string().min(1).max(24).describe(
     "Product to trade, exactly as in the market data",
@@ -50,18 +55,59 @@ const EXECUTE_TRADE_FIELDS = {
           : `Action must be buy or sell, got ${JSON.stringify(issue.input)}`,
     }),
   ).describe("buy (fills at the best ask) or sell (fills at the best bid)"),
+  stop_loss: PRICE_FIELD.optional().describe("Price closing it at a loss"),
+  take_profit: PRICE_FIELD.optional().describe("Price closing it at a profit"),
+  invalidation: z.string().max(MAX_INVALIDATION_LENGTH).optional().describe(
+    "What would prove you wrong",
+  ),
+  confidence: z.number({ error: confidenceError }).min(0, { error: confidenceError })
+    .max(1, { error: confidenceError }).optional().describe("Your confidence that it pays"),
 };
 
+function confidenceError(issue: { input?: unknown }): string {
+  return `Confidence must be a number from 0 to 1, got ${JSON.stringify(issue.input)}`;
+}
+
+/** The `leverage` field of a desk that allows up to `maxLeverage`. */
+function leverageField(maxLeverage: number) {
+  const error = (issue: { input?: unknown }) =>
+    `Leverage must be a whole number from 1 to ${maxLeverage}, got ${JSON.stringify(issue.input)}`;
+  return z.number({ error }).int({ error }).min(1, { error }).max(maxLeverage, { error })
+    .optional().describe("Default 1");
+}
+
 /**
- * Input of `execute_trade` (the JSON Schema the model sees is generated from it and still says
- * buy|sell; `action` is accepted in any case with surrounding spaces, as in the original). A
- * field it does not know is an error that names it, never silently dropped.
+ * Input of `execute_trade` with every field any desk offers (leverage up to
+ * {@linkcode LEVERAGE_CEILING}): the type of what the tool runs with. The model sees the schema of
+ * {@linkcode executeTradeInput} for its desk.
  */
-export const ExecuteTradeInput = z.strictObject(EXECUTE_TRADE_FIELDS, {
-  error: unknownFieldsError("execute_trade", Object.keys(EXECUTE_TRADE_FIELDS)),
+export const ExecuteTradeInput = strictInput({
+  ...EXECUTE_TRADE_FIELDS,
+  leverage: leverageField(LEVERAGE_CEILING),
 });
 /** Input of `execute_trade`. */
 export type ExecuteTradeInput = z.infer<typeof ExecuteTradeInput>;
+
+/**
+ * Input of `execute_trade` on a desk (the JSON Schema the model sees is generated from it and
+ * still says buy|sell; `action` is accepted in any case with surrounding spaces, as in the
+ * original). `leverage` is offered only when the desk allows more than 1. A field it does not
+ * know is an error that names it and the valid ones, never silently dropped.
+ */
+export function executeTradeInput(
+  config: TradeConfig = DEFAULT_TRADE_CONFIG,
+): z.ZodType<ExecuteTradeInput> {
+  const maxLeverage = config.maxLeverage ?? 1;
+  return maxLeverage > 1
+    ? strictInput({ ...EXECUTE_TRADE_FIELDS, leverage: leverageField(maxLeverage) })
+    : strictInput(EXECUTE_TRADE_FIELDS);
+}
+
+function strictInput<T extends z.ZodRawShape>(fields: T) {
+  return z.strictObject(fields, {
+    error: unknownFieldsError("execute_trade", Object.keys(fields)),
+  });
+}
 
 /** Input of `get_portfolio`: nothing (the account is the caller's). */
 export const GetPortfolioInput = z.object({});
@@ -80,10 +126,13 @@ export type CalculatorInput = z.infer<typeof CalculatorInput>;
 /** What a model is told about a tool (name, description, input schema); no way to run it. */
 export type ToolSignature<S extends z.ZodType = z.ZodType> = Omit<ToolSpec<S>, "run">;
 
-/** Name, description and input of `execute_trade`; the description states the fee and slippage. */
+/**
+ * Name, description and input of `execute_trade`; the description states the fee, slippage,
+ * whether shorts are allowed, the highest leverage with the maintenance rule, and the exit plan.
+ */
 export function executeTradeSignature(
   config: TradeConfig = DEFAULT_TRADE_CONFIG,
-): ToolSignature<typeof ExecuteTradeInput> {
+): ToolSignature<z.ZodType<ExecuteTradeInput>> {
   const fee = config.takerFeeBps === 0
     ? "There is no trading fee."
     : `Every trade pays a taker fee of ${config.takerFeeBps} basis points (${
@@ -92,17 +141,31 @@ export function executeTradeSignature(
   const slippage = config.slippageBps > 0
     ? ` Fills also slip ${config.slippageBps} bps against you.`
     : "";
+  const maxLeverage = config.maxLeverage ?? 1;
+  const sides = config.allowShort
+    ? "A buy must be covered by your cash including the fee. Shorts are allowed: a sell with " +
+      "nothing held opens a short (its notional locked from cash, plus the fee) and a buy covers " +
+      "it; one side per product at a time. "
+    : "A buy must be covered by your cash including the fee; you can only sell what you hold " +
+      "(no shorting). ";
+  const leverage = maxLeverage > 1
+    ? `leverage (1 to ${maxLeverage}) locks only notional / leverage from cash as margin; a ` +
+      `position whose margin plus P&L falls to ${
+        MAINTENANCE_MARGIN_RATE.times(100).toString()
+      }% of its notional is liquidated. `
+    : "";
+  const closing = config.allowShort ? "bid; ask for a short" : "bid";
   return {
     name: "execute_trade",
     description: "Buy or sell a crypto product at the current market price for your own account. " +
       "Buys fill at the best ask, sells at the best bid. " + fee + slippage +
       " quantity is in units of the product (e.g. 0.05 of a coin), not dollars: to spend D " +
-      "dollars buy about D / (ask x (1 + fee)). A buy must be covered by your cash including " +
-      "the fee; you can only sell what you hold (no shorting). A quantity must be a multiple " +
-      "of the product's increment (a refusal names it). " +
-      "Products without a fresh price cannot be traded. Returns the fill as JSON, or an error " +
-      "that says what was wrong and what would be valid.",
-    input: ExecuteTradeInput,
+      "dollars buy about D / (ask x (1 + fee)). " + sides + leverage +
+      "A quantity must be a multiple of the product's increment (a refusal names it). " +
+      "Products without a fresh price cannot be traded. The engine closes the whole position " +
+      `at the first quote (${closing}) reaching its stop_loss or take_profit. Returns the ` +
+      "fill as JSON, or an error that says what was wrong and what would be valid.",
+    input: executeTradeInput(config),
   };
 }
 
@@ -110,10 +173,11 @@ export function executeTradeSignature(
 export const GET_PORTFOLIO_SIGNATURE: ToolSignature<typeof GetPortfolioInput> = {
   name: "get_portfolio",
   description:
-    "View your account: cash, equity, total return, realized and unrealized P&L, fees paid, " +
-    "trade count, and each open position with quantity, average cost, cost basis, mark price " +
-    "(best bid), market value, unrealized P&L and average minutes held. Returns JSON; money " +
-    "is in USD as exact decimal strings.",
+    "View your account: cash, equity, margin used, total return, realized and unrealized P&L, " +
+    "fees paid, trade count, and each open position with side, quantity, average cost, cost " +
+    "basis, mark price (the quote that closes it), market value, margin, leverage, unrealized " +
+    "P&L, average minutes held and exit plan. Returns JSON; money is in USD as exact decimal " +
+    "strings.",
   input: GetPortfolioInput,
 };
 
@@ -143,13 +207,14 @@ export function tradingToolDefinitions(
 }
 
 /**
- * Builds `execute_trade`, served against the ledger service; its description states the fee and
- * slippage the ledger really charges (`options.config` only for a ledger without one).
+ * Builds `execute_trade`, served against the ledger service; its description and schema state the
+ * desk the ledger really runs (fee, slippage, shorts, leverage; `options.config` only for a ledger
+ * without one).
  */
 export function executeTradeTool(
   ledger: LedgerService,
   options: { config?: TradeConfig } = {},
-): ToolSpec<typeof ExecuteTradeInput> {
+): ToolSpec<z.ZodType<ExecuteTradeInput>> {
   return {
     ...executeTradeSignature(ledger.config ?? options.config ?? DEFAULT_TRADE_CONFIG),
     run: (input, context) =>
@@ -160,6 +225,11 @@ export function executeTradeTool(
         quantity: input.quantity,
         action: input.action,
         tick: context.tick,
+        leverage: input.leverage,
+        stopLoss: input.stop_loss,
+        takeProfit: input.take_profit,
+        invalidation: input.invalidation,
+        confidence: input.confidence,
       }),
     onAssigned: () => ledger.markAssigned(),
   };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   decisionOrders,
   decisionResponseFormat,
+  offeredMaxLeverage,
   parseDecision,
   parseProtocol,
   REASON_MAX_LENGTH,
@@ -15,7 +16,8 @@ import {
   systemPromptFor,
   TOOLS_INSTRUCTIONS,
 } from "../../core/agents/decision_prompt.ts";
-import type { PortfolioView } from "../../core/contracts/portfolio.ts";
+import type { PortfolioView, PositionView } from "../../core/contracts/portfolio.ts";
+import { tradingToolDefinitions } from "../../core/tools/trading_tools.ts";
 import { CsvMarket } from "../../core/market/csv_market.ts";
 import { MarketDecimal } from "../../core/market/decimal.ts";
 import { mainFixture } from "../market/_fixtures.ts";
@@ -209,4 +211,127 @@ Deno.test("with limits, each product's quantity has its own maximum in the schem
     items.map((item) => [item.properties.product_id.enum[0], item.properties.quantity.maximum]),
     [["BTC-USD", 1.14], ["ETH-USD", 27.5]],
   );
+});
+
+Deno.test("an entry's exit plan, confidence and leverage become the order's terms", () => {
+  const parsed = parseDecision(
+    JSON.stringify({
+      reasoning: "breakout",
+      decisions: [
+        {
+          product_id: "BTC-USD",
+          action: "buy",
+          quantity: 0.5,
+          stop_loss: "4500.5",
+          take_profit: 5000,
+          confidence: 0.7,
+          leverage: 3,
+          reason: "trend",
+        },
+        {
+          product_id: "ETH-USD",
+          action: "sell",
+          quantity: 2,
+          stop_loss: 0,
+          take_profit: null,
+          confidence: null,
+          reason: "",
+        },
+      ],
+    }),
+    PRODUCTS,
+    { maxLeverage: 5 },
+  );
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.error);
+  assert.deepEqual(decisionOrders(parsed.decision), [
+    { productId: "ETH-USD", action: "sell", quantity: "2" },
+    {
+      productId: "BTC-USD",
+      action: "buy",
+      quantity: "0.5",
+      stopLoss: "4500.5",
+      takeProfit: "5000",
+      confidence: 0.7,
+      leverage: 3,
+    },
+  ]);
+});
+
+Deno.test("leverage is refused where the desk offers none or above its maximum", () => {
+  const entry = { product_id: "BTC-USD", action: "buy", quantity: 1, reason: "" };
+  const text = (extra: Record<string, unknown>) =>
+    JSON.stringify({ reasoning: "x", decisions: [{ ...entry, ...extra }] });
+  const spot = parseDecision(text({ leverage: 2 }), PRODUCTS);
+  assert.ok(!spot.ok && /decisions\.0/.test(spot.error) && /leverage/.test(spot.error));
+  const over = parseDecision(text({ leverage: 6 }), PRODUCTS, { maxLeverage: 5 });
+  assert.ok(!over.ok && /decisions\.0\.leverage/.test(over.error));
+  const sure = parseDecision(text({ confidence: 1.5 }), PRODUCTS);
+  assert.ok(!sure.ok && /decisions\.0\.confidence/.test(sure.error));
+});
+
+Deno.test("the bounded response format requires the exit plan as nullable fields (strict mode)", () => {
+  type Item = {
+    required: string[];
+    additionalProperties: boolean;
+    properties: Record<string, { anyOf?: { type: string; maximum?: number }[] }>;
+  };
+  const spot = decisionResponseFormat(PRODUCTS, { "BTC-USD": 1, "ETH-USD": 2 }).schema as {
+    properties: { decisions: { items: { anyOf: Item[] } } };
+  };
+  for (const item of spot.properties.decisions.items.anyOf) {
+    assert.deepEqual(item.required, [
+      "product_id",
+      "action",
+      "quantity",
+      "stop_loss",
+      "take_profit",
+      "confidence",
+      "reason",
+    ]);
+    assert.equal(item.additionalProperties, false);
+    assert.deepEqual(item.properties.stop_loss!.anyOf!.map((branch) => branch.type), [
+      "number",
+      "null",
+    ]);
+  }
+  const margin = decisionResponseFormat(["BTC-USD"], { "BTC-USD": 1 }, { maxLeverage: 5 })
+    .schema as { properties: { decisions: { items: Item } } };
+  const item = margin.properties.decisions.items;
+  assert.ok(item.required.includes("leverage"));
+  assert.equal(item.properties.leverage!.anyOf![0]!.maximum, 5);
+});
+
+Deno.test("the leverage a JSON decision may ask for is the served execute_trade's maximum", () => {
+  const desk = { takerFeeBps: 60, slippageBps: 0 };
+  assert.equal(offeredMaxLeverage(tradingToolDefinitions(desk)), 1);
+  assert.equal(offeredMaxLeverage(tradingToolDefinitions({ ...desk, maxLeverage: 20 })), 20);
+  assert.equal(offeredMaxLeverage([]), 1);
+});
+
+Deno.test("a short, leveraged position with an exit plan shows all of it; a spot one nothing new", () => {
+  const spot = PORTFOLIO.positions[0]!;
+  const short: PositionView = {
+    ...spot,
+    side: "short",
+    leverage: 5,
+    margin: "902",
+    price: "4530",
+    liquidationPrice: "5386.06965174",
+    stopLoss: "4700",
+    takeProfit: "4300",
+    confidence: 0.65,
+    invalidation: "BTC reclaims 4600",
+  };
+  const text = renderPortfolio({ ...PORTFOLIO, positions: [short] });
+  assert.match(
+    text,
+    /- BTC-USD: short 1 units at 5x \(margin 902\.00 USD\), average cost 4510, ask now 4530, /,
+  );
+  assert.match(
+    text,
+    /held 35 min; stop 4700, target 4300, liquidation 5386\.06965174, confidence 0\.65, invalid if "BTC reclaims 4600"$/,
+  );
+  const plain = renderPortfolio(PORTFOLIO);
+  assert.doesNotMatch(plain, /short|margin|stop|target|liquidation|confidence|invalid/);
+  assert.match(plain, /held 35 min$/);
 });

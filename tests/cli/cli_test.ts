@@ -3,15 +3,18 @@
 import assert from "node:assert/strict";
 import { CommanderError, InvalidArgumentError } from "@commander-js/extra-typings";
 import {
+  addTradeDeskFlags,
   basisPointsFlag,
   brokerCommand,
   ensureWritableDir,
   logLevelFlag,
+  maxLeverageFlag,
   nonNegativeIntFlag,
   nonNegativeNumberFlag,
   portFlag,
   positiveIntFlag,
   positiveNumberFlag,
+  tradeConfigOf,
 } from "../../core/cli.ts";
 import { createLogger, DEFAULT_LOG_LEVEL } from "../../core/log.ts";
 
@@ -23,6 +26,7 @@ Deno.test("number parsers accept their range and reject the rest with InvalidArg
     [nonNegativeNumberFlag, ["0", "14400", "0.25"], ["-1", "abc", "", "NaN"]],
     [basisPointsFlag, ["0", "1", "2.5", "9999.9"], ["10000", "-1", "abc", ""]],
     [portFlag, ["0", "8787", "65535"], ["65536", "99999", "-1", "abc", ""]],
+    [maxLeverageFlag, ["1", "10", "100"], ["0", "101", "2.5", "-3", "abc", ""]],
   ];
   for (const [parse, good, bad] of cases) {
     for (const value of good) assert.equal(parse(value), Number(value), `${parse.name}(${value})`);
@@ -30,6 +34,31 @@ Deno.test("number parsers accept their range and reject the rest with InvalidArg
       assert.throws(() => parse(value), InvalidArgumentError, `${parse.name}(${value})`);
     }
   }
+});
+
+Deno.test("the desk flags default to spot and set shorts and leverage on the trade config", () => {
+  const parse = (argv: string[]) =>
+    addTradeDeskFlags(brokerCommand("svc", { description: "test" }))
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} })
+      .parse(argv, { from: "user" })
+      .opts();
+  const spot = parse([]);
+  assert.equal(spot.startingCash, "100000");
+  assert.deepEqual(tradeConfigOf(spot), {
+    takerFeeBps: 60,
+    slippageBps: 0,
+    allowShort: false,
+    maxLeverage: 1,
+  });
+  const margin = parse(["--allow-short", "--max-leverage", "20", "--taker-fee-bps", "5"]);
+  assert.deepEqual(tradeConfigOf({ ...margin, slippageBps: 2 }), {
+    takerFeeBps: 5,
+    slippageBps: 2,
+    allowShort: true,
+    maxLeverage: 20,
+  });
+  assert.throws(() => parse(["--max-leverage", "101"]), /from 1 to 100, got 101/);
 });
 
 Deno.test("logLevelFlag takes the four levels (and upper case) and names them when wrong", () => {

@@ -74,10 +74,11 @@ Deno.test("chat_node, router and tools: bad values are one-line errors naming th
       says: /--session-timeout-ms.*'abc'.*positive whole/,
     },
     { args: ["tools", "--taker-fee-bps", "-1"], says: /--taker-fee-bps.*'-1'.*0 to 10000/ },
+    { args: ["tools", "--max-leverage", "0"], says: /--max-leverage.*'0'.*from 1 to 100/ },
   ]);
 });
 
-Deno.test("arena and tournament: bad request controls are one-line errors naming the flag", async () => {
+Deno.test("arena and tournament: bad request controls and desk flags are one-line errors", async () => {
   await assertUsageErrors([
     { args: ["arena", "--temperature", "3"], says: /--temperature.*'3'.*from 0 to 2/ },
     { args: ["arena", "--seed", "x"], says: /--seed.*'x'/ },
@@ -87,6 +88,8 @@ Deno.test("arena and tournament: bad request controls are one-line errors naming
     { args: ["tournament", "--tool-choice", "maybe"], says: /--tool-choice.*'maybe'/ },
     { args: ["tournament", "--prompt-format", "fancy"], says: /--prompt-format.*'fancy'/ },
     { args: ["tournament", "--temperature", "3"], says: /--temperature.*'3'/ },
+    { args: ["arena", "--max-leverage", "101"], says: /--max-leverage.*'101'.*from 1 to 100/ },
+    { args: ["tournament", "--max-leverage", "2.5"], says: /--max-leverage.*'2\.5'.*1 to 100/ },
   ]);
 });
 

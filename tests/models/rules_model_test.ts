@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import type { ChatMessage, ToolDefinition } from "../../core/contracts/chat.ts";
+import type { ModelRequest, ModelResponse } from "../../core/runtime/model_provider.ts";
+import { decisionOrders, parseDecision } from "../../core/agents/decision.ts";
 import { STRATEGIES } from "../../core/agents/strategies.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
 import { estimateTokens } from "../../core/models/policy_protocol.ts";
@@ -68,37 +70,46 @@ Deno.test("rules model plays get_portfolio, execute_trade, then a labelled answe
   assert.ok(third.usage.promptTokens > second.usage.promptTokens, "usage is estimated from text");
 });
 
-Deno.test("rules model reports a refused trade in its answer", async () => {
-  const model = new RulesModel();
-  const messages = start();
-  const first = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
-  messages.push(first.message, {
+/**
+ * Plays the model's first step (a get_portfolio call), answers the call with `content` (default
+ * a fresh 100,000 USD portfolio) and returns the model's next step.
+ */
+async function afterPortfolio(
+  model: RulesModel,
+  request: ModelRequest,
+  content: string = JSON.stringify(portfolio("100000")),
+): Promise<ModelResponse> {
+  const first = await model.complete(request);
+  request.messages.push(first.message, {
     role: "tool",
     toolCallId: first.message.toolCalls[0]!.id,
-    content: JSON.stringify(portfolio("100000")),
+    content,
   });
-  const second = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
-  messages.push(second.message, {
+  return await model.complete(request);
+}
+
+Deno.test("rules model reports a refused trade in its answer", async () => {
+  const model = new RulesModel();
+  const request = { agent: "m", messages: start(), tools: TOOLS, snapshot: MARKET };
+  const second = await afterPortfolio(model, request);
+  request.messages.push(second.message, {
     role: "tool",
     toolCallId: second.message.toolCalls[0]!.id,
     content: "Insufficient cash: buy at most 1 BTC-USD",
   });
-  const third = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  const third = await model.complete(request);
   assert.match(third.message.content ?? "", /failed: Insufficient cash/);
 });
 
 Deno.test("rules model plays the request's rulesPolicy, never reading the prompt", async () => {
-  const model = new RulesModel();
   // A momentum prompt: the policy comes from rulesPolicy alone.
-  const messages = start(STRATEGIES.momentum.prompt);
-  const request = { agent: "x", messages, tools: TOOLS, snapshot: MARKET, rulesPolicy: "brainrot" };
-  const first = await model.complete(request);
-  messages.push(first.message, {
-    role: "tool",
-    toolCallId: first.message.toolCalls[0]!.id,
-    content: JSON.stringify(portfolio("100000")),
+  const second = await afterPortfolio(new RulesModel(), {
+    agent: "x",
+    messages: start(STRATEGIES.momentum.prompt),
+    tools: TOOLS,
+    snapshot: MARKET,
+    rulesPolicy: "brainrot",
   });
-  const second = await model.complete(request);
   assert.match(second.message.content ?? "", /^rules \(brainrot\): buy .* \(sending it/);
 });
 
@@ -106,16 +117,38 @@ Deno.test("rules model holds without a snapshot or when the portfolio call faile
   const model = new RulesModel();
   const none = await model.complete({ agent: "m", messages: start(), tools: TOOLS });
   assert.match(none.message.content ?? "", /^rules: no structured market snapshot/);
-  const messages = start();
-  const first = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
-  messages.push(first.message, {
-    role: "tool",
-    toolCallId: first.message.toolCalls[0]!.id,
-    content: "Tool get_portfolio did not answer within 100 ms",
-  });
-  const second = await model.complete({ agent: "m", messages, tools: TOOLS, snapshot: MARKET });
+  const second = await afterPortfolio(
+    model,
+    { agent: "m", messages: start(), tools: TOOLS, snapshot: MARKET },
+    "Tool get_portfolio did not answer within 100 ms",
+  );
   assert.deepEqual(second.message.toolCalls, []);
   assert.match(second.message.content ?? "", /get_portfolio failed.*holding/);
+});
+
+Deno.test("rules model's execute_trade calls carry the policy's exit plan and confidence", async () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [1], m5: [1], m1: [4000, 4004, 4008] }, { bid: 4007.9, ask: 4008.1 }),
+  ]);
+  const second = await afterPortfolio(new RulesModel({ strategy: "scalper" }), {
+    agent: "scalper",
+    messages: start(STRATEGIES.scalper.prompt),
+    tools: TOOLS,
+    snapshot: market,
+  });
+  const { quantity, ...plan } = JSON.parse(second.message.toolCalls[0]!.arguments);
+  assert.match(quantity, /^1\.\d+$/);
+  // 4008.1 x 1.015 and x 0.99 to 6 significant digits; a 0.2 % rise over three closes.
+  assert.deepEqual(
+    plan,
+    {
+      product_id: "BTC-USD",
+      action: "buy",
+      stop_loss: "3968.02",
+      take_profit: "4068.22",
+      confidence: 0.66,
+    },
+  );
 });
 
 Deno.test("rules model only looks at the current decision, not remembered ones", async () => {
@@ -144,4 +177,24 @@ Deno.test("rules model tool call ids differ between runs so a second replay is n
     (await model.complete(request)).message.toolCalls[0]!.id,
     (await model.complete(request)).message.toolCalls[0]!.id,
   );
+});
+
+Deno.test("rules model's JSON decisions carry the exit plan the decision schema accepts", async () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [1], m5: [1], m1: [4000, 4004, 4008] }, { bid: 4007.9, ask: 4008.1 }),
+  ]);
+  const reply = await new RulesModel({ strategy: "scalper" }).complete({
+    agent: "scalper",
+    messages: start(STRATEGIES.scalper.prompt),
+    tools: [],
+    snapshot: market,
+    portfolio: portfolio("100000"),
+    responseFormat: { name: "trading_decision", schema: {} },
+  });
+  const parsed = parseDecision(reply.message.content, ["BTC-USD"]);
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.error);
+  const [order] = decisionOrders(parsed.decision);
+  assert.equal(order!.stopLoss, "3968.02");
+  assert.equal(order!.takeProfit, "4068.22");
+  assert.equal(order!.confidence, 0.66);
 });

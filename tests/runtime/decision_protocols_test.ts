@@ -335,6 +335,39 @@ Deno.test("decision protocols", async (t) => {
     });
 
     await t.step(
+      "json protocol: an entry's exit plan and confidence reach execute_trade",
+      async () => {
+        const planned = JSON.stringify({
+          reasoning: "BTC breaks out",
+          decisions: [{
+            product_id: "BTC-USD",
+            action: "buy",
+            quantity: 0.02,
+            stop_loss: 4000,
+            take_profit: "6000",
+            confidence: 0.6,
+            reason: "breakout",
+          }],
+        });
+        const run = await runWith({
+          calculator,
+          protocol: "json",
+          responder: () => ({ kind: "message", content: planned }),
+        });
+        const calls = run.activity.of(AGENT, "tool_call");
+        assert.deepEqual(JSON.parse(calls[0]!.arguments), {
+          product_id: "BTC-USD",
+          action: "buy",
+          quantity: "0.02",
+          stop_loss: "4000",
+          take_profit: "6000",
+          confidence: 0.6,
+        });
+        assert.equal(tradesOf(run), 2, "the ledger accepted the plan");
+      },
+    );
+
+    await t.step(
       "json protocol: a server that rejects response_format gets plain JSON text",
       async () => {
         const run = await runWith({
