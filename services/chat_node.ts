@@ -11,9 +11,9 @@
  * The API key is redacted from every log line and error reply.
  */
 
-import { brokerCommand, kafkaSecurityOf, parseFlags, usageError } from "../core/cli.ts";
+import { brokerCommand, parseFlags, usageError } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 import { createModel } from "../core/models/create_model.ts";
 import {
   addModelFlags,
@@ -59,31 +59,31 @@ try {
   usageError("chat_node", (error as Error).message);
 }
 
-await startService({
-  name: "chat_node",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("chat_node", options),
-  kafkaClient: options.kafkaClient,
-  clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
-  log,
-}, async ({ bus }) => {
-  const node = await startChatNode(bus, {
-    provider,
-    costPerMillionTokens: priceOverrides(options, [provider.model]),
-    name: options.name,
-    maxWorkers: options.maxWorkers,
+await startService(
+  brokerServiceOptions("chat_node", {
+    flags: options,
+    clientId: `chat_node.${options.name ?? "shared"}.${crypto.randomUUID().slice(0, 8)}`,
     log,
-    secrets,
-    topicPrefix: options.topicPrefix,
-  });
-  log.notice("Chat node ready", {
-    topic: node.topic,
-    model: node.model,
-    baseUrl: kind === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
-  });
-  return async () => {
-    await node.stop();
-    await recording.close();
-    log.notice("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
-  };
-});
+  }),
+  async ({ bus }) => {
+    const node = await startChatNode(bus, {
+      provider,
+      costPerMillionTokens: priceOverrides(options, [provider.model]),
+      name: options.name,
+      maxWorkers: options.maxWorkers,
+      log,
+      secrets,
+      topicPrefix: options.topicPrefix,
+    });
+    log.notice("Chat node ready", {
+      topic: node.topic,
+      model: node.model,
+      baseUrl: kind === "openai" ? options.baseUrl ?? "OpenAI" : undefined,
+    });
+    return async () => {
+      await node.stop();
+      await recording.close();
+      log.notice("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
+    };
+  },
+);

@@ -18,7 +18,6 @@ import { describeMask } from "../core/market/mask.ts";
 import {
   basisPointsFlag,
   brokerCommand,
-  kafkaSecurityOf,
   nonNegativeIntFlag,
   nonNegativeNumberFlag,
   parseFlags,
@@ -27,7 +26,7 @@ import {
   usageError,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 const DEFAULT_AGENTS = "momentum,brainrot-daytrader,scalper";
@@ -127,63 +126,59 @@ const topics = {
   activity: arena.activity.topic,
 };
 
-const service = await startService({
-  name: "connector",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("connector", options),
-  kafkaClient: options.kafkaClient,
-  clientId: "connector",
-  log,
-}, async ({ bus, signal }) => {
-  await bus.ensureTopics([...arena.fixed]);
-  if (source) {
-    const mask = options.mask
-      ? replayMask(source, {
-        seed: options.maskSeed ?? Math.floor(Math.random() * 2 ** 31),
+const service = await startService(
+  brokerServiceOptions("connector", { flags: options, clientId: "connector", log }),
+  async ({ bus, signal }) => {
+    await bus.ensureTopics([...arena.fixed]);
+    if (source) {
+      const mask = options.mask
+        ? replayMask(source, {
+          seed: options.maskSeed ?? Math.floor(Math.random() * 2 ** 31),
+          warmupSeconds: options.warmup,
+        })
+        : undefined;
+      if (mask) log.info("Masked replay", { seed: mask.seed, products: mask.products.length });
+      const replay = new ReplayFeed({
+        bus,
+        source,
+        mask,
+        intervalSeconds: options.minInterval,
+        speed: options.speed,
+        lockstep: options.lockstep
+          ? {
+            agents: options.agents.split(",").map((name) => name.trim()).filter(Boolean),
+            timeoutMs: options.lockstepTimeout * 1000,
+          }
+          : undefined,
+        maxTicks: options.maxTicks,
+        halfSpreadBps: options.halfSpreadBps,
         warmupSeconds: options.warmup,
-      })
-      : undefined;
-    if (mask) log.info("Masked replay", { seed: mask.seed, products: mask.products.length });
-    const replay = new ReplayFeed({
+        topics,
+        signal,
+        log,
+      });
+      const result = await replay.run();
+      log.notice("Replay done", { ticks: result.ticks });
+      // Shown only after the replay, so no agent can read it while it trades.
+      if (mask) console.error(["Mask of this replay:", ...describeMask(mask)].join("\n  "));
+      return;
+    }
+    const recorder = options.record ? await Recorder.create(options.record) : undefined;
+    const feed = new CoinbaseFeed({
       bus,
-      source,
-      mask,
+      productIds,
       intervalSeconds: options.minInterval,
-      speed: options.speed,
-      lockstep: options.lockstep
-        ? {
-          agents: options.agents.split(",").map((name) => name.trim()).filter(Boolean),
-          timeoutMs: options.lockstepTimeout * 1000,
-        }
-        : undefined,
-      maxTicks: options.maxTicks,
-      halfSpreadBps: options.halfSpreadBps,
-      warmupSeconds: options.warmup,
+      wsUrl: options.wsUrl,
+      restUrl: options.restUrl,
+      recorder,
       topics,
-      signal,
       log,
     });
-    const result = await replay.run();
-    log.notice("Replay done", { ticks: result.ticks });
-    // Shown only after the replay, so no agent can read it while it trades.
-    if (mask) console.error(["Mask of this replay:", ...describeMask(mask)].join("\n  "));
-    return;
-  }
-  const recorder = options.record ? await Recorder.create(options.record) : undefined;
-  const feed = new CoinbaseFeed({
-    bus,
-    productIds,
-    intervalSeconds: options.minInterval,
-    wsUrl: options.wsUrl,
-    restUrl: options.restUrl,
-    recorder,
-    topics,
-    log,
-  });
-  await feed.start();
-  return async () => {
-    await feed.close();
-    recorder?.close();
-  };
-});
+    await feed.start();
+    return async () => {
+      await feed.close();
+      recorder?.close();
+    };
+  },
+);
 if (source) await service.shutdown(0);

@@ -4,13 +4,12 @@ import { arenaTopics } from "../core/bus/topics.ts";
 import {
   brokerCommand,
   fatalError,
-  kafkaSecurityOf,
   parseFlags,
   portFlag,
   positiveNumberFlag,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 import { connectDashboard, DashboardStore } from "../core/dashboard/store.ts";
 import { TerminalDashboard } from "../core/dashboard/terminal.ts";
 import {
@@ -65,12 +64,7 @@ let terminal: TerminalDashboard | undefined;
 let webUrl: string | undefined;
 
 await startService({
-  name: "dashboard",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("dashboard", options),
-  kafkaClient: options.kafkaClient,
-  clientId: "dashboard",
-  log,
+  ...brokerServiceOptions("dashboard", { flags: options, clientId: "dashboard", log }),
   // The live screen handles Ctrl-C itself.
   interrupt: !interactive,
   beforeExit: () => {

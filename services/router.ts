@@ -13,14 +13,13 @@ import { Option } from "@commander-js/extra-typings";
 import {
   addAgentProtocolFlags,
   brokerCommand,
-  kafkaSecurityOf,
   nonNegativeIntFlag,
   parseFlags,
   positiveIntFlag,
   usageError,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 import { selectAgents, startAgents } from "../core/agents/agents.ts";
 import { STRATEGY_IDS } from "../core/agents/strategies.ts";
 
@@ -55,36 +54,36 @@ try {
   usageError("router", (error as Error).message);
 }
 
-await startService({
-  name: "router",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("router", options),
-  kafkaClient: options.kafkaClient,
-  clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
-  log,
-}, async ({ bus }) => {
-  const routers = await startAgents(bus, agents, {
-    chatNodeName: options.chatNodeName,
-    memoryDecisions: options.memoryDecisions,
-    maxSteps: options.maxSteps,
-    protocol: options.protocol,
-    promptFormat: options.promptFormat,
-    replyTimeoutMs: options.replyTimeout === undefined ? undefined : options.replyTimeout * 1000,
-    topicPrefix: options.topicPrefix,
-    // An isolated arena (topic prefix) also gets its own consumer groups.
-    groupIdPrefix: options.topicPrefix || undefined,
+await startService(
+  brokerServiceOptions("router", {
+    flags: options,
+    clientId: `router.${agents.map((agent) => agent.name).join("+").slice(0, 60)}`,
     log,
-  });
-  log.notice("Agents ready", {
-    agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
-    chatNode: options.chatNodeName ?? "shared",
-    protocol: options.protocol,
-    promptFormat: options.promptFormat,
-  });
-  return async () => {
-    await Promise.allSettled(routers.map((router) => router.stop()));
-    for (const router of routers) {
-      log.notice("Agent stopped", { agent: router.agent, ...router.stats });
-    }
-  };
-});
+  }),
+  async ({ bus }) => {
+    const routers = await startAgents(bus, agents, {
+      chatNodeName: options.chatNodeName,
+      memoryDecisions: options.memoryDecisions,
+      maxSteps: options.maxSteps,
+      protocol: options.protocol,
+      promptFormat: options.promptFormat,
+      replyTimeoutMs: options.replyTimeout === undefined ? undefined : options.replyTimeout * 1000,
+      topicPrefix: options.topicPrefix,
+      // An isolated arena (topic prefix) also gets its own consumer groups.
+      groupIdPrefix: options.topicPrefix || undefined,
+      log,
+    });
+    log.notice("Agents ready", {
+      agents: agents.map((agent) => `${agent.name} (${agent.strategy.name})`),
+      chatNode: options.chatNodeName ?? "shared",
+      protocol: options.protocol,
+      promptFormat: options.promptFormat,
+    });
+    return async () => {
+      await Promise.allSettled(routers.map((router) => router.stop()));
+      for (const router of routers) {
+        log.notice("Agent stopped", { agent: router.agent, ...router.stats });
+      }
+    };
+  },
+);

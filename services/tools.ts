@@ -17,14 +17,13 @@ import {
   addTradeDeskFlags,
   basisPointsFlag,
   brokerCommand,
-  kafkaSecurityOf,
   parseFlags,
   positiveIntFlag,
   positiveNumberFlag,
   tradeConfigOf,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { startService } from "../core/service.ts";
+import { brokerServiceOptions, startService } from "../core/service.ts";
 import { startToolsNode } from "../core/tools/tools_node.ts";
 
 const program = addTradeDeskFlags(brokerCommand("tools", {
@@ -57,12 +56,11 @@ const options = parseFlags(program);
 const log = createLogger("tools", { level: options.logLevel });
 const config = tradeConfigOf(options);
 await startService({
-  name: "tools",
-  bootstrapServers: options.bootstrapServers,
-  security: kafkaSecurityOf("tools", options),
-  kafkaClient: options.kafkaClient,
-  clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
-  log,
+  ...brokerServiceOptions("tools", {
+    flags: options,
+    clientId: `tools.${crypto.randomUUID().slice(0, 8)}`,
+    log,
+  }),
   bus: {
     sessionTimeoutMs: options.sessionTimeoutMs,
     heartbeatIntervalMs: Math.max(100, Math.min(1_000, Math.floor(options.sessionTimeoutMs / 10))),

@@ -313,10 +313,7 @@ export function marginReleased(
   position: Pick<Position, "quantity" | "margin">,
   quantity: Money,
 ): Money {
-  if (quantity.gte(position.quantity)) return position.margin;
-  const share = position.margin.times(quantity).div(position.quantity)
-    .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
-  return Money.min(share, position.margin);
+  return proRata(position.margin, { quantity, held: position.quantity });
 }
 
 /** Cost basis a reduction of `quantity` removes: all of it for a full close, else pro rata rounded. */
@@ -324,10 +321,18 @@ export function costRemoved(
   position: Pick<Position, "quantity" | "costBasis">,
   quantity: Money,
 ): Money {
-  if (quantity.gte(position.quantity)) return position.costBasis;
-  const share = position.costBasis.times(quantity).div(position.quantity)
+  return proRata(position.costBasis, { quantity, held: position.quantity });
+}
+
+/**
+ * The share of a position's amount that `quantity` of `held` units carries: the whole amount for
+ * a full close, else rounded half-even to {@linkcode COST_DECIMALS} places (never more than it).
+ */
+function proRata(amount: Money, options: { quantity: Money; held: Money }): Money {
+  if (options.quantity.gte(options.held)) return amount;
+  const share = amount.times(options.quantity).div(options.held)
     .toDecimalPlaces(COST_DECIMALS, Decimal.ROUND_HALF_EVEN);
-  return Money.min(share, position.costBasis);
+  return Money.min(share, amount);
 }
 
 /** Rebuilds the state from a sequence of ledger events. */

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { LedgerEvent } from "../../core/contracts/ledger.ts";
 import {
-  accountOpenedEvent,
   applyEvent,
   createLedgerState,
   executeTrade,
@@ -15,7 +14,7 @@ import {
   snapshotAccount,
 } from "../../core/ledger/mod.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
-import { tick } from "./_fixtures.ts";
+import { openAccounts, tick } from "./_fixtures.ts";
 
 const AGENTS = ["bull", "bear"];
 const START = Date.parse("2017-09-03T12:00:00.000Z");
@@ -67,16 +66,11 @@ Deno.test("random shorts, leverage, stops, targets and liquidations keep the boo
       (takerFeeBps, steps) => {
         const config = { takerFeeBps, slippageBps: 0, allowShort: true, maxLeverage: 20 };
         const state = createLedgerState();
-        const events: LedgerEvent[] = [];
+        const events = openAccounts(state, { agents: AGENTS, cash: "100000" });
         const record = (event: LedgerEvent) => {
           events.push(event);
           assert.equal(applyEvent(state, event), "applied");
         };
-        for (const agent of AGENTS) {
-          record(
-            accountOpenedEvent(agent, { cash: "100000", time: new Date(START).toISOString() }),
-          );
-        }
         let bid = 5000;
         let price: PriceTick = tick("BTC-USD", {
           bid: "5000",

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { TradeExecuted } from "../../core/contracts/ledger.ts";
 import {
-  accountOpenedEvent,
   applyEvent,
   createLedgerState,
   executeTrade,
@@ -15,7 +14,7 @@ import {
   type TradeConfig,
   type TradeRequest,
 } from "../../core/ledger/mod.ts";
-import { tick } from "./_fixtures.ts";
+import { openAccounts, tick } from "./_fixtures.ts";
 
 const MARGIN_DESK: TradeConfig = {
   takerFeeBps: 60,
@@ -31,7 +30,7 @@ function minute(n: number): string {
 
 function ledgerWith(agent: string) {
   const state = createLedgerState();
-  applyEvent(state, accountOpenedEvent(agent, { cash: "100000", time: OPEN }));
+  openAccounts(state, { agents: [agent], cash: "100000" });
   return state;
 }
 
@@ -83,7 +82,8 @@ Deno.test("a leveraged short locks notional / leverage and covers with its P&L, 
   assert.deepEqual(reconcile(account).problems, []);
 });
 
-Deno.test("a leveraged long is liquidated at the first bid past its maintenance price", () => {
+/** 1 BTC bought at 5000 with leverage 10 on a desk without fees: 500 of margin. */
+function tenTimesLong() {
   const desk = { ...MARGIN_DESK, takerFeeBps: 0 };
   const state = ledgerWith("margin");
   trade(state, { action: "buy", quantity: "1", leverage: 10 }, {
@@ -92,7 +92,11 @@ Deno.test("a leveraged long is liquidated at the first bid past its maintenance 
     config: desk,
   });
   const account = state.accounts.get("margin")!;
-  const position = account.positions.get("BTC-USD")!;
+  return { desk, state, account, position: account.positions.get("BTC-USD")! };
+}
+
+Deno.test("a leveraged long is liquidated at the first bid past its maintenance price", () => {
+  const { desk, state, account, position } = tenTimesLong();
   // (cost - margin) / (q x (1 - 0.005)) = 4500 / 0.995
   assert.equal(moneyString(liquidationPrice(position)!), "4522.61306533");
   const above = tick("BTC-USD", { bid: "4523", ask: "4524", time: minute(1) });
@@ -118,15 +122,7 @@ Deno.test("a leveraged long is liquidated at the first bid past its maintenance 
 });
 
 Deno.test("a gap past liquidation loses the margin only; the rest is recorded bad debt", () => {
-  const desk = { ...MARGIN_DESK, takerFeeBps: 0 };
-  const state = ledgerWith("margin");
-  trade(state, { action: "buy", quantity: "1", leverage: 10 }, {
-    bid: "4999",
-    ask: "5000",
-    config: desk,
-  });
-  const account = state.accounts.get("margin")!;
-  const position = account.positions.get("BTC-USD")!;
+  const { desk, state, account, position } = tenTimesLong();
   const gap = tick("BTC-USD", { bid: "4000", ask: "4001", time: minute(1) });
   const exit = exitTrade(account, position, {
     trigger: exitTrigger(position, gap)!,

@@ -110,17 +110,4 @@ export async function startArena(options: ArenaOptions): Promise<Arena> {
   };
 }
 
-/** Waits until `predicate` holds, polling every 5 ms, failing after `timeoutMs`. */
-export async function eventually(
-  what: string,
-  predicate: () => boolean,
-  timeoutMs = 5_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+export { eventually } from "../_wait.ts";

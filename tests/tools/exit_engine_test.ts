@@ -13,12 +13,17 @@ import type { PriceTick } from "../../core/contracts/market.ts";
 import { tradeKey } from "../../core/ledger/account.ts";
 import { Money } from "../../core/ledger/money.ts";
 import { reconcile } from "../../core/ledger/portfolio.ts";
-import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
+import {
+  DEFAULT_TRADE_CONFIG,
+  type TradeConfig,
+  type TradeRequest,
+} from "../../core/ledger/trade.ts";
 import { Calculator } from "../../core/tools/calculator.ts";
 import { startToolsNode, type ToolsNodeHandle } from "../../core/tools/tools_node.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 import { priceTick, quietLog } from "./_support.ts";
 import { killToolsProcess, logCount, startToolsProcess } from "./_tools_process.ts";
+import { eventually } from "../_wait.ts";
 
 const OPENED = "2017-09-03T12:00:00.000Z";
 const MARGIN_DESK: TradeConfig = { ...DEFAULT_TRADE_CONFIG, allowShort: true, maxLeverage: 10 };
@@ -54,19 +59,13 @@ async function engineExits(bus: Bus, topics: ArenaTopics): Promise<TradeExecuted
   return exits;
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** Waits until the node has read the tick at `time` (`stop` then waits for its queued exits). */
 async function readThrough(node: ToolsNodeHandle, time: string): Promise<void> {
-  await until(() => node.ledger.prices.get("BTC-USD")?.time === time, 20_000, `the ${time} tick`);
+  await eventually(
+    `the ${time} tick`,
+    () => node.ledger.prices.get("BTC-USD")?.time === time,
+    20_000,
+  );
 }
 
 /** A Kafka scenario with a private arena prefix, its first quote already on the price topic. */
@@ -87,35 +86,62 @@ async function kafkaScenario(
   }
 }
 
+/**
+ * Starts a tools node on the scenario's arena, opens a position for `open.agent` (asserting it
+ * filled), runs `check` on the open position, publishes `ticks`, waits until the node read the
+ * last one and stops it (queued exits are written first). Returns the stopped node.
+ */
+async function openThenTick(
+  arena: { bus: Bus; topics: ArenaTopics; calculator: Calculator },
+  options: {
+    config?: TradeConfig;
+    open: Omit<TradeRequest, "productId">;
+    check?: (node: ToolsNodeHandle) => Promise<void> | void;
+    ticks: PriceTick[];
+  },
+): Promise<ToolsNodeHandle> {
+  const node = await startToolsNode(arena.bus, {
+    log: quietLog(),
+    topics: arena.topics,
+    calculator: arena.calculator,
+    config: options.config,
+  });
+  try {
+    const opened = await node.ledger.trade({ productId: "BTC-USD", ...options.open });
+    assert.ok(opened.ok, opened.content);
+    await options.check?.(node);
+    await publishTicks(arena.bus, arena.topics, options.ticks);
+    await readThrough(node, options.ticks.at(-1)!.time);
+  } finally {
+    await node.stop();
+  }
+  return node;
+}
+
 Deno.test({
   name: "a long's stop fires once on Kafka, at the crossing tick's bid with the fee",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    kafkaScenario("h1stop", async ({ bus, topics, calculator }) => {
-      const node = await startToolsNode(bus, { log: quietLog(), topics, calculator });
-      try {
-        const opened = await node.ledger.trade({
+    kafkaScenario("h1stop", async (arena) => {
+      const { bus, topics } = arena;
+      const node = await openThenTick(arena, {
+        open: {
           agent: "exit-a",
           toolCallId: "open-a",
-          productId: "BTC-USD",
           quantity: "2",
           action: "buy",
           stopLoss: "4500",
-        });
-        assert.ok(opened.ok, opened.content);
-        await publishTicks(bus, topics, [
+        },
+        ticks: [
           btc("4600", at(60)),
           btc("4500.5", at(120)),
           btc("4499.5", at(180)),
           btc("4450", at(240)),
           btc("4520", at(300)),
           btc("4400", at(360)),
-        ]);
-        await readThrough(node, at(360));
-      } finally {
-        await node.stop();
-      }
+        ],
+      });
       const exits = await engineExits(bus, topics);
       assert.equal(exits.length, 1, "three ticks are below the stop, one exit");
       const [exit] = exits;
@@ -172,7 +198,7 @@ Deno.test({
         group,
       });
       try {
-        await until(() => logCount(process.log(), "Engine exit") >= 1, 90_000, "the exit");
+        await eventually("the exit", () => logCount(process.log(), "Engine exit") >= 1, 90_000);
       } finally {
         const killed = await killToolsProcess(process);
         assert.equal(killed.signal, "SIGKILL");
@@ -213,36 +239,29 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    kafkaScenario("h1short", async ({ bus, topics, calculator }) => {
-      const node = await startToolsNode(bus, {
-        log: quietLog(),
-        topics,
-        calculator,
+    kafkaScenario("h1short", async (arena) => {
+      const { bus, topics } = arena;
+      const node = await openThenTick(arena, {
         config: MARGIN_DESK,
-      });
-      try {
-        const opened = await node.ledger.trade({
+        open: {
           agent: "exit-s",
           toolCallId: "open-s",
-          productId: "BTC-USD",
           quantity: "2",
           action: "sell",
           leverage: 5,
           takeProfit: "4400",
-        });
-        assert.ok(opened.ok, opened.content);
-        const position = node.ledger.state.accounts.get("exit-s")!.positions.get("BTC-USD")!;
-        assert.equal(position.side, "short");
-        assert.equal(position.margin.toString(), "1860", "2 x 4650 at leverage 5");
-        await publishTicks(bus, topics, [
+        },
+        check: (node) => {
+          const position = node.ledger.state.accounts.get("exit-s")!.positions.get("BTC-USD")!;
+          assert.equal(position.side, "short");
+          assert.equal(position.margin.toString(), "1860", "2 x 4650 at leverage 5");
+        },
+        ticks: [
           btc("4450", at(60)), // ask 4452: above the target
           btc("4397", at(120)), // ask 4399: crosses it
           btc("4300", at(180)),
-        ]);
-        await readThrough(node, at(180));
-      } finally {
-        await node.stop();
-      }
+        ],
+      });
       const exits = await engineExits(bus, topics);
       assert.equal(exits.length, 1);
       const [exit] = exits;
@@ -266,37 +285,24 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: () =>
-    kafkaScenario("h1liq", async ({ bus, topics, calculator }) => {
-      const node = await startToolsNode(bus, {
-        log: quietLog(),
-        topics,
-        calculator,
+    kafkaScenario("h1liq", async (arena) => {
+      const { bus, topics } = arena;
+      const node = await openThenTick(arena, {
         config: MARGIN_DESK,
-      });
-      try {
-        const opened = await node.ledger.trade({
-          agent: "exit-l",
-          toolCallId: "open-l",
-          productId: "BTC-USD",
-          quantity: "2",
-          action: "buy",
-          leverage: 10,
-        });
-        assert.ok(opened.ok, opened.content);
-        // Cost 2 x 4652 = 9304, margin 930.4; maintenance 0.5 % + the 60 bps fee:
-        // (9304 - 930.4) / (2 x (1 - 0.011)).
-        const view = await node.ledger.portfolio("exit-l");
-        assert.equal(view.positions[0]!.liquidationPrice, "4233.36703741");
-        await publishTicks(bus, topics, [
+        open: { agent: "exit-l", toolCallId: "open-l", quantity: "2", action: "buy", leverage: 10 },
+        check: async (node) => {
+          // Cost 2 x 4652 = 9304, margin 930.4; maintenance 0.5 % + the 60 bps fee:
+          // (9304 - 930.4) / (2 x (1 - 0.011)).
+          const view = await node.ledger.portfolio("exit-l");
+          assert.equal(view.positions[0]!.liquidationPrice, "4233.36703741");
+        },
+        ticks: [
           btc("4300", at(60)),
           btc("4233.4", at(120)), // just above the liquidation price
           btc("4233.3", at(180)), // the first quote below it
           btc("4100", at(240)),
-        ]);
-        await readThrough(node, at(240));
-      } finally {
-        await node.stop();
-      }
+        ],
+      });
       const exits = await engineExits(bus, topics);
       assert.equal(exits.length, 1);
       const [exit] = exits;

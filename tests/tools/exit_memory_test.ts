@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "../../core/log.ts";
 import { HolderIndex } from "../../core/tools/holders.ts";
 import { LedgerService } from "../../core/tools/ledger_service.ts";
 import { ledgerEvents, priceTick, quietLog } from "./_support.ts";
+import { eventually } from "../_wait.ts";
 
 const OPENED = "2017-09-03T12:00:00.000Z";
 
@@ -40,14 +41,6 @@ function engineExits(events: LedgerEvent[]): TradeExecuted[] {
   return events.filter((event): event is TradeExecuted =>
     event.type === "trade_executed" && (event.cause ?? "agent") !== "agent"
   );
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
 }
 
 /** A logger keeping its JSON lines, for assertions on what the service logged. */
@@ -84,7 +77,7 @@ Deno.test("a stop closes the long once, at the bid of the tick that crossed it, 
       btc("4400", { time: at(240) }),
       btc("4600", { time: at(300) }),
     ]);
-    await until(() => service.prices.get("BTC-USD")!.time === at(300), "the last tick");
+    await eventually("the last tick", () => service.prices.get("BTC-USD")!.time === at(300), 3_000);
     await service.close();
 
     const exits = engineExits(await ledgerEvents(bus));
@@ -125,10 +118,14 @@ Deno.test("stale ticks and ticks no later than the position's last trade close n
       btc("4400", { time: at(60), stale: true }),
       btc("4600", { time: at(120) }),
     ]);
-    await until(() => service.prices.get("BTC-USD")!.time === at(120), "the third tick");
+    await eventually(
+      "the third tick",
+      () => service.prices.get("BTC-USD")!.time === at(120),
+      3_000,
+    );
     assert.equal(service.state.accounts.get("stop-b")!.positions.get("BTC-USD")?.side, "long");
     await publishTicks(bus, [btc("4490", { time: at(180) })]);
-    await until(() => service.prices.get("BTC-USD")!.time === at(180), "the last tick");
+    await eventually("the last tick", () => service.prices.get("BTC-USD")!.time === at(180), 3_000);
     await service.close();
     const exits = engineExits(await ledgerEvents(bus));
     assert.deepEqual(exits.map((exit) => [exit.quotePrice, exit.time]), [["4490", at(180)]]);
@@ -162,7 +159,7 @@ Deno.test("an exit lost before it was written is written by the restart at the c
       btc("4450", { time: at(120) }),
       btc("4300", { time: at(180) }),
     ]);
-    await until(() => service.prices.get("BTC-USD")!.time === at(180), "the last tick");
+    await eventually("the last tick", () => service.prices.get("BTC-USD")!.time === at(180), 3_000);
     await service.close();
     assert.ok(first.lines.some((line) => line.message === "Publishing an engine exit failed"));
     assert.deepEqual(engineExits(await ledgerEvents(bus)), []);
@@ -170,7 +167,7 @@ Deno.test("an exit lost before it was written is written by the restart at the c
     bus.down = false;
     const restarted = await LedgerService.start(bus, { log: quietLog() });
     const key = tradeKey("stop-c", exitCallId({ openedBy: "open" }));
-    await until(() => restarted.state.trades.has(key), "the exit after the restart");
+    await eventually("the exit after the restart", () => restarted.state.trades.has(key), 3_000);
     await restarted.close();
     const exits = engineExits(await ledgerEvents(bus));
     assert.equal(exits.length, 1);
@@ -189,10 +186,18 @@ Deno.test("two replicas watching one account close it once; every rebuild agrees
     const one = await LedgerService.start(bus, { log: quietLog() });
     const two = await LedgerService.start(bus, { log: quietLog() });
     await openLongWithStop(one, "stop-d");
-    await until(() => two.state.accounts.get("stop-d")?.positions.size === 1, "the position");
+    await eventually(
+      "the position",
+      () => two.state.accounts.get("stop-d")?.positions.size === 1,
+      3_000,
+    );
     await publishTicks(bus, [btc("4480", { time: at(60) })]);
     const key = tradeKey("stop-d", "exit:open");
-    await until(() => one.state.trades.has(key) && two.state.trades.has(key), "both to apply it");
+    await eventually(
+      "both to apply it",
+      () => one.state.trades.has(key) && two.state.trades.has(key),
+      3_000,
+    );
     await one.close();
     await two.close();
 

@@ -26,14 +26,7 @@ import {
   publishTick,
   quietLog,
 } from "./_support.ts";
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
+import { eventually } from "../_wait.ts";
 
 const BIG_BUY = { product_id: "BTC-USD", quantity: "30", action: "buy" as const };
 
@@ -134,7 +127,11 @@ Deno.test("a live quote ages on the wall clock once the feed is gone and is refu
           time: new Date(wall.now()).toISOString(),
         }),
       );
-      await until(() => service.prices.get("BTC-USD")!.time !== "2026-12-01T12:00:00.000Z", "tick");
+      await eventually(
+        "tick",
+        () => service.prices.get("BTC-USD")!.time !== "2026-12-01T12:00:00.000Z",
+        3_000,
+      );
       assert.ok((await tool.run(order, context("carol", "4"))).ok);
     } finally {
       await service.close();
@@ -245,7 +242,7 @@ Deno.test("tool calls make no end-offset lookup after the first one following an
       const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" };
       // The first trade after the assignment catches up once and shows frank is traded here.
       await bus.publish(toolRequestTopic("execute_trade"), [request("execute_trade", "t0", order)]);
-      await until(() => replies.length === 1, "the first reply");
+      await eventually("the first reply", () => replies.length === 1, 3_000);
       for (let i = 1; i < 10; i++) {
         await bus.publish(toolRequestTopic("execute_trade"), [
           request("execute_trade", `t${i}`, order),
@@ -254,7 +251,7 @@ Deno.test("tool calls make no end-offset lookup after the first one following an
           request("get_portfolio", `p${i}`, {}),
         ]);
       }
-      await until(() => replies.length === 19, "19 replies");
+      await eventually("19 replies", () => replies.length === 19, 3_000);
       assert.ok(replies.every((reply) => reply.ok), JSON.stringify(replies.find((r) => !r.ok)));
       assert.equal(service.endOffsetLookups - lookupsAtStart, 1, "one lookup for 19 calls");
       service.markAssigned(); // a rebalance: the next call looks up the end once more

@@ -19,19 +19,10 @@ import {
   startToolsProcess,
   type ToolsProcess,
 } from "./_tools_process.ts";
+import { eventually } from "../_wait.ts";
 
 const LEDGER_EXPORT = new URL("../../services/ledger.ts", import.meta.url).pathname;
 const AGENTS = ["kill-a", "kill-b", "kill-c", "kill-d", "kill-e", "kill-f"];
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Kills a replica mid-stream; `restart` starts it again, else a second replica takes over. */
 async function killScenario(mode: "restart" | "takeover"): Promise<void> {
@@ -96,17 +87,17 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
       replicas.push(victim);
       if (mode === "takeover") {
         replicas.push(startToolsProcess({ bootstrap, prefix, group }));
-        await until(
-          () => replicas.every((replica) => logCount(replica.log(), "Tools ready") === 1),
-          90_000, // two cold starts side by side: slow on a loaded machine
+        await eventually( // two cold starts side by side: slow on a loaded machine
           "both replicas to be ready",
+          () => replicas.every((replica) => logCount(replica.log(), "Tools ready") === 1),
+          90_000,
         );
       }
       await bus.publish(requestTopic, requests.slice(0, 60));
-      await until(
+      await eventually(
+        "the first replies, some from the replica to be killed",
         () => replies.size >= 15 && logCount(victim.log(), "Trade executed") >= 3,
         30_000,
-        "the first replies, some from the replica to be killed",
       );
       const killed = await killToolsProcess(victim);
       replicas.splice(replicas.indexOf(victim), 1);
@@ -116,7 +107,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
       assert.ok(answeredBeforeKill < 60, "the kill must land mid-stream");
       if (mode === "restart") replicas.push(startToolsProcess({ bootstrap, prefix, group }));
       await bus.publish(requestTopic, requests.slice(60));
-      await until(() => replies.size >= total, 40_000, `all ${total} replies`);
+      await eventually(`all ${total} replies`, () => replies.size >= total, 40_000);
       await inbox.close();
 
       for (const [correlationId, answers] of replies) {
@@ -250,7 +241,7 @@ Deno.test({
       const first = startToolsProcess({ bootstrap, prefix, group });
       replicas.push(first);
       await bus.publish(requestTopic, [request("big")]);
-      await until(() => replies.length >= 1, 30_000, "the refusal");
+      await eventually("the refusal", () => replies.length >= 1, 30_000);
       assert.equal(replies[0]!.ok, false);
       assert.match(replies[0]!.content, /Insufficient cash/);
       await killToolsProcess(first);
@@ -263,10 +254,10 @@ Deno.test({
       }]);
       replicas.push(startToolsProcess({ bootstrap, prefix, group }));
       await bus.publish(requestTopic, [request("big")]);
-      await until(() => replies.length >= 2, 40_000, "the redelivered request's answer");
+      await eventually("the redelivered request's answer", () => replies.length >= 2, 40_000);
       assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
       await bus.publish(requestTopic, [request("big-new")]);
-      await until(() => replies.length >= 3, 30_000, "a new request's answer");
+      await eventually("a new request's answer", () => replies.length >= 3, 30_000);
       assert.equal(replies[2]!.ok, true, "the same order under a new id fills now");
       await inbox.close();
 
