@@ -110,18 +110,22 @@ export interface StartAgentsOptions {
 /**
  * Starts one AgentRouter per agent with the tools the tools nodes describe (their catalog, so
  * the fee a model reads is the one it pays), its strategy's prompt plus the protocol's
- * instructions, its strategy's rules policy id, and the market block in the chosen layout.
+ * instructions (the json protocol's state the desk's terms from the catalog: its model never
+ * reads the tool descriptions), its strategy's rules policy id, and the market block in the
+ * chosen layout.
  */
 export async function startAgents(
   bus: Bus,
   agents: AgentSpec[],
   options: StartAgentsOptions,
 ): Promise<AgentRouter[]> {
-  const tools = options.tools ?? await readToolCatalog(bus, {
-    topics: arenaTopics(options.topicPrefix),
-    log: options.log,
-    signal: options.signal,
-  });
+  const { tools, desk } = options.tools
+    ? { tools: options.tools, desk: undefined }
+    : await readToolCatalog(bus, {
+      topics: arenaTopics(options.topicPrefix),
+      log: options.log,
+      signal: options.signal,
+    });
   const protocol = options.protocol ?? "tools";
   const promptFormat = options.promptFormat ?? "compact";
   // One market subscription, reply inbox and activity publisher for all the agents.
@@ -129,12 +133,13 @@ export async function startAgents(
     bus,
     agents.map((agent) => ({
       agent: agent.name,
-      systemPrompt: systemPromptFor(agent.strategy.prompt, protocol),
+      systemPrompt: systemPromptFor(agent.strategy.prompt, protocol, desk),
       chatNodeName: options.chatNodeByAgent?.[agent.name] ?? options.chatNodeName,
       tools,
       renderPrompt: (snapshot) => renderMarket(snapshot, promptFormat),
       protocol,
       rulesPolicy: agent.strategy.rules,
+      desk,
       runId: options.runId,
       maxSteps: options.maxSteps,
       memoryDecisions: options.memoryDecisions,

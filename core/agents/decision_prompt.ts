@@ -4,6 +4,7 @@
  * market block), so a model that wants to hold needs a single call.
  */
 
+import type { DeskTerms } from "../contracts/desk.ts";
 import type { MarketSnapshot } from "../contracts/market.ts";
 import type { PortfolioView, PositionView } from "../contracts/portfolio.ts";
 import { MarketDecimal } from "../market/decimal.ts";
@@ -17,11 +18,38 @@ export const TOOLS_INSTRUCTIONS =
 export const JSON_INSTRUCTIONS =
   `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
 {"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "stop_loss": <price or null>, "take_profit": <price or null>, "confidence": <0 to 1 or null>, "reason": "<short>"}]}
-Buys fill at the best ask, sells at the best bid, a fee applies to every fill. The engine closes a position when the bid reaches its stop_loss or take_profit. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
+Buys fill at the best ask, sells at the best bid, a fee applies to every fill. The engine closes a position when the bid reaches its stop_loss or take_profit. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold unless the desk allows shorting. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
 
-/** The system prompt of an agent: its strategy, then how to answer in its protocol. */
-export function systemPromptFor(strategyPrompt: string, protocol: DecisionProtocol): string {
-  return `${strategyPrompt}\n\n${protocol === "json" ? JSON_INSTRUCTIONS : TOOLS_INSTRUCTIONS}`;
+/**
+ * The json protocol's statement of the desk's terms (its model never reads the `execute_trade`
+ * description): the fee, and shorts and leverage when the desk allows them.
+ */
+export function deskTermsText(desk: DeskTerms): string {
+  const fee = desk.takerFeeBps === 0
+    ? "There is no trading fee."
+    : `The fee is ${desk.takerFeeBps} basis points of each fill's notional.`;
+  const slippage = desk.slippageBps > 0 ? ` Fills slip ${desk.slippageBps} bps against you.` : "";
+  const shorts = desk.allowShort
+    ? " Shorting is allowed: a sell with nothing held opens a short, a buy covers it (one side per product at a time)."
+    : "";
+  const leverage = desk.maxLeverage > 1
+    ? ` An entry may add "leverage": 1 to ${desk.maxLeverage} (margin = notional / leverage; the engine liquidates a position when its margin plus P&L falls to 0.5 % of its notional plus the fee).`
+    : "";
+  return `Desk: ${fee}${slippage}${shorts}${leverage}`;
+}
+
+/**
+ * The system prompt of an agent: its strategy, then how to answer in its protocol; the json
+ * protocol's instructions end with the desk's terms when they are known.
+ */
+export function systemPromptFor(
+  strategyPrompt: string,
+  protocol: DecisionProtocol,
+  desk?: DeskTerms,
+): string {
+  if (protocol !== "json") return `${strategyPrompt}\n\n${TOOLS_INSTRUCTIONS}`;
+  const terms = desk ? `\n${deskTermsText(desk)}` : "";
+  return `${strategyPrompt}\n\n${JSON_INSTRUCTIONS}${terms}`;
 }
 
 function money(value: string): string {

@@ -2,6 +2,7 @@
 
 import { z } from "zod";
 import { AgentName, Timestamp, Version } from "./common.ts";
+import { DeskTerms } from "./desk.ts";
 import { MarketSnapshot } from "./market.ts";
 import { PortfolioView } from "./portfolio.ts";
 
@@ -82,6 +83,8 @@ export const ChatRequest = z.object({
   portfolio: PortfolioView.optional(),
   /** The offline rules policy that plays the agent's strategy (no regex over the prompt). */
   rulesPolicy: z.string().min(1).max(64).optional(),
+  /** The terms the serving tools node fills on, for offline models (from the tool catalog). */
+  desk: DeskTerms.optional(),
   /** Ask for one JSON object following this schema (the one-call decision protocol). */
   responseFormat: ResponseFormat.optional(),
   /** Wall-clock time after which the caller stops waiting; a chat node skips the model call. */

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { Timestamp, Version } from "./common.ts";
 import { ToolDefinition } from "./chat.ts";
+import { DeskTerms } from "./desk.ts";
 
 /**
  * One tools node's catalog (topic `arena.tool_catalog`, keyed by `service`): the definitions of
@@ -15,6 +16,8 @@ export const ToolCatalog = z.object({
   service: z.string().min(1).max(64),
   /** The tools, in the order models are offered them. */
   tools: z.array(ToolDefinition).min(1),
+  /** The terms its trading tools fill on (absent for a service that does not trade). */
+  desk: DeskTerms.optional(),
   /** Wall-clock time of publication. */
   time: Timestamp,
 });

@@ -9,6 +9,7 @@ import {
   type TradeExecuted,
   type TradeRefused,
 } from "../contracts/ledger.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import { type Account, costRemoved, marginOf, marginReleased, type Position } from "./account.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
@@ -43,6 +44,16 @@ export interface TradeConfig {
   allowShort?: boolean;
   /** Highest leverage a trade may ask for (default 1: no borrowing). */
   maxLeverage?: number;
+}
+
+/** The terms a desk with this config states on the tool catalog. */
+export function deskTermsOf(config: TradeConfig): DeskTerms {
+  return {
+    takerFeeBps: config.takerFeeBps,
+    slippageBps: config.slippageBps,
+    allowShort: config.allowShort ?? false,
+    maxLeverage: config.maxLeverage ?? 1,
+  };
 }
 
 /** Highest `--max-leverage` accepted (a guard against absurd settings). */

@@ -57,7 +57,8 @@ export class RulesModel implements ModelProvider {
         decideRules(policy, {
           ...input,
           increments: this.#increments,
-          takerFeeBps: this.#takerFeeBps,
+          // The serving desk's fee when the request states it (a chat node of its own).
+          takerFeeBps: request.desk?.takerFeeBps ?? this.#takerFeeBps,
         }),
     });
     return Promise.resolve(policyResponse(request, message, RULES_MODEL_ID));

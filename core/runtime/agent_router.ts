@@ -22,6 +22,7 @@ import {
   type ToolCall,
   type ToolDefinition,
 } from "../contracts/chat.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import type { MarketSnapshot } from "../contracts/market.ts";
 import { PortfolioView } from "../contracts/portfolio.ts";
 import { ToolCallResult } from "../contracts/tools.ts";
@@ -42,6 +43,7 @@ import type { Logger } from "../log.ts";
 import { chatTopicSpec } from "./chat_node.ts";
 import { expiresIn } from "./_expiry.ts";
 import { type HostedAgent, RouterHost, routerHostName } from "./router_host.ts";
+import type { OfferedTools } from "./tool_catalog.ts";
 
 export type { DecisionOutcome };
 
@@ -74,6 +76,8 @@ export interface AgentRouterOptions {
   protocol?: DecisionProtocol;
   /** Rules policy sent with chat requests, so an offline model plays the agent's strategy. */
   rulesPolicy?: string;
+  /** The terms the serving tools node fills on, sent to the chat node for offline models. */
+  desk?: DeskTerms;
   /** Part of every decision, order and correlation id; random per router when absent. */
   runId?: string;
   /** Bound on model calls per decision (default 8). */
@@ -334,6 +338,7 @@ export class AgentRouter {
   readonly #renderPrompt: (snapshot: MarketSnapshot) => string;
   readonly #protocol: DecisionProtocol;
   readonly #rulesPolicy?: string;
+  #desk?: DeskTerms;
   readonly #runId: string;
   readonly #maxSteps: number;
   readonly #memorySize: number;
@@ -356,7 +361,7 @@ export class AgentRouter {
   readonly #hosted: HostedAgent = {
     offer: (snapshot) => this.#offer(snapshot),
     wake: () => this.#wake?.(),
-    updateTools: (tools) => this.#updateTools(tools),
+    updateTools: (offered) => this.#updateTools(offered),
   };
   #pending: MarketSnapshot | undefined;
   #wake: (() => void) | undefined;
@@ -374,6 +379,7 @@ export class AgentRouter {
     this.#renderPrompt = options.renderPrompt;
     this.#protocol = options.protocol ?? "tools";
     this.#rulesPolicy = options.rulesPolicy;
+    this.#desk = options.desk;
     this.#runId = options.runId ?? crypto.randomUUID().slice(0, 8);
     this.#maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.#memorySize = options.memoryDecisions ?? DEFAULT_MEMORY_DECISIONS;
@@ -419,7 +425,8 @@ export class AgentRouter {
    * Offers the tools a republished catalog describes from the next decision on; a catalog that
    * lacks a tool the json protocol needs is logged and the current tools are kept.
    */
-  #updateTools(tools: ToolDefinition[]): void {
+  #updateTools(offered: OfferedTools): void {
+    const tools = offered.tools;
     const missing = this.#protocol === "json" ? missingJsonTools(tools) : [];
     if (missing.length > 0) {
       this.#log.warn("Keeping the current tools: the new catalog lacks what json needs", {
@@ -429,6 +436,7 @@ export class AgentRouter {
     }
     this.#tools = [...tools];
     this.#toolNames = new Set(tools.map((tool) => tool.name));
+    this.#desk = offered.desk;
   }
 
   /**
@@ -791,6 +799,7 @@ export class AgentRouter {
       snapshot: run.snapshot,
       portfolio: run.portfolio,
       rulesPolicy: this.#rulesPolicy,
+      desk: this.#desk,
       responseFormat,
       expiresAt: expiresIn(this.#replyTimeoutMs),
     };

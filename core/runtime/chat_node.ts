@@ -239,6 +239,7 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         snapshot: request.snapshot,
         portfolio: request.portfolio,
         rulesPolicy: request.rulesPolicy,
+        desk: request.desk,
         responseFormat: request.responseFormat,
       }, abort.signal);
       stats.answered++;

@@ -7,6 +7,7 @@ import type {
   TokenUsage,
   ToolDefinition,
 } from "../contracts/chat.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import type { MarketSnapshot } from "../contracts/market.ts";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 
@@ -42,6 +43,8 @@ export interface ModelRequest {
   portfolio?: PortfolioView;
   /** The offline rules policy that plays the agent's strategy (used by offline models only). */
   rulesPolicy?: string;
+  /** The terms the serving tools node fills on (used by offline models only). */
+  desk?: DeskTerms;
   /** Answer one JSON object following this schema (the one-call decision protocol). */
   responseFormat?: ResponseFormat;
 }

@@ -15,11 +15,10 @@ import type { Bus, Subscription } from "../bus/bus.ts";
 import { subscribeMessages } from "../bus/messages.ts";
 import { ReplyInbox } from "../bus/request_reply.ts";
 import { arenaTopics } from "../bus/topics.ts";
-import type { ToolDefinition } from "../contracts/chat.ts";
 import { MarketSnapshot } from "../contracts/market.ts";
 import type { Logger } from "../log.ts";
 import { ActivityPublisher } from "./activity_publisher.ts";
-import { followToolCatalog } from "./tool_catalog.ts";
+import { followToolCatalog, type OfferedTools } from "./tool_catalog.ts";
 
 /** An agent of a host: takes snapshots as they arrive and is woken once a burst has arrived. */
 export interface HostedAgent {
@@ -28,7 +27,7 @@ export interface HostedAgent {
   /** Called once the snapshots that arrived together were all offered. */
   wake(): void;
   /** Takes the tools a republished tool catalog describes (from the next decision on). */
-  updateTools?(tools: ToolDefinition[]): void;
+  updateTools?(offered: OfferedTools): void;
 }
 
 /** Options for {@linkcode RouterHost.open}. */
@@ -145,8 +144,8 @@ export class RouterHost {
       this.#catalog = await followToolCatalog(this.#bus, {
         topics: arenaTopics(this.#options.topicPrefix),
         log: this.#options.log,
-        onTools: (tools) => {
-          for (const agent of this.#agents) agent.updateTools?.(tools);
+        onTools: (offered) => {
+          for (const agent of this.#agents) agent.updateTools?.(offered);
         },
       });
     }

@@ -10,6 +10,7 @@ import type { Bus, BusRecord, Subscription } from "../bus/bus.ts";
 import { decodeRecord, publishMessages } from "../bus/messages.ts";
 import { type ArenaTopics, arenaTopics } from "../bus/topics.ts";
 import type { ToolDefinition } from "../contracts/chat.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import { ToolCatalog } from "../contracts/tool_catalog.ts";
 import type { Logger } from "../log.ts";
 
@@ -22,6 +23,16 @@ export interface PublishToolCatalogOptions {
   topics?: ArenaTopics;
   /** Catalog key: the tools service (default `trading`). */
   service?: string;
+  /** The terms its trading tools fill on (published beside the definitions). */
+  desk?: DeskTerms;
+}
+
+/** What routers offer: the merged tools of every catalog, and the trading desk's terms. */
+export interface OfferedTools {
+  /** The tools, services in first-publish order (a name stated twice: the first). */
+  tools: ToolDefinition[];
+  /** The terms of the first catalog that states them (absent before any trading catalog). */
+  desk?: DeskTerms;
 }
 
 /** Publishes the definitions a tools node serves, replacing its previous catalog. */
@@ -33,7 +44,13 @@ export async function publishToolCatalog(
   const topic = (options.topics ?? arenaTopics()).toolCatalog;
   const service = options.service ?? TRADING_TOOLS_SERVICE;
   await bus.ensureTopics([topic]);
-  const catalog: ToolCatalog = { v: 1, service, tools, time: new Date().toISOString() };
+  const catalog: ToolCatalog = {
+    v: 1,
+    service,
+    tools,
+    ...(options.desk ? { desk: options.desk } : {}),
+    time: new Date().toISOString(),
+  };
   await publishMessages(bus, topic.topic, [{ key: service, message: ToolCatalog.parse(catalog) }]);
 }
 
@@ -57,13 +74,14 @@ export interface ReadToolCatalogOptions {
 export async function readToolCatalog(
   bus: Bus,
   options: ReadToolCatalogOptions,
-): Promise<ToolDefinition[]> {
+): Promise<OfferedTools> {
   const topic = (options.topics ?? arenaTopics()).toolCatalog;
   await bus.ensureTopics([topic]);
   let waited = false;
   const started = Date.now();
   for (;;) {
-    const tools = await readOnce(bus, topic.topic, options.log);
+    const offered = await readOnce(bus, topic.topic, options.log);
+    const tools = offered.tools;
     if (tools.length > 0) {
       if (waited) {
         options.log.notice("Tool catalog received", {
@@ -72,7 +90,7 @@ export async function readToolCatalog(
           waitedMs: Date.now() - started,
         });
       }
-      return tools;
+      return offered;
     }
     if (!waited) {
       waited = true;
@@ -92,8 +110,8 @@ export interface FollowToolCatalogOptions {
   topics?: ArenaTopics;
   /** Where invalid catalogs are logged. */
   log: Logger;
-  /** Called with the merged tools whenever a catalog record changes them. */
-  onTools(tools: ToolDefinition[]): void;
+  /** Called with the merged tools and terms whenever a catalog record changes them. */
+  onTools(offered: OfferedTools): void;
 }
 
 /**
@@ -114,11 +132,11 @@ export async function followToolCatalog(
     fromBeginning: true,
     handler: (record) => {
       if (takeCatalog(latest, record, { topic: topic.topic, log: options.log })) {
-        const tools = mergedTools(latest);
-        const text = JSON.stringify(tools);
+        const offered = mergedTools(latest);
+        const text = JSON.stringify(offered);
         if (text !== known) {
           known = text;
-          options.onTools(tools);
+          options.onTools(offered);
         }
       }
       return Promise.resolve();
@@ -144,7 +162,7 @@ function takeCatalog(
 }
 
 /** Reads the catalog topic to its end: the last valid catalog per service, merged. */
-async function readOnce(bus: Bus, topic: string, log: Logger): Promise<ToolDefinition[]> {
+async function readOnce(bus: Bus, topic: string, log: Logger): Promise<OfferedTools> {
   const latest = new Map<string, ToolCatalog>();
   await bus.readAll(topic, (record) => {
     takeCatalog(latest, record, { topic, log });
@@ -154,14 +172,16 @@ async function readOnce(bus: Bus, topic: string, log: Logger): Promise<ToolDefin
 }
 
 /** The tools of every service's catalog: services in first-publish order, first statement wins. */
-function mergedTools(latest: ReadonlyMap<string, ToolCatalog>): ToolDefinition[] {
+function mergedTools(latest: ReadonlyMap<string, ToolCatalog>): OfferedTools {
   const tools = new Map<string, ToolDefinition>();
+  let desk: DeskTerms | undefined;
   for (const catalog of latest.values()) {
+    desk ??= catalog.desk;
     for (const tool of catalog.tools) {
       if (!tools.has(tool.name)) tools.set(tool.name, tool);
     }
   }
-  return [...tools.values()];
+  return { tools: [...tools.values()], ...(desk ? { desk } : {}) };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,7 @@
 import type { Bus, Subscription } from "../bus/bus.ts";
 import { type ArenaTopics, arenaTopics } from "../bus/topics.ts";
 import type { ToolDefinition } from "../contracts/chat.ts";
-import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../ledger/trade.ts";
+import { DEFAULT_TRADE_CONFIG, deskTermsOf, type TradeConfig } from "../ledger/trade.ts";
 import type { Logger } from "../log.ts";
 import { publishToolCatalog, TRADING_TOOLS_SERVICE } from "../runtime/tool_catalog.ts";
 import { toolDefinition, type ToolSpec } from "../runtime/tool_spec.ts";
@@ -106,7 +106,11 @@ export async function startToolsNode(
       concurrency: options.concurrency,
     });
     const tools = specs.map(toolDefinition);
-    await publishToolCatalog(bus, tools, { topics, service: TRADING_TOOLS_SERVICE });
+    await publishToolCatalog(bus, tools, {
+      topics,
+      service: TRADING_TOOLS_SERVICE,
+      desk: deskTermsOf(config),
+    });
     let stopped: Promise<void> | undefined;
     return {
       ledger,

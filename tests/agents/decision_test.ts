@@ -162,6 +162,36 @@ Deno.test("each protocol appends its own instructions to the strategy prompt", (
   assert.match(JSON_INSTRUCTIONS, /"decisions"/);
 });
 
+Deno.test("the json protocol's system prompt states the desk's fee, shorts and leverage", () => {
+  const spot = systemPromptFor("Be bold.", "json", {
+    takerFeeBps: 60,
+    slippageBps: 0,
+    allowShort: false,
+    maxLeverage: 1,
+  });
+  assert.ok(spot.endsWith("Desk: The fee is 60 basis points of each fill's notional."));
+  assert.doesNotMatch(spot, /Shorting|leverage"/);
+  const margin = systemPromptFor("Be bold.", "json", {
+    takerFeeBps: 0,
+    slippageBps: 2,
+    allowShort: true,
+    maxLeverage: 10,
+  });
+  assert.match(margin, /Desk: There is no trading fee\. Fills slip 2 bps against you\./);
+  assert.match(margin, /Shorting is allowed: a sell with nothing held opens a short/);
+  assert.match(margin, /"leverage": 1 to 10/);
+  // The tool loop reads the terms in execute_trade's description instead.
+  assert.equal(
+    systemPromptFor("Be bold.", "tools", {
+      takerFeeBps: 60,
+      slippageBps: 0,
+      allowShort: true,
+      maxLeverage: 5,
+    }),
+    systemPromptFor("Be bold.", "tools"),
+  );
+});
+
 Deno.test("with the snapshot, the portfolio says the most each product's cash buys at the ask", () => {
   const snapshot = new CsvMarket(mainFixture()).tick(1).snapshot;
   const text = renderPortfolio(PORTFOLIO, snapshot);

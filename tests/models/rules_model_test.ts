@@ -151,6 +151,32 @@ Deno.test("rules model's execute_trade calls carry the policy's exit plan and co
   );
 });
 
+Deno.test("a rules model without a fee of its own sizes exits with the desk's fee from the request", async () => {
+  const market = snapshot([
+    product("BTC-USD", { m15: [1], m5: [1], m1: [4000, 4004, 4008] }, { bid: 4007.9, ask: 4008.1 }),
+  ]);
+  const plan = async (model: RulesModel, desk?: ModelRequest["desk"]) => {
+    const second = await afterPortfolio(model, {
+      agent: "scalper",
+      messages: start(STRATEGIES.scalper.prompt),
+      tools: TOOLS,
+      snapshot: market,
+      desk,
+    });
+    const { stop_loss, take_profit } = JSON.parse(second.message.toolCalls[0]!.arguments);
+    return { stop_loss, take_profit };
+  };
+  const frictionless = { takerFeeBps: 0, slippageBps: 0, allowShort: false, maxLeverage: 1 };
+  // A chat node of its own has no fee flag: the request's desk terms say there is no fee.
+  const fromRequest = await plan(new RulesModel({ strategy: "scalper" }), frictionless);
+  assert.deepEqual(
+    fromRequest,
+    await plan(new RulesModel({ strategy: "scalper", takerFeeBps: 0 })),
+  );
+  assert.deepEqual(fromRequest, { stop_loss: "4000.08", take_profit: "4020.12" });
+  assert.notDeepEqual(fromRequest, await plan(new RulesModel({ strategy: "scalper" })));
+});
+
 Deno.test("rules model only looks at the current decision, not remembered ones", async () => {
   const model = new RulesModel();
   const messages: ChatMessage[] = [

@@ -13,7 +13,7 @@ function tradeDescription(tools: readonly ToolDefinition[]): string {
   return tools.find((tool) => tool.name === "execute_trade")?.description ?? "";
 }
 
-Deno.test("routers offer a republished tool catalog from the next decision on", async () => {
+Deno.test("routers offer a republished tool catalog and its desk terms from the next decision on", async () => {
   const bus = new MemoryBus();
   const topics = arenaTopics("follow.");
   const log = quietLog();
@@ -37,6 +37,8 @@ Deno.test("routers offer a republished tool catalog from the next decision on", 
     await publishSnapshots(bus, [snapshot(1)], topics.prefix);
     await decided(1);
     assert.match(tradeDescription(model.requests[0]!.tools), /taker fee of 60 basis points/);
+    // The terms travel with the request too, for offline models on a chat node of their own.
+    assert.equal(model.requests[0]!.desk?.takerFeeBps, 60);
     // The tools node restarts with another fee: the agents read it without a restart of theirs.
     await tools.stop();
     tools = await startTools(0);
@@ -46,6 +48,7 @@ Deno.test("routers offer a republished tool catalog from the next decision on", 
     const description = tradeDescription(model.requests[1]!.tools);
     assert.match(description, /There is no trading fee/);
     assert.doesNotMatch(description, /60 basis points/);
+    assert.equal(model.requests[1]!.desk?.takerFeeBps, 0);
   } finally {
     await Promise.all(routers.map((router) => router.stop()));
     await chat.stop();

@@ -66,8 +66,15 @@ Deno.test("routers offer the catalog of the serving tools node (25 bps, 5 bps sl
       calculator,
     });
     try {
-      const offered = await readToolCatalog(bus, { topics, log: quiet });
+      const { tools: offered, desk } = await readToolCatalog(bus, { topics, log: quiet });
       assert.deepEqual(offered, node.tools);
+      // The terms beside the definitions: what offline models and the json protocol read.
+      assert.deepEqual(desk, {
+        takerFeeBps: 25,
+        slippageBps: 5,
+        allowShort: false,
+        maxLeverage: 1,
+      });
       assert.deepEqual(offered.map((tool) => tool.name), [
         "execute_trade",
         "get_portfolio",
@@ -105,7 +112,7 @@ Deno.test("routers wait for the tool catalog with one log line, then offer the l
     const latest: ToolDefinition = { name: "quote", description: "new", parameters: {} };
     await publishToolCatalog(bus, [old], { topics, service: "quotes" });
     await publishToolCatalog(bus, [latest], { topics, service: "quotes" });
-    assert.deepEqual(await reading, [latest]);
+    assert.deepEqual((await reading).tools, [latest]);
   } finally {
     await bus.close();
   }
