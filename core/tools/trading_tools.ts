@@ -38,6 +38,15 @@ export function unknownFieldsError(
 /** A price the model may send as a number or a numeric string. */
 const PRICE_FIELD = z.union([z.number(), z.string().max(64)]);
 
+/**
+ * An optional field that also takes `null` as absent: models (small local ones, and any in a
+ * strict structured-output mode) write every optional field, null when they mean none. The JSON
+ * Schema the model reads is the field's own.
+ */
+function nullAsAbsent<T extends z.ZodType>(field: T) {
+  return z.preprocess((value) => value === null ? undefined : value, field.optional());
+}
+
 const EXECUTE_TRADE_FIELDS = {
   product_id: z.string().min(1).max(24).describe(
     "Product to trade, exactly as in the market data",
@@ -55,13 +64,15 @@ const EXECUTE_TRADE_FIELDS = {
           : `Action must be buy or sell, got ${JSON.stringify(issue.input)}`,
     }),
   ).describe("buy (fills at the best ask) or sell (fills at the best bid)"),
-  stop_loss: PRICE_FIELD.optional().describe("Price closing it at a loss"),
-  take_profit: PRICE_FIELD.optional().describe("Price closing it at a profit"),
-  invalidation: z.string().max(MAX_INVALIDATION_LENGTH).optional().describe(
+  stop_loss: nullAsAbsent(PRICE_FIELD).describe("Price closing it at a loss"),
+  take_profit: nullAsAbsent(PRICE_FIELD).describe("Price closing it at a profit"),
+  invalidation: nullAsAbsent(z.string().max(MAX_INVALIDATION_LENGTH)).describe(
     "What would prove you wrong",
   ),
-  confidence: z.number({ error: confidenceError }).min(0, { error: confidenceError })
-    .max(1, { error: confidenceError }).optional().describe("Your confidence that it pays"),
+  confidence: nullAsAbsent(
+    z.number({ error: confidenceError }).min(0, { error: confidenceError })
+      .max(1, { error: confidenceError }),
+  ).describe("Your confidence that it pays"),
 };
 
 function confidenceError(issue: { input?: unknown }): string {
@@ -72,8 +83,9 @@ function confidenceError(issue: { input?: unknown }): string {
 function leverageField(maxLeverage: number) {
   const error = (issue: { input?: unknown }) =>
     `Leverage must be a whole number from 1 to ${maxLeverage}, got ${JSON.stringify(issue.input)}`;
-  return z.number({ error }).int({ error }).min(1, { error }).max(maxLeverage, { error })
-    .optional().describe("Default 1");
+  return nullAsAbsent(
+    z.number({ error }).int({ error }).min(1, { error }).max(maxLeverage, { error }),
+  ).describe("Default 1");
 }
 
 /**
@@ -152,7 +164,7 @@ export function executeTradeSignature(
     ? `leverage (1 to ${maxLeverage}) locks only notional / leverage from cash as margin; a ` +
       `position whose margin plus P&L falls to ${
         MAINTENANCE_MARGIN_RATE.times(100).toString()
-      }% of its notional is liquidated. `
+      }% of its notional plus the fee is liquidated. `
     : "";
   const closing = config.allowShort ? "bid; ask for a short" : "bid";
   return {

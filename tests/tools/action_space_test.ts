@@ -47,7 +47,7 @@ Deno.test("a margin desk's execute_trade offers leverage up to its maximum and t
   assert.match(description, /Shorts are allowed: a sell with nothing held opens a short/);
   assert.match(description, /one side per product at a time/);
   assert.match(description, /leverage \(1 to 10\)/);
-  assert.match(description, /falls to 0\.5% of its notional is liquidated/);
+  assert.match(description, /falls to 0\.5% of its notional plus the fee is liquidated/);
   assert.match(description, /first quote \(bid; ask for a short\) reaching its stop_loss/);
 });
 
@@ -176,5 +176,29 @@ Deno.test("leverage, the exit plan and confidence reach the ledger; a short open
     assert.equal(event.takeProfit, "5000");
     assert.equal(event.invalidation, "BTC closes below 4500");
     assert.equal(event.confidence, 0.7);
+  });
+});
+
+Deno.test("null in an optional field means none: a small model that writes them all still trades", async () => {
+  await withToolsNode(MARGIN_DESK, async (trade) => {
+    const answer = await trade("nulls", {
+      product_id: "BTC-USD",
+      action: "buy",
+      quantity: "0.1",
+      leverage: null,
+      stop_loss: null,
+      take_profit: null,
+      invalidation: null,
+      confidence: null,
+    });
+    assert.ok(answer.ok, answer.content);
+  }, async (bus) => {
+    const trades = (await ledgerEvents(bus)).filter((event) => event.type === "trade_executed");
+    assert.equal(trades.length, 1);
+    const [event] = trades as [TradeExecuted];
+    assert.deepEqual(
+      [event.leverage, event.stopLoss, event.takeProfit, event.invalidation, event.confidence],
+      [undefined, undefined, undefined, undefined, undefined],
+    );
   });
 });
