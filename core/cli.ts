@@ -296,7 +296,8 @@ export function maxLeverageFlag(value: string): number {
 
 /**
  * Adds the trading desk's flags, declared once for the tools service, the arena and the
- * tournament: `--starting-cash`, `--taker-fee-bps`, `--allow-short` and `--max-leverage`.
+ * tournament: `--starting-cash`, `--taker-fee-bps`, `--allow-short`, `--max-leverage` and
+ * `--exit-plans`/`--no-exit-plans`.
  */
 // deno-lint-ignore no-explicit-any
 export function addTradeDeskFlags<Args extends any[], Opts extends OptionValues>(
@@ -319,18 +320,45 @@ export function addTradeDeskFlags<Args extends any[], Opts extends OptionValues>
     );
 }
 
+/**
+ * Adds `--exit-plans on|off|auto` (tools, arena, tournament): whether models are offered the
+ * exit plan and confidence fields. Separate from {@linkcode addTradeDeskFlags} to keep the
+ * command types small.
+ */
+// deno-lint-ignore no-explicit-any
+export function addExitPlansFlag<Args extends any[], Opts extends OptionValues>(
+  command: Command<Args, Opts>,
+) {
+  return command.option(
+    "--exit-plans <when>",
+    "offer models stop_loss, take_profit, invalidation and confidence: on, off or auto (on a " +
+      "margin desk); trades carrying them are accepted either way",
+    exitPlansFlag,
+  );
+}
+
+/** Parses `--exit-plans`: `on`, `off` or `auto` (undefined: the desk decides). */
+export function exitPlansFlag(value: string): boolean | undefined {
+  if (value === "on") return true;
+  if (value === "off") return false;
+  if (value === "auto") return undefined;
+  throw new InvalidArgumentError(`Expected on, off or auto, got ${value}`);
+}
+
 /** The desk settings of {@linkcode addTradeDeskFlags}' flags (and `--slippage-bps` where offered). */
 export function tradeConfigOf(flags: {
   takerFeeBps: number;
   slippageBps?: number;
   allowShort?: boolean;
   maxLeverage: number;
+  exitPlans?: boolean;
 }): TradeConfig {
   return {
     takerFeeBps: flags.takerFeeBps,
     slippageBps: flags.slippageBps ?? 0,
     allowShort: flags.allowShort === true,
     maxLeverage: flags.maxLeverage,
+    ...(flags.exitPlans === undefined ? {} : { exitPlans: flags.exitPlans }),
   };
 }
 

@@ -44,6 +44,7 @@ import { DashboardStore } from "../core/dashboard/store.ts";
 import { dashboardAuthToken, startWebDashboard } from "../core/dashboard/web_server.ts";
 import {
   addAgentProtocolFlags,
+  addExitPlansFlag,
   addKafkaSecurityFlags,
   addTopicPrefixFlag,
   addTradeDeskFlags,
@@ -77,7 +78,7 @@ import { onShutdownSignals } from "../core/shutdown.ts";
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
 
 const program = addAgentProtocolFlags(addModelFlags(addModelKindFlags(addKafkaSecurityFlags(
-  addTradeDeskFlags(addTopicPrefixFlag(new Command()))
+  addExitPlansFlag(addTradeDeskFlags(addTopicPrefixFlag(new Command())))
     .name("arena")
     .description("The whole arena in one process: market data, agents, model, tools, dashboards")
     .option("--demo", "offline demo: bundled candles, lockstep, rules model, 5-minute decisions")

@@ -14,6 +14,7 @@
 
 import { arenaTopics } from "../core/bus/topics.ts";
 import {
+  addExitPlansFlag,
   addTradeDeskFlags,
   basisPointsFlag,
   brokerCommand,
@@ -26,9 +27,9 @@ import { createLogger } from "../core/log.ts";
 import { brokerServiceOptions, startService } from "../core/service.ts";
 import { startToolsNode } from "../core/tools/tools_node.ts";
 
-const program = addTradeDeskFlags(brokerCommand("tools", {
+const program = addExitPlansFlag(addTradeDeskFlags(brokerCommand("tools", {
   description: "Shared trading tools (execute_trade, get_portfolio, calculator) on the ledger",
-}))
+})))
   .option(
     "--slippage-bps <bps>",
     "fill slippage in basis points against the trader",

@@ -39,6 +39,7 @@ import {
 import { loadMarketSets } from "../core/market/market_sets.ts";
 import {
   addAgentProtocolFlags,
+  addExitPlansFlag,
   addTradeDeskFlags,
   agentWaits,
   ensureWritableDir,
@@ -73,7 +74,7 @@ const DEFAULT_RANDOM_BASELINES = 3;
 /** Seed of the statistics, the random traders and the runs' sampling seeds (seed + run). */
 const SEED = 1;
 
-const program = addAgentProtocolFlags(addModelFlags(addTradeDeskFlags(
+const program = addAgentProtocolFlags(addModelFlags(addExitPlansFlag(addTradeDeskFlags(
   new Command()
     .name("tournament")
     .description(
@@ -108,7 +109,7 @@ const program = addAgentProtocolFlags(addModelFlags(addTradeDeskFlags(
     .option("--json", "print only the JSON result on standard output")
     .option("--no-progress", "no progress bar")
     .addOption(logLevelOption()),
-)));
+))));
 
 const options = parseFlags(program);
 const log = createLogger("tournament", {

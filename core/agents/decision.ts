@@ -35,6 +35,8 @@ export const DECISION_SCHEMA_NAME = "trading_decision";
 export interface DecisionOptions {
   /** Highest leverage an order may ask for (default 1: the `leverage` field is not offered). */
   maxLeverage?: number;
+  /** Whether entries carry the exit plan and confidence (default true; always accepted). */
+  exitPlans?: boolean;
 }
 
 /**
@@ -105,6 +107,11 @@ function productsItem(productIds: readonly string[], maxLeverage: number) {
   }, { maxLeverage });
 }
 
+/** An entry without the exit plan and confidence, for a desk that does not offer them. */
+function withoutExitPlan(item: z.ZodObject): z.ZodObject {
+  return item.omit({ stop_loss: true, take_profit: true, confidence: true });
+}
+
 /**
  * The largest quantity worth asking for per product in one decision: what the cash buys at the
  * ask or what is held, whichever is larger. Small models confuse units with dollars (a 1.5B model
@@ -118,20 +125,22 @@ export type QuantityLimits = Readonly<Record<string, number>>;
  */
 function requestSchema(
   productIds: readonly string[],
-  options: { limits?: QuantityLimits; maxLeverage: number },
+  options: { limits?: QuantityLimits; maxLeverage: number; exitPlans?: boolean },
 ) {
   const limits = options.limits;
   if (!limits || productIds.length === 0) {
-    return decisionObject(productsItem(productIds, options.maxLeverage).required());
+    const item = productsItem(productIds, options.maxLeverage).required();
+    return decisionObject(options.exitPlans === false ? withoutExitPlan(item) : item);
   }
-  const items = productIds.map((id) =>
-    decisionItem({
+  const items = productIds.map((id) => {
+    const item = decisionItem({
       product: z.enum([id]),
       quantity: z.number().min(0).max(limits[id] ?? Number.MAX_SAFE_INTEGER).describe(
         `Units of ${id}, not dollars; 0 for hold`,
       ),
-    }, { maxLeverage: options.maxLeverage }).required()
-  );
+    }, { maxLeverage: options.maxLeverage }).required();
+    return options.exitPlans === false ? withoutExitPlan(item) : item;
+  });
   return decisionObject(
     items.length === 1 ? items[0]! : z.union(items as [typeof items[0], ...typeof items]),
   );
@@ -147,7 +156,11 @@ export function decisionResponseFormat(
   limits?: QuantityLimits,
   options: DecisionOptions = {},
 ): ResponseFormat {
-  const zodSchema = requestSchema(productIds, { limits, maxLeverage: options.maxLeverage ?? 1 });
+  const zodSchema = requestSchema(productIds, {
+    limits,
+    maxLeverage: options.maxLeverage ?? 1,
+    exitPlans: options.exitPlans,
+  });
   const schema = z.toJSONSchema(zodSchema, { target: "draft-7" });
   delete (schema as Record<string, unknown>).$schema;
   return { name: DECISION_SCHEMA_NAME, schema: schema as Record<string, unknown> };
@@ -164,6 +177,13 @@ export function offeredMaxLeverage(tools: readonly ToolDefinition[]): number {
     | undefined;
   const maximum = properties?.leverage?.maximum;
   return typeof maximum === "number" && Number.isInteger(maximum) && maximum > 1 ? maximum : 1;
+}
+
+/** Whether the served `execute_trade` offers the exit plan (its schema has `stop_loss`). */
+export function offeredExitPlans(tools: readonly ToolDefinition[]): boolean {
+  const trade = tools.find((tool) => tool.name === "execute_trade");
+  const properties = trade?.parameters.properties as Record<string, unknown> | undefined;
+  return properties !== undefined && "stop_loss" in properties;
 }
 
 /** What {@linkcode parseDecision} found. */

@@ -14,11 +14,24 @@ import type { DecisionProtocol } from "./decision.ts";
 export const TOOLS_INSTRUCTIONS =
   `How to trade: your portfolio and the market data are in each update. Place orders with the execute_trade tool (quantity in units of the product, buys fill at the best ask, sells at the best bid, a fee applies); get_portfolio shows your account again and calculator does arithmetic. Call tools through the tool-calling interface, one call per order, e.g. execute_trade with {"product_id": "<a product>", "action": "buy", "quantity": <units>}. When you are done, or to hold, answer without a tool call, ending with "Reasoning:" and one or two sentences.`;
 
-/** Instructions for the one-call JSON protocol, appended to the strategy's system prompt. */
-export const JSON_INSTRUCTIONS =
+/**
+ * Instructions for the one-call JSON protocol on a desk that offers exit plans, appended to the
+ * strategy's system prompt.
+ */
+export const JSON_EXIT_PLAN_INSTRUCTIONS =
   `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
 {"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "stop_loss": <price or null>, "take_profit": <price or null>, "confidence": <0 to 1 or null>, "reason": "<short>"}]}
 Buys fill at the best ask, sells at the best bid, a fee applies to every fill. The engine closes a position when the bid reaches its stop_loss or take_profit. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold unless the desk allows shorting. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
+
+/**
+ * Instructions for the one-call JSON protocol on a spot desk (no exit plan fields: a real 1.5B
+ * model filled every optional field of a longer schema with null), appended to the strategy's
+ * system prompt.
+ */
+export const JSON_INSTRUCTIONS =
+  `How to trade: your portfolio and the market data are in each update. Answer with ONE JSON object and nothing else:
+{"reasoning": "<one or two sentences>", "decisions": [{"product_id": "<a product from the market data>", "action": "buy" | "sell" | "hold", "quantity": <units of the product, 0 to hold>, "reason": "<short>"}]}
+Buys fill at the best ask, sells at the best bid, a fee applies to every fill. To spend D dollars on a product, buy about D / ask units; you cannot spend more cash than you have (the portfolio says the most you can buy) or sell more than you hold unless the desk allows shorting. Products you leave out are held. The "reasoning" field is your Reasoning section: at most two short sentences; each "reason" is a few words.`;
 
 /**
  * The json protocol's statement of the desk's terms (its model never reads the `execute_trade`
@@ -40,7 +53,8 @@ export function deskTermsText(desk: DeskTerms): string {
 
 /**
  * The system prompt of an agent: its strategy, then how to answer in its protocol; the json
- * protocol's instructions end with the desk's terms when they are known.
+ * protocol's instructions name the exit plan fields unless the desk does not offer them, and end
+ * with the desk's terms when they are known.
  */
 export function systemPromptFor(
   strategyPrompt: string,
@@ -49,7 +63,8 @@ export function systemPromptFor(
 ): string {
   if (protocol !== "json") return `${strategyPrompt}\n\n${TOOLS_INSTRUCTIONS}`;
   const terms = desk ? `\n${deskTermsText(desk)}` : "";
-  return `${strategyPrompt}\n\n${JSON_INSTRUCTIONS}${terms}`;
+  const instructions = desk?.exitPlans === false ? JSON_INSTRUCTIONS : JSON_EXIT_PLAN_INSTRUCTIONS;
+  return `${strategyPrompt}\n\n${instructions}${terms}`;
 }
 
 function money(value: string): string {

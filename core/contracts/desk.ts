@@ -16,6 +16,8 @@ export const DeskTerms = z.object({
   allowShort: z.boolean(),
   /** Highest leverage a trade may ask for (1: no borrowing). */
   maxLeverage: z.number().int().min(1),
+  /** Whether models are offered the exit plan and confidence fields. */
+  exitPlans: z.boolean().optional(),
 });
 /** The desk's terms. */
 export type DeskTerms = z.infer<typeof DeskTerms>;

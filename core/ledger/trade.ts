@@ -44,6 +44,17 @@ export interface TradeConfig {
   allowShort?: boolean;
   /** Highest leverage a trade may ask for (default 1: no borrowing). */
   maxLeverage?: number;
+  /**
+   * Whether models are offered the exit plan and confidence fields (default: on a margin desk,
+   * off on a spot one, where a real 1.5B model wrote them all as null and looped). Trades that
+   * carry them are accepted either way (the rules model always states them).
+   */
+  exitPlans?: boolean;
+}
+
+/** Whether the desk offers models the exit plan and confidence fields (see `exitPlans`). */
+export function offersExitPlans(config: TradeConfig): boolean {
+  return config.exitPlans ?? (config.allowShort === true || (config.maxLeverage ?? 1) > 1);
 }
 
 /** The terms a desk with this config states on the tool catalog. */
@@ -53,6 +64,7 @@ export function deskTermsOf(config: TradeConfig): DeskTerms {
     slippageBps: config.slippageBps,
     allowShort: config.allowShort ?? false,
     maxLeverage: config.maxLeverage ?? 1,
+    exitPlans: offersExitPlans(config),
   };
 }
 

@@ -31,6 +31,7 @@ import {
   decisionOrders,
   type DecisionProtocol,
   decisionResponseFormat,
+  offeredExitPlans,
   offeredMaxLeverage,
   parseDecision,
   type QuantityLimits,
@@ -719,6 +720,7 @@ export class AgentRouter {
     const maxLeverage = offeredMaxLeverage(this.#tools);
     const format = decisionResponseFormat(products, quantityLimits(run, maxLeverage), {
       maxLeverage,
+      exitPlans: offeredExitPlans(this.#tools),
     });
     for (let step = 1; step <= 2; step++) {
       const message = await this.#step(run, step, format);

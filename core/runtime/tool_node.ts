@@ -50,7 +50,9 @@ function errorText(error: unknown): string {
 /** A compact JSON Schema of the tool's input, quoted to the model after invalid arguments. */
 function schemaHint(spec: ToolSpec): string {
   try {
-    const { $schema: _schema, ...schema } = z.toJSONSchema(spec.input, { io: "input" }) as
+    const { $schema: _schema, ...schema } = z.toJSONSchema(spec.offered ?? spec.input, {
+      io: "input",
+    }) as
       & Record<string, unknown>
       & { $schema?: unknown };
     return clip(JSON.stringify(schema), SCHEMA_HINT_LIMIT);

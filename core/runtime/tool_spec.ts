@@ -20,6 +20,11 @@ export interface ToolSpec<S extends z.ZodType = z.ZodType> {
   description: string;
   /** Input schema: validates the model's arguments and generates the JSON Schema. */
   input: S;
+  /**
+   * The schema models are shown when it is narrower than what `input` accepts (optional fields
+   * kept out of small models' way); default `input`.
+   */
+  offered?: z.ZodType;
   /** Runs the tool; the context (agent, tool call id) is injected, never shown to the model. */
   run(input: z.infer<S>, context: ToolContext): Promise<ToolOutcome>;
   /**
@@ -31,7 +36,9 @@ export interface ToolSpec<S extends z.ZodType = z.ZodType> {
 
 /** The definition sent to models for a tool (a `run` is not needed), with JSON Schema from zod. */
 export function toolDefinition(spec: Omit<ToolSpec, "run">): ToolDefinition {
-  const { $schema: _schema, ...parameters } = z.toJSONSchema(spec.input, { io: "input" }) as
+  const { $schema: _schema, ...parameters } = z.toJSONSchema(spec.offered ?? spec.input, {
+    io: "input",
+  }) as
     & Record<string, unknown>
     & { $schema?: unknown };
   return { name: spec.name, description: spec.description, parameters };

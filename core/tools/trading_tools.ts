@@ -5,7 +5,12 @@ import type { ToolDefinition } from "../contracts/chat.ts";
 import { toolDefinition, type ToolSpec } from "../runtime/tool_spec.ts";
 import { MAX_INVALIDATION_LENGTH } from "../contracts/ledger.ts";
 import { MAINTENANCE_MARGIN_RATE } from "../ledger/margin.ts";
-import { DEFAULT_TRADE_CONFIG, LEVERAGE_CEILING, type TradeConfig } from "../ledger/trade.ts";
+import {
+  DEFAULT_TRADE_CONFIG,
+  LEVERAGE_CEILING,
+  offersExitPlans,
+  type TradeConfig,
+} from "../ledger/trade.ts";
 import type { LedgerService } from "./ledger_service.ts";
 import type { Calculator } from "./calculator.ts";
 import { MAX_EXPRESSION_LENGTH } from "./safe_math.ts";
@@ -47,7 +52,8 @@ function nullAsAbsent<T extends z.ZodType>(field: T) {
   return z.preprocess((value) => value === null ? undefined : value, field.optional());
 }
 
-const EXECUTE_TRADE_FIELDS = {
+/** The fields of an order: what the original's execute_trade took. */
+const ORDER_FIELDS = {
   product_id: z.string().min(1).max(24).describe(
     "Product to trade, exactly as in the market data",
   ),
@@ -64,6 +70,10 @@ const EXECUTE_TRADE_FIELDS = {
           : `Action must be buy or sell, got ${JSON.stringify(issue.input)}`,
     }),
   ).describe("buy (fills at the best ask) or sell (fills at the best bid)"),
+};
+
+/** The exit plan and stated confidence an order may carry. */
+const EXIT_PLAN_FIELDS = {
   stop_loss: nullAsAbsent(PRICE_FIELD).describe("Price closing it at a loss"),
   take_profit: nullAsAbsent(PRICE_FIELD).describe("Price closing it at a profit"),
   invalidation: nullAsAbsent(z.string().max(MAX_INVALIDATION_LENGTH)).describe(
@@ -74,6 +84,8 @@ const EXECUTE_TRADE_FIELDS = {
       .max(1, { error: confidenceError }),
   ).describe("Your confidence that it pays"),
 };
+
+const EXECUTE_TRADE_FIELDS = { ...ORDER_FIELDS, ...EXIT_PLAN_FIELDS };
 
 function confidenceError(issue: { input?: unknown }): string {
   return `Confidence must be a number from 0 to 1, got ${JSON.stringify(issue.input)}`;
@@ -113,6 +125,15 @@ export function executeTradeInput(
   return maxLeverage > 1
     ? strictInput({ ...EXECUTE_TRADE_FIELDS, leverage: leverageField(maxLeverage) })
     : strictInput(EXECUTE_TRADE_FIELDS);
+}
+
+/**
+ * The `execute_trade` schema models are shown: the desk's input, without the exit plan and
+ * confidence fields when the desk does not offer them (`offersExitPlans`); they are still
+ * accepted.
+ */
+export function offeredExecuteTradeInput(config: TradeConfig = DEFAULT_TRADE_CONFIG): z.ZodType {
+  return offersExitPlans(config) ? executeTradeInput(config) : strictInput(ORDER_FIELDS);
 }
 
 function strictInput<T extends z.ZodRawShape>(fields: T) {
@@ -167,6 +188,10 @@ export function executeTradeSignature(
       }% of its notional plus the fee is liquidated. `
     : "";
   const closing = config.allowShort ? "bid; ask for a short" : "bid";
+  const exits = offersExitPlans(config)
+    ? "The engine closes the whole position at the first quote " +
+      `(${closing}) reaching its stop_loss or take_profit. `
+    : "";
   return {
     name: "execute_trade",
     description: "Buy or sell a crypto product at the current market price for your own account. " +
@@ -174,10 +199,10 @@ export function executeTradeSignature(
       " quantity is in units of the product (e.g. 0.05 of a coin), not dollars: to spend D " +
       "dollars buy about D / (ask x (1 + fee)). " + sides + leverage +
       "A quantity must be a multiple of the product's increment (a refusal names it). " +
-      "Products without a fresh price cannot be traded. The engine closes the whole position " +
-      `at the first quote (${closing}) reaching its stop_loss or take_profit. Returns the ` +
+      "Products without a fresh price cannot be traded. " + exits + "Returns the " +
       "fill as JSON, or an error that says what was wrong and what would be valid.",
     input: executeTradeInput(config),
+    offered: offeredExecuteTradeInput(config),
   };
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../../core/agents/decision.ts";
 import {
   FEE_HEADROOM,
+  JSON_EXIT_PLAN_INSTRUCTIONS,
   JSON_INSTRUCTIONS,
   maxBuyUnits,
   renderPortfolio,
@@ -158,8 +159,35 @@ Deno.test("the portfolio reads as plain lines with cash, equity, fees and each p
 
 Deno.test("each protocol appends its own instructions to the strategy prompt", () => {
   assert.ok(systemPromptFor("Be bold.", "tools").endsWith(TOOLS_INSTRUCTIONS));
-  assert.ok(systemPromptFor("Be bold.", "json").endsWith(JSON_INSTRUCTIONS));
-  assert.match(JSON_INSTRUCTIONS, /"decisions"/);
+  assert.ok(systemPromptFor("Be bold.", "json").endsWith(JSON_EXIT_PLAN_INSTRUCTIONS));
+  assert.match(JSON_EXIT_PLAN_INSTRUCTIONS, /"decisions".*"stop_loss"/);
+});
+
+Deno.test("a desk without exit plans gets the json instructions and schema without them", () => {
+  const terms = {
+    takerFeeBps: 60,
+    slippageBps: 0,
+    allowShort: false,
+    maxLeverage: 1,
+    exitPlans: false,
+  };
+  const prompt = systemPromptFor("Be bold.", "json", terms);
+  assert.ok(prompt.includes(JSON_INSTRUCTIONS));
+  assert.doesNotMatch(prompt, /stop_loss|confidence/);
+  const item = (format: ReturnType<typeof decisionResponseFormat>) =>
+    // deno-lint-ignore no-explicit-any
+    (format.schema as any).properties.decisions.items.properties as Record<string, unknown>;
+  const spot = item(decisionResponseFormat(["BTC-USD"], { "BTC-USD": 2 }, { exitPlans: false }));
+  assert.deepEqual(Object.keys(spot).sort(), ["action", "product_id", "quantity", "reason"]);
+  const planned = item(decisionResponseFormat(["BTC-USD"], { "BTC-USD": 2 }));
+  assert.ok("stop_loss" in planned && "confidence" in planned);
+  // Entries that carry them anyway are still understood.
+  const parsed = parseDecision(
+    '{"reasoning":"r","decisions":[{"product_id":"BTC-USD","action":"buy","quantity":1,' +
+      '"stop_loss":4000,"take_profit":null,"confidence":0.6,"reason":"x"}]}',
+    ["BTC-USD"],
+  );
+  assert.ok(parsed.ok);
 });
 
 Deno.test("the json protocol's system prompt states the desk's fee, shorts and leverage", () => {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
 import type { TradeExecuted } from "../../core/contracts/ledger.ts";
-import type { TradeConfig } from "../../core/ledger/trade.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
 import { invokeTool } from "../../core/runtime/tool_node.ts";
 import { toolDefinition, type ToolOutcome, type ToolSpec } from "../../core/runtime/tool_spec.ts";
 import { Calculator } from "../../core/tools/calculator.ts";
@@ -51,9 +51,23 @@ Deno.test("a margin desk's execute_trade offers leverage up to its maximum and t
   assert.match(description, /first quote \(bid; ask for a short\) reaching its stop_loss/);
 });
 
-Deno.test("a spot desk's execute_trade offers the exit plan but no leverage and no shorts", () => {
-  const { description, properties } = offered();
-  assert.deepEqual(Object.keys(properties), [
+Deno.test("a spot desk shows the original's execute_trade; --exit-plans on adds the exit plan", () => {
+  const spot = offered();
+  // A real 1.5B model wrote every optional field as null and looped: a spot desk shows none.
+  assert.deepEqual(Object.keys(spot.properties), ["product_id", "quantity", "action"]);
+  assert.match(spot.description, /you can only sell what you hold \(no shorting\)/);
+  assert.doesNotMatch(spot.description, /leverage|liquidat|short\)|stop_loss/);
+  // ...but accepts them (the rules model states its stops on any desk).
+  const accepted = executeTradeInput().safeParse({
+    product_id: "BTC-USD",
+    quantity: 1,
+    action: "buy",
+    stop_loss: 4000,
+    confidence: 0.6,
+  });
+  assert.ok(accepted.success);
+  const planned = offered({ ...DEFAULT_TRADE_CONFIG, exitPlans: true });
+  assert.deepEqual(Object.keys(planned.properties), [
     "product_id",
     "quantity",
     "action",
@@ -62,9 +76,14 @@ Deno.test("a spot desk's execute_trade offers the exit plan but no leverage and 
     "invalidation",
     "confidence",
   ]);
-  assert.match(description, /you can only sell what you hold \(no shorting\)/);
-  assert.doesNotMatch(description, /leverage|liquidat|short\)/);
-  assert.match(description, /at the first quote \(bid\) reaching its stop_loss or take_profit/);
+  assert.match(
+    planned.description,
+    /at the first quote \(bid\) reaching its stop_loss or take_profit/,
+  );
+  assert.doesNotMatch(planned.description, /leverage|liquidat/);
+  // A margin desk offers them unless told not to.
+  assert.ok("stop_loss" in offered(MARGIN_DESK).properties);
+  assert.ok(!("stop_loss" in offered({ ...MARGIN_DESK, exitPlans: false }).properties));
 });
 
 Deno.test("an unknown execute_trade field is refused naming every field the desk takes", () => {

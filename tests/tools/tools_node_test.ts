@@ -74,6 +74,7 @@ Deno.test("routers offer the catalog of the serving tools node (25 bps, 5 bps sl
         slippageBps: 5,
         allowShort: false,
         maxLeverage: 1,
+        exitPlans: false,
       });
       assert.deepEqual(offered.map((tool) => tool.name), [
         "execute_trade",
