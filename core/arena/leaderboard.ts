@@ -3,7 +3,7 @@
 import { Decimal } from "decimal.js";
 import type { ReportJson } from "../dashboard/report.ts";
 import { formatCost, formatPct, formatUsd, textTable } from "../dashboard/format.ts";
-import { anyCalls, formatBrier, formatConfidence, formatShare } from "../metrics/calibration.ts";
+import { anyCalls, calibrationCells } from "../metrics/calibration.ts";
 
 /** A drawdown (a positive fall) in percent without a sign: `"5.5"` -> `"5.50%"`. */
 function drawdown(value: string): string {
@@ -95,11 +95,7 @@ export function formatLeaderboard(report: ReportJson): string {
       report.leaderboard.map((row) => [
         String(row.rank),
         row.agent,
-        formatBrier(row.calibration.brier),
-        String(row.calibration.calls),
-        String(row.calibration.open),
-        formatConfidence(row.calibration.meanConfidence),
-        formatShare(row.calibration.hitRate),
+        ...calibrationCells(row.calibration),
       ]),
       { ...fitting, shrink: [1], right: [0, 2, 3, 4, 5, 6] },
     ));

@@ -8,7 +8,7 @@
 
 import { formatCost, formatPct, formatUsd, markdownTable, wrapText } from "../dashboard/format.ts";
 import { describeMask } from "../market/mask.ts";
-import { anyCalls, formatBrier, formatConfidence, formatShare } from "../metrics/calibration.ts";
+import { anyCalls, calibrationCells } from "../metrics/calibration.ts";
 import { type Comparison, formatPValue, type Interval } from "./stats.ts";
 import type { EntryResult, TournamentResult } from "./tournament.ts";
 
@@ -126,11 +126,7 @@ function calibrationLines(result: TournamentResult): string[] {
       ["entry", "brier", "calls", "open", "conf", "hit", "0-.2", ".2-.4", ".4-.6", ".6-.8", ".8-1"],
       result.entries.map((entry) => [
         entry.entry,
-        formatBrier(entry.calibration.brier),
-        String(entry.calibration.calls),
-        String(entry.calibration.open),
-        formatConfidence(entry.calibration.meanConfidence),
-        formatShare(entry.calibration.hitRate),
+        ...calibrationCells(entry.calibration),
         ...entry.calibration.bins.map((bin) => `${bin.hits}/${bin.calls}`),
       ]),
     ),

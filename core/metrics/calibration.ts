@@ -258,6 +258,17 @@ export function formatConfidence(value: number | null): string {
   return value === null ? "-" : value.toFixed(2);
 }
 
+/** The summary cells of a calibration: Brier, scored calls, open calls, mean confidence, hit rate. */
+export function calibrationCells(calibration: Calibration): string[] {
+  return [
+    formatBrier(calibration.brier),
+    String(calibration.calls),
+    String(calibration.open),
+    formatConfidence(calibration.meanConfidence),
+    formatShare(calibration.hitRate),
+  ];
+}
+
 /** A bin's range as text: `0.8-1.0`. */
 export function binLabel(bin: Pick<CalibrationBin, "from" | "to">): string {
   return `${bin.from.toFixed(1)}-${bin.to.toFixed(1)}`;

@@ -145,7 +145,11 @@ Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random ba
   const lines = markdown.split("\n");
   assert.equal(lines[0], result.verdict);
   assert.match(markdown, /^Tournament: 2 entries x 2 windows of 1 h/m);
-  assert.match(markdown, /momentum:rules, scalper:rules are deterministic: 1 run per window/);
+  // Entries are listed best first; which is best depends on the market, not on this test.
+  assert.match(
+    markdown,
+    /(momentum:rules, scalper:rules|scalper:rules, momentum:rules) are deterministic: 1 run per window/,
+  );
   assert.ok(lines.some((line) => /^\| (momentum|scalper):rules/.test(line)));
   assert.ok(lines.some((line) => /^\| buy-and-hold/.test(line)));
   assert.match(markdown, /\| 95% CI +\|/);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { TradeExecuted } from "../../core/contracts/ledger.ts";
+import type { PriceTick } from "../../core/contracts/market.ts";
 import {
+  type Account,
   applyEvent,
   createLedgerState,
   executeTrade,
@@ -10,6 +12,7 @@ import {
   Money,
   moneyString,
   portfolioView,
+  type Position,
   reconcile,
   type TradeConfig,
   type TradeRequest,
@@ -95,6 +98,17 @@ function tenTimesLong() {
   return { desk, state, account, position: account.positions.get("BTC-USD")! };
 }
 
+/** The engine's exit of `position` at `quote` (which must cross one of its levels). */
+function exitAt(
+  account: Account,
+  position: Position,
+  options: { quote: PriceTick; config: TradeConfig },
+): TradeExecuted {
+  const trigger = exitTrigger(position, options.quote);
+  assert.ok(trigger, `${options.quote.bestBid}/${options.quote.bestAsk} crosses no level`);
+  return exitTrade(account, position, { trigger, tick: options.quote, config: options.config });
+}
+
 Deno.test("a leveraged long is liquidated at the first bid past its maintenance price", () => {
   const { desk, state, account, position } = tenTimesLong();
   // (cost - margin) / (q x (1 - 0.005)) = 4500 / 0.995
@@ -124,11 +138,7 @@ Deno.test("a leveraged long is liquidated at the first bid past its maintenance 
 Deno.test("a gap past liquidation loses the margin only; the rest is recorded bad debt", () => {
   const { desk, state, account, position } = tenTimesLong();
   const gap = tick("BTC-USD", { bid: "4000", ask: "4001", time: minute(1) });
-  const exit = exitTrade(account, position, {
-    trigger: exitTrigger(position, gap)!,
-    tick: gap,
-    config: desk,
-  });
+  const exit = exitAt(account, position, { quote: gap, config: desk });
   assert.equal(exit.badDebt, "500");
   applyEvent(state, exit);
   assert.equal(moneyString(account.cash), "99500");
@@ -172,11 +182,7 @@ Deno.test("stops and targets fire only on later quotes, at the closing side's qu
   );
   assert.equal(target?.cause, "take_profit");
   const crossing = tick("BTC-USD", { bid: "4890", ask: "4891", time: minute(3) });
-  const exit = exitTrade(account, position, {
-    trigger: exitTrigger(position, crossing)!,
-    tick: crossing,
-    config: MARGIN_DESK,
-  });
+  const exit = exitAt(account, position, { quote: crossing, config: MARGIN_DESK });
   // 2 x 4890 = 9780, fee 58.68; spot long: cash gets the proceeds minus the fee.
   assert.equal(exit.notional, "9780");
   assert.equal(exit.fee, "58.68");
@@ -208,11 +214,7 @@ Deno.test("an engine exit for a position already closed is void, not a corrupt l
   const account = state.accounts.get("margin")!;
   const position = account.positions.get("BTC-USD")!;
   const crossing = tick("BTC-USD", { bid: "4890", ask: "4891", time: minute(3) });
-  const exit = exitTrade(account, { ...position }, {
-    trigger: exitTrigger(position, crossing)!,
-    tick: crossing,
-    config: MARGIN_DESK,
-  });
+  const exit = exitAt(account, { ...position }, { quote: crossing, config: MARGIN_DESK });
   trade(state, { action: "sell", quantity: "1" }, { bid: "4950", ask: "4951", time: minute(2) });
   const cash = moneyString(account.cash);
   assert.equal(applyEvent(state, exit), "duplicate");
