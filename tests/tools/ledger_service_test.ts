@@ -5,6 +5,7 @@ import { toolRequestTopic } from "../../core/bus/topics.ts";
 import { PortfolioView } from "../../core/contracts/portfolio.ts";
 import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { snapshotAccount } from "../../core/ledger/account.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
 import {
   executeTradeTool,
   getPortfolioTool,
@@ -160,13 +161,23 @@ Deno.test("tools are served on the bus and reply to the request's reply topic", 
 });
 
 Deno.test("the execute_trade JSON Schema tells the model the fields and their meaning", () => {
-  const definition = toolDefinition(executeTradeTool({} as LedgerService) as never);
-  const properties = definition.parameters.properties as Record<string, { description?: string }>;
-  for (const field of ["product_id", "quantity", "action", "stop_loss", "take_profit"]) {
-    assert.ok(properties[field]?.description, `${field} is described`);
+  const described = (config?: TradeConfig) => {
+    const definition = toolDefinition(executeTradeTool({} as LedgerService, { config }) as never);
+    return {
+      description: definition.description,
+      properties: definition.parameters.properties as Record<string, { description?: string }>,
+    };
+  };
+  const spot = described();
+  for (const field of ["product_id", "quantity", "action"]) {
+    assert.ok(spot.properties[field]?.description, `${field} is described`);
   }
-  assert.match(properties.quantity!.description!, /base currency/);
-  assert.match(definition.description, /60 basis points/);
+  assert.match(spot.properties.quantity!.description!, /base currency/);
+  assert.match(spot.description, /60 basis points/);
+  const planned = described({ ...DEFAULT_TRADE_CONFIG, exitPlans: true });
+  for (const field of ["stop_loss", "take_profit", "invalidation", "confidence"]) {
+    assert.ok(planned.properties[field]?.description, `${field} is described`);
+  }
 });
 
 Deno.test("a trade whose publish fails is not answered as executed", async () => {

@@ -256,9 +256,17 @@ Deno.test({
       await bus.publish(requestTopic, [request("big")]);
       await eventually("the redelivered request's answer", () => replies.length >= 2, 40_000);
       assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
-      await bus.publish(requestTopic, [request("big-new")]);
-      await eventually("a new request's answer", () => replies.length >= 3, 30_000);
-      assert.equal(replies[2]!.ok, true, "the same order under a new id fills now");
+      // A new id fills now. "Still catching up" is the documented transient answer while a
+      // rebalance after the kill settles (seen on a loaded CI machine): ask again under a new id.
+      let answer: ToolCallResult | undefined;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const seen = replies.length;
+        await bus.publish(requestTopic, [request(`big-new-${attempt}`)]);
+        await eventually("a new request's answer", () => replies.length > seen, 30_000);
+        answer = replies[seen]!;
+        if (!/still catching up/.test(answer.content)) break;
+      }
+      assert.equal(answer!.ok, true, `the same order under a new id fills now: ${answer!.content}`);
       await inbox.close();
 
       const events: LedgerEvent[] = [];
