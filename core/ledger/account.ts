@@ -279,13 +279,14 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
         }`,
       );
     }
-    const removed = costRemoved(position, quantity);
-    const released = marginReleased(position, quantity);
-    const pnl = position.side === "long" ? notional.minus(removed) : removed.minus(notional);
+    const { removed, released, pnl, returned, badDebt } = reduction(position, {
+      quantity,
+      notional,
+      fee,
+    });
     Object.assign(position, exitPlanOf(trade));
-    const returned = released.plus(pnl).minus(fee);
-    if (returned.isNegative()) account.badDebt = account.badDebt.minus(returned);
-    account.cash = account.cash.plus(Money.max(returned, ZERO));
+    account.badDebt = account.badDebt.plus(badDebt);
+    account.cash = account.cash.plus(returned);
     account.realizedPnl = account.realizedPnl.plus(pnl);
     position.quantity = position.quantity.minus(quantity);
     position.costBasis = position.costBasis.minus(removed);
@@ -296,6 +297,43 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
   account.feesPaid = account.feesPaid.plus(fee);
   account.tradedNotional = account.tradedNotional.plus(notional);
   account.tradeCount++;
+}
+
+/** What reducing a position moves: see {@linkcode reduction}. */
+export interface Reduction {
+  /** Cost basis removed from the position. */
+  removed: Money;
+  /** Margin released from the position. */
+  released: Money;
+  /** Realized P&L of the units closed, fees excluded. */
+  pnl: Money;
+  /** Cash returned to the account: released + P&L - fee, never below zero. */
+  returned: Money;
+  /** What the reduction would take beyond that (absorbed by the house), else zero. */
+  badDebt: Money;
+}
+
+/**
+ * The money of closing `quantity` units of a position for `notional` with `fee`: the one place
+ * the ledger, trade execution and engine exits compute it.
+ */
+export function reduction(
+  position: Pick<Position, "side" | "quantity" | "costBasis" | "margin">,
+  trade: { quantity: Money; notional: Money; fee: Money },
+): Reduction {
+  const removed = costRemoved(position, trade.quantity);
+  const released = marginReleased(position, trade.quantity);
+  const pnl = position.side === "long"
+    ? trade.notional.minus(removed)
+    : removed.minus(trade.notional);
+  const net = released.plus(pnl).minus(trade.fee);
+  return {
+    removed,
+    released,
+    pnl,
+    returned: Money.max(net, ZERO),
+    badDebt: net.isNegative() ? net.negated() : ZERO,
+  };
 }
 
 /** The exit plan fields a trade sets (only those present: the others stay as they were). */

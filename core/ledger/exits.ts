@@ -6,10 +6,10 @@
 
 import type { TradeCause, TradeExecuted } from "../contracts/ledger.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import { type Account, exitCallId, type Position } from "./account.ts";
+import { type Account, exitCallId, type Position, reduction } from "./account.ts";
 import { belowMaintenance } from "./margin.ts";
 import { bps, Money, moneyString } from "./money.ts";
-import { closeProceeds, fillPriceOf, type TradeConfig, tradeEventId } from "./trade.ts";
+import { fillPriceOf, type TradeConfig, tradeEventId } from "./trade.ts";
 
 /** Why and at which quote the engine closes a position. */
 export interface ExitTrigger {
@@ -56,10 +56,7 @@ export function exitTrade(
   const quantity = position.quantity;
   const notional = quantity.times(fillPrice);
   const fee = notional.times(bps(config.takerFeeBps));
-  const removedPnl = position.side === "long"
-    ? notional.minus(position.costBasis)
-    : position.costBasis.minus(notional);
-  const shortfall = position.margin.plus(removedPnl).minus(fee);
+  const closed = reduction(position, { quantity, notional, fee });
   const toolCallId = exitCallId(position);
   return {
     v: 1,
@@ -76,12 +73,10 @@ export function exitTrade(
     fee: moneyString(fee),
     takerFeeBps: config.takerFeeBps,
     slippageBps: config.slippageBps,
-    cashAfter: moneyString(
-      account.cash.plus(closeProceeds(position, { quantity, notional, fee })),
-    ),
+    cashAfter: moneyString(account.cash.plus(closed.returned)),
     time: options.tick.time,
     ...(position.side === "short" ? { position: "short" as const } : {}),
     cause: trigger.cause,
-    ...(shortfall.isNegative() ? { badDebt: moneyString(shortfall.negated()) } : {}),
+    ...(closed.badDebt.isZero() ? {} : { badDebt: moneyString(closed.badDebt) }),
   };
 }

@@ -11,7 +11,7 @@ import {
 } from "../contracts/ledger.ts";
 import type { DeskTerms } from "../contracts/desk.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import { type Account, costRemoved, marginOf, marginReleased, type Position } from "./account.ts";
+import { type Account, marginOf, reduction } from "./account.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
 
 /**
@@ -146,6 +146,9 @@ export function productIncrement(productId: string, config?: TradeConfig): Money
   );
 }
 
+/** A model-written unsigned number: decimal or exponent form, an optional leading `+`. */
+const POSITIVE_NUMBER = /^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Parses a model-supplied quantity: a positive finite decimal on the product's increment. */
 export function parseQuantity(
   value: number | string,
@@ -163,7 +166,7 @@ export function parseQuantity(
     quantity = new Money(value);
   } else {
     const text = value.trim();
-    if (!/^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    if (!POSITIVE_NUMBER.test(text)) {
       return {
         ok: false,
         reason: `Quantity must be a positive decimal number such as 0.5, got ${
@@ -429,9 +432,7 @@ export function executeTrade(
         } (tried ${moneyString(quantity)}); close a position before opening the other side`,
       };
     }
-    cashAfter = account.cash.plus(
-      closeProceeds(position, { quantity, notional, fee }),
-    );
+    cashAfter = account.cash.plus(reduction(position, { quantity, notional, fee }).returned);
   }
   const spot = positionSide === "long" && terms.leverage === 1;
   return {
@@ -460,21 +461,6 @@ export function executeTrade(
       ...terms.plan,
     },
   };
-}
-
-/**
- * Cash a reduction returns: the margin released plus the P&L of the units closed minus the fee,
- * never below zero (the rest is bad debt; see `applyTrade`).
- */
-export function closeProceeds(
-  position: Position,
-  trade: { quantity: Money; notional: Money; fee: Money },
-): Money {
-  const removed = costRemoved(position, trade.quantity);
-  const pnl = position.side === "long"
-    ? trade.notional.minus(removed)
-    : removed.minus(trade.notional);
-  return Money.max(marginReleased(position, trade.quantity).plus(pnl).minus(trade.fee), ZERO);
 }
 
 /** The exit plan and confidence fields a trade writes (decimal strings), when valid. */
@@ -562,7 +548,7 @@ function parsePrice(
   const text = typeof value === "number" ? String(value) : value.trim();
   if (
     (typeof value === "number" && !Number.isFinite(value)) ||
-    !/^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)
+    !POSITIVE_NUMBER.test(text)
   ) {
     return {
       ok: false,

@@ -46,12 +46,11 @@ import type {
 import {
   type Account,
   applyEvent,
-  costRemoved,
   createLedgerState,
   exitCallId,
   marginOf,
-  marginReleased,
   positionValue,
+  reduction,
   tradeEffect,
   tradeKey,
 } from "../ledger/account.ts";
@@ -517,13 +516,13 @@ export function roundTrips(events: readonly LedgerEvent[]): { pnl: Decimal[]; tr
       (exitCallId(position) !== event.toolCallId || !position.quantity.eq(quantity));
     if (voidExit) continue;
     applied.add(id);
-    const cost = costRemoved(position, quantity);
-    const released = marginReleased(position, quantity);
+    const { removed: cost, released, pnl: realized, badDebt } = reduction(
+      { ...position, side },
+      { quantity, notional, fee },
+    );
     const entryFees = quantity.eq(position.quantity)
       ? position.fees
       : position.fees.times(quantity).div(position.quantity);
-    const realized = side === "long" ? notional.minus(cost) : cost.minus(notional);
-    const badDebt = Money.max(released.plus(realized).minus(fee).negated(), ZERO);
     trips.push({
       agent: event.agent,
       productId: event.productId,
