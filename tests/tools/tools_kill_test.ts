@@ -258,15 +258,29 @@ Deno.test({
       assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
       // A new id fills now. "Still catching up" is the documented transient answer while a
       // rebalance after the kill settles (seen on a loaded CI machine): ask again under a new id.
+      // Replies are matched by tool call id: the original "big" may be redelivered once more
+      // (its offset commit can be lost with the kill) and answered again, identically.
+      const answerTo = (toolCallId: string) =>
+        replies.find((reply) => reply.toolCallId === toolCallId);
       let answer: ToolCallResult | undefined;
       for (let attempt = 1; attempt <= 3; attempt++) {
-        const seen = replies.length;
-        await bus.publish(requestTopic, [request(`big-new-${attempt}`)]);
-        await eventually("a new request's answer", () => replies.length > seen, 30_000);
-        answer = replies[seen]!;
+        const toolCallId = `big-new-${attempt}`;
+        await bus.publish(requestTopic, [request(toolCallId)]);
+        await eventually(
+          "a new request's answer",
+          () => answerTo(toolCallId) !== undefined,
+          30_000,
+        );
+        answer = answerTo(toolCallId)!;
         if (!/still catching up/.test(answer.content)) break;
       }
       assert.equal(answer!.ok, true, `the same order under a new id fills now: ${answer!.content}`);
+      assert.ok(
+        replies.filter((reply) => reply.toolCallId === "big").every((reply) =>
+          reply.content === replies[0]!.content
+        ),
+        "every answer to the refused id is the same refusal",
+      );
       await inbox.close();
 
       const events: LedgerEvent[] = [];
