@@ -15,14 +15,7 @@ import {
   type RunningBroker,
   startBroker,
 } from "../../scripts/_kafka_broker.ts";
-import {
-  startTask,
-  stopTask,
-  tail,
-  type TaskProcess,
-  waitForExit,
-  waitForLine,
-} from "../_task_process.ts";
+import { startTask, type TaskProcess } from "../_task_process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RUN = crypto.randomUUID().slice(0, 8);
@@ -78,12 +71,12 @@ async function assertFailsFast(
 ): Promise<void> {
   const started = Date.now();
   const task = startQuietTask(name, args, env);
-  const status = await waitForExit(task, FAIL_FAST_MS + 10_000);
+  const status = await task.waitForExit(FAIL_FAST_MS + 10_000);
   const elapsed = Date.now() - started;
   const lines = task.lines.filter((line) => line.trim() !== "");
-  assert.equal(status.code, 1, tail(task));
-  assert.ok(elapsed < FAIL_FAST_MS, `${name} took ${elapsed} ms\n${tail(task)}`);
-  assert.equal(lines.length, 1, `one line, not a retry loop of stacks\n${tail(task)}`);
+  assert.equal(status.code, 1, task.tail());
+  assert.ok(elapsed < FAIL_FAST_MS, `${name} took ${elapsed} ms\n${task.tail()}`);
+  assert.equal(lines.length, 1, `one line, not a retry loop of stacks\n${task.tail()}`);
   assert.match(lines[0]!, expected);
   assert.ok(!lines[0]!.includes(PASSWORD) && !lines[0]!.includes(WRONG_PASSWORD), lines[0]);
 }
@@ -150,10 +143,10 @@ Deno.test({
         secureEnv,
       );
       await Promise.all([
-        waitForLine(tools, /"Tools ready"/, 60_000),
-        waitForLine(chat, /"Chat node ready"/, 60_000),
-        waitForLine(router, /"Agents ready"/, 60_000),
-        waitForLine(dashboard, /Web dashboard: http:\/\/127\.0\.0\.1:\d+\//, 60_000),
+        tools.waitForLine(/"Tools ready"/, 60_000),
+        chat.waitForLine(/"Chat node ready"/, 60_000),
+        router.waitForLine(/"Agents ready"/, 60_000),
+        dashboard.waitForLine(/Web dashboard: http:\/\/127\.0\.0\.1:\d+\//, 60_000),
       ]);
       const connector = startQuietTask("connector", [
         "connector",
@@ -166,13 +159,13 @@ Deno.test({
         "2",
         ...common,
       ], secureEnv);
-      const replay = await waitForExit(connector, 120_000);
-      assert.equal(replay.code, 0, tail(connector));
-      assert.ok(connector.lines.some((line) => /"Replay done"/.test(line)), tail(connector));
+      const replay = await connector.waitForExit(120_000);
+      assert.equal(replay.code, 0, connector.tail());
+      assert.ok(connector.lines.some((line) => /"Replay done"/.test(line)), connector.tail());
 
       const ledger = startQuietTask("ledger", ["ledger", "--json"], secureEnv);
-      const exported = await waitForExit(ledger, 60_000);
-      assert.equal(exported.code, 0, tail(ledger));
+      const exported = await ledger.waitForExit(60_000);
+      assert.equal(exported.code, 0, ledger.tail());
       const report = JSON.parse(ledger.stdout.join("\n")) as LedgerReport;
       assert.deepEqual(
         report.accounts.map((entry) => entry.account.agent).sort(),
@@ -186,14 +179,14 @@ Deno.test({
         out,
         ...securityFlags,
       ], credentialsEnv);
-      assert.equal((await waitForExit(reportTask, 60_000)).code, 0, tail(reportTask));
+      assert.equal((await reportTask.waitForExit(60_000)).code, 0, reportTask.tail());
       const json = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
       assert.equal(
         json.leaderboard.length,
         AGENTS.length,
         "the report reads the run over SASL_SSL",
       );
-      await Promise.all([tools, chat, router, dashboard].map(stopTask));
+      await Promise.all([tools, chat, router, dashboard].map((task) => task.stop()));
     });
 
     await t.step("the one-process arena runs on the SASL_SSL broker", async () => {
@@ -215,11 +208,11 @@ Deno.test({
         ...securityFlags,
       ], credentialsEnv);
       try {
-        const status = await waitForExit(arena, 120_000);
-        assert.equal(status.code, 0, tail(arena));
+        const status = await arena.waitForExit(120_000);
+        assert.equal(status.code, 0, arena.tail());
         assert.ok(
           AGENTS.every((agent) => arena.lines.some((line) => line.includes(agent))),
-          `the final leaderboard names every agent\n${tail(arena)}`,
+          `the final leaderboard names every agent\n${arena.tail()}`,
         );
       } finally {
         await Deno.remove(`${ROOT}artifacts/security-test-${RUN}`, { recursive: true })
@@ -258,7 +251,7 @@ Deno.test({
     });
 
     await t.step("the password is in no log line, topic record or error", async () => {
-      await Promise.all(running.map(stopTask));
+      await Promise.all(running.map((task) => task.stop()));
       const allOutput = running.flatMap((task) => task.lines);
       assert.ok(allOutput.length > 20, "the services printed their logs");
       const leaks = allOutput.filter((line) => line.includes(PASSWORD));
@@ -281,7 +274,7 @@ Deno.test({
       assert.ok(!brokerLog.includes(PASSWORD), "the broker log does not hold the password");
     });
   } finally {
-    await Promise.all(running.map(stopTask));
+    await Promise.all(running.map((task) => task.stop()));
     await broker?.stop();
     for (const file of [CA_FILE, OTHER_CA_FILE]) {
       await Deno.remove(`${ROOT}${file}`).catch(() => {});

@@ -3,7 +3,13 @@
 import type { ActivityEvent } from "../../core/contracts/activity.ts";
 import type { AccountOpened, LedgerEvent, TradeExecuted } from "../../core/contracts/ledger.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
-import type { DashboardInput } from "../../core/dashboard/state.ts";
+import {
+  applyDashboardInputs,
+  createDashboardState,
+  type DashboardInput,
+  type DashboardState,
+  type DashboardStateOptions,
+} from "../../core/dashboard/state.ts";
 import { DashboardStore } from "../../core/dashboard/store.ts";
 
 const START = Date.parse("2017-09-03T00:00:00Z");
@@ -178,6 +184,16 @@ export function sampleInputs(): DashboardInput[] {
     { kind: "snapshot", snapshot: { tick: 61, time: at(60), source: "replay" } },
     { kind: "status", status: "live" },
   ];
+}
+
+/** A dashboard state that has applied `inputs` in order. */
+export function stateOf(
+  inputs: DashboardInput[] = [],
+  options: DashboardStateOptions = {},
+): DashboardState {
+  const state = createDashboardState(options);
+  applyDashboardInputs(state, inputs);
+  return state;
 }
 
 /** A dashboard store holding every sample input. */

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { loadWebAssets } from "../../core/dashboard/assets.ts";
 import { buildReport, writeReport } from "../../core/dashboard/report.ts";
-import {
-  applyDashboardInputs,
-  createDashboardState,
-  type DashboardInput,
-} from "../../core/dashboard/state.ts";
+import type { DashboardInput } from "../../core/dashboard/state.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
 import { portfolioView } from "../../core/ledger/portfolio.ts";
 import { formatUsd } from "../../core/dashboard/format.ts";
-import { at, sampleInputs, sampleLedger, samplePrices } from "./_fixtures.ts";
+import { at, sampleInputs, sampleLedger, samplePrices, stateOf } from "./_fixtures.ts";
 import type { ReportStep } from "./_browser.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -30,9 +26,7 @@ function confidentInputs(): DashboardInput[] {
 }
 
 async function sampleReport() {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
-  return buildReport(state, await loadWebAssets());
+  return buildReport(stateOf(sampleInputs()), await loadWebAssets());
 }
 
 Deno.test("report HTML is self-contained: no external scripts, styles or URLs to fetch", async () => {
@@ -108,14 +102,12 @@ Deno.test("report page renders offline in Chromium with the ledger's leaderboard
 });
 
 Deno.test("buildReport without assets reads them itself and gives the same page", async () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
+  const state = stateOf(sampleInputs());
   assert.equal(buildReport(state).html, buildReport(state, await loadWebAssets()).html);
 });
 
 Deno.test("report JSON and page score each agent's stated confidence", async () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, confidentInputs());
+  const state = stateOf(confidentInputs());
   const report = buildReport(state, await loadWebAssets());
   const byAgent = new Map(report.json.leaderboard.map((row) => [row.agent, row.calibration]));
   // brainrot: one call of 0.6 that won, (0.6 - 1)^2 = 0.16; momentum: its call is still open.

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Decimal } from "decimal.js";
 import {
   applyDashboardInput,
-  applyDashboardInputs,
   createDashboardState,
+  type DashboardInput,
   marksOf,
 } from "../../core/dashboard/state.ts";
 import { buildDashboardView, downsample, tradeLabel } from "../../core/dashboard/view.ts";
@@ -23,6 +23,7 @@ import {
   sampleInputs,
   sampleLedger,
   samplePrices,
+  stateOf,
   trade,
   usage,
 } from "./_fixtures.ts";
@@ -31,9 +32,10 @@ import {
 const FEE_BPS = 0;
 
 Deno.test("a redelivered ledger event is applied once", () => {
-  const state = createDashboardState();
   const events = sampleLedger();
-  for (const event of [...events, ...events]) applyDashboardInput(state, { kind: "ledger", event });
+  const state = stateOf(
+    [...events, ...events].map((event): DashboardInput => ({ kind: "ledger", event })),
+  );
   assert.equal(state.counts.ledger, events.length);
   assert.equal(state.counts.duplicates, events.length);
   assert.equal(state.trades.length, 4);
@@ -41,8 +43,7 @@ Deno.test("a redelivered ledger event is applied once", () => {
 });
 
 Deno.test("a trade that contradicts the account is refused and counted, not applied", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, [
+  const state = stateOf([
     { kind: "ledger", event: opened("momentum") },
     {
       kind: "ledger",
@@ -63,8 +64,7 @@ Deno.test("a trade that contradicts the account is refused and counted, not appl
 });
 
 Deno.test("accounts equal the ledger rebuilt by core/ledger", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
+  const state = stateOf(sampleInputs());
   const rebuilt = rebuildState(sampleLedger());
   for (const [agent, account] of rebuilt.accounts) {
     assert.equal(state.ledger.accounts.get(agent)!.cash.toString(), account.cash.toString());
@@ -72,8 +72,7 @@ Deno.test("accounts equal the ledger rebuilt by core/ledger", () => {
 });
 
 Deno.test("price ticks arriving out of order keep the history sorted and the latest by time", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, [
+  const state = stateOf([
     { kind: "price", tick: price("BTC-USD", "4200", 10) },
     { kind: "price", tick: price("BTC-USD", "4000", 0) },
     { kind: "price", tick: price("BTC-USD", "4100", 5) },
@@ -86,15 +85,14 @@ Deno.test("price ticks arriving out of order keep the history sorted and the lat
 });
 
 Deno.test("usage activity sums tokens and cost and names the model; the feed is bounded", () => {
-  const state = createDashboardState({ activityLimit: 3 });
-  applyDashboardInputs(state, [
+  const state = stateOf([
     { kind: "activity", event: usage("scalper", "gpt-5-nano", 1) },
     { kind: "activity", event: usage("scalper", "gpt-5-nano", 2) },
     ...[1, 2, 3, 4, 5].map((minute) => ({
       kind: "activity" as const,
       event: reasoning("scalper", `thought ${minute}`, minute),
     })),
-  ]);
+  ], { activityLimit: 3 });
   const usageTotals = state.agents.get("scalper")!.usage;
   assert.equal(usageTotals.model, "gpt-5-nano");
   assert.equal(usageTotals.calls, 2);
@@ -107,17 +105,15 @@ Deno.test("usage activity sums tokens and cost and names the model; the feed is 
 });
 
 Deno.test("snapshots set the market clock and tick", () => {
-  const state = createDashboardState();
-  applyDashboardInput(state, {
+  const state = stateOf([{
     kind: "snapshot",
     snapshot: { tick: 7, time: at(7), source: "replay" },
-  });
+  }]);
   assert.deepEqual(state.clock, { time: at(7), tick: 7, source: "replay" });
 });
 
 Deno.test("view metrics are core/metrics' figures for each agent", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
+  const state = stateOf(sampleInputs());
   const view = buildDashboardView(state);
   const marks = markPointsFromTicks(samplePrices());
   for (const agent of view.agents) {
@@ -148,8 +144,7 @@ Deno.test("the buy-and-hold row returns what core/metrics' buyAndHoldReturn says
 });
 
 Deno.test("the view is plain JSON with strictly increasing chart times", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
+  const state = stateOf(sampleInputs());
   const view = buildDashboardView(state);
   const copy = JSON.parse(JSON.stringify(view));
   assert.deepEqual(copy, view);
@@ -261,11 +256,10 @@ Deno.test("live metrics are incremental: 8,640 price ticks and 721 frames do no 
 });
 
 Deno.test("decision outcomes give each agent's count of valid decisions, shown in the report", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, [...sampleInputs()]);
   const outcomes = ["answered", "invalid", "answered", "timeout"] as const;
-  outcomes.forEach((outcome, index) =>
-    applyDashboardInput(state, {
+  const state = stateOf([
+    ...sampleInputs(),
+    ...outcomes.map((outcome, index): DashboardInput => ({
       kind: "activity",
       event: {
         v: 1,
@@ -277,8 +271,8 @@ Deno.test("decision outcomes give each agent's count of valid decisions, shown i
         outcome,
         skippedTicks: 0,
       },
-    })
-  );
+    })),
+  ]);
   const agent = state.agents.get("momentum")!;
   const before = agent.decisions - outcomes.length;
   assert.equal(agent.validDecisions - before, 2, "only answered decisions are valid");
@@ -289,8 +283,7 @@ Deno.test("decision outcomes give each agent's count of valid decisions, shown i
 });
 
 Deno.test("a short is marked at the ask in the portfolio and in every score", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, marginInputs());
+  const state = stateOf(marginInputs());
   const [row] = buildDashboardView(state).agents;
   assert.equal(row!.portfolio.equity, "97900");
   // The score's equity is the portfolio's: both value the short at the ask.
@@ -310,8 +303,7 @@ Deno.test("a short is marked at the ask in the portfolio and in every score", ()
 });
 
 Deno.test("trades and fills say what each trade did, which exit closed it and its leverage", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, marginInputs());
+  const state = stateOf(marginInputs());
   const view = buildDashboardView(state);
   assert.deepEqual(
     view.trades.map((trade) => [trade.action, trade.cause ?? "", trade.leverage ?? 1]),

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { applyDashboardInputs, createDashboardState } from "../../core/dashboard/state.ts";
 import {
   renderPlainSummary,
   renderTerminal,
@@ -24,6 +23,7 @@ import {
   reasoning,
   replayStream,
   sampleInputs,
+  stateOf,
   trade,
   usage,
 } from "./_fixtures.ts";
@@ -31,14 +31,8 @@ import {
 const GREEN = "\x1b[32m";
 const RED = "\x1b[31m";
 
-function sampleState() {
-  const state = createDashboardState();
-  applyDashboardInputs(state, sampleInputs());
-  return state;
-}
-
 Deno.test("terminal view keeps every line within the width", () => {
-  const state = sampleState();
+  const state = stateOf(sampleInputs());
   for (const width of [100, 72, 45]) {
     const text = renderTerminal(state, { width });
     for (const line of text.split("\n")) {
@@ -48,7 +42,7 @@ Deno.test("terminal view keeps every line within the width", () => {
 });
 
 Deno.test("terminal view shows a card per agent with cash, value, return, positions and trades", () => {
-  const text = stripAnsi(renderTerminal(sampleState(), { width: 100 }));
+  const text = stripAnsi(renderTerminal(stateOf(sampleInputs()), { width: 100 }));
   for (const name of ["#1 momentum", "#2 brainrot-daytrader", "#3 scalper"]) {
     assert.ok(text.includes(`┌─ ${name} `), `card for ${name}`);
   }
@@ -70,8 +64,10 @@ Deno.test("terminal view shows a card per agent with cash, value, return, positi
 });
 
 Deno.test("terminal leaderboard is sorted by equity and names each agent's model", () => {
-  const state = sampleState();
-  applyDashboardInputs(state, [{ kind: "activity", event: usage("scalper", "gpt-5-nano", 2) }]);
+  const state = stateOf([
+    ...sampleInputs(),
+    { kind: "activity", event: usage("scalper", "gpt-5-nano", 2) },
+  ]);
   const text = stripAnsi(renderTerminal(state, { width: 100 }));
   const board = text.slice(text.indexOf("LEADERBOARD"), text.indexOf("POSITIONS"));
   const rows = board.split("\n").filter((line) => /^\s*\d /.test(line));
@@ -84,7 +80,7 @@ Deno.test("terminal leaderboard is sorted by equity and names each agent's model
 });
 
 Deno.test("terminal trade log is newest first with buys green and sells red", () => {
-  const text = renderTerminal(sampleState(), { width: 100 });
+  const text = renderTerminal(stateOf(sampleInputs()), { width: 100 });
   const log = text.slice(text.indexOf("TRADES")).split("\n").slice(2);
   assert.match(stripAnsi(log[0]!), /00:30:00 brainrot-daytrader\s+SELL/);
   assert.ok(log[0]!.includes(`${RED}SELL`));
@@ -93,7 +89,7 @@ Deno.test("terminal trade log is newest first with buys green and sells red", ()
 });
 
 Deno.test("terminal positions table shows cost basis, market value and P&L", () => {
-  const text = stripAnsi(renderTerminal(sampleState(), { width: 100 }));
+  const text = stripAnsi(renderTerminal(stateOf(sampleInputs()), { width: 100 }));
   assert.match(
     text,
     /momentum\s+BTC-USD\s+long\s+10\s+\$40,000\.00\s+\$44,000\.00\s+\$4,000\.00 \(\+10\.00%\)/,
@@ -105,26 +101,26 @@ Deno.test("terminal positions table shows cost basis, market value and P&L", () 
 });
 
 Deno.test("terminal view without colour has no escape sequences", () => {
-  const text = renderTerminal(sampleState(), { width: 100, color: false });
+  const text = renderTerminal(stateOf(sampleInputs()), { width: 100, color: false });
   assert.ok(!text.includes("\x1b"));
-  assert.ok(!renderPlainSummary(sampleState()).includes("\x1b"));
+  assert.ok(!renderPlainSummary(stateOf(sampleInputs())).includes("\x1b"));
 });
 
 Deno.test("terminal view fits a given height", () => {
-  const text = renderTerminal(sampleState(), { width: 100, height: 24 });
+  const text = renderTerminal(stateOf(sampleInputs()), { width: 100, height: 24 });
   assert.ok(text.split("\n").length <= 24);
   assert.match(stripAnsi(text), /LEADERBOARD/);
 });
 
 Deno.test("empty state renders a waiting message", () => {
-  const text = stripAnsi(renderTerminal(createDashboardState(), { width: 80 }));
+  const text = stripAnsi(renderTerminal(stateOf(), { width: 80 }));
   assert.match(text, /connecting/);
   assert.match(text, /Waiting for the first ledger event/);
 });
 
 Deno.test("TerminalDashboard draws in the alternate screen without clearing and restores it", () => {
   const written: string[] = [];
-  const state = sampleState();
+  const state = stateOf(sampleInputs());
   const source = { state, version: 1 };
   const terminal = new TerminalDashboard(source, {
     write: (text) => written.push(text),
@@ -152,7 +148,7 @@ Deno.test("TerminalDashboard draws in the alternate screen without clearing and 
 
 Deno.test("TerminalDashboard plain mode prints summaries only when something changed", () => {
   const written: string[] = [];
-  const source = { state: sampleState(), version: 1 };
+  const source = { state: stateOf(sampleInputs()), version: 1 };
   const terminal = new TerminalDashboard(source, {
     mode: "plain",
     write: (text) => written.push(text),
@@ -168,7 +164,7 @@ Deno.test("TerminalDashboard plain mode prints summaries only when something cha
 
 Deno.test("TerminalDashboard restores the terminal on an uncaught error", () => {
   const written: string[] = [];
-  const terminal = new TerminalDashboard({ state: sampleState(), version: 1 }, {
+  const terminal = new TerminalDashboard({ state: stateOf(sampleInputs()), version: 1 }, {
     write: (text) => written.push(text),
     size: () => ({ columns: 80, rows: 24 }),
     intervalMs: 60_000,
@@ -184,9 +180,8 @@ Deno.test("TerminalDashboard restores the terminal on an uncaught error", () => 
 
 /** A fixed busy state: three agents after 400 minutes, with reasoning, at a long-name model. */
 function busyState() {
-  const state = createDashboardState();
-  applyDashboardInputs(state, replayStream({ minutes: 400 }).inputs);
-  applyDashboardInputs(state, [
+  return stateOf([
+    ...replayStream({ minutes: 400 }).inputs,
     { kind: "activity", event: usage("momentum", "gpt-5-nano", 399) },
     {
       kind: "activity",
@@ -202,7 +197,6 @@ function busyState() {
     { kind: "snapshot", snapshot: { tick: 400, time: at(400), source: "replay" } },
     { kind: "status", status: "live" },
   ]);
-  return state;
 }
 
 for (const [width, height] of [[80, 24], [120, 40]] as const) {
@@ -265,7 +259,6 @@ Deno.test("r toggles the reasoning pane and q quits", () => {
 });
 
 Deno.test("trade latency is the snapshot-to-fill time of the trade's tick", () => {
-  const state = createDashboardState();
   const filled = (id: string, minutes: number, tick?: number) => ({
     kind: "ledger" as const,
     event: {
@@ -280,7 +273,7 @@ Deno.test("trade latency is the snapshot-to-fill time of the trade's tick", () =
       ...(tick === undefined ? {} : { tick }),
     },
   });
-  applyDashboardInputs(state, [
+  const state = stateOf([
     { kind: "ledger", event: opened("momentum") },
     { kind: "snapshot", snapshot: { tick: 3, time: at(3), source: "live" } },
     // Tick 3's snapshot at minute 3, filled at 3:00 + 1.5 minutes: 90 s.
@@ -331,8 +324,7 @@ Deno.test("the final leaderboard fits 80 columns and keeps every figure", () => 
 });
 
 Deno.test("terminal trade log names engine exits and leverage; positions show a short's side", () => {
-  const state = createDashboardState();
-  applyDashboardInputs(state, marginInputs());
+  const state = stateOf(marginInputs());
   const text = stripAnsi(renderTerminal(state, { width: 120 }));
   assert.match(text, /COVER STOP\s+10\s+BTC-USD\s+4,210\.00/);
   assert.match(text, /SELL LIQ\s+100\s+SOL-USD\s+17\.90/);

@@ -22,14 +22,7 @@ import type { ReportJson } from "../../core/dashboard/report.ts";
 import type { LedgerReport } from "../../core/metrics/ledger_report.ts";
 import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
 import { kafkaBootstrap } from "../_kafka.ts";
-import {
-  startTask,
-  stopTask,
-  tail,
-  type TaskProcess,
-  waitForExit,
-  waitForLine,
-} from "../_task_process.ts";
+import { startTask, type TaskProcess } from "../_task_process.ts";
 import { runTask } from "../cli/_task.ts";
 
 const TICKS = 3;
@@ -97,17 +90,17 @@ class Arena {
       "--max-ticks",
       String(TICKS),
     ]);
-    const replay = await waitForExit(connector, 120_000);
-    assert.equal(replay.code, 0, tail(connector));
+    const replay = await connector.waitForExit(120_000);
+    assert.equal(replay.code, 0, connector.tail());
     assert.ok(
       connector.lines.some((line) =>
         /"Replay done"/.test(line) && line.includes(`"ticks":${TICKS}`)
       ),
-      tail(connector),
+      connector.tail(),
     );
     assert.ok(
       !connector.lines.some((line) => /Lockstep timeout/.test(line)),
-      `every agent decided every tick in time\n${tail(connector)}`,
+      `every agent decided every tick in time\n${connector.tail()}`,
     );
   }
 
@@ -123,13 +116,13 @@ class Arena {
 
   /** Stops every process; checks their exit codes only when `check` (a first failure wins). */
   async stop(check: boolean): Promise<void> {
-    const statuses = await Promise.all(this.processes.map((process) => stopTask(process)));
+    const statuses = await Promise.all(this.processes.map((process) => process.stop()));
     for (const [index, status] of check ? statuses.entries() : []) {
       // Clean shutdown on SIGTERM (143 or 0); the connector had already exited with 0.
       assert.ok(
         status.code === 0 || status.code === 143 || status.signal === "SIGTERM",
         `${this.processes[index]!.name} exited with ${status.code}\n${
-          tail(this.processes[index]!)
+          this.processes[index]!.tail()
         }`,
       );
     }
@@ -209,7 +202,7 @@ Deno.test(
           ] as const
         ),
       ] as const;
-      await Promise.all(ready.map(([process, line]) => waitForLine(process, line, 60_000)));
+      await Promise.all(ready.map(([process, line]) => process.waitForLine(line, 60_000)));
       await arena.replay([...llmAgents, rulesAgent]);
       const report = await arena.ledger();
 
@@ -286,10 +279,10 @@ Deno.test(
         "1",
       ]);
       await Promise.all([
-        waitForLine(chat, /"Chat node ready"/, 60_000),
-        waitForLine(router, /"Agents ready"/, 60_000),
-        waitForLine(tools, /"Tools ready"/, 60_000),
-        waitForLine(dashboard, /^Web dashboard: http/, 60_000),
+        chat.waitForLine(/"Chat node ready"/, 60_000),
+        router.waitForLine(/"Agents ready"/, 60_000),
+        tools.waitForLine(/"Tools ready"/, 60_000),
+        dashboard.waitForLine(/^Web dashboard: http/, 60_000),
       ]);
       // The connector's default --agents are the three default agents.
       await arena.replay([]);

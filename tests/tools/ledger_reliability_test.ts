@@ -6,25 +6,19 @@
 import assert from "node:assert/strict";
 import type { SubscribeOptions } from "../../core/bus/bus.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { encodeMessage } from "../../core/bus/messages.ts";
-import { toolRequestTopic } from "../../core/bus/topics.ts";
-import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { ManualClock } from "../../core/market/clock.ts";
 import { invokeTool } from "../../core/runtime/tool_node.ts";
 import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
+import { executeTradeTool, getPortfolioTool, LedgerService } from "../../core/tools/mod.ts";
 import {
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../../core/tools/mod.ts";
-import {
-  collectReplies,
   context,
   ledgerEvents,
   priceTick,
   publishTick,
+  publishToolRequests,
   quietLog,
+  serveToolsWithInbox,
+  withLedgerService,
 } from "./_support.ts";
 import { eventually } from "../_wait.ts";
 
@@ -65,144 +59,106 @@ Deno.test("a refusal is on the ledger before the reply, and a restarted service 
 });
 
 Deno.test("a refused request redelivered to the same service is not recorded twice", async () => {
-  const bus = new MemoryBus();
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    const service = await LedgerService.start(bus, { log: quietLog() });
-    try {
-      const tool = executeTradeTool(service);
-      const first = await tool.run(
-        { product_id: "DOGE-USD", quantity: 1, action: "buy" },
-        context("bob", "d"),
-      );
-      const second = await tool.run(
-        { product_id: "DOGE-USD", quantity: 1, action: "buy" },
-        context("bob", "d"),
-      );
-      assert.equal(first.ok, false);
-      assert.deepEqual(second, first);
-      const refusals = (await ledgerEvents(bus)).filter((event) => event.type === "trade_refused");
-      assert.equal(refusals.length, 1);
-      assert.equal(refusals[0]!.type === "trade_refused" && refusals[0]!.reason, first.content);
-    } finally {
-      await service.close();
-    }
-  } finally {
-    await bus.close();
-  }
+  await withLedgerService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    const first = await tool.run(
+      { product_id: "DOGE-USD", quantity: 1, action: "buy" },
+      context("bob", "d"),
+    );
+    const second = await tool.run(
+      { product_id: "DOGE-USD", quantity: 1, action: "buy" },
+      context("bob", "d"),
+    );
+    assert.equal(first.ok, false);
+    assert.deepEqual(second, first);
+    const refusals = (await ledgerEvents(bus)).filter((event) => event.type === "trade_refused");
+    assert.equal(refusals.length, 1);
+    assert.equal(refusals[0]!.type === "trade_refused" && refusals[0]!.reason, first.content);
+  });
 });
 
 Deno.test("a live quote ages on the wall clock once the feed is gone and is refused past the limit", async () => {
-  const bus = new MemoryBus();
   const wall = new ManualClock(Date.parse("2026-12-01T12:00:00.000Z"));
-  try {
+  const setUp = {
+    ticks: [
+      priceTick("BTC-USD", { bid: "90000", ask: "90010", time: "2026-12-01T12:00:00.000Z" }),
+    ],
+    service: { wallClock: wall, maxQuoteAgeMs: 30_000 },
+  };
+  await withLedgerService(async (bus, service) => {
+    const tool = executeTradeTool(service);
+    const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" as const };
+    assert.ok((await tool.run(order, context("carol", "1"))).ok);
+    wall.set(wall.now() + 29_000); // 29 s after the quote: within the limit
+    assert.ok((await tool.run(order, context("carol", "2"))).ok);
+    wall.set(wall.now() + 9_800); // 38.8 s old, no new tick: the connector is gone
+    const refused = await tool.run(order, context("carol", "3"));
+    assert.equal(refused.ok, false);
+    assert.match(refused.content, /price of BTC-USD is stale: .* 38\.8 s old .* at most 30 s/);
+    const events = await ledgerEvents(bus);
+    assert.equal(events.filter((event) => event.type === "trade_executed").length, 2);
+    assert.equal(events.filter((event) => event.type === "trade_refused").length, 1);
+    // A fresh quote trades again.
     await publishTick(
       bus,
-      priceTick("BTC-USD", { bid: "90000", ask: "90010", time: "2026-12-01T12:00:00.000Z" }),
+      priceTick("BTC-USD", {
+        bid: "90000",
+        ask: "90010",
+        time: new Date(wall.now()).toISOString(),
+      }),
     );
-    const service = await LedgerService.start(bus, {
-      log: quietLog(),
-      wallClock: wall,
-      maxQuoteAgeMs: 30_000,
-    });
-    try {
-      const tool = executeTradeTool(service);
-      const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" as const };
-      assert.ok((await tool.run(order, context("carol", "1"))).ok);
-      wall.set(wall.now() + 29_000); // 29 s after the quote: within the limit
-      assert.ok((await tool.run(order, context("carol", "2"))).ok);
-      wall.set(wall.now() + 9_800); // 38.8 s old, no new tick: the connector is gone
-      const refused = await tool.run(order, context("carol", "3"));
-      assert.equal(refused.ok, false);
-      assert.match(refused.content, /price of BTC-USD is stale: .* 38\.8 s old .* at most 30 s/);
-      const events = await ledgerEvents(bus);
-      assert.equal(events.filter((event) => event.type === "trade_executed").length, 2);
-      assert.equal(events.filter((event) => event.type === "trade_refused").length, 1);
-      // A fresh quote trades again.
-      await publishTick(
-        bus,
-        priceTick("BTC-USD", {
-          bid: "90000",
-          ask: "90010",
-          time: new Date(wall.now()).toISOString(),
-        }),
-      );
-      await eventually(
-        "tick",
-        () => service.prices.get("BTC-USD")!.time !== "2026-12-01T12:00:00.000Z",
-        3_000,
-      );
-      assert.ok((await tool.run(order, context("carol", "4"))).ok);
-    } finally {
-      await service.close();
-    }
-  } finally {
-    await bus.close();
-  }
+    await eventually(
+      "tick",
+      () => service.prices.get("BTC-USD")!.time !== "2026-12-01T12:00:00.000Z",
+      3_000,
+    );
+    assert.ok((await tool.run(order, context("carol", "4"))).ok);
+  }, setUp);
 });
 
 Deno.test("a replay's quotes age on the replay's clock, not the wall clock", async () => {
-  const bus = new MemoryBus();
   const wall = new ManualClock(Date.parse("2026-12-01T12:00:00.000Z"));
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    await publishTick(
-      bus,
+  const setUp = {
+    ticks: [
+      priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }),
       priceTick("ETH-USD", { bid: "300", ask: "301", time: "2017-09-03T11:57:00.000Z" }),
+    ],
+    service: { wallClock: wall, maxQuoteAgeMs: 120_000 },
+  };
+  await withLedgerService(async (_bus, service) => {
+    const tool = executeTradeTool(service);
+    wall.set(wall.now() + 3_600_000); // a lockstep replay waits as long as it likes
+    const btc = await tool.run(
+      { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+      context("dave", "1"),
     );
-    const service = await LedgerService.start(bus, {
-      log: quietLog(),
-      wallClock: wall,
-      maxQuoteAgeMs: 120_000,
-    });
-    try {
-      const tool = executeTradeTool(service);
-      wall.set(wall.now() + 3_600_000); // a lockstep replay waits as long as it likes
-      const btc = await tool.run(
-        { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
-        context("dave", "1"),
-      );
-      assert.ok(btc.ok, btc.content);
-      // ETH's last quote is 180 s older than the replay's newest (BTC at 12:00).
-      const eth = await tool.run(
-        { product_id: "ETH-USD", quantity: "1", action: "buy" },
-        context("dave", "2"),
-      );
-      assert.equal(eth.ok, false);
-      assert.match(eth.content, /ETH-USD is stale: .* 180\.0 s old/);
-    } finally {
-      await service.close();
-    }
-  } finally {
-    await bus.close();
-  }
+    assert.ok(btc.ok, btc.content);
+    // ETH's last quote is 180 s older than the replay's newest (BTC at 12:00).
+    const eth = await tool.run(
+      { product_id: "ETH-USD", quantity: "1", action: "buy" },
+      context("dave", "2"),
+    );
+    assert.equal(eth.ok, false);
+    assert.match(eth.content, /ETH-USD is stale: .* 180\.0 s old/);
+  }, setUp);
 });
 
 Deno.test("unknown execute_trade fields are an error naming them and the valid fields; nothing is written", async () => {
-  const bus = new MemoryBus();
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    const service = await LedgerService.start(bus, { log: quietLog() });
-    try {
-      const outcome = await invokeTool(executeTradeTool(service) as unknown as ToolSpec, {
-        arguments: JSON.stringify({
-          product_id: "BTC-USD",
-          quantity: "0.01",
-          action: "buy",
-          leverage: 5,
-        }),
-        context: context("erin", "x"),
-      });
-      assert.equal(outcome.ok, false);
-      assert.match(outcome.content, /Unknown field "leverage"/);
-      assert.match(outcome.content, /execute_trade takes only product_id, quantity, action/);
-      assert.deepEqual(await ledgerEvents(bus), []);
-    } finally {
-      await service.close();
-    }
-  } finally {
-    await bus.close();
-  }
+  await withLedgerService(async (bus, service) => {
+    const outcome = await invokeTool(executeTradeTool(service) as unknown as ToolSpec, {
+      arguments: JSON.stringify({
+        product_id: "BTC-USD",
+        quantity: "0.01",
+        action: "buy",
+        leverage: 5,
+      }),
+      context: context("erin", "x"),
+    });
+    assert.equal(outcome.ok, false);
+    assert.match(outcome.content, /Unknown field "leverage"/);
+    assert.match(outcome.content, /execute_trade takes only product_id, quantity, action/);
+    assert.deepEqual(await ledgerEvents(bus), []);
+  });
 });
 
 /** A MemoryBus that signals an assignment to each new subscription, as Kafka does on a join. */
@@ -215,40 +171,27 @@ class AssigningBus extends MemoryBus {
 }
 
 Deno.test("tool calls make no end-offset lookup after the first one following an assignment", async () => {
-  const bus = new AssigningBus();
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    const service = await LedgerService.start(bus, { log: quietLog() });
-    const subscriptions = await serveTools(
+  await withLedgerService(async (bus, service) => {
+    const served = await serveToolsWithInbox(
       bus,
       [executeTradeTool(service), getPortfolioTool(service)] as ToolSpec[],
-      { log: quietLog() },
     );
-    const replies: ToolCallResult[] = [];
-    const inbox = await collectReplies(bus, replies);
+    const { replies } = served;
     try {
-      const request = (tool: string, id: string, args: unknown) => ({
-        key: "frank",
-        value: encodeMessage({
-          v: 1,
-          correlationId: `corr-${id}`,
-          replyTo: "replies",
-          tool,
-          arguments: JSON.stringify(args),
-          context: context("frank", id),
-        }),
+      const trade = (toolCallId: string) => ({
+        agent: "frank",
+        tool: "execute_trade",
+        toolCallId,
+        arguments: { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
       });
       const lookupsAtStart = service.endOffsetLookups;
-      const order = { product_id: "BTC-USD", quantity: "0.01", action: "buy" };
       // The first trade after the assignment catches up once and shows frank is traded here.
-      await bus.publish(toolRequestTopic("execute_trade"), [request("execute_trade", "t0", order)]);
+      await publishToolRequests(bus, [trade("t0")]);
       await eventually("the first reply", () => replies.length === 1, 3_000);
       for (let i = 1; i < 10; i++) {
-        await bus.publish(toolRequestTopic("execute_trade"), [
-          request("execute_trade", `t${i}`, order),
-        ]);
-        await bus.publish(toolRequestTopic("get_portfolio"), [
-          request("get_portfolio", `p${i}`, {}),
+        await publishToolRequests(bus, [
+          trade(`t${i}`),
+          { agent: "frank", tool: "get_portfolio", toolCallId: `p${i}` },
         ]);
       }
       await eventually("19 replies", () => replies.length === 19, 3_000);
@@ -264,59 +207,37 @@ Deno.test("tool calls make no end-offset lookup after the first one following an
       assert.ok((await getPortfolioTool(service).run({}, context("frank", "after-p"))).ok);
       assert.equal(service.endOffsetLookups - lookupsAtStart, 2);
     } finally {
-      await inbox.close();
-      for (const subscription of subscriptions) await subscription.close();
-      await service.close();
+      await served.close();
     }
-  } finally {
-    await bus.close();
-  }
+  }, { bus: new AssigningBus() });
 });
 
 Deno.test("get_portfolio looks the ledger end up for an agent whose trades are not served here", async () => {
-  const bus = new MemoryBus();
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    const service = await LedgerService.start(bus, { log: quietLog() });
-    try {
-      service.markAssigned();
-      const before = service.endOffsetLookups;
-      for (let i = 0; i < 3; i++) {
-        await getPortfolioTool(service).run({}, context("ivan", `p${i}`));
-      }
-      assert.equal(service.endOffsetLookups - before, 3, "ivan never traded here: always fresh");
-      const traded = await executeTradeTool(service).run(
-        { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
-        context("ivan", "t"),
-      );
-      assert.ok(traded.ok, traded.content);
-      await getPortfolioTool(service).run({}, context("ivan", "p-after"));
-      assert.equal(service.endOffsetLookups - before, 3, "traded here: answered from memory");
-    } finally {
-      await service.close();
+  await withLedgerService(async (_bus, service) => {
+    service.markAssigned();
+    const before = service.endOffsetLookups;
+    for (let i = 0; i < 3; i++) {
+      await getPortfolioTool(service).run({}, context("ivan", `p${i}`));
     }
-  } finally {
-    await bus.close();
-  }
+    assert.equal(service.endOffsetLookups - before, 3, "ivan never traded here: always fresh");
+    const traded = await executeTradeTool(service).run(
+      { product_id: "BTC-USD", quantity: "0.01", action: "buy" },
+      context("ivan", "t"),
+    );
+    assert.ok(traded.ok, traded.content);
+    await getPortfolioTool(service).run({}, context("ivan", "p-after"));
+    assert.equal(service.endOffsetLookups - before, 3, "traded here: answered from memory");
+  });
 });
 
 Deno.test("without assignment signals every call still looks the ledger end up (the safe fallback)", async () => {
-  const bus = new MemoryBus();
-  try {
-    await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-    const service = await LedgerService.start(bus, { log: quietLog() });
-    try {
-      const before = service.endOffsetLookups;
-      for (let i = 0; i < 3; i++) {
-        await getPortfolioTool(service).run({}, context("gina", `p${i}`));
-      }
-      assert.equal(service.endOffsetLookups - before, 3);
-    } finally {
-      await service.close();
+  await withLedgerService(async (_bus, service) => {
+    const before = service.endOffsetLookups;
+    for (let i = 0; i < 3; i++) {
+      await getPortfolioTool(service).run({}, context("gina", `p${i}`));
     }
-  } finally {
-    await bus.close();
-  }
+    assert.equal(service.endOffsetLookups - before, 3);
+  });
 });
 
 /** A MemoryBus whose ledger followers only see records once `release` is called. */

@@ -1,43 +1,22 @@
 import assert from "node:assert/strict";
-import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { encodeMessage } from "../../core/bus/messages.ts";
-import { toolRequestTopic } from "../../core/bus/topics.ts";
 import { PortfolioView } from "../../core/contracts/portfolio.ts";
-import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { snapshotAccount } from "../../core/ledger/account.ts";
 import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
-import {
-  executeTradeTool,
-  getPortfolioTool,
-  LedgerService,
-  serveTools,
-} from "../../core/tools/mod.ts";
+import { executeTradeTool, getPortfolioTool, LedgerService } from "../../core/tools/mod.ts";
 import { toolDefinition } from "../../core/runtime/tool_spec.ts";
 import {
-  collectReplies,
   context,
   ledgerEvents,
   priceTick,
   publishTick,
+  publishToolRequests,
   quietLog,
+  serveToolsWithInbox,
+  withLedgerService,
 } from "./_support.ts";
 
-async function withService(
-  fn: (bus: MemoryBus, service: LedgerService) => Promise<void>,
-): Promise<void> {
-  const bus = new MemoryBus();
-  await publishTick(bus, priceTick("BTC-USD", { bid: "4650", ask: "4652.69" }));
-  const service = await LedgerService.start(bus, { log: quietLog() });
-  try {
-    await fn(bus, service);
-  } finally {
-    await service.close();
-    await bus.close();
-  }
-}
-
 Deno.test("a trade is on the ledger topic before the tool replies", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     const tool = executeTradeTool(service);
     const outcome = await tool.run(
       { product_id: "btc-usd", quantity: "0.5", action: "buy" },
@@ -51,7 +30,7 @@ Deno.test("a trade is on the ledger topic before the tool replies", async () => 
 });
 
 Deno.test("the same tool call id executes once and answers the same", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     const tool = executeTradeTool(service);
     const input = { product_id: "BTC-USD", quantity: 1, action: "buy" as const };
     const first = await tool.run(input, context("alice", "same"));
@@ -63,7 +42,7 @@ Deno.test("the same tool call id executes once and answers the same", async () =
 });
 
 Deno.test("a restarted service rebuilds every account from the ledger", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     const tool = executeTradeTool(service);
     for (let i = 0; i < 5; i++) {
       const outcome = await tool.run(
@@ -94,7 +73,7 @@ Deno.test("a restarted service rebuilds every account from the ledger", async ()
 });
 
 Deno.test("stale and unknown prices refuse the trade", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     await publishTick(bus, priceTick("ETH-USD", { bid: "300", ask: "301", stale: true }));
     assert.ok(await service.syncLedger());
     for (let i = 0; i < 50 && !service.prices.has("ETH-USD"); i++) {
@@ -117,7 +96,7 @@ Deno.test("stale and unknown prices refuse the trade", async () => {
 });
 
 Deno.test("get_portfolio returns a PortfolioView as JSON and opens the account", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     const outcome = await getPortfolioTool(service).run({}, context("newbie", "p1"));
     const view = PortfolioView.parse(JSON.parse(outcome.content));
     assert.equal(view.cash, "100000");
@@ -128,22 +107,16 @@ Deno.test("get_portfolio returns a PortfolioView as JSON and opens the account",
 });
 
 Deno.test("tools are served on the bus and reply to the request's reply topic", async () => {
-  await withService(async (bus, service) => {
-    const subscriptions = await serveTools(bus, [executeTradeTool(service)], { log: quietLog() });
-    const replies: ToolCallResult[] = [];
-    const inbox = await collectReplies(bus, replies);
-    const request = (id: string, args: string) => ({
-      key: "alice",
-      value: encodeMessage({
-        v: 1,
-        correlationId: `corr-${id}`,
-        replyTo: "replies",
-        tool: "execute_trade",
-        arguments: args,
-        context: context("alice", id),
-      }),
+  await withLedgerService(async (bus, service) => {
+    const served = await serveToolsWithInbox(bus, [executeTradeTool(service)]);
+    const { replies } = served;
+    const request = (toolCallId: string, args: string) => ({
+      agent: "alice",
+      tool: "execute_trade",
+      toolCallId,
+      arguments: args,
     });
-    await bus.publish(toolRequestTopic("execute_trade"), [
+    await publishToolRequests(bus, [
       request("ok", '{"product_id":"BTC-USD","quantity":"0.01","action":"buy"}'),
       request("bad-json", "{nope"),
       request("bad-action", '{"product_id":"BTC-USD","quantity":1,"action":"hold"}'),
@@ -151,8 +124,7 @@ Deno.test("tools are served on the bus and reply to the request's reply topic", 
     for (let i = 0; i < 200 && replies.length < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await inbox.close();
-    for (const subscription of subscriptions) await subscription.close();
+    await served.close();
     assert.equal(replies.length, 3);
     assert.equal(replies[0]!.ok, true);
     assert.match(replies[1]!.content, /must be a JSON object/);
@@ -181,7 +153,7 @@ Deno.test("the execute_trade JSON Schema tells the model the fields and their me
 });
 
 Deno.test("a trade whose publish fails is not answered as executed", async () => {
-  await withService(async (bus, service) => {
+  await withLedgerService(async (bus, service) => {
     const tool = executeTradeTool(service);
     const opened = await tool.run(
       { product_id: "BTC-USD", quantity: "0.01", action: "buy" },

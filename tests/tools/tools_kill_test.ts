@@ -12,7 +12,7 @@ import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
 import { reconcile } from "../../core/ledger/portfolio.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
-import { priceTick, quietLog } from "./_support.ts";
+import { priceTick, publishToolRequests, quietLog, type ToolRequest } from "./_support.ts";
 import {
   killToolsProcess,
   logCount,
@@ -62,25 +62,19 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
           return Promise.resolve();
         },
       });
-      const requests: { key: string; value: string }[] = [];
+      const requests: ToolRequest[] = [];
       const total = 90;
       for (let i = 0; i < total; i++) {
-        const agent = AGENTS[i % AGENTS.length]!;
         const step = Math.floor(i / AGENTS.length);
         const product = step % 2 === 0 ? "BTC-USD" : "SOL-USD";
-        const args = step % 3 === 2
-          ? { product_id: product, quantity: "0.01", action: "sell" }
-          : { product_id: product, quantity: "0.02", action: "buy" };
         requests.push({
-          key: agent,
-          value: encodeMessage({
-            v: 1,
-            correlationId: `corr-${i}`,
-            replyTo: replyTopic,
-            tool: "execute_trade",
-            arguments: JSON.stringify(args),
-            context: { agent, toolCallId: `call-${i}`, correlationId: `corr-${i}` },
-          }),
+          agent: AGENTS[i % AGENTS.length]!,
+          tool: "execute_trade",
+          toolCallId: `call-${i}`,
+          arguments: step % 3 === 2
+            ? { product_id: product, quantity: "0.01", action: "sell" }
+            : { product_id: product, quantity: "0.02", action: "buy" },
+          replyTo: replyTopic,
         });
       }
       const victim = startToolsProcess({ bootstrap, prefix, group });
@@ -93,7 +87,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
           90_000,
         );
       }
-      await bus.publish(requestTopic, requests.slice(0, 60));
+      await publishToolRequests(bus, requests.slice(0, 60), { prefix });
       await eventually(
         "the first replies, some from the replica to be killed",
         () => replies.size >= 15 && logCount(victim.log(), "Trade executed") >= 3,
@@ -106,7 +100,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
       const executedByVictim = logCount(victim.log(), "Trade executed");
       assert.ok(answeredBeforeKill < 60, "the kill must land mid-stream");
       if (mode === "restart") replicas.push(startToolsProcess({ bootstrap, prefix, group }));
-      await bus.publish(requestTopic, requests.slice(60));
+      await publishToolRequests(bus, requests.slice(60), { prefix });
       await eventually(`all ${total} replies`, () => replies.size >= total, 40_000);
       await inbox.close();
 
@@ -208,17 +202,14 @@ Deno.test({
     const replies: ToolCallResult[] = [];
     const replicas: ToolsProcess[] = [];
     const agent = "refused-a";
-    const request = (toolCallId: string) => ({
-      key: agent,
-      value: encodeMessage({
-        v: 1,
-        correlationId: `corr-${toolCallId}`,
-        replyTo: replyTopic,
+    const publishBigBuy = (toolCallId: string) =>
+      publishToolRequests(bus, [{
+        agent,
         tool: "execute_trade",
-        arguments: JSON.stringify({ product_id: "BTC-USD", quantity: "30", action: "buy" }),
-        context: { agent, toolCallId, correlationId: `corr-${toolCallId}` },
-      }),
-    });
+        toolCallId,
+        arguments: { product_id: "BTC-USD", quantity: "30", action: "buy" },
+        replyTo: replyTopic,
+      }], { prefix });
     try {
       await bus.ensureTopics([
         { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
@@ -240,7 +231,7 @@ Deno.test({
       });
       const first = startToolsProcess({ bootstrap, prefix, group });
       replicas.push(first);
-      await bus.publish(requestTopic, [request("big")]);
+      await publishBigBuy("big");
       await eventually("the refusal", () => replies.length >= 1, 30_000);
       assert.equal(replies[0]!.ok, false);
       assert.match(replies[0]!.content, /Insufficient cash/);
@@ -253,7 +244,7 @@ Deno.test({
         value: encodeMessage(priceTick("BTC-USD", { bid: "99", ask: "100" })),
       }]);
       replicas.push(startToolsProcess({ bootstrap, prefix, group }));
-      await bus.publish(requestTopic, [request("big")]);
+      await publishBigBuy("big");
       await eventually("the redelivered request's answer", () => replies.length >= 2, 40_000);
       assert.deepEqual(replies[1], replies[0], "the same refusal after the restart");
       // A new id fills now. "Still catching up" is the documented transient answer while a
@@ -265,7 +256,7 @@ Deno.test({
       let answer: ToolCallResult | undefined;
       for (let attempt = 1; attempt <= 3; attempt++) {
         const toolCallId = `big-new-${attempt}`;
-        await bus.publish(requestTopic, [request(toolCallId)]);
+        await publishBigBuy(toolCallId);
         await eventually(
           "a new request's answer",
           () => answerTo(toolCallId) !== undefined,
