@@ -179,10 +179,17 @@ interface OverheadResult {
 /** Starts N routers on Kafka and measures snapshot -> decision for `ticks` lockstep ticks. */
 async function overhead(agentCount: number, ticks: number): Promise<OverheadResult> {
   const prefix = `bench-agents.${crypto.randomUUID().slice(0, 8)}.`;
-  const bus = await kafkaBus(`bench.agents.${agentCount}`);
+  // One Kafka client per role, as the deployed services each have their own (a shared client
+  // would queue every role's publishes behind one produce request).
+  const [chatBus, toolsBus, routerBus, benchBus] = await Promise.all(
+    ["chat", "tools", "router", "observer"].map((role) =>
+      kafkaBus(`bench.agents.${agentCount}.${role}`)
+    ),
+  );
+  const buses = [chatBus!, toolsBus!, routerBus!, benchBus!];
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const chat = await startChatNode(bus, {
+    const chat = await startChatNode(chatBus!, {
       provider: new TwoToolModel(),
       log,
       topicPrefix: prefix,
@@ -195,7 +202,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
         instantTool("execute_trade", '{"status":"executed"}'),
       ]
     ) {
-      const subscription = await serveTool(bus, spec, {
+      const subscription = await serveTool(toolsBus!, spec, {
         log,
         topicPrefix: prefix,
         groupId: `${prefix}tool.${spec.name}`,
@@ -204,7 +211,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
     }
     const pending = new Map<number, { started: number; seen: number; done: () => void }>();
     const latencies: number[] = [];
-    const activity: Subscription = await subscribeMessages(bus, {
+    const activity: Subscription = await subscribeMessages(benchBus!, {
       groupId: `${prefix}activity`,
       topics: [prefix + ACTIVITY_TOPIC],
       schema: ActivityEvent,
@@ -239,7 +246,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
       );
     });
     try {
-      routers.push(...await Promise.race([startRouters(bus, agents, prefix), overBudget]));
+      routers.push(...await Promise.race([startRouters(routerBus!, agents, prefix), overBudget]));
     } finally {
       clearTimeout(budget);
     }
@@ -254,7 +261,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
       const done = new Promise<void>((resolve) => {
         pending.set(tick, { started: performance.now(), seen: 0, done: resolve });
       });
-      await publishMessages(bus, prefix + AGENT_INPUT_TOPIC, [{ message: snapshot(tick) }]);
+      await publishMessages(benchBus!, prefix + AGENT_INPUT_TOPIC, [{ message: snapshot(tick) }]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), TICK_TIMEOUT_MS);
@@ -283,7 +290,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
     };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-    await bus.close();
+    await Promise.all(buses.map((bus) => bus.close()));
     await dropPrefix(prefix).catch((error) => {
       console.error(`Could not delete the bench topics ${prefix}*: ${(error as Error).message}`);
     });
@@ -457,8 +464,9 @@ if (cli.json) {
 console.log("### Agents: orchestration overhead per decision (Kafka)\n");
 console.log(
   "Zero-latency scripted model, two tool calls per decision (get_portfolio, then execute_trade, " +
-    "instant tools), one chat node (10 workers), all agents in one router process (one market " +
-    "subscription and one reply inbox shared by all agents); latency = snapshot published -> " +
+    "instant tools), one chat node (10 workers), all agents in one router (one market " +
+    "subscription and one reply inbox shared by all agents); chat node, tools, router and the " +
+    "observer each on a Kafka client of their own, in one process; latency = snapshot published -> " +
     "the agent's `decision` event received. All agents decide every tick at once, so with many " +
     "agents the figure is mostly queueing behind one chat node and one process. One warm-up " +
     "tick is not counted.\n",

@@ -128,6 +128,11 @@ export interface ServedReply {
   key?: string;
   /** The reply message; it should carry the request's `correlationId`. */
   reply: unknown;
+  /**
+   * Records published with the reply (e.g. usage activity): sent at the same time, so one
+   * produce request can carry them all, and acknowledged before the request's offset commits.
+   */
+  alongside?: { topic: string; key?: string; message: unknown }[];
 }
 
 /** Options for {@linkcode serveRequests}. */
@@ -170,8 +175,13 @@ export function serveRequests<S extends z.ZodType>(
         await deadLetter(bus, record, { reason: decoded.reason, log: options.log });
         return;
       }
-      const { replyTo, key, reply } = await options.handle(decoded.message);
-      await publishMessages(bus, replyTo, [{ key, message: reply }]);
+      const { replyTo, key, reply, alongside = [] } = await options.handle(decoded.message);
+      await Promise.all([
+        publishMessages(bus, replyTo, [{ key, message: reply }]),
+        ...alongside.map((side) =>
+          publishMessages(bus, side.topic, [{ key: side.key, message: side.message }])
+        ),
+      ]);
     },
   });
 }

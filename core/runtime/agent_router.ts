@@ -808,8 +808,9 @@ export class AgentRouter {
     const waiting = inbox.expect(correlationId, this.#replyTimeoutMs);
     waiting.catch(() => {});
     try {
-      // No key: requests spread over the chat node's partitions (one agent has one in flight).
-      await publishMessages(this.#bus, this.#chatTopic, [{ message: request }]);
+      // Keyed by agent: chat nodes run requests of different agents at once (per key), and an
+      // agent has one request in flight, so its key never queues behind itself.
+      await publishMessages(this.#bus, this.#chatTopic, [{ key: this.#agent, message: request }]);
     } catch (error) {
       throw new DecisionStop(
         "model_error",

@@ -2,7 +2,6 @@
 
 import type { Bus, Subscription, TopicSpec } from "../bus/bus.ts";
 import { serveRequests } from "../bus/request_reply.ts";
-import { publishMessages } from "../bus/messages.ts";
 import { arenaTopics, CHAT_TOPIC, CHAT_TOPIC_PARTITIONS } from "../bus/topics.ts";
 import type { ActivityEvent } from "../contracts/activity.ts";
 import { type ChatReply, ChatRequest, type TokenUsage } from "../contracts/chat.ts";
@@ -12,6 +11,9 @@ import { EXPIRY_GRACE_MS, isExpired } from "./_expiry.ts";
 
 /** Default bound on concurrent model calls of one chat node (the original's `max_workers`). */
 export const DEFAULT_MAX_WORKERS = 10;
+
+/** Requests a chat node takes at once (each waits for a worker before its model call). */
+const REQUESTS_IN_HAND = 256;
 
 /** Partitions of a chat request topic (stated once, in core/bus/topics.ts). */
 export { CHAT_TOPIC_PARTITIONS };
@@ -193,13 +195,6 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
   const spec = topics.chat(options.name);
   const activityTopic = topics.activity.topic;
   await bus.ensureTopics([spec, topics.activity, topics.deadLetter]);
-  if (maxWorkers > spec.partitions) {
-    log.warn("More workers than chat topic partitions: at most one request per partition runs", {
-      topic: spec.topic,
-      maxWorkers,
-      partitions: spec.partitions,
-    });
-  }
   const workers = new Semaphore(maxWorkers);
   const stats: ChatNodeStats = {
     answered: 0,
@@ -209,18 +204,23 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
     peakInFlight: 0,
   };
 
-  const answer = async (request: ChatRequest): Promise<ChatReply> => {
+  /** The reply, and the usage event of a model call that answered (published with it). */
+  const answer = async (
+    request: ChatRequest,
+  ): Promise<{ reply: ChatReply; usage?: ActivityEvent }> => {
     if (isExpired(request.expiresAt)) {
       stats.expired++;
       log.warn("Skipping an expired chat request", {
         agent: request.agent,
         expiresAt: request.expiresAt,
       });
-      return failedReply(request, {
-        model: provider.model,
-        error: `Request expired at ${request.expiresAt} before the chat node received it; ` +
-          "the model was not called",
-      });
+      return {
+        reply: failedReply(request, {
+          model: provider.model,
+          error: `Request expired at ${request.expiresAt} before the chat node received it; ` +
+            "the model was not called",
+        }),
+      };
     }
     await workers.acquire();
     stats.inFlight++;
@@ -254,15 +254,17 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         completionTokens: response.usage.completionTokens,
         costUsd: estimateCostUsd(response.model, response.usage, table),
       };
-      await publishMessages(bus, activityTopic, [{ key: request.agent, message: usage }]);
       return {
-        v: 1,
-        ok: true,
-        correlationId: request.correlationId,
-        agent: request.agent,
-        model: response.model,
-        message: { ...response.message, toolCalls: response.message.toolCalls ?? [] },
-        usage: response.usage,
+        reply: {
+          v: 1,
+          ok: true,
+          correlationId: request.correlationId,
+          agent: request.agent,
+          model: response.model,
+          message: { ...response.message, toolCalls: response.message.toolCalls ?? [] },
+          usage: response.usage,
+        },
+        usage,
       };
     } catch (error) {
       stats.failed++;
@@ -273,7 +275,7 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
         model: provider.model,
         error: message,
       });
-      return failedReply(request, { model: provider.model, error: message });
+      return { reply: failedReply(request, { model: provider.model, error: message }) };
     } finally {
       clearTimeout(expiry);
       stats.inFlight--;
@@ -286,12 +288,18 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
     topic: spec.topic,
     schema: ChatRequest,
     log,
-    concurrency: maxWorkers,
-    handle: async (request) => ({
-      replyTo: request.replyTo,
-      key: request.agent,
-      reply: await answer(request),
-    }),
+    // Requests of different agents are taken at once; the workers bound the model calls only,
+    // so a request whose reply waits for its acknowledgement does not hold a model slot.
+    concurrency: Math.max(maxWorkers, REQUESTS_IN_HAND),
+    handle: async (request) => {
+      const { reply, usage } = await answer(request);
+      return {
+        replyTo: request.replyTo,
+        key: request.agent,
+        reply,
+        alongside: usage ? [{ topic: activityTopic, key: request.agent, message: usage }] : [],
+      };
+    },
   });
   log.info("Chat node started", { topic: spec.topic, model: provider.model, maxWorkers });
 

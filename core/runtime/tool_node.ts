@@ -15,13 +15,19 @@ const ERROR_TEXT_LIMIT = 600;
 /** Longest JSON Schema excerpt quoted back to the model after invalid arguments. */
 const SCHEMA_HINT_LIMIT = 800;
 
+/** Requests a tool serves at once by default. */
+const DEFAULT_TOOL_CONCURRENCY = 64;
+
 /** Options for {@linkcode serveTool}. */
 export interface ServeToolOptions {
   /** Where requests, invalid messages and tool failures are logged. */
   log: Logger;
   /** Consumer group shared by the replicas of this tool (default `tool_node.<name>`). */
   groupId?: string;
-  /** Partitions handled at once (default 8). */
+  /**
+   * Requests of different agents handled at once (default 64; one agent's run in order): a
+   * request whose reply waits for its acknowledgement holds a slot.
+   */
   concurrency?: number;
   /** Prefix of the request topic name (isolated arenas and tests; default none). */
   topicPrefix?: string;
@@ -113,7 +119,7 @@ export function serveTool(
     topic: arenaTopics(options.topicPrefix).toolRequest(spec.name).topic,
     schema: ToolCallRequest,
     log,
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? DEFAULT_TOOL_CONCURRENCY,
     onAssigned: spec.onAssigned && (() => spec.onAssigned?.()),
     handle: async (request) => {
       const expired = isExpired(request.expiresAt);

@@ -39,7 +39,7 @@ export interface ToolsNodeOptions {
   followerGroupPrefix?: string;
   /** Longest age of a quote a fill may use, in market ms (ledger default when absent). */
   maxQuoteAgeMs?: number;
-  /** Partitions handled at once per tool (ToolNode default when absent). */
+  /** Requests handled at once per tool (serveTool's default when absent). */
   concurrency?: number;
   /** A calculator to share (its worker takes a second to start); not closed by `stop`. */
   calculator?: Calculator;

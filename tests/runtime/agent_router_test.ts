@@ -433,6 +433,27 @@ Deno.test("requests carry an expiry of now + replyTimeoutMs so nodes can skip a 
   }
 });
 
+Deno.test("chat and tool requests are keyed by agent, so nodes run agents at once", async () => {
+  const arena = await startArena({
+    tools: [add],
+    script: (_request, call) => call === 0 ? callTools([["add", '{"a":1,"b":2}']]) : answer("ok"),
+  });
+  const keys: (string | null)[] = [];
+  try {
+    await arena.publish(1);
+    await arena.activity.decisions(arena.agent, 1);
+    for (const topic of [chatTopic(), toolRequestTopic("add")]) {
+      await arena.bus.readAll(topic, (record) => {
+        keys.push(record.key);
+        return Promise.resolve();
+      });
+    }
+    assert.deepEqual(keys, [arena.agent, arena.agent, arena.agent]);
+  } finally {
+    await arena.close();
+  }
+});
+
 Deno.test("a prompt renderer that throws still ends the tick with a decision event", async () => {
   const arena = await startArena({
     router: {
