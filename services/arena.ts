@@ -37,7 +37,6 @@ import {
   selectReplayProducts,
 } from "../core/connector/replay.ts";
 import { describeMask, maskedIncrements } from "../core/market/mask.ts";
-import type { ModelRecording } from "../core/models/recorded_model.ts";
 import { KAFKA_CLIENTS, type KafkaClient, openKafkaBus } from "../core/bus/kafka_client.ts";
 import { writeReport } from "../core/dashboard/report.ts";
 import { DashboardStore } from "../core/dashboard/store.ts";
@@ -62,17 +61,12 @@ import {
   usageError,
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
-import { createModel } from "../core/models/create_model.ts";
 import {
   addModelFlags,
   addModelKindFlags,
-  apiKeyOf,
-  modelSettings,
-  openModelRecording,
-  priceOverrides,
+  modelSecrets,
+  openFlagModels,
 } from "../core/models/model_flags.ts";
-import type { ModelProvider } from "../core/runtime/model_provider.ts";
-import type { PriceTable } from "../core/runtime/chat_node.ts";
 import { onShutdownSignals } from "../core/shutdown.ts";
 
 const DEFAULT_PRODUCTS = ["BTC-USD", "FARTCOIN-USD", "SOL-USD"];
@@ -142,12 +136,13 @@ const demo = options.demo === true;
 const interactive = options.tty && Deno.stdout.isTerminal();
 // The live screen owns the terminal: keep log lines and print them after it is restored.
 const heldLines: string[] = [];
+const secrets = modelSecrets(options);
 const log = createLogger("arena", {
   level: options.logLevel,
   sink: interactive
     ? (line) => heldLines.push(line) > 200 && heldLines.shift()
     : (line) => console.error(line),
-  secrets: [apiKeyOf(options) ?? ""],
+  secrets,
 });
 
 function fail(message: string): never {
@@ -166,12 +161,8 @@ if (!replaying && (options.speed !== undefined || options.lockstep || options.ma
 if (!replaying && (options.mask || options.maskSeed !== undefined)) {
   fail("--mask and --mask-seed apply to --replay (or --demo); live data is never masked");
 }
-let recording: ModelRecording;
-try {
-  recording = await openModelRecording(options, () => abort.abort());
-} catch (error) {
-  fail((error as Error).message);
-}
+const flagModels = await openFlagModels(options, { log, onMiss: () => abort.abort() })
+  .catch((error: Error) => fail(error.message));
 const intervalSeconds = options.minInterval ?? (demo ? DEMO_INTERVAL_SECONDS : 60);
 const waits = agentWaits(options);
 
@@ -244,11 +235,7 @@ try {
     }));
     models = [];
     for (const model of new Set(entries.map((entry) => entry.model))) {
-      models.push({
-        name: nodeOf(model),
-        maxWorkers: options.maxWorkers,
-        ...modelOf(model),
-      });
+      models.push({ name: nodeOf(model), ...modelOf(model) });
     }
   } else {
     agents = await selectAgents({
@@ -257,32 +244,23 @@ try {
       strategyFile: options.strategyFile,
     });
     const kind = options.model ?? (demo ? "rules" : "openai");
-    models = [{
-      maxWorkers: options.maxWorkers,
-      ...modelOf(kind === "rules" ? "rules" : options.modelId),
-    }];
+    models = [modelOf(kind === "rules" ? "rules" : options.modelId)];
   }
 } catch (error) {
   fail((error as Error).message);
 }
 
 /** The rules model, or the model id on the OpenAI-compatible server (the key is needed then). */
-function modelOf(
-  model: string,
-): { provider: ModelProvider; secrets: string[]; costPerMillionTokens: PriceTable } {
-  const settings = modelSettings(options, { recording });
-  const provider = createModel({
-    ...settings,
-    model,
+function modelOf(model: string): ArenaModel {
+  const provider = flagModels.create(model, {
     takerFeeBps: options.takerFeeBps,
     increments: mask ? maskedIncrements(mask) : undefined,
-    log: log.child("model"),
   });
-  const apiKey = model === "rules" ? undefined : settings.apiKey;
   return {
     provider,
-    secrets: apiKey ? [apiKey] : [],
-    costPerMillionTokens: priceOverrides(options, [provider.model]),
+    maxWorkers: options.maxWorkers,
+    secrets,
+    costPerMillionTokens: flagModels.prices([provider.model]),
   };
 }
 
@@ -338,6 +316,7 @@ try {
 let webUrl: string | undefined;
 if (!interactive) console.log(`${demo ? "Demo" : "Arena"}: ${description}`);
 let result;
+let missed: string | undefined;
 try {
   result = await runArena(bus, {
     agents,
@@ -360,9 +339,9 @@ try {
     protocol: options.protocol,
     promptFormat: options.promptFormat,
     // Recorded answers carry the recording run's ids: decision and order ids must match them.
-    runId: recording.active ? "recorded" : undefined,
+    runId: flagModels.recording.active ? "recorded" : undefined,
   });
-  await recording.close();
+  missed = await flagModels.close();
 } catch (error) {
   for (const line of heldLines) console.error(line);
   const reason = error instanceof Deno.errors.AddrInUse
@@ -374,10 +353,7 @@ try {
 }
 await bus.close().catch(() => {});
 for (const line of heldLines) console.error(line);
-if (recording.miss && !options.allowMisses) {
-  console.error(`arena: ${recording.miss.message}; pass --allow-misses to go on regardless`);
-  Deno.exit(1);
-}
+if (missed) fatalError("arena", missed);
 
 // A replay stopped early is not a result: its report goes beside the last complete one.
 const partial = replaying && abort.signal.aborted;
@@ -402,7 +378,7 @@ console.log(
       ]
       : []),
     ...(mask ? ["Mask of this replay:", ...describeMask(mask).map((line) => `  ${line}`)] : []),
-    ...(recording.summary() ? [recording.summary()!] : []),
+    ...(flagModels.recording.summary() ? [flagModels.recording.summary()!] : []),
     `Report: ${paths.html} (data: ${paths.json})`,
     ...(webUrl && abort.signal.aborted ? [`Web dashboard was at ${webUrl}`] : []),
     `Finished in ${seconds} s wall-clock time.`,

@@ -14,16 +14,12 @@
 import { brokerCommand, parseFlags, usageError } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { brokerServiceOptions, startService } from "../core/service.ts";
-import { createModel } from "../core/models/create_model.ts";
 import {
   addModelFlags,
   addModelKindFlags,
-  apiKeyOf,
-  modelSettings,
-  openModelRecording,
-  priceOverrides,
+  modelSecrets,
+  openFlagModels,
 } from "../core/models/model_flags.ts";
-import type { ModelRecording } from "../core/models/recorded_model.ts";
 import { startChatNode } from "../core/runtime/chat_node.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
@@ -36,25 +32,19 @@ const program = addModelFlags(addModelKindFlags(
 
 const options = parseFlags(program);
 const kind = options.model ?? "openai";
-const apiKey = apiKeyOf(options);
-const secrets = apiKey ? [apiKey] : [];
+const secrets = modelSecrets(options);
 const log = createLogger(`chat_node.${options.name ?? "shared"}`, {
   level: options.logLevel,
   secrets,
 });
 
-let recording: ModelRecording;
+const models = await openFlagModels(options, {
+  log,
+  onMiss: (miss) => log.error("Request not in the recording", { error: miss.message }),
+}).catch((error: Error) => usageError("chat_node", error.message));
 let provider: ModelProvider;
 try {
-  recording = await openModelRecording(
-    options,
-    (miss) => log.error("Request not in the recording", { error: miss.message }),
-  );
-  provider = createModel({
-    ...modelSettings(options, { recording }),
-    model: kind === "rules" ? "rules" : options.modelId,
-    log: log.child("model"),
-  });
+  provider = models.create(kind === "rules" ? "rules" : options.modelId);
 } catch (error) {
   usageError("chat_node", (error as Error).message);
 }
@@ -68,7 +58,7 @@ await startService(
   async ({ bus }) => {
     const node = await startChatNode(bus, {
       provider,
-      costPerMillionTokens: priceOverrides(options, [provider.model]),
+      costPerMillionTokens: models.prices([provider.model]),
       name: options.name,
       maxWorkers: options.maxWorkers,
       log,
@@ -82,7 +72,7 @@ await startService(
     });
     return async () => {
       await node.stop();
-      await recording.close();
+      await models.close();
       log.notice("Chat node stopped", node.stats() as unknown as Record<string, unknown>);
     };
   },

@@ -43,6 +43,7 @@ import {
   addTradeDeskFlags,
   agentWaits,
   ensureWritableDir,
+  fatalError,
   logLevelOption,
   nonNegativeIntFlag,
   parseFlags,
@@ -53,15 +54,7 @@ import {
 } from "../core/cli.ts";
 import { createLogger } from "../core/log.ts";
 import { formatProgressBar } from "../core/progress.ts";
-import { createModel } from "../core/models/create_model.ts";
-import {
-  addModelFlags,
-  apiKeyOf,
-  modelSettings,
-  openModelRecording,
-  priceOverrides,
-} from "../core/models/model_flags.ts";
-import type { ModelRecording } from "../core/models/recorded_model.ts";
+import { addModelFlags, modelSecrets, openFlagModels } from "../core/models/model_flags.ts";
 import { onShutdownSignals } from "../core/shutdown.ts";
 import type { ModelProvider } from "../core/runtime/model_provider.ts";
 
@@ -114,7 +107,7 @@ const program = addAgentProtocolFlags(addModelFlags(addExitPlansFlag(addTradeDes
 const options = parseFlags(program);
 const log = createLogger("tournament", {
   level: options.logLevel,
-  secrets: [apiKeyOf(options) ?? ""],
+  secrets: modelSecrets(options),
 });
 
 let entries: TournamentEntry[];
@@ -137,15 +130,9 @@ function usage(message: string): never {
 const llmEntries = entries.some((entry) => entry.model !== "rules");
 const masked = options.mask ?? (llmEntries || options.unmasked === true);
 if (options.unmasked && options.mask === false) usage("--unmasked needs masking; drop --no-mask");
-let recording: ModelRecording;
-try {
-  recording = await openModelRecording(options, () => abort.abort());
-} catch (error) {
-  usage((error as Error).message);
-}
-
-const settings = modelSettings(options, { recording });
-if (llmEntries && !recording.replaying && !settings.apiKey) {
+const models = await openFlagModels(options, { log, onMiss: () => abort.abort() })
+  .catch((error: Error) => usage(error.message));
+if (llmEntries && !models.recording.replaying && !models.settings.apiKey) {
   usage("entries with a model other than rules need --api-key or OPENAI_API_KEY");
 }
 // The results are written at the end of the run: a folder that cannot be written fails now.
@@ -157,14 +144,11 @@ try {
 function provider(model: string, context: ProviderContext): ModelProvider {
   // Masked increments keep the rules model's returns identical masked and unmasked; a fixed
   // run id per window keeps its ledger ids the same on every run.
-  return createModel({
-    ...settings,
-    model,
-    controls: { ...settings.controls, seed: context.seed },
+  return models.create(model, {
+    seed: context.seed,
     runId: `w${context.window}`,
     takerFeeBps: options.takerFeeBps,
     increments: context.increments,
-    log: log.child("model"),
   });
 }
 
@@ -182,7 +166,7 @@ const result = await runTournament(entries, {
   seed: options.seed ?? SEED,
   intervalSeconds: options.minInterval,
   maxWorkers: options.maxWorkers,
-  costPerMillionTokens: priceOverrides(options, entries.map((entry) => entry.model)),
+  costPerMillionTokens: models.prices(entries.map((entry) => entry.model)),
   protocol: options.protocol,
   promptFormat: options.promptFormat,
   ...agentWaits(options),
@@ -194,11 +178,8 @@ const result = await runTournament(entries, {
   mask: masked ? { seed: options.seed ?? SEED, unmasked: options.unmasked === true } : undefined,
 });
 bar.done();
-await recording.close();
-if (recording.miss && !options.allowMisses) {
-  console.error(`tournament: ${recording.miss.message}; pass --allow-misses to go on regardless`);
-  Deno.exit(1);
-}
+const missed = await models.close();
+if (missed) fatalError("tournament", missed);
 
 const markdown = formatTournamentMarkdown(result);
 // An interrupted tournament is not a result: it never overwrites the last complete one.

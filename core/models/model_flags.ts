@@ -2,8 +2,8 @@
  * The model flags of the chat node, the arena and the tournament, declared once: the server
  * (`--base-url`, `--api-key`, `--reasoning-effort`, `--timeout-ms`, `--max-workers`), the request
  * controls, and recorded answers (`--record-model`, `--replay-model`, `--allow-misses`); plus
- * `--model` and `--model-id` where one model is chosen. {@linkcode modelSettings} turns them into
- * the settings of `createModel`, so every command builds its models the same way.
+ * `--model` and `--model-id` where one model is chosen. {@linkcode openFlagModels} turns them into
+ * models, so every command builds its models the same way.
  */
 
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
@@ -14,8 +14,9 @@ import {
   requestControls,
 } from "../cli.ts";
 import { DEFAULT_PRICE_TABLE, type PriceTable } from "../runtime/chat_node.ts";
-import type { RequestControls, ToolChoice } from "../runtime/model_provider.ts";
-import type { CreateModelOptions } from "./create_model.ts";
+import type { Logger } from "../log.ts";
+import type { ModelProvider, RequestControls, ToolChoice } from "../runtime/model_provider.ts";
+import { createModel, type CreateModelOptions } from "./create_model.ts";
 import { REASONING_EFFORTS, type ReasoningEffort } from "./openai_provider.ts";
 import { ModelRecording, type RecordingMissError } from "./recorded_model.ts";
 
@@ -118,11 +119,97 @@ export type ModelFlags = {
   priceOutput?: number;
 };
 
+/** The secrets of the flags to redact from logs and replies: the API key, when there is one. */
+export function modelSecrets(flags: Pick<ModelFlags, "apiKey">): string[] {
+  const apiKey = apiKeyOf(flags);
+  return apiKey ? [apiKey] : [];
+}
+
+/** Options for {@linkcode openFlagModels}. */
+export interface FlagModelsOptions {
+  /** The command's logger; models log retries to its `model` child. */
+  log: Logger;
+  /** Called once at the first request not in a replayed recording (e.g. to stop the run). */
+  onMiss?: (error: RecordingMissError) => void;
+}
+
+/** What a command knows about one model beyond the flags. */
+export interface ModelExtras
+  extends Pick<CreateModelOptions, "takerFeeBps" | "increments" | "runId"> {
+  /** Sampling seed of this run, over `--seed`. */
+  seed?: number;
+}
+
+/** The models a command's flags describe, with the recording they answer from or write to. */
+export interface FlagModels {
+  /** The `--record-model` / `--replay-model` recording (inactive without those flags). */
+  readonly recording: ModelRecording;
+  /** The settings of `createModel` given by the flags (no API key when replaying). */
+  readonly settings: Omit<CreateModelOptions, "model" | "log">;
+  /** Builds one model: `rules` or a model id on the server; throws when it needs a missing key. */
+  create(model: string, extras?: ModelExtras): ModelProvider;
+  /** The cost table entries `--price-input` / `--price-output` give for these model ids. */
+  prices(models: readonly string[]): PriceTable;
+  /**
+   * Closes the recording; resolves to why the run failed (a request not in the replayed
+   * recording without `--allow-misses`), else undefined.
+   */
+  close(): Promise<string | undefined>;
+}
+
+/**
+ * Opens the recording the flags ask for and builds models the same way in every command: the
+ * server, the API key (`--api-key` or `$OPENAI_API_KEY`), the request controls and the recording,
+ * plus what the command adds per model (the desk's fee, a masked replay's increments, a run id,
+ * a seed per run). Throws a one-line error naming a bad recording flag or file.
+ */
+export async function openFlagModels(
+  flags: ModelFlags,
+  options: FlagModelsOptions,
+): Promise<FlagModels> {
+  const recording = await ModelRecording.open({
+    record: flags.recordModel,
+    replay: flags.replayModel,
+    allowMisses: flags.allowMisses,
+    onMiss: options.onMiss,
+  });
+  const controls: RequestControls = requestControls(flags);
+  const settings: FlagModels["settings"] = {
+    apiKey: recording.replaying ? undefined : apiKeyOf(flags),
+    baseURL: flags.baseUrl,
+    reasoningEffort: flags.reasoningEffort,
+    timeoutMs: flags.timeoutMs,
+    controls,
+    recording,
+  };
+  const log = options.log.child("model");
+  return {
+    recording,
+    settings,
+    create: (model, extras = {}) =>
+      createModel({
+        ...settings,
+        model,
+        controls: extras.seed === undefined ? controls : { ...controls, seed: extras.seed },
+        runId: extras.runId,
+        takerFeeBps: extras.takerFeeBps,
+        increments: extras.increments,
+        log,
+      }),
+    prices: (models) => priceOverrides(flags, models),
+    close: async () => {
+      await recording.close();
+      if (!recording.miss || flags.allowMisses) return undefined;
+      return `${recording.miss.message}; pass --allow-misses to go on regardless`;
+    },
+  };
+}
+
 /**
  * The cost table entries `--price-input` / `--price-output` give for these models (each flag
  * overrides one side of the built-in price; empty without the flags).
  */
-export function priceOverrides(
+function priceOverrides(
   flags: Pick<ModelFlags, "priceInput" | "priceOutput">,
   models: readonly string[],
 ): PriceTable {
@@ -139,43 +226,9 @@ export function priceOverrides(
 }
 
 /** The API key of the flags: `--api-key`, else `$OPENAI_API_KEY` (when readable), else none. */
-export function apiKeyOf(flags: Pick<ModelFlags, "apiKey">): string | undefined {
+function apiKeyOf(flags: Pick<ModelFlags, "apiKey">): string | undefined {
   if (flags.apiKey !== undefined) return flags.apiKey;
   // Offline tasks (the demo) may not read the environment: no permission means no key.
   const allowed = Deno.permissions.querySync({ name: "env", variable: "OPENAI_API_KEY" });
   return allowed.state === "granted" ? Deno.env.get("OPENAI_API_KEY") : undefined;
-}
-
-/** Opens the recording the flags ask for; throws a one-line error naming the problem. */
-export function openModelRecording(
-  flags: Pick<ModelFlags, "recordModel" | "replayModel" | "allowMisses">,
-  onMiss?: (error: RecordingMissError) => void,
-): Promise<ModelRecording> {
-  return ModelRecording.open({
-    record: flags.recordModel,
-    replay: flags.replayModel,
-    allowMisses: flags.allowMisses,
-    onMiss,
-  });
-}
-
-/**
- * The settings of `createModel` given by the flags (all but the model id and the logger): the
- * server, the API key (`--api-key` or `$OPENAI_API_KEY`), the request controls and the
- * recording. A command adds what only it knows (the desk's fee, a masked replay's increments,
- * a run id, a seed per run).
- */
-export function modelSettings(
-  flags: ModelFlags,
-  options: { recording?: ModelRecording } = {},
-): Omit<CreateModelOptions, "model" | "log"> {
-  const controls: RequestControls = requestControls(flags);
-  return {
-    apiKey: options.recording?.replaying ? undefined : apiKeyOf(flags),
-    baseURL: flags.baseUrl,
-    reasoningEffort: flags.reasoningEffort,
-    timeoutMs: flags.timeoutMs,
-    controls,
-    recording: options.recording,
-  };
 }
