@@ -7,12 +7,15 @@ import type { BusRecord, RecordHandler } from "./bus.ts";
 import { backoffDelay, type BackoffOptions } from "../backoff.ts";
 import type { Logger } from "../log.ts";
 
+/** Delays between deliveries of a record whose handler keeps throwing: 100 ms doubling to 5 s. */
+export const REDELIVERY_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0 };
+
 /** Options for {@linkcode deliverUntilHandled}. */
 export interface RedeliveryOptions {
   /** The subscription's handler. */
   handler: RecordHandler;
-  /** Delay between deliveries: grows after each failure. */
-  backoff: BackoffOptions;
+  /** Delay between deliveries, growing after each failure (default {@linkcode REDELIVERY_BACKOFF}). */
+  backoff?: BackoffOptions;
   /** Where each failure is reported. */
   log: Logger;
   /** True once the subscription stops: a failed record is not delivered again. */
@@ -35,7 +38,7 @@ export async function deliverUntilHandled(
       return true;
     } catch (error) {
       if (options.stopping()) return false;
-      const delay = backoffDelay(attempt, options.backoff);
+      const delay = backoffDelay(attempt, options.backoff ?? REDELIVERY_BACKOFF);
       options.log.warn("Handler failed; the record will be delivered again", {
         topic: record.topic,
         partition: record.partition,

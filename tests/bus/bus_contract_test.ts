@@ -475,6 +475,42 @@ contract("with perKey, records of different keys run at once, in order per key",
 });
 
 contract(
+  "with perKey, a record of another key published while a handler runs does not wait for it",
+  async (bus) => {
+    const topic = uniqueName("per-key-fetch");
+    await bus.ensureTopics([{ topic, partitions: 1, retentionMs: 60_000 }]);
+    const release = Promise.withResolvers<void>();
+    const handled: number[] = [];
+    let slowStarted = false;
+    const member = await bus.subscribe({
+      groupId: uniqueName("per-key-fetch"),
+      topics: [topic],
+      concurrency: 4,
+      perKey: true,
+      handler: async (record) => {
+        if (valueOf(record) === 0) {
+          slowStarted = true;
+          await release.promise;
+        }
+        handled.push(valueOf(record));
+      },
+    });
+    try {
+      await bus.publish(topic, [{ key: "A", value: JSON.stringify({ n: 0 }) }]);
+      await waitFor("the slow record's handler to start", () => slowStarted);
+      // Fetched after the slow record: a fetch loop waiting for its batch would never see it.
+      await bus.publish(topic, [{ key: "B", value: JSON.stringify({ n: 1 }) }]);
+      await waitFor("key B's record while key A's runs", () => handled.includes(1));
+      assert.deepEqual(handled, [1]);
+    } finally {
+      release.resolve();
+      await member.close();
+    }
+    assert.deepEqual(handled, [1, 0]);
+  },
+);
+
+contract(
   "with perKey, a record still running holds back later records' commits; close commits",
   async (bus) => {
     const topic = uniqueName("per-key-commit");

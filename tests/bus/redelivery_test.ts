@@ -73,3 +73,18 @@ Deno.test("redelivery: a failure after the stop is not delivered again nor logge
   assert.equal(handled, false);
   assert.deepEqual(lines, []);
 });
+
+Deno.test("redelivery: without a backoff the delays are both Kafka clients' exact default", async () => {
+  const waits: number[] = [];
+  let calls = 0;
+  await deliverUntilHandled(record, {
+    handler: () => ++calls < 8 ? Promise.reject(new Error("Transient failure")) : Promise.resolve(),
+    log: createLogger("test.redelivery", { level: "error", sink: () => {} }),
+    stopping: () => false,
+    sleep: (ms) => {
+      waits.push(ms);
+      return Promise.resolve();
+    },
+  });
+  assert.deepEqual(waits, [100, 200, 400, 800, 1_600, 3_200, 5_000]);
+});

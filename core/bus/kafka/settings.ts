@@ -1,4 +1,8 @@
-/** Timings and retry settings shared by the kafkajs clients behind the bus. */
+/**
+ * Timings and retry settings shared by the kafkajs clients behind the bus. The policies of both
+ * Kafka clients live beside the code that applies them: redelivery in ../redelivery.ts, topic
+ * waits in ../topic_waits.ts.
+ */
 
 import type { RetryOptions } from "kafkajs";
 import type { BackoffOptions } from "../../backoff.ts";
@@ -41,23 +45,14 @@ export const RETRY: RetryOptions = {
   multiplier: 2,
 };
 
-/** Delays between deliveries of a record whose handler keeps throwing. */
-export const REDELIVERY_BACKOFF: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0 };
-
 /** Delays between restarts of a consumer that stopped after an error. */
 export const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 10_000 };
 
 /** Delays between tries of a short-lived consumer (read-all, group start). */
 export const SHORT_LIVED_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 10_000 };
 
-/** Delays between tries of an end-offsets lookup that failed transiently. */
-export const OFFSETS_BACKOFF: BackoffOptions = { initialMs: 50, maxMs: 2_000, jitter: 0 };
-
 /** How often a short-lived consumer (read-all, group start) is tried before giving up. */
 export const CONSUMER_ATTEMPTS = 8;
-
-/** How long a new topic may take to get a leader for every partition. */
-export const TOPIC_READY_TIMEOUT_MS = 30_000;
 
 /** The kafkajs consumer timings for a bus's options, with the defaults filled in. */
 export function consumerTimings(options: ConsumerTimingOptions): ConsumerTimings {

@@ -13,10 +13,12 @@ import { KeyedRunner } from "./keyed_runner.ts";
 import { OffsetCommitter } from "./offset_committer.ts";
 import { OffsetTracker } from "./offset_tracker.ts";
 import { keepAlive, toBusRecord } from "./records.ts";
-import { type ConsumerTimings, REDELIVERY_BACKOFF, RESTART_BACKOFF, RETRY } from "./settings.ts";
+import { type ConsumerTimings, RESTART_BACKOFF, RETRY } from "./settings.ts";
 
 /** Longest wait for the last offset commit when a subscription closes. */
 const CLOSING_COMMIT_TIMEOUT_MS = 5_000;
+/** Records a per-key member takes ahead of its handlers before its fetch loop waits. */
+const MAX_BACKLOG = 1_000;
 
 /** Options for {@linkcode startSupervisedConsumer}. */
 export interface SupervisedConsumerOptions {
@@ -60,6 +62,9 @@ class SupervisedConsumer {
   #keyed?: KeyedRunner;
   /** Records whose handler runs or waits to run again. */
   #inFlight = 0;
+  /** Records handed to the per-key runner and not settled (queued or running). */
+  #backlog = 0;
+  #backlogWaiters: (() => void)[] = [];
   #idle?: PromiseWithResolvers<void>;
 
   constructor(options: SupervisedConsumerOptions) {
@@ -90,6 +95,7 @@ class SupervisedConsumer {
     this.#closed ??= (async () => {
       this.#closing = true;
       this.#stop.abort();
+      for (const wake of this.#backlogWaiters.splice(0)) wake();
       await this.#whenIdle();
       const consumer = await this.#current.catch(() => undefined);
       await withTimeout(this.#committer.flush(), CLOSING_COMMIT_TIMEOUT_MS);
@@ -196,6 +202,11 @@ class SupervisedConsumer {
     }
   }
 
+  /**
+   * Hands a batch to the per-key runner. With background commits the fetch loop goes on at once
+   * (a record of another key fetched next starts without waiting for this batch's handlers)
+   * until the backlog reaches its bound; with commits per batch it waits for every handler.
+   */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const keyed = this.#keyed!;
@@ -206,11 +217,30 @@ class SupervisedConsumer {
         if (this.#closing || !payload.isRunning() || payload.isStale()) break;
         if (!this.#tracker.receive(batch.topic, batch.partition, message.offset)) continue;
         const record = toBusRecord(batch, message);
-        deliveries.push(keyed.run(record.key, () => this.#deliver(record)));
+        this.#backlog++;
+        // Records without a key keep their partition's order (as without perKey).
+        const lane = record.key ?? `${batch.topic}\u0000${batch.partition}`;
+        const delivery = keyed.run(lane, () => this.#deliver(record));
+        deliveries.push(delivery);
+        delivery.then(() => this.#settle(), () => this.#settle());
       }
-      await Promise.all(deliveries);
+      if (this.#options.commitPerBatch) await Promise.all(deliveries);
+      else await this.#backlogBelow(MAX_BACKLOG);
     } finally {
       stopHeartbeat();
+    }
+  }
+
+  #settle(): void {
+    this.#backlog--;
+    const waiters = this.#backlogWaiters;
+    this.#backlogWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  async #backlogBelow(bound: number): Promise<void> {
+    while (this.#backlog >= bound && !this.#closing) {
+      await new Promise<void>((resolve) => this.#backlogWaiters.push(resolve));
     }
   }
 
@@ -224,7 +254,6 @@ class SupervisedConsumer {
     try {
       const handled = !this.#closing && await deliverUntilHandled(record, {
         handler: this.#options.subscription.handler,
-        backoff: REDELIVERY_BACKOFF,
         log: this.#log,
         stopping: () => this.#closing,
         sleep: (ms) => sleep(ms, this.#stop.signal),

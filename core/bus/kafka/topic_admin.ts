@@ -5,9 +5,9 @@ import type { TopicSpec } from "../bus.ts";
 import { dynamicTopic } from "../topics.ts";
 import { KnownTopics } from "../broker_connection.ts";
 import type { Logger } from "../../log.ts";
-import { backoffDelay, sleep } from "../../backoff.ts";
+import { readOffsetsRetrying, waitForLeaders } from "../topic_waits.ts";
 import { isMetadataRace, MetadataGate } from "./metadata_gate.ts";
-import { OFFSETS_BACKOFF, RETRY, TOPIC_READY_TIMEOUT_MS } from "./settings.ts";
+import { RETRY } from "./settings.ts";
 
 /** Low and high offsets of one partition. */
 export interface PartitionOffsets {
@@ -58,26 +58,15 @@ export class TopicAdmin {
    */
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
     const admin = await this.connected();
-    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic));
-      } catch (error) {
-        const retriable = (error as { retriable?: boolean }).retriable === true;
-        if (!retriable && !isMetadataRace(error)) throw error;
-        if (Date.now() > deadline) {
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new Error(
-            `End offsets of ${topic} could not be read within ${TOPIC_READY_TIMEOUT_MS} ms ` +
-              `(${attempt + 1} tries): ${reason}`,
-            { cause: error },
-          );
-        }
-        const delay = backoffDelay(attempt, OFFSETS_BACKOFF);
-        this.#log.debug("Retrying end offsets", { topic, attempt: attempt + 1, delay, error });
-        await sleep(delay);
-      }
-    }
+    return await readOffsetsRetrying(
+      topic,
+      () => this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic)),
+      {
+        retriable: (error) =>
+          (error as { retriable?: boolean }).retriable === true || isMetadataRace(error),
+        log: this.#log,
+      },
+    );
   }
 
   /** The connected admin client, opened once (and again after a failed connect). */
@@ -141,36 +130,22 @@ export class TopicAdmin {
    */
   async #waitForLeaders(topics: string[]): Promise<void> {
     const admin = await this.connected();
-    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    let lastError: unknown;
-    for (;;) {
-      try {
-        // Exclusive: kafkajs replaces its whole metadata cache with these topics only.
-        const metadata = await this.#metadataGate.exclusive(() =>
-          admin.fetchTopicMetadata({ topics })
+    await waitForLeaders(topics, async () => {
+      // Exclusive: kafkajs replaces its whole metadata cache with these topics only.
+      const metadata = await this.#metadataGate.exclusive(() =>
+        admin.fetchTopicMetadata({ topics })
+      );
+      const ready = metadata.topics.length === topics.length &&
+        metadata.topics.every((topic) =>
+          topic.partitions.length > 0 &&
+          topic.partitions.every((partition) => partition.leader >= 0)
         );
-        const ready = metadata.topics.length === topics.length &&
-          metadata.topics.every((topic) =>
-            topic.partitions.length > 0 &&
-            topic.partitions.every((partition) => partition.leader >= 0)
-          );
-        // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
-        if (ready) {
-          await Promise.all(
-            topics.map((topic) => this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic))),
-          );
-          return;
-        }
-      } catch (error) {
-        lastError = error;
-      }
-      if (Date.now() > deadline) {
-        const reason = lastError instanceof Error ? `: ${lastError.message}` : "";
-        throw new Error(
-          `Topics ${topics.join(", ")} had no leader within ${TOPIC_READY_TIMEOUT_MS} ms${reason}`,
-        );
-      }
-      await sleep(100);
-    }
+      // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
+      if (!ready) return false;
+      await Promise.all(
+        topics.map((topic) => this.#metadataGate.shared(() => admin.fetchTopicOffsets(topic))),
+      );
+      return true;
+    });
   }
 }

@@ -2,14 +2,8 @@
 
 import { type Admin, ListOffsetTimestamps } from "@platformatic/kafka";
 import type { TopicSpec } from "../bus.ts";
-import { backoffDelay, sleep } from "../../backoff.ts";
+import { readOffsetsRetrying, waitForLeaders } from "../topic_waits.ts";
 import type { Logger } from "../../log.ts";
-
-/** How long a new topic may take to get a leader for every partition. */
-const TOPIC_READY_TIMEOUT_MS = 30_000;
-/** First and longest delay between tries of an offsets lookup that failed. */
-const RETRY_DELAY_MS = 50;
-const MAX_RETRY_DELAY_MS = 2_000;
 
 /** Low and high watermark of one partition. */
 export interface PartitionRange {
@@ -19,10 +13,6 @@ export interface PartitionRange {
   low: bigint;
   /** Next offset to be written. */
   high: bigint;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Topic and offset operations of one bus, over one admin client. */
@@ -71,28 +61,8 @@ export class TopicAdmin {
   }
 
   /** Low and high watermarks of every partition of a topic, retrying transient failures. */
-  async ranges(topic: string): Promise<PartitionRange[]> {
-    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await this.#ranges(topic);
-      } catch (error) {
-        if (Date.now() > deadline) {
-          throw new Error(
-            `End offsets of ${topic} could not be read within ${TOPIC_READY_TIMEOUT_MS} ms ` +
-              `(${attempt + 1} tries): ${message(error)}`,
-            { cause: error },
-          );
-        }
-        const delay = backoffDelay(attempt, {
-          initialMs: RETRY_DELAY_MS,
-          maxMs: MAX_RETRY_DELAY_MS,
-          jitter: 0,
-        });
-        this.#log.debug("Retrying offsets", { topic, attempt: attempt + 1, delay, error });
-        await sleep(delay);
-      }
-    }
+  ranges(topic: string): Promise<PartitionRange[]> {
+    return readOffsetsRetrying(topic, () => this.#ranges(topic), { log: this.#log });
   }
 
   /**
@@ -165,32 +135,18 @@ export class TopicAdmin {
   }
 
   /** Waits until every partition of new topics has a leader that answers offset requests. */
-  async #waitForLeaders(topics: string[]): Promise<void> {
-    const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
-    let lastError: unknown;
-    for (;;) {
-      try {
-        const metadata = await this.#admin().metadata({ topics, forceUpdate: true });
-        const ready = topics.every((topic) => {
-          const described = metadata.topics.get(topic);
-          return described !== undefined && described.partitions.length > 0 &&
-            described.partitions.every((partition) => partition.leader >= 0);
-        });
-        // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
-        if (ready) {
-          await Promise.all(topics.map((topic) => this.#ranges(topic)));
-          return;
-        }
-      } catch (error) {
-        lastError = error;
-      }
-      if (Date.now() > deadline) {
-        const reason = lastError === undefined ? "" : `: ${message(lastError)}`;
-        throw new Error(
-          `Topics ${topics.join(", ")} had no leader within ${TOPIC_READY_TIMEOUT_MS} ms${reason}`,
-        );
-      }
-      await sleep(100);
-    }
+  #waitForLeaders(topics: string[]): Promise<void> {
+    return waitForLeaders(topics, async () => {
+      const metadata = await this.#admin().metadata({ topics, forceUpdate: true });
+      const ready = topics.every((topic) => {
+        const described = metadata.topics.get(topic);
+        return described !== undefined && described.partitions.length > 0 &&
+          described.partitions.every((partition) => partition.leader >= 0);
+      });
+      // Metadata can name a leader before it serves requests; ListOffsets asks the leaders.
+      if (!ready) return false;
+      await Promise.all(topics.map((topic) => this.#ranges(topic)));
+      return true;
+    });
   }
 }

@@ -4,13 +4,8 @@
  */
 
 import type { BusRecord, RecordHandler } from "../bus.ts";
-import { deliverUntilHandled } from "../redelivery.ts";
+import { deliverUntilHandled, REDELIVERY_BACKOFF } from "../redelivery.ts";
 import type { Logger } from "../../log.ts";
-
-/** First delay before a record whose handler threw is delivered again. */
-const REDELIVERY_DELAY_MS = 100;
-/** Longest delay between deliveries of a record whose handler keeps throwing. */
-const MAX_REDELIVERY_DELAY_MS = 5_000;
 
 /** Options for {@linkcode RecordDispatcher}. */
 export interface RecordDispatcherOptions {
@@ -26,9 +21,12 @@ export interface RecordDispatcherOptions {
   onSettled?: () => void;
   /** Where redeliveries are reported. */
   log: Logger;
-  /** First redelivery delay in ms (default 100); doubles up to `maxRedeliveryDelayMs`. */
+  /**
+   * First redelivery delay in ms (default {@linkcode REDELIVERY_BACKOFF}'s); doubles up to
+   * `maxRedeliveryDelayMs`.
+   */
   redeliveryDelayMs?: number;
-  /** Longest redelivery delay in ms (default 5000). */
+  /** Longest redelivery delay in ms (default {@linkcode REDELIVERY_BACKOFF}'s). */
   maxRedeliveryDelayMs?: number;
 }
 
@@ -200,11 +198,13 @@ export class RecordDispatcher {
 
   async #run(item: Item): Promise<void> {
     const { record } = item;
-    const firstDelay = this.#options.redeliveryDelayMs ?? REDELIVERY_DELAY_MS;
-    const maxDelay = this.#options.maxRedeliveryDelayMs ?? MAX_REDELIVERY_DELAY_MS;
     const handled = await deliverUntilHandled(record, {
       handler: this.#options.handler,
-      backoff: { initialMs: firstDelay, maxMs: maxDelay, jitter: 0 },
+      backoff: {
+        ...REDELIVERY_BACKOFF,
+        initialMs: this.#options.redeliveryDelayMs ?? REDELIVERY_BACKOFF.initialMs,
+        maxMs: this.#options.maxRedeliveryDelayMs ?? REDELIVERY_BACKOFF.maxMs,
+      },
       log: this.#options.log,
       stopping: () => this.#stopping,
       sleep: (ms) => this.#sleep(ms),
