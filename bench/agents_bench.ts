@@ -52,6 +52,8 @@ const OFFERED_TOOLS = tradingToolDefinitions(DEFAULT_TRADE_CONFIG);
 
 const log = createLogger("bench.agents", { level: "error" });
 const TICK_TIMEOUT_MS = 90_000;
+/** Decisions made before measuring starts (whole ticks: one tick at 30 agents and more). */
+const WARM_UP_DECISIONS = 30;
 /** Longest time spent starting routers for one row before it is reported as not measured. */
 const START_BUDGET_MS = 90_000;
 
@@ -256,8 +258,10 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
     // Let every group settle before measuring.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
-    // Tick 1 warms every consumer and connection up and is not counted.
-    for (let tick = 1; tick <= ticks + 1; tick++) {
+    // The first ticks warm every consumer, connection and V8's compiler up and are not
+    // counted: at least WARM_UP_DECISIONS decisions (a cold run's first ticks take 2-4x longer).
+    const warmUpTicks = Math.ceil(WARM_UP_DECISIONS / agentCount);
+    for (let tick = 1; tick <= warmUpTicks + ticks; tick++) {
       const done = new Promise<void>((resolve) => {
         pending.set(tick, { started: performance.now(), seen: 0, done: resolve });
       });
@@ -275,7 +279,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
           } s`,
         );
       }
-      if (tick === 1) latencies.length = 0;
+      if (tick === warmUpTicks) latencies.length = 0;
     }
     latencies.sort((a, b) => a - b);
     return {
@@ -439,8 +443,8 @@ function parseBenchArgs(
 }
 
 const cli = parseBenchArgs(Deno.args);
-// 300 agents on one process take long per tick on a small machine: fewer measured ticks.
-const ticksFor: Record<number, number> = { 3: 30, 30: 10, 300: 3 };
+// About 300 measured decisions per row (900 at 300 agents: a tick is the least).
+const ticksFor: Record<number, number> = { 3: 100, 30: 10, 300: 3 };
 const ticksOf = (agents: number) => ticksFor[agents] ?? 3;
 if (cli.json) {
   let failed = false;
@@ -468,8 +472,8 @@ console.log(
     "subscription and one reply inbox shared by all agents); chat node, tools, router and the " +
     "observer each on a Kafka client of their own, in one process; latency = snapshot published -> " +
     "the agent's `decision` event received. All agents decide every tick at once, so with many " +
-    "agents the figure is mostly queueing behind one chat node and one process. One warm-up " +
-    "tick is not counted.\n",
+    "agents the figure is mostly queueing behind one chat node and one process. Warm-up ticks " +
+    `(at least ${WARM_UP_DECISIONS} decisions) are not counted.\n`,
 );
 console.log(
   "| agents | ticks | decisions | p50 ms | p99 ms | router start s | heap KiB/agent | RSS KiB/agent |",
