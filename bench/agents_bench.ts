@@ -42,7 +42,7 @@ import { startToolsNode } from "../core/tools/tools_node.ts";
 import { tradingToolDefinitions } from "../core/agents/tool_definitions.ts";
 import { DEFAULT_TRADE_CONFIG } from "../core/ledger/trade.ts";
 import { snapshot } from "../tests/runtime/_support.ts";
-import { percentile } from "./_bus_measures.ts";
+import { measureRoundTrips, percentile } from "./_bus_measures.ts";
 
 /**
  * What the routers of the overhead and memory rows offer (no tools node publishes a catalog
@@ -301,6 +301,24 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
   }
 }
 
+/**
+ * The floor of a decision on this broker and client, measured in the same run: its six
+ * request/replies (the router's portfolio read, three chat calls, two tool calls) and two
+ * one-way hops (snapshot in, decision out, about one more round trip) = 7 bare round trips.
+ */
+async function decisionFloor(): Promise<{ roundTripMs: number; floorMs: number }> {
+  const run = `bench-agents-floor.${crypto.randomUUID().slice(0, 8)}`;
+  const bus = await kafkaBus(`bench.agents.floor`);
+  try {
+    const { samples } = await measureRoundTrips(bus, run, log);
+    const roundTripMs = percentile(samples, 50);
+    return { roundTripMs, floorMs: 7 * roundTripMs };
+  } finally {
+    await bus.close();
+    await dropPrefix(`bench.${run}.`).catch(() => {});
+  }
+}
+
 /** Heap and RSS per router on the in-memory bus (the router itself, without Kafka clients). */
 async function routerMemory(agentCount: number): Promise<{ heapKiB: number }> {
   const bus = new MemoryBus();
@@ -475,23 +493,29 @@ console.log(
     "agents the figure is mostly queueing behind one chat node and one process. Warm-up ticks " +
     `(at least ${WARM_UP_DECISIONS} decisions) are not counted.\n`,
 );
+const floor = await decisionFloor();
 console.log(
-  "| agents | ticks | decisions | p50 ms | p99 ms | router start s | heap KiB/agent | RSS KiB/agent |",
+  `Floor in this run (${cli.client}): bare request/reply round trip p50 ` +
+    `${floor.roundTripMs.toFixed(2)} ms; a decision's floor is 7 of them = ` +
+    `${floor.floorMs.toFixed(1)} ms.\n`,
 );
-console.log("|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log(
+  "| agents | ticks | decisions | p50 ms | p99 ms | p50 / floor | router start s | heap KiB/agent | RSS KiB/agent |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const agents of cli.sizes) {
   try {
     const result = await overhead(agents, ticksOf(agents));
     console.log(
       `| ${result.agents} | ${result.ticks} | ${result.samples} | ${result.p50.toFixed(1)} | ${
         result.p99.toFixed(1)
-      } | ${result.startSeconds.toFixed(2)} | ${result.heapPerAgentKiB.toFixed(0)} | ${
-        result.rssPerAgentKiB.toFixed(0)
-      } |`,
+      } | ${(result.p50 / floor.floorMs).toFixed(1)}x | ${result.startSeconds.toFixed(2)} | ${
+        result.heapPerAgentKiB.toFixed(0)
+      } | ${result.rssPerAgentKiB.toFixed(0)} |`,
     );
   } catch (error) {
     console.error((error as Error).stack);
-    console.log(`| ${agents} | - | - | failed: ${(error as Error).message} | | | | |`);
+    console.log(`| ${agents} | - | - | failed: ${(error as Error).message} | | | | | |`);
   }
 }
 if (startRetries > 0) {

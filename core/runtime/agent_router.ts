@@ -580,7 +580,10 @@ export class AgentRouter {
         ? await this.#decideJson(run)
         : await this.#decideTools(run);
     } catch (error) {
-      if (!(error instanceof DecisionStop)) throw error;
+      if (!(error instanceof DecisionStop)) {
+        this.#publish(run.pending.splice(0));
+        throw error;
+      }
       outcome = error.outcome;
       run.summary = `${
         error.outcome === "timeout" ? "Timed out" : "Model error"
@@ -810,7 +813,12 @@ export class AgentRouter {
     try {
       // Keyed by agent: chat nodes run requests of different agents at once (per key), and an
       // agent has one request in flight, so its key never queues behind itself.
-      await publishMessages(this.#bus, this.#chatTopic, [{ key: this.#agent, message: request }]);
+      const sent = publishMessages(this.#bus, this.#chatTopic, [{
+        key: this.#agent,
+        message: request,
+      }]);
+      this.#publish(run.pending.splice(0));
+      await sent;
     } catch (error) {
       throw new DecisionStop(
         "model_error",
@@ -862,7 +870,9 @@ export class AgentRouter {
         this.#runTool(snapshot, call, `${options.correlationBase}.t${index + 1}`)
       ),
     );
-    this.#publish(toolCalls.map((call, index) => ({
+    // Held until the next chat request or the decision event, and published with it: one
+    // produce request, so the next request never waits behind these events' own.
+    run.pending.push(...toolCalls.map((call, index) => ({
       ...base,
       kind: "tool_result" as const,
       tool: call.name,
