@@ -204,25 +204,34 @@ export async function startChatNode(bus: Bus, options: ChatNodeOptions): Promise
     peakInFlight: 0,
   };
 
+  /** The reply to a request that expired before its model call, which is not made. */
+  const expiredReply = (request: ChatRequest, when: string): { reply: ChatReply } => {
+    stats.expired++;
+    log.warn("Skipping an expired chat request", {
+      agent: request.agent,
+      expiresAt: request.expiresAt,
+    });
+    return {
+      reply: failedReply(request, {
+        model: provider.model,
+        error: `Request expired at ${request.expiresAt} ${when}; the model was not called`,
+      }),
+    };
+  };
+
   /** The reply, and the usage event of a model call that answered (published with it). */
   const answer = async (
     request: ChatRequest,
   ): Promise<{ reply: ChatReply; usage?: ActivityEvent }> => {
     if (isExpired(request.expiresAt)) {
-      stats.expired++;
-      log.warn("Skipping an expired chat request", {
-        agent: request.agent,
-        expiresAt: request.expiresAt,
-      });
-      return {
-        reply: failedReply(request, {
-          model: provider.model,
-          error: `Request expired at ${request.expiresAt} before the chat node received it; ` +
-            "the model was not called",
-        }),
-      };
+      return expiredReply(request, "before the chat node received it");
     }
     await workers.acquire();
+    // Requests are taken ahead of free workers: one may have expired while it waited.
+    if (isExpired(request.expiresAt)) {
+      workers.release();
+      return expiredReply(request, `while it waited for one of ${maxWorkers} workers`);
+    }
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
     // Abort the model call once the caller has stopped waiting (no tokens spent for nobody).

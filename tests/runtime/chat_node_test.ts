@@ -4,6 +4,7 @@ import { publishMessages } from "../../core/bus/messages.ts";
 import { ReplyInbox } from "../../core/bus/request_reply.ts";
 import { chatTopic } from "../../core/bus/topics.ts";
 import { ChatReply, type ChatRequest } from "../../core/contracts/chat.ts";
+import { EXPIRY_GRACE_MS } from "../../core/runtime/_expiry.ts";
 import {
   DEFAULT_PRICE_TABLE,
   estimateCostUsd,
@@ -221,6 +222,50 @@ Deno.test("an expired chat request is answered with an error without calling the
       `Request expired at ${expiresAt} before the chat node received it; the model was not called`,
     );
     assert.equal(model.calls.length, 0);
+    assert.equal(node.stats().expired, 1);
+  } finally {
+    await inbox.close();
+    await node.stop();
+    await bus.close();
+  }
+});
+
+Deno.test("a request that expires while it waits for a worker is answered without the model", async () => {
+  const bus = new MemoryBus();
+  const log = quietLog();
+  const release = deferred();
+  const model = new FixedModel("gpt-5-nano", async () => {
+    await release.promise;
+    return {
+      message: { role: "assistant", content: "done", toolCalls: [] },
+      usage: { promptTokens: 1, completionTokens: 1 },
+      model: "gpt-5-nano",
+    };
+  });
+  const node = await startChatNode(bus, { provider: model, log, maxWorkers: 1 });
+  const inbox = await ReplyInbox.open(bus, { replyTopic: REPLY_TOPIC, groupId: "test.inbox", log });
+  try {
+    const slow = inbox.expect("slow", 5_000);
+    const late = inbox.expect("late", 5_000);
+    // Past its expiry (and the clock grace) 150 ms from now.
+    const expiresAt = new Date(Date.now() - EXPIRY_GRACE_MS + 150).toISOString();
+    await publishMessages(bus, chatTopic(), [
+      { key: "momentum", message: chatRequest("slow", "momentum") },
+      { key: "scalper", message: { ...chatRequest("late", "scalper"), expiresAt } },
+    ]);
+    // The only worker is busy past the second request's expiry.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release.resolve();
+    assert.equal(ChatReply.parse(await slow).ok, true);
+    const reply = ChatReply.parse(await late);
+    assert.equal(reply.ok, false);
+    if (reply.ok) return;
+    assert.equal(
+      reply.error,
+      `Request expired at ${expiresAt} while it waited for one of 1 workers; ` +
+        "the model was not called",
+    );
+    assert.equal(model.calls.length, 1, "only the first request reached the model");
     assert.equal(node.stats().expired, 1);
   } finally {
     await inbox.close();
