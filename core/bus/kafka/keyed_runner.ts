@@ -2,12 +2,13 @@
 
 /**
  * A per-key scheduler: a task starts once the previous task of its key has finished and one of
- * the `concurrency` slots is free. Tasks without a key (null) form one key of their own.
+ * the `concurrency` slots is free. The caller names the lane (a record key, or its partition for
+ * records without one).
  */
 export class KeyedRunner {
   #free: number;
   #waiting: (() => void)[] = [];
-  #tails = new Map<string | null, Promise<void>>();
+  #tails = new Map<string, Promise<void>>();
 
   /** Creates a runner with `concurrency` slots (at least 1). */
   constructor(concurrency: number) {
@@ -18,7 +19,7 @@ export class KeyedRunner {
   }
 
   /** Runs a task after earlier tasks of its key; resolves or rejects as the task does. */
-  run(key: string | null, task: () => Promise<void>): Promise<void> {
+  run(key: string, task: () => Promise<void>): Promise<void> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
     const result = previous.then(async () => {
       await this.#acquire();

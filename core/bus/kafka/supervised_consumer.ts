@@ -221,8 +221,8 @@ class SupervisedConsumer {
         // Records without a key keep their partition's order (as without perKey).
         const lane = record.key ?? `${batch.topic}\u0000${batch.partition}`;
         const delivery = keyed.run(lane, () => this.#deliver(record));
-        deliveries.push(delivery);
         delivery.then(() => this.#settle(), () => this.#settle());
+        if (this.#options.commitPerBatch) deliveries.push(delivery);
       }
       if (this.#options.commitPerBatch) await Promise.all(deliveries);
       else await this.#backlogBelow(MAX_BACKLOG);
