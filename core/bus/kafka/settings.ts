@@ -11,7 +11,10 @@ import type { BackoffOptions } from "../../backoff.ts";
 export interface ConsumerTimingOptions {
   /** Consumer session timeout: a member silent this long is removed (default 30000). */
   sessionTimeoutMs?: number;
-  /** How often members heartbeat; bounds how fast a rebalance is noticed (default 1000). */
+  /**
+   * How often members heartbeat; bounds how fast a rebalance is noticed (default 3000, Kafka's
+   * own: a heartbeat holds up the fetch behind it).
+   */
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to rejoin (default 60000). */
   rebalanceTimeoutMs?: number;
@@ -58,7 +61,7 @@ export const CONSUMER_ATTEMPTS = 8;
 export function consumerTimings(options: ConsumerTimingOptions): ConsumerTimings {
   return {
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
     allowAutoTopicCreation: false,

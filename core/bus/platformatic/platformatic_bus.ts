@@ -44,7 +44,7 @@ export interface PlatformaticKafkaBusOptions {
   log?: Logger;
   /** Consumer session timeout: a member silent this long is removed (default 30000). */
   sessionTimeoutMs?: number;
-  /** How often members heartbeat; bounds how fast a rebalance is noticed (default 1000). */
+  /** How often members heartbeat; bounds how fast a rebalance is noticed (default 3000). */
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for members to rejoin (default 60000). */
   rebalanceTimeoutMs?: number;
@@ -219,7 +219,7 @@ export class PlatformaticKafkaBus implements Bus {
     return {
       ...this.#base,
       sessionTimeout,
-      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 1_000,
+      heartbeatInterval: this.#options.heartbeatIntervalMs ?? 3_000,
       // This client refuses a rebalance timeout below the session timeout (kafkajs accepts it).
       rebalanceTimeout: Math.max(this.#options.rebalanceTimeoutMs ?? 60_000, sessionTimeout),
       maxWaitTime: this.#options.maxWaitTimeMs ?? 500,
