@@ -10,8 +10,8 @@ import type { Logger } from "../../log.ts";
 import { backoffDelay, sleep } from "../../backoff.ts";
 import { deliverUntilHandled } from "../redelivery.ts";
 import { KeyedRunner } from "./keyed_runner.ts";
-import { OffsetCommitter } from "./offset_committer.ts";
-import { OffsetTracker } from "./offset_tracker.ts";
+import { OffsetCommitter } from "../offset_committer.ts";
+import { type CommitOffset, OffsetTracker } from "./offset_tracker.ts";
 import { keepAlive, toBusRecord } from "./records.ts";
 import { type ConsumerTimings, RESTART_BACKOFF, RETRY } from "./settings.ts";
 
@@ -58,7 +58,7 @@ class SupervisedConsumer {
   #live?: Consumer;
   #closed?: Promise<void>;
   #tracker = new OffsetTracker();
-  #committer: OffsetCommitter;
+  #committer: OffsetCommitter<CommitOffset>;
   #keyed?: KeyedRunner;
   /** Records whose handler runs or waits to run again. */
   #inFlight = 0;

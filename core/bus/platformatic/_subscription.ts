@@ -1,7 +1,8 @@
 /**
  * One consumer-group member on @platformatic/kafka: fetches with a stream, hands records to a
- * {@linkcode RecordDispatcher}, commits handled offsets on its own loop (never on the fetch path),
- * and replaces its consumer when the stream fails (a broker restart).
+ * {@linkcode RecordDispatcher}, commits handled offsets in the background through the shared
+ * {@linkcode OffsetCommitter} (never on the fetch path, at most once a second), and replaces its
+ * consumer when the stream fails (a broker restart).
  */
 
 import {
@@ -19,6 +20,7 @@ import {
 import type { BusRecord, SubscribeOptions } from "../bus.ts";
 import { backoffDelay, sleep } from "../../backoff.ts";
 import type { Logger } from "../../log.ts";
+import { OffsetCommitter } from "../offset_committer.ts";
 import { type CommittableOffset, RecordDispatcher } from "./dispatcher.ts";
 
 /** Records buffered past the handlers before the fetch pauses. */
@@ -84,8 +86,9 @@ export class GroupMember {
   #failures = 0;
   /** Aborted by close(): ends a wait between consumer restarts. */
   #stopping = new AbortController();
+  /** Handled offsets not committed yet, by "topic:partition". */
   #pendingCommits = new Map<string, CommitOptionsPartition>();
-  #committing?: Promise<void>;
+  #committer: OffsetCommitter<CommitOptionsPartition>;
   #closed?: Promise<void>;
 
   /** Creates a member; {@linkcode GroupMember.start} joins the group. */
@@ -99,6 +102,14 @@ export class GroupMember {
       log: options.log,
       onCommittable: (commit) => this.#queueCommit(commit),
       onSettled: () => this.#maybeResume(),
+    });
+    this.#committer = new OffsetCommitter({
+      tracker: {
+        uncommitted: () => [...this.#pendingCommits.values()],
+        committed: (offsets) => this.#forgetCommitted(offsets),
+      },
+      commit: (offsets) => this.#commit(offsets),
+      log: options.log,
     });
   }
 
@@ -158,7 +169,7 @@ export class GroupMember {
       for (const key of [...this.#pendingCommits.keys()]) {
         if (!assigned.has(key)) this.#pendingCommits.delete(key);
       }
-      this.#startCommits();
+      this.#committer.schedule();
       try {
         this.#options.subscribe.onAssigned?.();
       } catch (error) {
@@ -264,60 +275,44 @@ export class GroupMember {
     const current = this.#pendingCommits.get(key);
     if (current && current.offset >= commit.offset) return;
     this.#pendingCommits.set(key, { ...commit });
-    this.#startCommits();
+    this.#committer.schedule();
   }
 
-  #startCommits(): void {
-    if (this.#pendingCommits.size === 0) return;
-    this.#committing ??= this.#commitLoop().finally(() => this.#committing = undefined);
+  /** Sends one commit; mid-rebalance it is refused here (sent, it would make the client rejoin). */
+  #commit(offsets: CommitOptionsPartition[]): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer?.isActive()) {
+      return Promise.reject(new Error("No active consumer to commit through (rebalancing)"));
+    }
+    return consumer.commit({ offsets });
   }
 
-  /** Commits queued offsets, one request at a time; offsets queued meanwhile go in the next. */
-  async #commitLoop(deadline = Infinity): Promise<void> {
-    while (this.#pendingCommits.size > 0 && Date.now() < deadline) {
-      const consumer = this.#consumer;
-      if (!consumer) return;
-      if (!consumer.isActive()) {
-        // Mid-rebalance: a commit now fails and makes the client rejoin again; wait for the join.
-        await sleep(COMMIT_RETRY_MS);
-        if (this.#consumer !== consumer) return;
-        continue;
-      }
-      const offsets = [...this.#pendingCommits.values()];
-      this.#pendingCommits.clear();
-      try {
-        await consumer.commit({ offsets });
-      } catch (error) {
-        for (const offset of offsets) {
-          const key = `${offset.topic}:${offset.partition}`;
-          const newer = this.#pendingCommits.get(key);
-          if (!newer || newer.offset < offset.offset) this.#pendingCommits.set(key, offset);
-        }
-        this.#log.debug("Offset commit failed; trying again", { error: describe(error) });
-        if (this.#consumer !== consumer) return;
-        await sleep(COMMIT_RETRY_MS);
-      }
+  /** Drops the committed offsets, keeping any newer one handled while the commit ran. */
+  #forgetCommitted(offsets: CommitOptionsPartition[]): void {
+    for (const offset of offsets) {
+      const key = `${offset.topic}:${offset.partition}`;
+      const current = this.#pendingCommits.get(key);
+      if (current && current.offset <= offset.offset) this.#pendingCommits.delete(key);
     }
   }
 
-  #commitRunning(): boolean {
-    return this.#committing !== undefined;
-  }
-
-  /** Waits for the commit in flight and commits what is left, for at most `budgetMs`. */
+  /**
+   * Commits what was handled, trying again for at most `budgetMs` while a consumer runs (a
+   * rebalance may be under way). Always flushes once, which also cancels a commit waiting for
+   * its interval.
+   */
   async #flushCommits(budgetMs: number): Promise<void> {
     const deadline = Date.now() + budgetMs;
-    if (this.#committing) {
+    for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        this.#committing,
-        new Promise((resolve) => timer = setTimeout(resolve, budgetMs)),
+        this.#committer.flush(),
+        new Promise((resolve) => timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))),
       ]);
       clearTimeout(timer);
-      if (this.#commitRunning()) return;
+      const left = deadline - Date.now();
+      if (this.#pendingCommits.size === 0 || !this.#consumer || left <= 0) return;
+      await sleep(Math.min(COMMIT_RETRY_MS, left));
     }
-    if (this.#pendingCommits.size === 0) return;
-    this.#committing = this.#commitLoop(deadline).finally(() => this.#committing = undefined);
-    await this.#committing;
   }
 }

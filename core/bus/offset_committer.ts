@@ -1,25 +1,35 @@
-/** Commits finished offsets in the background, coalescing commits while one is in flight. */
+/**
+ * Commits finished offsets in the background, coalescing commits while one is in flight; both
+ * Kafka clients' consumers commit through it.
+ */
 
-import type { Logger } from "../../log.ts";
-import type { CommitOffset, OffsetTracker } from "./offset_tracker.ts";
+import type { Logger } from "../log.ts";
 
 /**
  * Shortest time between the starts of two commits, by default. A commit holds up the fetch
  * behind it on the shared connection: at 100 ms the 3-agent bench's p99 was 4 ms higher.
  */
-const DEFAULT_INTERVAL_MS = 1_000;
+export const COMMIT_INTERVAL_MS = 1_000;
+
+/** Where a committer reads what to commit and reports what the broker took. */
+export interface OffsetSource<T> {
+  /** The offsets finished and not committed yet. */
+  uncommitted(): T[];
+  /** Records that these offsets were committed. */
+  committed(offsets: T[]): void;
+}
 
 /** Options for {@linkcode OffsetCommitter}. */
-export interface OffsetCommitterOptions {
+export interface OffsetCommitterOptions<T> {
   /** Source of the offsets to commit. */
-  tracker: OffsetTracker;
-  /** Sends one offset commit to the group coordinator. */
-  commit: (offsets: CommitOffset[]) => Promise<void>;
+  tracker: OffsetSource<T>;
+  /** Sends one offset commit to the group coordinator; a rejection keeps the offsets. */
+  commit: (offsets: T[]) => Promise<void>;
   /** Where failed commits are logged (debug: the next commit or a redelivery covers them). */
   log: Logger;
   /**
-   * Shortest time between the starts of two commits (default 1000 ms): a record finished after
-   * a quiet spell is committed at once, a busy stream once a second.
+   * Shortest time between the starts of two commits (default {@linkcode COMMIT_INTERVAL_MS}): a
+   * record finished after a quiet spell is committed at once, a busy stream once a second.
    */
   intervalMs?: number;
 }
@@ -30,8 +40,8 @@ export interface OffsetCommitterOptions {
  * offsets finished meanwhile go in the next one. A commit shares the connection with fetches
  * (a broker answers one request per connection at a time), so fewer commits delay fewer fetches.
  */
-export class OffsetCommitter {
-  #options: OffsetCommitterOptions;
+export class OffsetCommitter<T> {
+  #options: OffsetCommitterOptions<T>;
   #intervalMs: number;
   #running?: Promise<void>;
   #timer?: ReturnType<typeof setTimeout>;
@@ -39,9 +49,9 @@ export class OffsetCommitter {
   #wanted = false;
 
   /** Creates a committer with nothing to commit. */
-  constructor(options: OffsetCommitterOptions) {
+  constructor(options: OffsetCommitterOptions<T>) {
     this.#options = options;
-    this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.#intervalMs = options.intervalMs ?? COMMIT_INTERVAL_MS;
   }
 
   /** Asks for a commit of everything finished so far; does not wait for it. */

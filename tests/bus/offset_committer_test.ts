@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { OffsetCommitter } from "../../../core/bus/kafka/offset_committer.ts";
-import { type CommitOffset, OffsetTracker } from "../../../core/bus/kafka/offset_tracker.ts";
-import { createLogger } from "../../../core/log.ts";
+import { OffsetCommitter } from "../../core/bus/offset_committer.ts";
+import { type CommitOffset, OffsetTracker } from "../../core/bus/kafka/offset_tracker.ts";
+import { createLogger } from "../../core/log.ts";
 
 const log = createLogger("test.committer", { level: "error" });
 
