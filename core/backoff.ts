@@ -1,6 +1,7 @@
 /**
  * Exponential backoff with jitter: the one retry delay used by every retry loop (reconnects,
- * retried requests, consumer restarts, redeliveries), and a wall-clock sleep that an abort ends.
+ * retried requests, consumer restarts, redeliveries), a wall-clock sleep that an abort ends, and
+ * a bounded wait for work that may hang (a last commit, a closing client).
  *
  * @example
  * ```ts
@@ -49,4 +50,14 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/** Waits for `work` at most `ms`, then goes on either way; a rejection of `work` is passed on. */
+export async function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

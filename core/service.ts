@@ -22,6 +22,7 @@ import {
 import type { KafkaSecurity } from "./bus/kafka_security.ts";
 import { FAILURE_EXIT_CODE, kafkaSecurityOf, type ServiceFlags } from "./cli.ts";
 import type { Logger } from "./log.ts";
+import { waitAtMost } from "./backoff.ts";
 import { onShutdownSignals } from "./shutdown.ts";
 
 /** Stops what a service's start function started (consumers, servers, timers). */
@@ -122,7 +123,7 @@ export async function startService(
     await Promise.resolve(stop?.()).catch((error) =>
       options.log.warn("Stopping failed", { error })
     );
-    await withTimeout(bus.close().catch(() => {}), CLOSE_TIMEOUT_MS);
+    await waitAtMost(bus.close().catch(() => {}), CLOSE_TIMEOUT_MS);
     options.beforeExit?.();
     if (message !== undefined) console.error(`${options.name}: ${message}`);
     Deno.exit(code);
@@ -146,12 +147,4 @@ export async function startService(
     await exit(FAILURE_EXIT_CODE, error instanceof Error ? error.message : String(error));
   }
   return { bus, signal: abort.signal, shutdown };
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<void>((resolve) => timer = setTimeout(resolve, ms)),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffDelay, sleep } from "../core/backoff.ts";
+import { backoffDelay, sleep, waitAtMost } from "../core/backoff.ts";
 
 Deno.test("backoff doubles from the initial delay up to the cap", () => {
   const exact = { initialMs: 100, maxMs: 1_000, jitter: 0 };
@@ -27,4 +27,18 @@ Deno.test("sleep ends early when its signal aborts", async () => {
   controller.abort();
   await waiting;
   assert.ok(performance.now() - started < 1_000);
+});
+
+Deno.test("waitAtMost goes on after its limit, returns early when the work ends, passes a rejection on", async () => {
+  const started = performance.now();
+  await waitAtMost(new Promise<void>(() => {}), 30);
+  const waited = performance.now() - started;
+  assert.ok(waited >= 25 && waited < 1_000, `waited ${waited} ms for a hung promise`);
+  const early = performance.now();
+  await waitAtMost(Promise.resolve(), 5_000);
+  assert.ok(performance.now() - early < 1_000, "a finished promise is not waited on");
+  await assert.rejects(
+    waitAtMost(Promise.reject(new Error("commit failed")), 5_000),
+    /commit failed/,
+  );
 });

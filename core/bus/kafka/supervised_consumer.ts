@@ -7,7 +7,7 @@
 import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka } from "kafkajs";
 import type { BusRecord, SubscribeOptions, Subscription } from "../bus.ts";
 import type { Logger } from "../../log.ts";
-import { backoffDelay, sleep } from "../../backoff.ts";
+import { backoffDelay, sleep, waitAtMost } from "../../backoff.ts";
 import { deliverUntilHandled } from "../redelivery.ts";
 import { KeyedRunner } from "./keyed_runner.ts";
 import { OffsetCommitter } from "../offset_committer.ts";
@@ -98,7 +98,7 @@ class SupervisedConsumer {
       for (const wake of this.#backlogWaiters.splice(0)) wake();
       await this.#whenIdle();
       const consumer = await this.#current.catch(() => undefined);
-      await withTimeout(this.#committer.flush(), CLOSING_COMMIT_TIMEOUT_MS);
+      await waitAtMost(this.#committer.flush(), CLOSING_COMMIT_TIMEOUT_MS);
       this.#live = undefined;
       await consumer?.disconnect();
     })();
@@ -278,15 +278,5 @@ class SupervisedConsumer {
       this.#idle = Promise.withResolvers<void>();
       await this.#idle.promise;
     }
-  }
-}
-
-/** Waits for a promise at most `ms`; resolves either way. */
-async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([work, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -18,7 +18,7 @@ import {
   UserError,
 } from "@platformatic/kafka";
 import type { BusRecord, SubscribeOptions } from "../bus.ts";
-import { backoffDelay, sleep } from "../../backoff.ts";
+import { backoffDelay, sleep, waitAtMost } from "../../backoff.ts";
 import type { Logger } from "../../log.ts";
 import { OffsetCommitter } from "../offset_committer.ts";
 import { type CommittableOffset, RecordDispatcher } from "./dispatcher.ts";
@@ -304,12 +304,7 @@ export class GroupMember {
   async #flushCommits(budgetMs: number): Promise<void> {
     const deadline = Date.now() + budgetMs;
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        this.#committer.flush(),
-        new Promise((resolve) => timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))),
-      ]);
-      clearTimeout(timer);
+      await waitAtMost(this.#committer.flush(), Math.max(0, deadline - Date.now()));
       const left = deadline - Date.now();
       if (this.#pendingCommits.size === 0 || !this.#consumer || left <= 0) return;
       await sleep(Math.min(COMMIT_RETRY_MS, left));
