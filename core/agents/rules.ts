@@ -3,15 +3,21 @@
  * and a portfolio view (no randomness, no wall clock). The offline `rules` model plays them
  * through the same tool-calling protocol as an LLM.
  *
- * Every buy carries its exit plan: the levels of the policy's profit target and stop as prices
- * (from the ask the buy fills at), which the trading desk holds and fills at the bid of the quote
- * that crosses them, and a confidence from the strength of the entry signal
+ * Every entry carries its exit plan: the levels of the policy's profit target and stop as prices
+ * (from the quote the entry fills at), which the trading desk holds and fills at the quote that
+ * crosses them, and a confidence from the strength of the entry signal
  * ({@linkcode signalConfidence}). A policy checks a level itself only on a position that does not
  * carry it (one opened before the desk held exits); its signal-based exits stay its own.
+ *
+ * On a margin desk the policies use what it allows: momentum sells short a falling market when
+ * shorts are on, and each policy borrows up to a leverage of its own ({@linkcode POLICY_LEVERAGE},
+ * capped by the desk's maximum), its share of equity then being the margin it puts up. On the
+ * default spot desk they trade as before: long only, unlevered.
  */
 
 import { Decimal } from "decimal.js";
 import type { Candle, MarketSnapshot, ProductSnapshot } from "../contracts/market.ts";
+import type { PositionSide } from "../contracts/ledger.ts";
 import type { PortfolioView, PositionView } from "../contracts/portfolio.ts";
 import { DEFAULT_INCREMENT, DEFAULT_TRADE_CONFIG, PRODUCT_INCREMENTS } from "../ledger/trade.ts";
 import { decimalPlaces } from "../market/decimal.ts";
@@ -27,11 +33,13 @@ export interface RulesOrder {
   quantity: string;
   /** Why, in a few words. */
   reason: string;
-  /** Buys: price at which the desk closes the position at a loss (below the bid). */
+  /** Entries on a margin desk: leverage above 1 (absent: unlevered). */
+  leverage?: number;
+  /** Entries: price at which the desk closes the position at a loss (beyond the closing quote). */
   stopLoss?: string;
-  /** Buys: price at which the desk closes the position at a profit (above the bid). */
+  /** Entries: price at which the desk closes the position at a profit. */
   takeProfit?: string;
-  /** Buys: confidence from 0 to 1 that the position pays (see {@linkcode signalConfidence}). */
+  /** Entries: confidence from 0 to 1 that the position pays (see {@linkcode signalConfidence}). */
   confidence?: number;
 }
 
@@ -53,7 +61,10 @@ export interface Trend {
   m1: number;
 }
 
-/** Buys are sized so that notional plus fee fits: spend / (ask x (1 + this)). */
+/**
+ * Entries are sized so that margin plus fee fits the spend: notional = spend / (1 / leverage +
+ * this), at leverage 1 spend / (price x 1.01).
+ */
 const FEE_HEADROOM = 0.01;
 /** Orders below this notional (USD) are not placed. */
 const MIN_NOTIONAL = 10;
@@ -69,6 +80,17 @@ const MOMENTUM_FULL_SIGNAL = 0.04;
 const SCALPER_FULL_SIGNAL = 0.005;
 /** 1m-window pump that gives full confidence (brainrot). */
 const BRAINROT_FULL_SIGNAL = 0.02;
+
+/**
+ * The leverage each policy asks for on a desk that allows it (the desk's maximum caps it):
+ * momentum 2x behind its 2 % stop, the scalper 3x behind its tight stop, brainrot 10x with no
+ * stop at all (so its positions can be liquidated).
+ */
+export const POLICY_LEVERAGE: Readonly<Record<RulesPolicyId, number>> = {
+  momentum: 2,
+  scalper: 3,
+  brainrot: 10,
+};
 
 /** Relative change over a candle window (first open to last close); 0 when empty. */
 export function windowChange(candles: Candle[]): number {
@@ -130,26 +152,33 @@ export interface EntryPlan {
 }
 
 /**
- * The stop and target prices of a long entered at `entry`, rounded to the quote's decimals (and at
- * least {@linkcode PRICE_SIGNIFICANT_DIGITS} significant digits); undefined when a level would not
- * be on its side of the bid (e.g. a spread wider than the stop), as the desk would refuse it.
+ * The stop and target prices of a position entered at `entry`, rounded to the quote's decimals
+ * (and at least {@linkcode PRICE_SIGNIFICANT_DIGITS} significant digits): a long's stop under the
+ * entry and target over it, a short's the other way round. Undefined when a level would not be on
+ * its side of the closing quote (the bid for a long, the ask for a short; e.g. a spread wider than
+ * the stop), as the desk would refuse it.
  */
 export function exitLevels(
   entry: Decimal,
-  options: { bid: string; plan: EntryPlan },
+  options: { closingQuote: string; side?: PositionSide; plan: EntryPlan },
 ): Pick<RulesOrder, "stopLoss" | "takeProfit"> | undefined {
   const { plan } = options;
-  const bid = new Decimal(options.bid);
-  const places = Math.max(decimalPlaces(options.bid), PRICE_SIGNIFICANT_DIGITS - 1 - bid.e);
+  const quote = new Decimal(options.closingQuote);
+  const places = Math.max(
+    decimalPlaces(options.closingQuote),
+    PRICE_SIGNIFICANT_DIGITS - 1 - quote.e,
+  );
+  // +1 for a long (profit above the quote), -1 for a short (profit below it).
+  const direction = options.side === "short" ? -1 : 1;
   const levels: Pick<RulesOrder, "stopLoss" | "takeProfit"> = {};
   if (plan.stop !== undefined) {
-    const stop = entry.times(1 - plan.stop).toDecimalPlaces(places);
-    if (stop.gte(bid) || stop.lte(0)) return undefined;
+    const stop = entry.times(1 - direction * plan.stop).toDecimalPlaces(places);
+    if (stop.minus(quote).times(direction).gte(0) || stop.lte(0)) return undefined;
     levels.stopLoss = stop.toFixed();
   }
   if (plan.target !== undefined) {
-    const target = entry.times(1 + plan.target).toDecimalPlaces(places);
-    if (target.lte(bid)) return undefined;
+    const target = entry.times(1 + direction * plan.target).toDecimalPlaces(places);
+    if (target.minus(quote).times(direction).lte(0) || target.lte(0)) return undefined;
     levels.takeProfit = target.toFixed();
   }
   return levels;
@@ -159,77 +188,99 @@ function pct(value: number): string {
   return `${value >= 0 ? "+" : ""}${(value * 100).toFixed(2)}%`;
 }
 
+/** How an entry is placed: its side, leverage and plan, and the position it adds to. */
+interface EntryOptions {
+  plan: EntryPlan;
+  /** Long (a buy, the default) or short (a sell with nothing held). */
+  side?: PositionSide;
+  /** Leverage to ask for (1: none). */
+  leverage: number;
+  held?: PositionView;
+  increments?: Readonly<Record<string, string>>;
+}
+
 /**
- * A buy of about `spendUsd` at the ask with its plan; the levels are set from the ask, or from
- * the average cost after the buy when it adds to `held`. Undefined when too small or when a
- * level would be on the wrong side of the bid.
+ * An entry putting up about `spendUsd` (margin and fee) at the quote it fills at (the ask for a
+ * long, the bid for a short) with its plan; the levels are set from that quote, or from the
+ * average cost after the entry when it adds to `held`. Undefined when too small or when a level
+ * would be on the wrong side of the closing quote.
  */
-function buyOrder(
+function entryOrder(
   product: ProductSnapshot,
   spendUsd: Decimal,
-  options: { plan: EntryPlan; held?: PositionView; increments?: Readonly<Record<string, string>> },
+  options: EntryOptions,
 ): RulesOrder | undefined {
-  const ask = new Decimal(product.ticker.bestAsk);
-  if (ask.lte(0) || spendUsd.lt(MIN_NOTIONAL)) return undefined;
-  const quantity = roundDownQuantity(
-    product.productId,
-    spendUsd.div(ask.times(1 + FEE_HEADROOM)),
-    options.increments,
-  );
-  const notional = new Decimal(quantity).times(ask);
+  const short = options.side === "short";
+  const price = new Decimal(short ? product.ticker.bestBid : product.ticker.bestAsk);
+  if (price.lte(0) || spendUsd.lt(MIN_NOTIONAL)) return undefined;
+  const perUnit = price.times(new Decimal(1).div(options.leverage).plus(FEE_HEADROOM));
+  const quantity = roundDownQuantity(product.productId, spendUsd.div(perUnit), options.increments);
+  const notional = new Decimal(quantity).times(price);
   if (notional.lt(MIN_NOTIONAL)) return undefined;
   const held = options.held;
   const entry = held
     ? new Decimal(held.quantity).times(held.averageCost).plus(notional)
       .div(new Decimal(held.quantity).plus(quantity))
-    : ask;
-  const levels = exitLevels(entry, { bid: product.ticker.bestBid, plan: options.plan });
+    : price;
+  const levels = exitLevels(entry, {
+    closingQuote: short ? product.ticker.bestAsk : product.ticker.bestBid,
+    side: options.side,
+    plan: options.plan,
+  });
   if (!levels) return undefined;
   return {
     productId: product.productId,
-    action: "buy",
+    action: short ? "sell" : "buy",
     quantity,
     reason: options.plan.reason,
+    ...(options.leverage > 1 ? { leverage: options.leverage } : {}),
     ...levels,
     confidence: options.plan.confidence,
   };
 }
 
-/** Buys `share` of equity (at most 95 % of the cash left) into `orders`; returns the cash left. */
-function buyShare(
+/**
+ * Enters with `share` of equity as margin (at most 95 % of the cash left) into `orders`; returns
+ * the cash left.
+ */
+function enterShare(
   orders: RulesOrder[],
   product: ProductSnapshot,
-  options: {
-    share: number;
-    equity: Decimal;
-    available: Decimal;
-    plan: EntryPlan;
-    increments?: Readonly<Record<string, string>>;
-  },
+  options: EntryOptions & { share: number; equity: Decimal; available: Decimal },
 ): Decimal {
   const spend = Decimal.min(options.equity.times(options.share), options.available.times(0.95));
-  const order = buyOrder(product, spend, options);
+  const order = entryOrder(product, spend, options);
   if (!order) return options.available;
   orders.push(order);
   return options.available.minus(spend);
 }
 
-/** The sale of a whole position, or nothing when it rounds to zero units. */
-function sellAll(
+/**
+ * The order closing a whole position (a sale of a long, a buy covering a short), or nothing when
+ * it rounds to zero units.
+ */
+function closeAll(
   position: PositionView,
   reason: string,
   increments?: Readonly<Record<string, string>>,
 ): RulesOrder[] {
   const quantity = roundDownQuantity(position.productId, position.quantity, increments);
   if (new Decimal(quantity).lte(0)) return [];
-  return [{ productId: position.productId, action: "sell", quantity, reason }];
+  const action = position.side === "short" ? "buy" : "sell";
+  return [{ productId: position.productId, action, quantity, reason }];
 }
 
-/** Change of the best bid over the position's average cost (what selling now would realise). */
-function bidOverCost(product: ProductSnapshot, position: PositionView): number {
+/**
+ * What closing now would realise over the position's average cost, as a fraction: the bid over
+ * cost for a long, cost over the ask for a short.
+ */
+function closeOverCost(product: ProductSnapshot, position: PositionView): number {
   const cost = new Decimal(position.averageCost);
   if (cost.isZero()) return 0;
-  return new Decimal(product.ticker.bestBid).minus(cost).div(cost).toNumber();
+  const change = position.side === "short"
+    ? cost.minus(product.ticker.bestAsk)
+    : new Decimal(product.ticker.bestBid).minus(cost);
+  return change.div(cost).toNumber();
 }
 
 /** Options of the policies. */
@@ -241,6 +292,10 @@ export interface RulesOptions {
    * and trend filters clear the round trip (twice this) before they trade.
    */
   takerFeeBps?: number;
+  /** Whether the desk lets a sell with nothing held open a short (default off). */
+  allowShort?: boolean;
+  /** The desk's highest leverage (default 1); caps {@linkcode POLICY_LEVERAGE}. */
+  maxLeverage?: number;
 }
 
 /** Round-trip fee as a fraction (buy plus sell) for the options' taker fee. */
@@ -258,9 +313,18 @@ interface Book {
   increments?: Readonly<Record<string, string>>;
   /** Round-trip fee as a fraction. */
   roundTrip: number;
+  /** Whether shorts are allowed. */
+  allowShort: boolean;
+  /** The policy's leverage on this desk. */
+  leverage: number;
 }
 
-function book(snapshot: MarketSnapshot, portfolio: PortfolioView, options: RulesOptions): Book {
+function book(
+  strategy: RulesPolicyId,
+  snapshot: MarketSnapshot,
+  portfolio: PortfolioView,
+  options: RulesOptions,
+): Book {
   const positions = new Map<string, PositionView>();
   for (const position of portfolio.positions) {
     if (new Decimal(position.quantity).gt(0)) positions.set(position.productId, position);
@@ -272,6 +336,8 @@ function book(snapshot: MarketSnapshot, portfolio: PortfolioView, options: Rules
     equity: new Decimal(portfolio.equity),
     increments: options.increments,
     roundTrip: roundTripFee(options),
+    allowShort: options.allowShort ?? false,
+    leverage: Math.max(1, Math.min(POLICY_LEVERAGE[strategy], options.maxLeverage ?? 1)),
   };
 }
 
@@ -285,16 +351,19 @@ function summarize(strategy: RulesPolicyId, orders: RulesOrder[], idle: string):
 
 /**
  * Momentum: buys when the 15m, 5m and 1m windows all rise and the 15m rise is larger than the
- * round-trip fee (a weaker trend cannot pay for the trade), about a fifth of equity per product,
- * with a stop 2 % under the entry and no target (winners run); sells a position when the 5m and
- * 1m windows both turn down. Confidence grows with the 15m trend beyond the round trip.
+ * round-trip fee (a weaker trend cannot pay for the trade), a fifth of equity per product as
+ * margin, with a stop 2 % under the entry and no target (winners run); sells a position when the
+ * 5m and 1m windows both turn down. With shorts allowed it mirrors this on a falling market: sells
+ * short on three falling windows (stop 2 % over the entry) and covers when the 5m and 1m windows
+ * both turn up. Confidence grows with the 15m trend beyond the round trip.
  */
 export function decideMomentum(
   snapshot: MarketSnapshot,
   portfolio: PortfolioView,
   options: RulesOptions = {},
 ): RulesDecision {
-  const { products, positions, cash, equity, increments, roundTrip } = book(
+  const { products, positions, cash, equity, increments, roundTrip, allowShort, leverage } = book(
+    "momentum",
     snapshot,
     portfolio,
     options,
@@ -306,24 +375,33 @@ export function decideMomentum(
     const held = positions.get(product.productId);
     const text = `15m ${pct(trend.m15)}, 5m ${pct(trend.m5)}, 1m ${pct(trend.m1)}`;
     if (held) {
-      const change = bidOverCost(product, held);
-      if (trend.m5 < 0 && trend.m1 < 0) {
-        orders.push(...sellAll(held, `reversal on 5m and 1m: ${text}`, increments));
+      const change = closeOverCost(product, held);
+      const short = held.side === "short";
+      if (short ? trend.m5 > 0 && trend.m1 > 0 : trend.m5 < 0 && trend.m1 < 0) {
+        orders.push(...closeAll(held, `reversal on 5m and 1m: ${text}`, increments));
       } else if (held.stopLoss === undefined && change <= -MOMENTUM_STOP) {
-        orders.push(...sellAll(held, `cutting a loser at ${pct(change)} vs cost`, increments));
+        orders.push(...closeAll(held, `cutting a loser at ${pct(change)} vs cost`, increments));
       }
       continue;
     }
+    const entry = { share: 0.2, equity, available, increments, leverage };
     if (trend.m15 > roundTrip && trend.m5 > 0 && trend.m1 > 0) {
-      available = buyShare(orders, product, {
-        share: 0.2,
-        equity,
-        available,
-        increments,
+      available = enterShare(orders, product, {
+        ...entry,
         plan: {
           reason: `momentum up on 3 timeframes: ${text}`,
           stop: MOMENTUM_STOP,
           confidence: signalConfidence(trend.m15 - roundTrip, MOMENTUM_FULL_SIGNAL),
+        },
+      });
+    } else if (allowShort && trend.m15 < -roundTrip && trend.m5 < 0 && trend.m1 < 0) {
+      available = enterShare(orders, product, {
+        ...entry,
+        side: "short",
+        plan: {
+          reason: `momentum down on 3 timeframes: ${text}`,
+          stop: MOMENTUM_STOP,
+          confidence: signalConfidence(-trend.m15 - roundTrip, MOMENTUM_FULL_SIGNAL),
         },
       });
     }
@@ -334,22 +412,29 @@ export function decideMomentum(
 /**
  * Brainrot: puts half its cash into the product pumping hardest on the 1m window (averaging into
  * a position it holds), with a target 5 % over the average cost after the round-trip fee and no
- * stop: it never sells at a loss. Confidence grows with the pump.
+ * stop: it never sells at a loss. On a margin desk that half is the margin of a 10x position
+ * (the desk's maximum if lower), which the desk liquidates when the loss eats it. Long only.
+ * Confidence grows with the pump.
  */
 export function decideBrainrot(
   snapshot: MarketSnapshot,
   portfolio: PortfolioView,
   options: RulesOptions = {},
 ): RulesDecision {
-  const { products, positions, cash, increments, roundTrip } = book(snapshot, portfolio, options);
+  const { products, positions, cash, increments, roundTrip, leverage } = book(
+    "brainrot",
+    snapshot,
+    portfolio,
+    options,
+  );
   const orders: RulesOrder[] = [];
   const target = BRAINROT_PROFIT + roundTrip;
   for (const product of products) {
     const held = positions.get(product.productId);
     if (!held || held.takeProfit !== undefined) continue;
-    const change = bidOverCost(product, held);
+    const change = closeOverCost(product, held);
     if (change >= target) {
-      orders.push(...sellAll(held, `taking the W at ${pct(change)}`, increments));
+      orders.push(...closeAll(held, `taking the W at ${pct(change)}`, increments));
     }
   }
   let rocket: ProductSnapshot | undefined;
@@ -362,9 +447,10 @@ export function decideBrainrot(
     }
   }
   if (rocket && !orders.some((order) => order.productId === rocket.productId)) {
-    const order = buyOrder(rocket, cash.times(0.5), {
+    const order = entryOrder(rocket, cash.times(0.5), {
       held: positions.get(rocket.productId),
       increments,
+      leverage,
       plan: {
         reason: `sending it: 1m ${pct(best)}`,
         target,
@@ -385,15 +471,17 @@ export function decideBrainrot(
  * +0.3 % net of the round-trip fee (+0.3 % + 2 x fee over the entry) and a stop; exits on its own
  * after the hold limit. Stop and hold limit scale with the target so the shape stays:
  * frictionless -0.2 % and 15 min; at 60 bps a side the target is +1.5 %, the stop -1.0 % and the
- * hold limit 75 min (a +0.3 % target against a 1.2 % round trip could never win). Confidence
- * grows with the rise of the three closes.
+ * hold limit 75 min (a +0.3 % target against a 1.2 % round trip could never win). On a margin
+ * desk the 5 % is the margin of a 3x position (the desk's maximum if lower). Long only.
+ * Confidence grows with the rise of the three closes.
  */
 export function decideScalper(
   snapshot: MarketSnapshot,
   portfolio: PortfolioView,
   options: RulesOptions = {},
 ): RulesDecision {
-  const { products, positions, cash, equity, increments, roundTrip } = book(
+  const { products, positions, cash, equity, increments, roundTrip, leverage } = book(
+    "scalper",
     snapshot,
     portfolio,
     options,
@@ -407,7 +495,7 @@ export function decideScalper(
   for (const product of products) {
     const held = positions.get(product.productId);
     if (held) {
-      const change = bidOverCost(product, held);
+      const change = closeOverCost(product, held);
       let reason: string | undefined;
       if (held.takeProfit === undefined && change >= target - 1e-12) {
         reason = `take profit at ${pct(change)}`;
@@ -416,17 +504,18 @@ export function decideScalper(
       } else if (held.averageHoldMinutes >= holdLimit) {
         reason = `held ${held.averageHoldMinutes} min`;
       }
-      if (reason) orders.push(...sellAll(held, reason, increments));
+      if (reason) orders.push(...closeAll(held, reason, increments));
       continue;
     }
     const closes = product.candles.m1.slice(-3).map((candle) => new Decimal(candle.close));
     const rising = closes.length === 3 && closes[0]!.lt(closes[1]!) && closes[1]!.lt(closes[2]!);
     if (rising) {
-      available = buyShare(orders, product, {
+      available = enterShare(orders, product, {
         share: 0.05,
         equity,
         available,
         increments,
+        leverage,
         plan: {
           reason: "three rising 1m closes",
           stop,

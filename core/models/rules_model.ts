@@ -57,8 +57,10 @@ export class RulesModel implements ModelProvider {
         decideRules(policy, {
           ...input,
           increments: this.#increments,
-          // The serving desk's fee when the request states it (a chat node of its own).
+          // The serving desk's terms when the request states them (a chat node of its own).
           takerFeeBps: request.desk?.takerFeeBps ?? this.#takerFeeBps,
+          allowShort: request.desk?.allowShort,
+          maxLeverage: request.desk?.maxLeverage,
         }),
     });
     return Promise.resolve(policyResponse(request, message, RULES_MODEL_ID));

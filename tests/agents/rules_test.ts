@@ -6,6 +6,7 @@ import {
   decideMomentum,
   decideScalper,
   exitLevels,
+  POLICY_LEVERAGE,
   productTrend,
   roundDownQuantity,
   roundTripFee,
@@ -339,11 +340,11 @@ Deno.test("brainrot leaves a position with a desk target to the desk, however hi
 
 Deno.test("exit levels keep the quote's decimals or six significant digits", () => {
   const plan = { reason: "", stop: 0.01, target: 0.015, confidence: 0.5 };
-  assert.deepEqual(exitLevels(new Decimal("4652.51"), { bid: "4652.50", plan }), {
+  assert.deepEqual(exitLevels(new Decimal("4652.51"), { closingQuote: "4652.50", plan }), {
     stopLoss: "4605.98",
     takeProfit: "4722.3",
   });
-  assert.deepEqual(exitLevels(new Decimal("0.5"), { bid: "0.5", plan }), {
+  assert.deepEqual(exitLevels(new Decimal("0.5"), { closingQuote: "0.5", plan }), {
     stopLoss: "0.495",
     takeProfit: "0.5075",
   });
@@ -366,10 +367,84 @@ Deno.test("exit levels are never on the wrong side of the bid", () => {
         target: targetBps / 10_000,
         confidence: 1,
       };
-      const levels = exitLevels(ask, { bid: bid.toFixed(decimals), plan });
+      const levels = exitLevels(ask, { closingQuote: bid.toFixed(decimals), plan });
       if (!levels) return;
       assert.ok(new Decimal(levels.stopLoss!).lt(bid), `stop ${levels.stopLoss} bid ${bid}`);
       assert.ok(new Decimal(levels.takeProfit!).gt(bid), `target ${levels.takeProfit}`);
     },
   ));
+});
+
+const MARGIN = { allowShort: true, maxLeverage: 10 };
+
+Deno.test("momentum sells short three falling windows only when the desk allows shorts", () => {
+  const market = snapshot([product("BTC-USD", falling(4000), { bid: 3999.5, ask: 4000.5 })]);
+  assert.equal(decideMomentum(market, portfolio("100000")).orders.length, 0, "spot: no short");
+  const [order] = decideMomentum(market, portfolio("100000"), { allowShort: true }).orders;
+  assert.equal(order!.action, "sell");
+  assert.equal(order!.leverage, undefined, "no leverage field at the desk's maximum of 1");
+  // A fifth of equity at the bid with 1 % fee headroom: 20,000 / (3999.5 x 1.01), rounded down.
+  assert.equal(order!.quantity, "4.95111393");
+  // 2 % over the bid it sells at, above the ask; no target.
+  assert.equal(order!.stopLoss, "4079.49");
+  assert.equal(order!.takeProfit, undefined);
+  // 15m -3.64 % is 2.44 % beyond the 1.2 % round trip: 0.61 of the 4 % full scale.
+  assert.equal(order!.confidence, 0.74);
+  assert.match(order!.reason, /momentum down on 3 timeframes/);
+});
+
+Deno.test("momentum covers a short when the 5m and 1m windows turn up, and cuts it at -2 % without a desk stop", () => {
+  const short = { ...position("BTC-USD", "2.5", "4000"), side: "short" as const };
+  const turning = { m15: [4400, 4200, 4000], m5: [3900, 3950, 4000], m1: [3980, 3990, 4000] };
+  const cover = decideMomentum(snapshot([product("BTC-USD", turning)]), portfolio("50000", [short]))
+    .orders;
+  assert.deepEqual(cover.map((order) => [order.action, order.quantity]), [["buy", "2.5"]]);
+  assert.match(cover[0]!.reason, /reversal/);
+  const squeezed = { m15: [3900, 4000, 4100], m5: [4200, 4150, 4100], m1: [4120, 4110, 4100] };
+  const cut = decideMomentum(
+    snapshot([product("BTC-USD", squeezed)]),
+    portfolio("50000", [short]),
+    MARGIN,
+  ).orders;
+  assert.deepEqual(cut.map((order) => [order.action, order.quantity]), [["buy", "2.5"]]);
+  assert.match(cut[0]!.reason, /cutting a loser at -2\.50%/);
+  const stopped = { ...short, stopLoss: "4080" };
+  assert.equal(
+    decideMomentum(snapshot([product("BTC-USD", squeezed)]), portfolio("50000", [stopped]), MARGIN)
+      .orders.length,
+    0,
+    "a short with a desk stop is left to the desk",
+  );
+});
+
+Deno.test("each policy borrows its own leverage, capped by the desk, with its share of equity as margin", () => {
+  const up = snapshot([product("BTC-USD", rising(4000))]);
+  const leverageOf = (order: { leverage?: number } | undefined) => order?.leverage ?? 1;
+  const momentum = decideMomentum(up, portfolio("100000"), MARGIN).orders[0]!;
+  assert.equal(momentum.leverage, POLICY_LEVERAGE.momentum);
+  // 20,000 of margin and fee at 2x: 20,000 / (4000 x (1/2 + 0.01)).
+  assert.equal(momentum.quantity, "9.80392156");
+  assert.equal(leverageOf(decideMomentum(up, portfolio("100000")).orders[0]), 1);
+  const pump = snapshot([product("BTC-USD", { m15: [1], m5: [1], m1: [3900, 4000] })]);
+  assert.equal(decideBrainrot(pump, portfolio("80000"), MARGIN).orders[0]!.leverage, 10);
+  assert.equal(
+    decideBrainrot(pump, portfolio("80000"), { maxLeverage: 3 }).orders[0]!.leverage,
+    3,
+    "the desk's maximum caps the policy's leverage",
+  );
+  const scalp = snapshot([product("BTC-USD", { m15: [1], m5: [1], m1: [4000, 4004, 4008] })]);
+  assert.equal(decideScalper(scalp, portfolio("100000"), MARGIN).orders[0]!.leverage, 3);
+});
+
+Deno.test("a short's exit levels: stop over the entry and target under it, both beyond the ask", () => {
+  const plan = { reason: "", stop: 0.02, target: 0.03, confidence: 0.5 };
+  assert.deepEqual(
+    exitLevels(new Decimal("4000"), { closingQuote: "4000.5", side: "short", plan }),
+    { stopLoss: "4080", takeProfit: "3880" },
+  );
+  // A spread wider than the stop: the stop would not be over the ask, so no entry.
+  assert.equal(
+    exitLevels(new Decimal("4000"), { closingQuote: "4090", side: "short", plan }),
+    undefined,
+  );
 });

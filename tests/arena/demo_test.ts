@@ -1,7 +1,8 @@
 /**
  * The demo end to end through the real task command: `deno task demo --no-tty` twice at once
  * (2 cores: about one demo's time), identical leaderboards, and the report is written. Then the
- * demo's arena in process, to read its ledger and prices: the desk's stops and targets fired.
+ * demo's arena in process, to read its ledger and prices: the desk's stops and targets fired,
+ * and on a margin desk (`--allow-short --max-leverage 10`) shorts, leverage and liquidations too.
  */
 
 import assert from "node:assert/strict";
@@ -15,6 +16,9 @@ import { loadFixtureCandles } from "../../core/connector/replay.ts";
 import { LedgerEvent } from "../../core/contracts/ledger.ts";
 import { PriceTick } from "../../core/contracts/market.ts";
 import { applyEvent, createLedgerState, tradeEffect } from "../../core/ledger/account.ts";
+import { exitTrigger } from "../../core/ledger/exits.ts";
+import { reconcile } from "../../core/ledger/portfolio.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../../core/ledger/trade.ts";
 import { createLogger } from "../../core/log.ts";
 import { RulesModel } from "../../core/models/rules_model.ts";
 
@@ -94,10 +98,25 @@ Deno.test("deno task demo runs offline to the end twice with the same leaderboar
   }
 });
 
-Deno.test("the demo's stops and targets fire on the desk, each at the bid of the first tick that crossed it", async () => {
+interface DemoDesk {
+  /** Engine exits by cause. */
+  fired: Record<"stop_loss" | "take_profit" | "liquidation", number>;
+  /** Fills by what they did to a position, and of those the leveraged ones. */
+  shorts: number;
+  leveraged: number;
+  /** Distinct confidences stated by entries. */
+  confidences: Set<number>;
+}
+
+/**
+ * Runs the demo's arena (bundled candles, a decision every 5 min, lockstep, the rules model) on a
+ * desk, then replays its ledger against its price ticks: every entry states a confidence and a
+ * level, every engine exit closes the whole position at the first later quote that triggers an
+ * exit (the bid for a long, the ask for a short), and every account reconciles.
+ */
+async function demoDesk(tradeConfig?: TradeConfig): Promise<DemoDesk> {
   const bus = new MemoryBus();
   try {
-    // The demo's arena: bundled candles, a decision every 5 min, lockstep, the rules model.
     await runArena(bus, {
       agents: defaultAgents(),
       models: [{ provider: new RulesModel({ runId: "demo" }) }],
@@ -107,6 +126,7 @@ Deno.test("the demo's stops and targets fire on the desk, each at the bid of the
         intervalSeconds: DEMO_INTERVAL_SECONDS,
         lockstep: true,
       },
+      tradeConfig,
       log: createLogger("test", { level: "error", sink: () => {} }),
     });
     const topics = arenaTopics("");
@@ -122,42 +142,75 @@ Deno.test("the demo's stops and targets fire on the desk, each at the bid of the
     });
 
     const state = createLedgerState();
-    const fired = { stop_loss: 0, take_profit: 0 };
-    const confidences = new Set<number>();
+    const desk: DemoDesk = {
+      fired: { stop_loss: 0, take_profit: 0, liquidation: 0 },
+      shorts: 0,
+      leveraged: 0,
+      confidences: new Set(),
+    };
     // The ledger is keyed by agent: each agent's events are in order.
     for (const agent of new Set(events.map((event) => event.agent))) {
       for (const event of events.filter((candidate) => candidate.agent === agent)) {
         if (event.type === "trade_executed" && tradeEffect(event).opens) {
           assert.ok(event.confidence !== undefined, `${event.eventId} states a confidence`);
-          confidences.add(event.confidence);
+          desk.confidences.add(event.confidence);
           assert.ok(event.stopLoss ?? event.takeProfit, `${event.eventId} states a level`);
+          if (event.position === "short") desk.shorts++;
+          if ((event.leverage ?? 1) > 1) desk.leveraged++;
         }
         if (event.type === "trade_executed" && event.cause && event.cause !== "agent") {
-          assert.ok(event.cause === "stop_loss" || event.cause === "take_profit", event.cause);
-          fired[event.cause]++;
+          desk.fired[event.cause]++;
           const position = state.accounts.get(agent)!.positions.get(event.productId)!;
           assert.equal(event.quantity, position.quantity.toFixed(), "the whole position closes");
-          const crossed = ticks.find((tick) =>
-            tick.productId === event.productId && !tick.stale &&
-            Date.parse(tick.time) > position.lastTradeTimeMs &&
-            (event.cause === "stop_loss"
-              ? new Decimal(tick.bestBid).lte(position.stopLoss!.toString())
-              : new Decimal(tick.bestBid).gte(position.takeProfit!.toString()))
-          );
+          const crossed = ticks.find((tick) => exitTrigger(position, tick) !== undefined);
           assert.ok(crossed, `a tick crossed the level of ${event.eventId}`);
+          const trigger = exitTrigger(position, crossed)!;
+          assert.equal(event.cause, trigger.cause, `${event.eventId} fired for its cause`);
           assert.equal(event.time, crossed.time, `${event.eventId} fired at the first crossing`);
-          const bid = new Decimal(crossed.bestBid);
-          assert.ok(bid.eq(event.quotePrice), `${event.quotePrice} is the bid ${bid}`);
-          assert.ok(bid.eq(event.fillPrice), `filled at the bid (no slippage): ${event.fillPrice}`);
+          const quote = new Decimal(position.side === "long" ? crossed.bestBid : crossed.bestAsk);
+          assert.ok(quote.eq(event.quotePrice), `${event.quotePrice} is the quote ${quote}`);
+          assert.ok(
+            quote.eq(event.fillPrice),
+            `filled at the quote (no slippage): ${event.fillPrice}`,
+          );
         }
         applyEvent(state, event);
       }
     }
-    assert.ok(fired.stop_loss > 0, "a stop fired");
-    assert.ok(fired.take_profit > 0, "a target fired");
-    assert.ok(confidences.size >= 5, `confidence varies: ${[...confidences]}`);
-    console.log(`demo engine exits: ${fired.stop_loss} stops, ${fired.take_profit} targets`);
+    for (const account of state.accounts.values()) {
+      assert.deepEqual(reconcile(account).problems, [], `${account.agent} reconciles`);
+    }
+    return desk;
   } finally {
     await bus.close();
   }
+}
+
+Deno.test("the demo's stops and targets fire on the desk, each at the bid of the first tick that crossed it", async () => {
+  const desk = await demoDesk();
+  assert.ok(desk.fired.stop_loss > 0, "a stop fired");
+  assert.ok(desk.fired.take_profit > 0, "a target fired");
+  assert.equal(desk.fired.liquidation, 0, "spot longs are never liquidated");
+  assert.equal(desk.shorts + desk.leveraged, 0, "the spot desk: long only, unlevered");
+  assert.ok(desk.confidences.size >= 5, `confidence varies: ${[...desk.confidences]}`);
+  console.log(
+    `demo engine exits: ${desk.fired.stop_loss} stops, ${desk.fired.take_profit} targets`,
+  );
+});
+
+Deno.test("the demo on a margin desk shorts, borrows and liquidates, each exit at its crossing quote, the books exact", async () => {
+  const desk = await demoDesk({
+    ...DEFAULT_TRADE_CONFIG,
+    allowShort: true,
+    maxLeverage: 10,
+  });
+  assert.ok(desk.shorts > 0, "momentum sold short");
+  assert.ok(desk.leveraged > 0, "entries borrowed");
+  assert.ok(desk.fired.liquidation > 0, "brainrot's unstopped 10x positions were liquidated");
+  assert.ok(desk.fired.stop_loss > 0 && desk.fired.take_profit > 0, "stops and targets fired");
+  console.log(
+    `margin demo: ${desk.shorts} shorts, ${desk.leveraged} leveraged entries, exits ${
+      JSON.stringify(desk.fired)
+    }`,
+  );
 });

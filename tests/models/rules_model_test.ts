@@ -224,3 +224,35 @@ Deno.test("rules model's JSON decisions carry the exit plan the decision schema 
   assert.equal(order!.takeProfit, "4068.22");
   assert.equal(order!.confidence, 0.66);
 });
+
+Deno.test("on a margin desk from the request the rules model sells short with leverage, in both protocols", async () => {
+  const falling = snapshot([
+    product("BTC-USD", { m15: [4400, 4200, 4000], m5: [4100, 4050, 4000], m1: [4020, 4010, 4000] }),
+  ]);
+  const desk = { takerFeeBps: 60, slippageBps: 0, allowShort: true, maxLeverage: 10 };
+  const request = {
+    agent: "momentum",
+    messages: start(),
+    tools: TOOLS,
+    snapshot: falling,
+    portfolio: portfolio("100000"),
+  };
+  const spot = await new RulesModel().complete(request);
+  assert.deepEqual(spot.message.toolCalls, [], "no short on a spot desk");
+  const margin = await new RulesModel().complete({ ...request, desk });
+  const args = JSON.parse(margin.message.toolCalls[0]!.arguments);
+  assert.equal(args.action, "sell");
+  assert.equal(args.leverage, 2);
+  assert.equal(args.stop_loss, "4080");
+  const json = await new RulesModel().complete({
+    ...request,
+    desk,
+    responseFormat: { name: "trading_decision", schema: {} },
+  });
+  const parsed = parseDecision(json.message.content, ["BTC-USD"], { maxLeverage: 10 });
+  assert.ok(parsed.ok, parsed.ok ? "" : parsed.error);
+  const [order] = decisionOrders(parsed.decision);
+  assert.equal(order!.action, "sell");
+  assert.equal(order!.leverage, 2);
+  assert.equal(order!.quantity, args.quantity);
+});
