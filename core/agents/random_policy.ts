@@ -12,6 +12,13 @@
  * same seed without confidences, and the trader's calibration is the no-skill baseline of an entry
  * that states confidences. It states no stop or target: engine exits would add trades the
  * matched count and turnover do not include.
+ *
+ * On a margin desk it trades what the desk allows, so an entry that shorts or borrows meets a
+ * baseline that could have done the same: with shorts on, each new position is a coin flip
+ * between long and short (drawn on a stream of its own, so the schedule, products and sizes are
+ * those of the spot trader), and each entry borrows the least leverage, up to the desk's maximum,
+ * that lets it trade its share of the turnover with the cash it has. Its leveraged positions can
+ * be liquidated; those exits are trades the matched count does not include.
  */
 
 import { Decimal } from "decimal.js";
@@ -43,6 +50,38 @@ export interface RandomDecisionOptions {
   target: RandomTarget;
   /** Taker fee in basis points, so buys fit the cash with their fee (default 60). */
   takerFeeBps?: number;
+  /** Whether a sell with nothing held opens a short (default off). */
+  allowShort?: boolean;
+  /** The desk's highest leverage (default 1). */
+  maxLeverage?: number;
+}
+
+/** One holding as the trader tracks it within a decision. */
+interface Holding {
+  quantity: Decimal;
+  side: "long" | "short";
+  /** Average entry price. */
+  averageCost: Decimal;
+  /** Margin locked per unit (the average cost for a spot long). */
+  marginPerUnit: Decimal;
+}
+
+/**
+ * The least whole leverage from 1 to `maxLeverage` at which `notional` plus its fee fits `cash`
+ * (with 0.1 % headroom), else `maxLeverage`.
+ */
+function leverageFor(
+  notional: Decimal,
+  cash: Decimal,
+  feeRate: Decimal,
+  maxLeverage: number,
+): number {
+  for (let leverage = 1; leverage < maxLeverage; leverage++) {
+    if (notional.times(new Decimal(1).div(leverage).plus(0.001).plus(feeRate)).lte(cash)) {
+      return leverage;
+    }
+  }
+  return maxLeverage;
 }
 
 /** Orders below this notional (USD) are not placed (as in the rules policies). */
@@ -67,7 +106,8 @@ export function randomSchedule(target: RandomTarget): number[] {
 
 /**
  * The random trader's orders at one tick: as many as its schedule puts on `snapshot.tick`, each
- * of notional / trades USD, a buy of a random fresh product or a sale from a random holding.
+ * of notional / trades USD, an entry into a random product (a buy, or on a margin desk possibly a
+ * short sale and borrowed) or a reduction of a random holding.
  */
 export function decideRandom(
   input: { snapshot: MarketSnapshot; portfolio: PortfolioView },
@@ -83,14 +123,22 @@ export function decideRandom(
   const products = snapshot.products.filter((product) =>
     !product.stale && new Decimal(product.ticker.bestAsk).gt(0)
   );
-  const held = new Map<string, Decimal>();
+  const held = new Map<string, Holding>();
   for (const position of portfolio.positions) {
     const quantity = new Decimal(position.quantity);
-    if (quantity.gt(0)) held.set(position.productId, quantity);
+    if (quantity.lte(0)) continue;
+    held.set(position.productId, {
+      quantity,
+      side: position.side,
+      averageCost: new Decimal(position.averageCost),
+      marginPerUnit: new Decimal(position.margin).div(quantity),
+    });
   }
+  const maxLeverage = options.maxLeverage ?? 1;
   let cash = new Decimal(portfolio.cash);
   const random = createPrng(seedFrom(`${target.seed}:${snapshot.tick}`));
   const confidence = createPrng(seedFrom(`${target.seed}:${snapshot.tick}:confidence`));
+  const direction = createPrng(seedFrom(`${target.seed}:${snapshot.tick}:side`));
   const orders: RulesOrder[] = [];
   for (let i = 0; i < count; i++) {
     const holdings = [...held.keys()].filter((id) => products.some((p) => p.productId === id));
@@ -99,35 +147,69 @@ export function decideRandom(
     if (sell) {
       const productId = holdings[randomInt(random, holdings.length)]!;
       const product = products.find((p) => p.productId === productId)!;
-      const bid = new Decimal(product.ticker.bestBid);
-      const have = held.get(productId)!;
-      const want = bid.gt(0) ? perTrade.div(bid) : have;
+      const holding = held.get(productId)!;
+      const short = holding.side === "short";
+      const price = new Decimal(short ? product.ticker.bestAsk : product.ticker.bestBid);
+      const have = holding.quantity;
+      const want = price.gt(0) ? perTrade.div(price) : have;
       let quantity = new Decimal(roundDownQuantity(productId, Decimal.min(have, want)));
-      if (quantity.times(bid).lt(MIN_NOTIONAL)) {
+      if (quantity.times(price).lt(MIN_NOTIONAL)) {
         quantity = new Decimal(roundDownQuantity(productId, have));
       }
       if (quantity.lte(0)) continue;
-      orders.push({ productId, action: "sell", quantity: quantity.toFixed(), reason: "coin flip" });
-      held.set(productId, have.minus(quantity));
-      if (held.get(productId)!.lte(0)) held.delete(productId);
-      cash = cash.plus(quantity.times(bid).times(Decimal.sub(1, feeRate)));
+      orders.push({
+        productId,
+        action: short ? "buy" : "sell",
+        quantity: quantity.toFixed(),
+        reason: "coin flip",
+      });
+      holding.quantity = have.minus(quantity);
+      if (holding.quantity.lte(0)) held.delete(productId);
+      // Cash back: the margin released plus the P&L of the units closed, less the fee.
+      const pnl = quantity.times(
+        short ? holding.averageCost.minus(price) : price.minus(holding.averageCost),
+      );
+      const released = Decimal.max(0, quantity.times(holding.marginPerUnit).plus(pnl));
+      cash = cash.plus(released).minus(quantity.times(price).times(feeRate));
       continue;
     }
     if (!canBuy) continue;
     const product = products[randomInt(random, products.length)]!;
-    const ask = new Decimal(product.ticker.bestAsk);
-    const spend = Decimal.min(perTrade, cash.div(feeRate.plus(1.001)));
-    const quantity = new Decimal(roundDownQuantity(product.productId, spend.div(ask)));
-    if (quantity.times(ask).lt(MIN_NOTIONAL)) continue;
+    const holding = held.get(product.productId);
+    const short = holding
+      ? holding.side === "short"
+      : options.allowShort === true && direction() < 0.5;
+    const price = new Decimal(short ? product.ticker.bestBid : product.ticker.bestAsk);
+    if (price.lte(0)) continue;
+    const leverage = leverageFor(perTrade, cash, feeRate, maxLeverage);
+    const perNotional = new Decimal(1).div(leverage).plus(0.001).plus(feeRate);
+    const spend = Decimal.min(perTrade, cash.div(perNotional));
+    const quantity = new Decimal(roundDownQuantity(product.productId, spend.div(price)));
+    if (quantity.times(price).lt(MIN_NOTIONAL)) continue;
     orders.push({
       productId: product.productId,
-      action: "buy",
+      action: short ? "sell" : "buy",
       quantity: quantity.toFixed(),
       reason: "coin flip",
+      ...(leverage > 1 ? { leverage } : {}),
       confidence: signalConfidence(confidence(), 1),
     });
-    held.set(product.productId, (held.get(product.productId) ?? new Decimal(0)).plus(quantity));
-    cash = cash.minus(quantity.times(ask).times(feeRate.plus(1)));
+    const notional = quantity.times(price);
+    const margin = notional.div(leverage);
+    if (holding) {
+      const total = holding.quantity.plus(quantity);
+      holding.averageCost = holding.quantity.times(holding.averageCost).plus(notional).div(total);
+      holding.marginPerUnit = holding.quantity.times(holding.marginPerUnit).plus(margin).div(total);
+      holding.quantity = total;
+    } else {
+      held.set(product.productId, {
+        quantity,
+        side: short ? "short" : "long",
+        averageCost: price,
+        marginPerUnit: margin.div(quantity),
+      });
+    }
+    cash = cash.minus(margin).minus(notional.times(feeRate));
   }
   if (orders.length === 0) return { orders, summary: "random: nothing to trade, holding" };
   const parts = orders.map((order) => `${order.action} ${order.quantity} ${order.productId}`);

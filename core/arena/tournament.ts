@@ -24,7 +24,8 @@ import { Calculator } from "../tools/calculator.ts";
 import type { ModelProvider } from "../runtime/model_provider.ts";
 import type { PriceTable } from "../runtime/chat_node.ts";
 import type { TradeConfig } from "../ledger/trade.ts";
-import { DEFAULT_TRADE_CONFIG } from "../ledger/trade.ts";
+import { DEFAULT_TRADE_CONFIG, deskTermsOf } from "../ledger/trade.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import type { RandomTarget } from "../agents/random_policy.ts";
 import { RandomModel } from "../models/random_model.ts";
 import { seedFrom } from "../prng.ts";
@@ -242,6 +243,8 @@ export interface TournamentResult {
   startingCash: string;
   /** Taker fee in basis points. */
   takerFeeBps: number;
+  /** The desk every account traded on: fee, slippage, shorts and leverage. */
+  desk: DeskTerms;
   /** Runs per window asked for (deterministic entries play one). */
   runs: number;
   /** Random traders per entry and window (0: none). */
@@ -718,6 +721,7 @@ export async function runTournament(
     windowHours: options.windowHours,
     startingCash,
     takerFeeBps,
+    desk: deskTermsOf(options.tradeConfig ?? DEFAULT_TRADE_CONFIG),
     runs,
     randomBaselines,
     seed,

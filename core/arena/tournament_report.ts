@@ -6,6 +6,7 @@
  * (core/dashboard/format.ts).
  */
 
+import type { DeskTerms } from "../contracts/desk.ts";
 import { formatCost, formatPct, formatUsd, markdownTable, wrapText } from "../dashboard/format.ts";
 import { describeMask } from "../market/mask.ts";
 import { anyCalls, calibrationCells } from "../metrics/calibration.ts";
@@ -36,6 +37,18 @@ function counts(values: readonly string[]): string {
   const tally = new Map<string, number>();
   for (const value of values) tally.set(value, (tally.get(value) ?? 0) + 1);
   return [...tally].map(([value, count]) => `${value} ${count}`).join(", ");
+}
+
+function isMarginDesk(desk: DeskTerms): boolean {
+  return desk.allowShort || desk.maxLeverage > 1;
+}
+
+/** The desk's terms in words: spot, or what it allows. */
+function deskLine(desk: DeskTerms): string {
+  if (!isMarginDesk(desk)) return "spot (long only, no leverage)";
+  const terms = [desk.allowShort ? "shorts allowed" : "long only"];
+  terms.push(desk.maxLeverage > 1 ? `leverage up to ${desk.maxLeverage}x` : "no leverage");
+  return `margin desk (${terms.join(", ")})`;
 }
 
 function runsLine(result: TournamentResult): string {
@@ -193,11 +206,16 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     regimes.length > 0 ? `Regimes (windows): ${counts(regimes)}.` : "",
     `A decision every ${result.intervalSeconds / 60} min of market time, lockstep, ` +
     `${formatUsd(result.startingCash)} per account per window, taker fee ` +
-    `${result.takerFeeBps} bps, seed ${result.seed}.`,
+    `${result.takerFeeBps} bps, ${deskLine(result.desk)}, seed ${result.seed}.`,
     runsLine(result),
     result.randomBaselines > 0
       ? `Random baseline: ${result.randomBaselines} seeded random traders per entry and ` +
-        `window, each matched on the entry's trades and traded notional in that window.`
+        `window, each matched on the entry's trades and traded notional in that window` +
+        (isMarginDesk(result.desk)
+          ? `, on the same desk (${
+            result.desk.allowShort ? "long or short by coin flip, " : ""
+          }borrowing what that notional needs).`
+          : ".")
       : "Random baseline: none (--random-baselines 0).",
   ].filter((line) => line !== "").flatMap((line) => wrap(line));
   const losers = result.entries.filter((entry) =>

@@ -3,7 +3,8 @@
  * (core/agents/random_policy.ts) through the same protocols, tools and ledger as every other
  * model (core/models/policy_protocol.ts).
  * Each agent it serves has its own target (trades and turnover to match) and seed; an agent
- * without a target holds. Used by tournaments as the luck baseline; never presented as an LLM.
+ * without a target holds. It trades what the request's desk allows (shorts, leverage). Used by
+ * tournaments as the luck baseline; never presented as an LLM.
  */
 
 import { decideRandom, type RandomTarget } from "../agents/random_policy.ts";
@@ -46,7 +47,12 @@ export class RandomModel implements ModelProvider {
       runId: this.#runId,
       decide: (input) =>
         target
-          ? decideRandom(input, { target, takerFeeBps: this.#takerFeeBps })
+          ? decideRandom(input, {
+            target,
+            takerFeeBps: this.#takerFeeBps,
+            allowShort: request.desk?.allowShort,
+            maxLeverage: request.desk?.maxLeverage,
+          })
           : "random: no target for this agent, holding",
     });
     return Promise.resolve(policyResponse(request, message, RANDOM_MODEL_ID));

@@ -92,3 +92,54 @@ Deno.test("decideRandom states a seeded confidence from 0.5 to 0.9 on buys only,
   assert.ok(confidences.length >= 12, `${confidences.length} buys`);
   assert.ok(new Set(confidences).size >= 8, `confidences vary: ${confidences}`);
 });
+
+Deno.test("on a spot desk the margin options change nothing; with shorts on new positions go either way", () => {
+  const market = [product("BTC-USD", rising(4000)), product("ETH-USD", rising(300))];
+  const busy = { ...target, trades: 40, notional: "40000" };
+  const sides = new Set<string>();
+  for (let tick = 1; tick <= 12; tick++) {
+    const input = { snapshot: snapshot(market, tick), portfolio: portfolio("100000") };
+    const spot = decideRandom(input, { target: busy });
+    assert.deepEqual(
+      decideRandom(input, { target: busy, allowShort: false, maxLeverage: 1 }),
+      spot,
+      "the spot trader is unchanged",
+    );
+    const margin = decideRandom(input, { target: busy, allowShort: true, maxLeverage: 1 });
+    // The side is a draw of its own: the same products and sizes, possibly sold short.
+    assert.deepEqual(
+      margin.orders.map((order) => [order.productId, order.quantity, order.confidence]),
+      spot.orders.map((order) => [order.productId, order.quantity, order.confidence]),
+    );
+    for (const order of margin.orders) sides.add(order.action);
+  }
+  assert.deepEqual([...sides].sort(), ["buy", "sell"], "both longs and shorts opened");
+});
+
+Deno.test("the random trader borrows the least leverage that matches its turnover, and covers a short with a buy", () => {
+  const market = snapshot([product("BTC-USD", rising(4000))], 1);
+  // 300,000 USD per trade with 100,000 of cash: 3x needs 102,100 with the fee, 4x 77,100.
+  const large = { trades: 1, notional: "300000", ticks: 1, seed: 7 };
+  const [entry] = decideRandom(
+    { snapshot: market, portfolio: portfolio("100000") },
+    { target: large, maxLeverage: 10 },
+  ).orders;
+  assert.equal(entry!.leverage, 4);
+  assert.equal(new Decimal(entry!.quantity).times(4000).toNumber(), 300_000);
+  const capped = decideRandom(
+    { snapshot: market, portfolio: portfolio("100000") },
+    { target: large, maxLeverage: 2 },
+  ).orders[0]!;
+  assert.equal(capped.leverage, 2, "the desk's maximum caps it; the size shrinks to fit");
+  assert.ok(new Decimal(capped.quantity).times(4000).lt(200_000));
+  const short = {
+    ...position("BTC-USD", "2", "4100"),
+    side: "short" as const,
+    margin: "8200",
+  };
+  const cover = decideRandom(
+    { snapshot: market, portfolio: portfolio("5", [short]) },
+    { target: { trades: 1, notional: "4000", ticks: 1, seed: 7 }, allowShort: true },
+  ).orders;
+  assert.deepEqual(cover.map((order) => [order.action, order.quantity]), [["buy", "1"]]);
+});

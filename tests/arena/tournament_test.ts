@@ -155,6 +155,14 @@ Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random ba
   assert.match(markdown, /\| 95% CI +\|/);
   assert.match(markdown, /\| p Holm +\|/);
   assert.match(markdown, /\$100,000\.00 per account/);
+  assert.deepEqual(result.desk, {
+    takerFeeBps: 0,
+    slippageBps: 0,
+    allowShort: false,
+    maxLeverage: 1,
+    exitPlans: false,
+  });
+  assert.match(markdown.replaceAll("\n", " "), /taker fee 0 bps, spot \(long only, no leverage\)/);
   assert.match(markdown, /\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]/);
   for (const line of lines) assert.ok(line.length <= 100, `wider than 100 columns: ${line}`);
   // The rules model has no cost: its model column shows a dash, not $0.0000.
@@ -201,6 +209,29 @@ Deno.test("a tiny tournament (2 entries x 2 windows) gives statistics, random ba
   for (const line of scored.split("\n")) {
     assert.ok(line.length <= 100, `wider than 100 columns: ${line}`);
   }
+});
+
+Deno.test("a tournament on a margin desk records the desk and says so; its random traders trade on it", async () => {
+  const windows = cutWindows(await fixtureSets(), { windows: 2, windowHours: 1 });
+  const result = await runTournament(builtinEntries(parseEntries("momentum:rules")), {
+    windows,
+    windowHours: 1,
+    provider: () => new RulesModel(),
+    intervalSeconds: 300,
+    randomBaselines: 1,
+    tradeConfig: { takerFeeBps: 60, slippageBps: 0, allowShort: true, maxLeverage: 10 },
+    log: quiet,
+  });
+  assert.deepEqual(result.desk, {
+    takerFeeBps: 60,
+    slippageBps: 0,
+    allowShort: true,
+    maxLeverage: 10,
+    exitPlans: true,
+  });
+  const text = formatTournamentMarkdown(result).replaceAll("\n", " ");
+  assert.match(text, /taker fee 60 bps, margin desk \(shorts allowed, leverage up to 10x\)/);
+  assert.match(text, /on the same desk \(long or short by coin flip, borrowing what that notional/);
 });
 
 Deno.test("runTournament rejects zero runs and negative random baselines", async () => {
