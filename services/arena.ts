@@ -26,7 +26,8 @@ import {
   runArena,
 } from "../core/arena/arena.ts";
 import { builtinEntries, entryAgentName, parseEntries } from "../core/arena/tournament.ts";
-import { DEMO_INTERVAL_SECONDS, describeReplay } from "../core/arena/describe.ts";
+import { DEMO_INTERVAL_SECONDS, describeDesk, describeReplay } from "../core/arena/describe.ts";
+import { deskTermsOf } from "../core/ledger/trade.ts";
 import { formatLeaderboard } from "../core/arena/leaderboard.ts";
 import {
   loadFixtureCandles,
@@ -271,7 +272,7 @@ const modelLabels = models.map((model) =>
 ).join(", ");
 description += `; agents ${agents.map((agent) => agent.name).join(", ")}; ` +
   `model${models.length > 1 ? "s" : ""} ${modelLabels}; ${options.protocol} protocol, ` +
-  `${options.promptFormat} prompt`;
+  `${options.promptFormat} prompt; ${describeDesk(deskTermsOf(tradeConfigOf(options)))}`;
 
 // The report is written at the end of the run: a folder that cannot be written fails now.
 const reportDir = options.reportDir ?? (demo ? "artifacts/demo" : "artifacts/arena");

@@ -1,6 +1,7 @@
 /** Honest one-line descriptions of what an arena replays, for headers and final output. */
 
 import type { ReplaySource } from "../connector/replay.ts";
+import type { DeskTerms } from "../contracts/desk.ts";
 import { CsvMarket } from "../market/csv_market.ts";
 
 /** The demo's market seconds between decisions: 5 minutes, so 48 h replays in well under 60 s. */
@@ -43,4 +44,24 @@ export function describeReplay(source: ReplaySource, options: DescribeReplayOpti
     `to ${shortIso(last)} (${ticks} ticks, a decision every ${
       minutes(options.intervalSeconds)
     } of market time)`;
+}
+
+/** Whether a desk allows shorts or leverage (a margin desk) rather than spot longs only. */
+export function isMarginDesk(desk: DeskTerms): boolean {
+  return desk.allowShort || desk.maxLeverage > 1;
+}
+
+/**
+ * Describes the desk accounts trade on: its fee, then spot (long only, no leverage) or what its
+ * margin account allows, e.g. `taker fee 60 bps, margin desk (shorts allowed, leverage up to 10x)`.
+ */
+export function describeDesk(desk: DeskTerms): string {
+  const fee = `taker fee ${desk.takerFeeBps} bps` +
+    (desk.slippageBps > 0 ? `, slippage ${desk.slippageBps} bps` : "");
+  if (!isMarginDesk(desk)) return `${fee}, spot (long only, no leverage)`;
+  const terms = [
+    desk.allowShort ? "shorts allowed" : "long only",
+    desk.maxLeverage > 1 ? `leverage up to ${desk.maxLeverage}x` : "no leverage",
+  ];
+  return `${fee}, margin desk (${terms.join(", ")})`;
 }

@@ -6,7 +6,7 @@
  * (core/dashboard/format.ts).
  */
 
-import type { DeskTerms } from "../contracts/desk.ts";
+import { describeDesk, isMarginDesk } from "./describe.ts";
 import { formatCost, formatPct, formatUsd, markdownTable, wrapText } from "../dashboard/format.ts";
 import { describeMask } from "../market/mask.ts";
 import { anyCalls, calibrationCells } from "../metrics/calibration.ts";
@@ -37,18 +37,6 @@ function counts(values: readonly string[]): string {
   const tally = new Map<string, number>();
   for (const value of values) tally.set(value, (tally.get(value) ?? 0) + 1);
   return [...tally].map(([value, count]) => `${value} ${count}`).join(", ");
-}
-
-function isMarginDesk(desk: DeskTerms): boolean {
-  return desk.allowShort || desk.maxLeverage > 1;
-}
-
-/** The desk's terms in words: spot, or what it allows. */
-function deskLine(desk: DeskTerms): string {
-  if (!isMarginDesk(desk)) return "spot (long only, no leverage)";
-  const terms = [desk.allowShort ? "shorts allowed" : "long only"];
-  terms.push(desk.maxLeverage > 1 ? `leverage up to ${desk.maxLeverage}x` : "no leverage");
-  return `margin desk (${terms.join(", ")})`;
 }
 
 function runsLine(result: TournamentResult): string {
@@ -205,8 +193,8 @@ export function formatTournamentMarkdown(result: TournamentResult): string {
     `(${sets.join(", ")}).`,
     regimes.length > 0 ? `Regimes (windows): ${counts(regimes)}.` : "",
     `A decision every ${result.intervalSeconds / 60} min of market time, lockstep, ` +
-    `${formatUsd(result.startingCash)} per account per window, taker fee ` +
-    `${result.takerFeeBps} bps, ${deskLine(result.desk)}, seed ${result.seed}.`,
+    `${formatUsd(result.startingCash)} per account per window, ${describeDesk(result.desk)}, ` +
+    `seed ${result.seed}.`,
     runsLine(result),
     result.randomBaselines > 0
       ? `Random baseline: ${result.randomBaselines} seeded random traders per entry and ` +

@@ -92,7 +92,10 @@ Deno.test("deno task arena runs live from Coinbase with an OpenAI-compatible mod
     const { code } = await status;
     assert.equal(code, 0, `arena exit ${code}:\n${stdout}\n${stderr}`);
     assert.match(stdout, /Arena: Coinbase live: BTC-USD, ETH-USD/);
-    assert.match(stdout, /model gpt-5-nano; tools protocol, compact prompt; in-memory bus/);
+    assert.match(
+      stdout,
+      /model gpt-5-nano; tools protocol, compact prompt; taker fee 60 bps, spot \(long only, no leverage\); in-memory bus/,
+    );
     const start = stdout.indexOf("=== Final leaderboard");
     assert.ok(start >= 0, `final leaderboard printed:\n${stdout}`);
     const board = stdout.slice(start);
