@@ -24,7 +24,7 @@ import {
 } from "../core/bus/kafka_client.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
 import { publishMessages, subscribeMessages } from "../core/bus/messages.ts";
-import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../core/bus/topics.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import { loadFixtureCandles, ReplayFeed } from "../core/connector/replay.ts";
 import { ActivityEvent } from "../core/contracts/activity.ts";
 import type { AssistantMessage, ChatMessage } from "../core/contracts/chat.ts";
@@ -184,6 +184,7 @@ interface OverheadResult {
 /** Starts N routers on Kafka and measures snapshot -> decision for `ticks` lockstep ticks. */
 async function overhead(agentCount: number, ticks: number): Promise<OverheadResult> {
   const prefix = `bench-agents.${crypto.randomUUID().slice(0, 8)}.`;
+  const topics = arenaTopics(prefix);
   // One Kafka client per role, as the deployed services each have their own (a shared client
   // would queue every role's publishes behind one produce request).
   const [chatBus, toolsBus, routerBus, benchBus] = await Promise.all(
@@ -218,7 +219,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
     const latencies: number[] = [];
     const activity: Subscription = await subscribeMessages(benchBus!, {
       groupId: `${prefix}activity`,
-      topics: [prefix + ACTIVITY_TOPIC],
+      topics: [topics.activity.topic],
       schema: ActivityEvent,
       log,
       fromBeginning: false,
@@ -268,7 +269,7 @@ async function overhead(agentCount: number, ticks: number): Promise<OverheadResu
       const done = new Promise<void>((resolve) => {
         pending.set(tick, { started: performance.now(), seen: 0, done: resolve });
       });
-      await publishMessages(benchBus!, prefix + AGENT_INPUT_TOPIC, [{ message: snapshot(tick) }]);
+      await publishMessages(benchBus!, topics.snapshots.topic, [{ message: snapshot(tick) }]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), TICK_TIMEOUT_MS);

@@ -11,7 +11,7 @@
 
 import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { decodeRecord, encodeMessage } from "../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../core/bus/topics.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import { LedgerEvent } from "../core/contracts/ledger.ts";
 import { createLogger } from "../core/log.ts";
 import {
@@ -23,6 +23,7 @@ import {
 } from "../core/ledger/mod.ts";
 import { executeTradeTool, LedgerService, serveTools } from "../core/tools/mod.ts";
 import { openAccounts, tick } from "../tests/ledger/_fixtures.ts";
+import { publishToolRequests, type ToolRequest } from "../tests/tools/_support.ts";
 
 const EVENTS = 100_000;
 const TRADES = Number(Deno.env.get("LEDGER_BENCH_TRADES") ?? 600);
@@ -77,7 +78,7 @@ function kafka(): KafkaBus {
 
 async function kafkaRebuild(events: LedgerEvent[]): Promise<{ publishMs: number; readMs: number }> {
   const bus = kafka();
-  const topic = `bench.${crypto.randomUUID().slice(0, 8)}.${LEDGER_TOPIC}`;
+  const topic = arenaTopics(`bench.${crypto.randomUUID().slice(0, 8)}.`).ledger.topic;
   try {
     await bus.ensureTopics([{ topic, partitions: 6, retentionMs: 3_600_000 }]);
     let started = performance.now();
@@ -118,21 +119,21 @@ async function endToEndTrades(lookupPerCall: boolean): Promise<
 > {
   const bus = kafka();
   const prefix = `bench.${crypto.randomUUID().slice(0, 8)}.`;
+  const topics = arenaTopics(prefix);
   const replyTopic = `${prefix}replies`;
-  const requestTopic = prefix + toolRequestTopic("execute_trade");
   try {
     await bus.ensureTopics([
-      { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: 3_600_000 },
-      { topic: requestTopic, partitions: 6, retentionMs: 3_600_000 },
+      { topic: topics.ledger.topic, partitions: 6, retentionMs: 3_600_000 },
+      { topic: topics.toolRequest("execute_trade").topic, partitions: 6, retentionMs: 3_600_000 },
       { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
     ]);
-    await bus.publish(prefix + PRICE_TOPIC, [
+    await bus.publish(topics.prices.topic, [
       { key: "BTC-USD", value: encodeMessage(tick("BTC-USD", { bid: "4650.12", ask: "4652.69" })) },
     ]);
     const ledger = await LedgerService.start(bus, {
       log,
-      ledgerTopic: prefix + LEDGER_TOPIC,
-      priceTopic: prefix + PRICE_TOPIC,
+      ledgerTopic: topics.ledger.topic,
+      priceTopic: topics.prices.topic,
     });
     const tool = executeTradeTool(ledger);
     const served = await serveTools(bus, [
@@ -163,16 +164,13 @@ async function endToEndTrades(lookupPerCall: boolean): Promise<
     });
     // Warm up: one trade per agent so group joins and account openings are not timed.
     const agents = Array.from({ length: 12 }, (_, i) => `bench-${i}`);
-    const request = (agent: string, id: string) => ({
-      key: agent,
-      value: encodeMessage({
-        v: 1,
-        correlationId: id,
-        replyTo: replyTopic,
-        tool: "execute_trade",
-        arguments: JSON.stringify({ product_id: "BTC-USD", quantity: "0.001", action: "buy" }),
-        context: { agent, toolCallId: id, correlationId: id },
-      }),
+    const request = (agent: string, id: string): ToolRequest => ({
+      agent,
+      tool: "execute_trade",
+      toolCallId: id,
+      correlationId: id,
+      arguments: { product_id: "BTC-USD", quantity: "0.001", action: "buy" },
+      replyTo: replyTopic,
     });
     const warm = agents.map((agent) => request(agent, `warm-${agent}`));
     const warmDone = new Promise<void>((resolve) => {
@@ -183,7 +181,7 @@ async function endToEndTrades(lookupPerCall: boolean): Promise<
         }
       }, 20);
     });
-    await bus.publish(requestTopic, warm);
+    await publishToolRequests(bus, warm, { prefix });
     await warmDone;
     await new Promise((resolve) => setTimeout(resolve, 500));
     const lookupsBefore = ledger.endOffsetLookups;
@@ -193,7 +191,7 @@ async function endToEndTrades(lookupPerCall: boolean): Promise<
       sentAt.set(id, performance.now());
       return request(agents[i % agents.length]!, id);
     });
-    await bus.publish(requestTopic, batch);
+    await publishToolRequests(bus, batch, { prefix });
     const timeout = setTimeout(() => resolveAll(), 120_000);
     await allDone;
     clearTimeout(timeout);

@@ -1,8 +1,11 @@
-/** Long-running `deno task` processes for tests: started as a user would, stopped as a group. */
+/**
+ * Long-running deno processes for tests (`deno task` as a user would start it, or `deno run`):
+ * each in its own process group, stopped as a group.
+ */
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** Options for {@linkcode startTask}. */
+/** Options for {@linkcode startDeno} and {@linkcode startTask}. */
 export interface StartTaskOptions {
   /** Environment added to this process's (NO_COLOR=1 is always set). */
   env?: Record<string, string>;
@@ -21,7 +24,7 @@ function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<v
   })();
 }
 
-/** A `deno task` running in its own process group, with its output collected line by line. */
+/** A deno process running in its own process group, with its output collected line by line. */
 export class TaskProcess {
   /** Name used in failure messages. */
   readonly name: string;
@@ -49,6 +52,11 @@ export class TaskProcess {
     child.status.then((status) => (this.#exited = status));
   }
 
+  /** Process id of the group's leader: `deno` itself, which `setsid` runs in its own place. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves once it is gone. */
   async stop(graceMs = 10_000): Promise<Deno.CommandStatus> {
     if (!this.#exited) this.#signalGroup("SIGTERM");
@@ -57,6 +65,14 @@ export class TaskProcess {
     clearTimeout(timer);
     // Whatever is left of the group (the service under `deno task`) goes too.
     this.#signalGroup("SIGKILL");
+    await this.#drained;
+    return status;
+  }
+
+  /** SIGKILL to the process group at once (no clean shutdown); resolves once it is gone. */
+  async kill(): Promise<Deno.CommandStatus> {
+    if (!this.#exited) this.#signalGroup("SIGKILL");
+    const status = await this.#child.status;
     await this.#drained;
     return status;
   }
@@ -106,14 +122,14 @@ export class TaskProcess {
   }
 }
 
-/** Starts `deno task <args>` in a new session, so its whole process tree can be signalled. */
-export function startTask(
+/** Starts `deno <args>` in a new session, so its whole process tree can be signalled. */
+export function startDeno(
   name: string,
   args: string[],
   options: StartTaskOptions = {},
 ): TaskProcess {
   const child = new Deno.Command("setsid", {
-    args: [Deno.execPath(), "task", ...args],
+    args: [Deno.execPath(), ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...options.env },
     stdin: "null",
@@ -121,4 +137,13 @@ export function startTask(
     stderr: "piped",
   }).spawn();
   return new TaskProcess(name, child);
+}
+
+/** Starts `deno task <args>` in a new session, so its whole process tree can be signalled. */
+export function startTask(
+  name: string,
+  args: string[],
+  options: StartTaskOptions = {},
+): TaskProcess {
+  return startDeno(name, ["task", ...args], options);
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { arenaTopics } from "../../core/bus/topics.ts";
 import type { MarketSnapshot } from "../../core/contracts/market.ts";
 import { kafkaBootstrap, testKafkaBus, uniqueName } from "../_kafka.ts";
 import { topicValues } from "./_helpers.ts";
@@ -34,7 +35,7 @@ Deno.test("connector --replay --mask publishes masked snapshots and shows the ma
   assert.match(stderr, /T\+0h00m = 2018-04-05T04:00:00.000Z \(seed 9\)/);
   const bus = testKafkaBus();
   try {
-    const snapshots = await topicValues<MarketSnapshot>(bus, `${prefix}agent_router.input`);
+    const snapshots = await topicValues<MarketSnapshot>(bus, arenaTopics(prefix).snapshots.topic);
     assert.equal(snapshots.length, 2);
     assert.equal(snapshots[0]!.time, "1970-01-02T00:00:00.000Z");
     assert.ok(snapshots.every((snapshot) => snapshot.masked === true));

@@ -7,12 +7,7 @@ import assert from "node:assert/strict";
 import type { Bus, Subscription } from "../../core/bus/bus.ts";
 import { publishMessages, readAllMessages, subscribeMessages } from "../../core/bus/messages.ts";
 import { ReplyInbox } from "../../core/bus/request_reply.ts";
-import {
-  ACTIVITY_TOPIC,
-  AGENT_INPUT_TOPIC,
-  LEDGER_TOPIC,
-  PRICE_TOPIC,
-} from "../../core/bus/topics.ts";
+import { arenaTopics } from "../../core/bus/topics.ts";
 import { loadFixtureCandles, ReplayFeed, type ReplayResult } from "../../core/connector/replay.ts";
 import { ActivityEvent } from "../../core/contracts/activity.ts";
 import { ChatReply, type ChatRequest } from "../../core/contracts/chat.ts";
@@ -20,7 +15,6 @@ import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts"
 import { createLogger, type Logger } from "../../core/log.ts";
 import { OpenAIProvider } from "../../core/models/openai_provider.ts";
 import { startChatNode } from "../../core/runtime/chat_node.ts";
-import { arenaTopics } from "../../core/bus/topics.ts";
 import { Calculator } from "../../core/tools/calculator.ts";
 import { startToolsNode } from "../../core/tools/tools_node.ts";
 import { publishToolCatalog } from "../../core/runtime/tool_catalog.ts";
@@ -30,6 +24,7 @@ import { startAgents } from "../../core/agents/agents.ts";
 import { defaultAgents } from "../../core/agents/strategies.ts";
 import { type FakeReply, type RecordedRequest, startFakeOpenAI } from "../_fake_openai.ts";
 import { testKafkaBus, uniqueName } from "../_kafka.ts";
+import { startDeno, type TaskProcess } from "../_task_process.ts";
 
 const API_KEY = "sk-e2e-fake-key-0123456789";
 const TICKS = 3;
@@ -49,7 +44,7 @@ async function collectActivity(
   const activity: ActivityEvent[] = [];
   const collector = await subscribeMessages(bus, {
     groupId: `${options.prefix}activity`,
-    topics: [options.prefix + ACTIVITY_TOPIC],
+    topics: [arenaTopics(options.prefix).activity.topic],
     schema: ActivityEvent,
     log: options.log,
     fromBeginning: true,
@@ -87,15 +82,16 @@ async function replayLockstep(
   bus: Bus,
   options: { prefix: string; agents: string[]; ticks: number; log: Logger },
 ): Promise<ReplayResult> {
+  const topics = arenaTopics(options.prefix);
   return await new ReplayFeed({
     bus,
     source: await loadFixtureCandles(),
     maxTicks: options.ticks,
     lockstep: { agents: options.agents, timeoutMs: 30_000 },
     topics: {
-      snapshots: options.prefix + AGENT_INPUT_TOPIC,
-      prices: options.prefix + PRICE_TOPIC,
-      activity: options.prefix + ACTIVITY_TOPIC,
+      snapshots: topics.snapshots.topic,
+      prices: topics.prices.topic,
+      activity: topics.activity.topic,
     },
     log: options.log,
   }).run();
@@ -107,7 +103,7 @@ async function readTrades(
   options: { prefix: string; log: Logger },
 ): Promise<TradeExecuted[]> {
   const trades: TradeExecuted[] = [];
-  await readAllMessages(bus, options.prefix + LEDGER_TOPIC, {
+  await readAllMessages(bus, arenaTopics(options.prefix).ledger.topic, {
     schema: LedgerEvent,
     log: options.log,
     handler: (event) => {
@@ -268,55 +264,13 @@ async function taskArgs(task: string): Promise<string[]> {
   return words.slice(1);
 }
 
-/** A service process whose stderr lines are collected. */
-interface Service {
-  child: Deno.ChildProcess;
-  lines: string[];
-  done: Promise<void>;
-}
-
-function spawnService(args: string[], env: Record<string, string>): Service {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: new URL("../../", import.meta.url).pathname,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const done = (async () => {
-    let rest = "";
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const parts = rest.split("\n");
-      rest = parts.pop() ?? "";
-      lines.push(...parts);
-    }
-    if (rest) lines.push(rest);
-  })();
-  return { child, lines, done };
-}
-
-async function waitForLine(service: Service, pattern: RegExp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!service.lines.some((line) => pattern.test(line))) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `No log line matching ${pattern} within ${timeoutMs} ms:\n${service.lines.join("\n")}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 Deno.test("agents services on Kafka: deno task chat_node --model rules and deno task router run the three default agents", async () => {
   const prefix = `${uniqueName("e2e-services")}.`;
   const log = createLogger("e2e", { level: "warn" });
   const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")!;
   const bus = testKafkaBus();
   const calculator = new Calculator();
-  const services: Service[] = [];
+  const services: TaskProcess[] = [];
   const cleanups: (() => Promise<void>)[] = [];
   try {
     await startIsolatedTools(bus, { prefix, log, calculator, cleanups });
@@ -324,18 +278,20 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
 
     const common = ["--topic-prefix", prefix, "--bootstrap-servers", bootstrap];
     const env = { KAFKA_BOOTSTRAP_SERVERS: bootstrap };
-    const chat = spawnService(
+    const chat = startDeno(
+      "chat node",
       [...await taskArgs("chat_node"), "--model", "rules", "--name", "offline", ...common],
-      env,
+      { env },
     );
     services.push(chat);
-    const router = spawnService(
+    const router = startDeno(
+      "router",
       [...await taskArgs("router"), "--chat-node-name", "offline", ...common],
-      env,
+      { env },
     );
     services.push(router);
-    await waitForLine(chat, /"Chat node ready"/, 30_000);
-    await waitForLine(router, /"Agents ready"/, 30_000);
+    await chat.waitForLine(/"Chat node ready"/, 30_000);
+    await router.waitForLine(/"Agents ready"/, 30_000);
     const names = ["momentum", "brainrot-daytrader", "scalper"];
     const ticks = 5;
     await replayLockstep(bus, { prefix, agents: names, ticks, log });
@@ -373,16 +329,8 @@ Deno.test("agents services on Kafka: deno task chat_node --model rules and deno 
     assert.equal(trades.length, toolCalls.length, "every rules order filled in its account");
     for (const trade of trades) assert.ok(names.includes(trade.agent));
   } finally {
-    for (const service of services) {
-      try {
-        service.child.kill("SIGTERM");
-      } catch {
-        // already exited
-      }
-    }
-    for (const service of services) {
-      const status = await service.child.status;
-      await service.done;
+    const statuses = await Promise.all(services.map((service) => service.stop()));
+    for (const status of statuses) {
       assert.ok(status.code === 143 || status.success, `service exited with ${status.code}`);
     }
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
@@ -403,14 +351,15 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
     { kind: "error", status: 401, message: `Incorrect API key provided: ${key}` },
   );
   const bus = testKafkaBus();
-  let service: Service | undefined;
+  let service: TaskProcess | undefined;
   let inbox: ReplyInbox | undefined;
   const usage: ActivityEvent[] = [];
   let collector: Subscription | undefined;
+  const topics = arenaTopics(prefix);
   try {
     collector = await subscribeMessages(bus, {
       groupId: `${prefix}activity`,
-      topics: [prefix + ACTIVITY_TOPIC],
+      topics: [topics.activity.topic],
       schema: ActivityEvent,
       log,
       fromBeginning: true,
@@ -419,14 +368,14 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
         return Promise.resolve();
       },
     });
-    service = spawnService([
+    service = startDeno("chat node", [
       ...await taskArgs("chat_node"),
       ...["--name", "gpt", "--model-id", "fake-model", "--base-url", fake.baseURL],
       ...["--reasoning-effort", "low", "--log-level", "debug", "--topic-prefix", prefix],
       ...["--price-input", "1000", "--price-output", "2000"],
       ...["--bootstrap-servers", bootstrap],
-    ], { KAFKA_BOOTSTRAP_SERVERS: bootstrap, OPENAI_API_KEY: key });
-    await waitForLine(service, /"Chat node ready"/, 30_000);
+    ], { env: { KAFKA_BOOTSTRAP_SERVERS: bootstrap, OPENAI_API_KEY: key } });
+    await service.waitForLine(/"Chat node ready"/, 30_000);
     const replyTopic = `${prefix}replies`;
     await bus.ensureTopics([{ topic: replyTopic, partitions: 1, retentionMs: 3_600_000 }]);
     inbox = await ReplyInbox.open(bus, { replyTopic, groupId: `${prefix}inbox`, log });
@@ -440,7 +389,7 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
         messages: [{ role: "system", content: "Trade." }, { role: "user", content: "Tick" }],
         tools: [],
       };
-      await publishMessages(bus, `${prefix}ai_prompted.gpt`, [{
+      await publishMessages(bus, topics.chat("gpt").topic, [{
         key: "momentum",
         message: request,
       }]);
@@ -476,11 +425,7 @@ Deno.test("chat node service with --model openai answers through npm:openai and 
   } finally {
     await collector?.close();
     await inbox?.close();
-    if (service) {
-      service.child.kill("SIGTERM");
-      await service.child.status;
-      await service.done;
-    }
+    await service?.stop();
     await bus.close();
     await fake.close();
   }
@@ -494,7 +439,7 @@ Deno.test("router service loads a strategy file with --allow-read for that file 
   const prefix = `${uniqueName("e2e-strategy")}.`;
   const bootstrap = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS")!;
   const path = await Deno.makeTempFile({ suffix: ".json" });
-  let service: Service | undefined;
+  let service: TaskProcess | undefined;
   try {
     await Deno.writeTextFile(
       path,
@@ -515,7 +460,8 @@ Deno.test("router service loads a strategy file with --allow-read for that file 
     }
     const args = await taskArgs("router");
     args.splice(args.length - 1, 0, `--allow-read=${path}`);
-    service = spawnService(
+    service = startDeno(
+      "router",
       [
         ...args,
         "--strategy-file",
@@ -525,14 +471,12 @@ Deno.test("router service loads a strategy file with --allow-read for that file 
         "--bootstrap-servers",
         bootstrap,
       ],
-      { KAFKA_BOOTSTRAP_SERVERS: bootstrap },
+      { env: { KAFKA_BOOTSTRAP_SERVERS: bootstrap } },
     );
-    await waitForLine(service, /"Agents ready".*contrarian \(contrarian\)/, 30_000);
+    await service.waitForLine(/"Agents ready".*contrarian \(contrarian\)/, 30_000);
   } finally {
     if (service) {
-      service.child.kill("SIGTERM");
-      const status = await service.child.status;
-      await service.done;
+      const status = await service.stop();
       assert.equal(status.code, 143, "SIGTERM stops the router gracefully");
     }
     await Deno.remove(path);

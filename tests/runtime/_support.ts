@@ -2,7 +2,7 @@
 
 import type { Bus, Subscription } from "../../core/bus/bus.ts";
 import { publishMessages, subscribeMessages } from "../../core/bus/messages.ts";
-import { ACTIVITY_TOPIC, AGENT_INPUT_TOPIC } from "../../core/bus/topics.ts";
+import { arenaTopics } from "../../core/bus/topics.ts";
 import { ActivityEvent } from "../../core/contracts/activity.ts";
 import type { AssistantMessage, ToolCall } from "../../core/contracts/chat.ts";
 import type { MarketSnapshot } from "../../core/contracts/market.ts";
@@ -44,7 +44,7 @@ export async function publishSnapshots(
 ): Promise<void> {
   await publishMessages(
     bus,
-    topicPrefix + AGENT_INPUT_TOPIC,
+    arenaTopics(topicPrefix).snapshots.topic,
     snapshots.map((message) => ({ key: "market", message })),
   );
 }
@@ -110,7 +110,7 @@ export class ActivityCollector {
     const collector = new ActivityCollector();
     collector.#subscription = await subscribeMessages(bus, {
       groupId: `test.activity.${crypto.randomUUID()}`,
-      topics: [topicPrefix + ACTIVITY_TOPIC],
+      topics: [arenaTopics(topicPrefix).activity.topic],
       schema: ActivityEvent,
       log: quietLog(),
       fromBeginning: false,

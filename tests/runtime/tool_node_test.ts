@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
-import { publishMessages } from "../../core/bus/messages.ts";
 import { ReplyInbox } from "../../core/bus/request_reply.ts";
-import { toolRequestTopic } from "../../core/bus/topics.ts";
-import {
-  type ToolCallRequest,
-  ToolCallResult,
-  type ToolContext,
-} from "../../core/contracts/tools.ts";
+import { ToolCallResult, type ToolContext } from "../../core/contracts/tools.ts";
 import { invokeTool, serveTool } from "../../core/runtime/tool_node.ts";
 import type { ToolSpec } from "../../core/runtime/tool_spec.ts";
+import { publishToolRequests, type ToolRequest } from "../tools/_support.ts";
 import { quietLog } from "./_support.ts";
 
 const context: ToolContext = {
@@ -88,24 +83,20 @@ Deno.test("serveTool answers each request on its reply-to topic with the correla
     log,
   });
   try {
-    const request = (tool: string, correlationId: string, args: string): ToolCallRequest => ({
-      v: 1,
-      correlationId,
-      replyTo: "test.tool.replies",
+    const request = (tool: string, correlationId: string, args: string): ToolRequest => ({
+      agent: context.agent,
       tool,
+      toolCallId: context.toolCallId,
+      correlationId,
       arguments: args,
-      context: { ...context, correlationId },
+      replyTo: "test.tool.replies",
     });
     const first = inbox.expect("r-1", 5_000);
     const second = inbox.expect("r-2", 5_000);
-    await publishMessages(bus, toolRequestTopic("trade"), [{
-      key: "scalper",
-      message: request("trade", "r-1", '{"side":"sell","quantity":"1"}'),
-    }]);
-    await publishMessages(bus, toolRequestTopic("broken"), [{
-      key: "scalper",
-      message: request("broken", "r-2", "{}"),
-    }]);
+    await publishToolRequests(bus, [
+      request("trade", "r-1", '{"side":"sell","quantity":"1"}'),
+      request("broken", "r-2", "{}"),
+    ]);
     const ok = ToolCallResult.parse(await first);
     assert.deepEqual(ok, {
       v: 1,
@@ -149,31 +140,17 @@ Deno.test("serveTool does not run a tool call whose caller stopped waiting long 
     const expiresAt = new Date(Date.now() - 60 * 60_000).toISOString();
     const stale = inbox.expect("stale", 5_000);
     const fresh = inbox.expect("fresh", 5_000);
-    await publishMessages(bus, toolRequestTopic("counted"), [
-      {
-        key: "scalper",
-        message: {
-          v: 1,
-          correlationId: "stale",
-          replyTo: "test.tool.replies",
-          tool: "counted",
-          arguments: "{}",
-          context,
-          expiresAt,
-        },
-      },
-      {
-        key: "scalper",
-        message: {
-          v: 1,
-          correlationId: "fresh",
-          replyTo: "test.tool.replies",
-          tool: "counted",
-          arguments: "{}",
-          context,
-          expiresAt: new Date(Date.now() + 60_000).toISOString(),
-        },
-      },
+    const request = (correlationId: string, expiresAt: string): ToolRequest => ({
+      agent: context.agent,
+      tool: "counted",
+      toolCallId: context.toolCallId,
+      correlationId,
+      replyTo: "test.tool.replies",
+      expiresAt,
+    });
+    await publishToolRequests(bus, [
+      request("stale", expiresAt),
+      request("fresh", new Date(Date.now() + 60_000).toISOString()),
     ]);
     const skipped = ToolCallResult.parse(await stale);
     assert.equal(skipped.ok, false);

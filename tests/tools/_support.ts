@@ -3,7 +3,7 @@
 import type { Bus, OutgoingRecord } from "../../core/bus/bus.ts";
 import { MemoryBus } from "../../core/bus/memory_bus.ts";
 import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
+import { arenaTopics, LEDGER_TOPIC, PRICE_TOPIC } from "../../core/bus/topics.ts";
 import { LedgerEvent } from "../../core/contracts/ledger.ts";
 import type { PriceTick } from "../../core/contracts/market.ts";
 import {
@@ -81,12 +81,16 @@ export interface ToolRequest {
   agent: string;
   /** The tool's name, which picks the request topic. */
   tool: string;
-  /** The model's tool call id; the correlation id is `corr-<toolCallId>`. */
+  /** The model's tool call id. */
   toolCallId: string;
+  /** The request's correlation id (also in its context); default `corr-<toolCallId>`. */
+  correlationId?: string;
   /** An object (sent as JSON) or raw text as a model wrote it; default `{}`. */
   arguments?: Record<string, unknown> | string;
   /** Topic the tool node replies on; default `replies`. */
   replyTo?: string;
+  /** When the caller stops waiting (ISO time); default never. */
+  expiresAt?: string;
 }
 
 /** Options for {@linkcode publishToolRequests}. */
@@ -97,8 +101,9 @@ export interface PublishToolRequestsOptions {
 
 /** The bus record of a tool request, encoded as a router encodes it. */
 function toolRequestRecord(request: ToolRequest): OutgoingRecord {
-  const { agent, tool, toolCallId, arguments: args = {}, replyTo = "replies" } = request;
+  const { agent, tool, toolCallId, arguments: args = {}, replyTo = "replies", expiresAt } = request;
   const toolContext = context(agent, toolCallId);
+  toolContext.correlationId = request.correlationId ?? toolContext.correlationId;
   const message: ToolCallRequest = {
     v: 1,
     correlationId: toolContext.correlationId,
@@ -106,6 +111,7 @@ function toolRequestRecord(request: ToolRequest): OutgoingRecord {
     tool,
     arguments: typeof args === "string" ? args : JSON.stringify(args),
     context: toolContext,
+    expiresAt,
   };
   return { key: agent, value: encodeMessage(message) };
 }
@@ -118,7 +124,7 @@ export async function publishToolRequests(
 ): Promise<void> {
   const batches = new Map<string, OutgoingRecord[]>();
   for (const request of requests) {
-    const topic = (options.prefix ?? "") + toolRequestTopic(request.tool);
+    const topic = arenaTopics(options.prefix).toolRequest(request.tool).topic;
     const batch = batches.get(topic) ?? [];
     batch.push(toolRequestRecord(request));
     batches.set(topic, batch);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { encodeMessage, readAllMessages } from "../../core/bus/messages.ts";
-import { LEDGER_TOPIC, PRICE_TOPIC, toolRequestTopic } from "../../core/bus/topics.ts";
+import { arenaTopics } from "../../core/bus/topics.ts";
 import { LedgerEvent, type TradeExecuted } from "../../core/contracts/ledger.ts";
 import { ToolCallResult } from "../../core/contracts/tools.ts";
 import { rebuildState } from "../../core/ledger/account.ts";
@@ -31,17 +31,18 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
     const prefix = `${uniqueName("h3kill")}.`;
     const group = uniqueName("tools");
     const bus = testKafkaBus();
+    const topics = arenaTopics(prefix);
     const replyTopic = `${prefix}replies`;
-    const requestTopic = prefix + toolRequestTopic("execute_trade");
+    const requestTopic = topics.toolRequest("execute_trade").topic;
     const replies = new Map<string, ToolCallResult[]>();
     const replicas: ToolsProcess[] = [];
     try {
       await bus.ensureTopics([
-        { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
+        topics.ledger,
         { topic: requestTopic, partitions: 6, retentionMs: 3_600_000 },
         { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
       ]);
-      await bus.publish(prefix + PRICE_TOPIC, [
+      await bus.publish(topics.prices.topic, [
         {
           key: "BTC-USD",
           value: encodeMessage(priceTick("BTC-USD", { bid: "4650", ask: "4652.69" })),
@@ -110,7 +111,7 @@ async function killScenario(mode: "restart" | "takeover"): Promise<void> {
         }
       }
       const events: LedgerEvent[] = [];
-      await readAllMessages(bus, prefix + LEDGER_TOPIC, {
+      await readAllMessages(bus, topics.ledger.topic, {
         schema: LedgerEvent,
         log: quietLog(),
         handler: (event) => void events.push(event),
@@ -197,8 +198,9 @@ Deno.test({
     const prefix = `${uniqueName("h6refuse")}.`;
     const group = uniqueName("tools");
     const bus = testKafkaBus();
+    const topics = arenaTopics(prefix);
     const replyTopic = `${prefix}replies`;
-    const requestTopic = prefix + toolRequestTopic("execute_trade");
+    const requestTopic = topics.toolRequest("execute_trade").topic;
     const replies: ToolCallResult[] = [];
     const replicas: ToolsProcess[] = [];
     const agent = "refused-a";
@@ -212,11 +214,11 @@ Deno.test({
       }], { prefix });
     try {
       await bus.ensureTopics([
-        { topic: prefix + LEDGER_TOPIC, partitions: 6, retentionMs: -1 },
+        topics.ledger,
         { topic: requestTopic, partitions: 6, retentionMs: 3_600_000 },
         { topic: replyTopic, partitions: 3, retentionMs: 3_600_000 },
       ]);
-      await bus.publish(prefix + PRICE_TOPIC, [{
+      await bus.publish(topics.prices.topic, [{
         key: "BTC-USD",
         value: encodeMessage(priceTick("BTC-USD", { bid: "4650", ask: "4652.69" })),
       }]);
@@ -239,7 +241,7 @@ Deno.test({
       replicas.splice(replicas.indexOf(first), 1);
 
       // While tools is down the price falls: 30 BTC at 100 is now affordable.
-      await bus.publish(prefix + PRICE_TOPIC, [{
+      await bus.publish(topics.prices.topic, [{
         key: "BTC-USD",
         value: encodeMessage(priceTick("BTC-USD", { bid: "99", ask: "100" })),
       }]);
@@ -275,7 +277,7 @@ Deno.test({
       await inbox.close();
 
       const events: LedgerEvent[] = [];
-      await readAllMessages(bus, prefix + LEDGER_TOPIC, {
+      await readAllMessages(bus, topics.ledger.topic, {
         schema: LedgerEvent,
         log: quietLog(),
         handler: (event) => void events.push(event),
