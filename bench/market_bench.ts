@@ -10,6 +10,7 @@ import { countTokens } from "gpt-tokenizer";
 import type { Bus } from "../core/bus/bus.ts";
 import { KafkaBus } from "../core/bus/kafka/mod.ts";
 import { MemoryBus } from "../core/bus/memory_bus.ts";
+import { arenaTopics } from "../core/bus/topics.ts";
 import type { MarketTopics } from "../core/connector/publish.ts";
 import { ReplayFeed } from "../core/connector/replay.ts";
 import { createLogger } from "../core/log.ts";
@@ -91,10 +92,11 @@ if (!bootstrap) {
   const kafka = new KafkaBus({ brokers: [bootstrap], clientId: "market-bench", log });
   // Private topics, so the bench never feeds old data to agents on the same broker.
   const run = crypto.randomUUID().slice(0, 8);
+  const arena = arenaTopics(`bench.${run}.`);
   const topics = {
-    snapshots: `bench.${run}.agent_router.input`,
-    prices: `bench.${run}.arena.prices`,
-    activity: `bench.${run}.arena.activity`,
+    snapshots: arena.snapshots.topic,
+    prices: arena.prices.topic,
+    activity: arena.activity.topic,
   };
   try {
     const kafkaResult = await throughput(kafka, { maxTicks: 1000, topics });
