@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { ResponseFormat, ToolDefinition } from "../contracts/chat.ts";
 import { LEVERAGE_CEILING } from "../ledger/trade.ts";
 import { findJsonValues } from "../models/text_tool_calls.ts";
+import { numberFromText } from "../tools/trading_tools.ts";
 
 /** How an agent talks to its model: the tool loop (the original's) or one JSON decision per call. */
 export const DECISION_PROTOCOLS = ["tools", "json"] as const;
@@ -214,10 +215,7 @@ function normalise(value: unknown): unknown {
       const item = { ...(entry as Record<string, unknown>) };
       if (typeof item.action === "string") item.action = item.action.trim().toLowerCase();
       for (const field of ["quantity", "stop_loss", "take_profit", "confidence", "leverage"]) {
-        const value = item[field];
-        if (typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value)) {
-          item[field] = Number(value);
-        }
+        if (field in item) item[field] = numberFromText(item[field]);
       }
       // "0 for none", as for a hold's quantity.
       if (item.stop_loss === 0) item.stop_loss = null;

@@ -24,6 +24,15 @@ export function normalizeAction(value: unknown): unknown {
 }
 
 /**
+ * A number as a model may write it, quoted (`"1"`, `" 0.7 "`): the number. A real 1.5B model sent
+ * `"confidence": "1", "leverage": "1"`. Anything else passes through unchanged for the schema to
+ * refuse.
+ */
+export function numberFromText(value: unknown): unknown {
+  return typeof value === "string" && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+}
+
+/**
  * The error of a field a tool does not take: names the unknown fields and lists the valid ones.
  * Other object-level issues keep zod's message.
  */
@@ -79,10 +88,11 @@ const EXIT_PLAN_FIELDS = {
   invalidation: nullAsAbsent(z.string().max(MAX_INVALIDATION_LENGTH)).describe(
     "What would prove you wrong",
   ),
-  confidence: nullAsAbsent(
+  confidence: nullAsAbsent(z.preprocess(
+    numberFromText,
     z.number({ error: confidenceError }).min(0, { error: confidenceError })
       .max(1, { error: confidenceError }),
-  ).describe("Your confidence that it pays"),
+  )).describe("Your confidence that it pays"),
 };
 
 const EXECUTE_TRADE_FIELDS = { ...ORDER_FIELDS, ...EXIT_PLAN_FIELDS };
@@ -95,9 +105,10 @@ function confidenceError(issue: { input?: unknown }): string {
 function leverageField(maxLeverage: number) {
   const error = (issue: { input?: unknown }) =>
     `Leverage must be a whole number from 1 to ${maxLeverage}, got ${JSON.stringify(issue.input)}`;
-  return nullAsAbsent(
+  return nullAsAbsent(z.preprocess(
+    numberFromText,
     z.number({ error }).int({ error }).min(1, { error }).max(maxLeverage, { error }),
-  ).describe("Default 1");
+  )).describe("Default 1");
 }
 
 /**

@@ -221,3 +221,29 @@ Deno.test("null in an optional field means none: a small model that writes them 
     );
   });
 });
+
+Deno.test("a quoted confidence or leverage is read as the number (a real 1.5B model quoted both)", async () => {
+  await withToolsNode(MARGIN_DESK, async (trade) => {
+    const quoted = await trade("quoted", {
+      product_id: "BTC-USD",
+      action: "buy",
+      quantity: "0.1",
+      leverage: "2",
+      confidence: " 0.7 ",
+    });
+    assert.ok(quoted.ok, quoted.content);
+    const words = await trade("words", {
+      product_id: "BTC-USD",
+      action: "buy",
+      quantity: "0.1",
+      confidence: "high",
+    });
+    assert.equal(words.ok, false);
+    assert.match(words.content, /Confidence must be a number from 0 to 1, got "high"/);
+  }, async (bus) => {
+    const trades = (await ledgerEvents(bus)).filter((event) => event.type === "trade_executed");
+    assert.equal(trades.length, 1);
+    const [event] = trades as [TradeExecuted];
+    assert.deepEqual([event.leverage, event.confidence], [2, 0.7]);
+  });
+});
