@@ -594,7 +594,10 @@ export class AgentRouter {
       run.pending.push({
         ...base,
         kind: "error",
-        message: `Step limit of ${this.#maxSteps} model calls reached before a final answer`,
+        message: run.steps < this.#maxSteps
+          ? `No final answer: a call repeated after the note, ended at model call ${run.steps} ` +
+            `of ${this.#maxSteps}`
+          : `Step limit of ${this.#maxSteps} model calls reached before a final answer`,
       });
     }
     this.#remember({
@@ -656,6 +659,7 @@ export class AgentRouter {
   async #decideTools(run: DecisionRun): Promise<DecisionOutcome> {
     let corrected = false;
     let reminded = false;
+    let told = false;
     const made = new Set<string>();
     for (let step = 1; step <= this.#maxSteps; step++) {
       const message = await this.#step(run, step, undefined);
@@ -699,6 +703,10 @@ export class AgentRouter {
           kind: "error",
           message: `Repeated tool call: ${signatures.join(", ")}`,
         });
+        // Told once and repeating again: more calls would only repeat (a real 1.5B model looped
+        // to the step limit, about 5,000 prompt tokens a call), so the decision ends here.
+        if (told) return "step_limit";
+        told = true;
         for (const call of message.toolCalls) {
           run.messages.push({ role: "tool", toolCallId: call.id, content: REPEATED_CALL_NOTE });
         }

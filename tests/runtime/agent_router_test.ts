@@ -178,7 +178,8 @@ Deno.test("a model that keeps calling tools stops at the step limit with outcome
 Deno.test("the default step limit is 8 model calls", async () => {
   const arena = await startArena({
     tools: [add],
-    script: () => callTools([["add", '{"a":1,"b":1}']]),
+    // A new call each time: a repeated one would end the decision early.
+    script: (_request, call) => callTools([["add", `{"a":${call},"b":1}`]]),
   });
   try {
     await arena.publish(1);

@@ -259,6 +259,30 @@ Deno.test("decision protocols", async (t) => {
       },
     );
 
+    await t.step(
+      "a call repeated again after the note ends the decision without a final answer",
+      async () => {
+        const portfolioCall = '```json\n{"name": "get_portfolio", "arguments": {}}\n```';
+        const run = await runWith({
+          calculator,
+          ticks: 1,
+          responder: () => ({ kind: "message", content: portfolioCall }),
+        });
+        // The call, its repeat (told), the repeat again (ended): three of the eight model calls.
+        assert.equal(run.requests.length, 3);
+        assert.equal(run.activity.of(AGENT, "tool_call").length, 1);
+        assert.deepEqual(run.activity.of(AGENT, "decision").map((event) => event.outcome), [
+          "step_limit",
+        ]);
+        assert.ok(
+          run.activity.of(AGENT, "error").some((event) =>
+            event.message === "No final answer: a call repeated after the note, ended at model " +
+                "call 3 of 8"
+          ),
+        );
+      },
+    );
+
     await t.step("a reply cut at --max-tokens is corrected, then invalid", async () => {
       const run = await runWith({
         calculator,
