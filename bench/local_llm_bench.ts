@@ -12,7 +12,8 @@
  * LOCAL_LLM_MODEL; LOCAL_LLM_TICKS, default 5; LOCAL_LLM_PROTOCOLS, default json,tools;
  * LOCAL_LLM_REPLAY, a bundled market set, default dydx-perp-2026-01-01: one product, after the
  * models' training data;
- * LOCAL_LLM_FORMAT, compact or plain, default plain; LOCAL_LLM_MAX_TOKENS, default 300).
+ * LOCAL_LLM_FORMAT, compact or plain, default plain; LOCAL_LLM_MAX_TOKENS, default 300;
+ * LOCAL_LLM_ALLOW_SHORT=1 and LOCAL_LLM_MAX_LEVERAGE, default 1, for a margin desk).
  */
 
 import { countTokens } from "gpt-tokenizer";
@@ -30,6 +31,8 @@ import {
   renderSnapshotPrompt,
 } from "../core/market/prompt.ts";
 import { createModel } from "../core/models/create_model.ts";
+import { DEFAULT_TRADE_CONFIG, type TradeConfig } from "../core/ledger/trade.ts";
+import type { ActivityEvent } from "../core/contracts/activity.ts";
 import { ActivityCollector } from "../tests/runtime/_support.ts";
 
 const baseURL = Deno.env.get("LOCAL_LLM_URL") ?? "http://127.0.0.1:48081/v1";
@@ -40,6 +43,11 @@ const protocols = (Deno.env.get("LOCAL_LLM_PROTOCOLS") ?? "json,tools").split(",
 const replaySet = Deno.env.get("LOCAL_LLM_REPLAY") ?? "dydx-perp-2026-01-01";
 const promptFormat = parsePromptFormat(Deno.env.get("LOCAL_LLM_FORMAT") ?? "plain");
 const maxTokens = Number(Deno.env.get("LOCAL_LLM_MAX_TOKENS") ?? 300);
+const tradeConfig: TradeConfig = {
+  ...DEFAULT_TRADE_CONFIG,
+  allowShort: Deno.env.get("LOCAL_LLM_ALLOW_SHORT") === "1",
+  maxLeverage: Number(Deno.env.get("LOCAL_LLM_MAX_LEVERAGE") ?? 1),
+};
 const log = createLogger("bench.local_llm", { level: "error" });
 
 /** The served model id, or undefined when no server answers. */
@@ -67,6 +75,34 @@ async function serverTokens(text: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** How the model used the action space: exit plan fields in its orders, shorts, leverage, exits. */
+function exitPlanUse(
+  events: readonly ActivityEvent[],
+  trades: readonly { action: string; leverage?: number; cause?: string }[],
+): string {
+  const orders = { all: 0, stop: 0, target: 0, confidence: 0, leveraged: 0 };
+  for (const event of events) {
+    if (event.kind !== "tool_call" || event.tool !== "execute_trade") continue;
+    orders.all++;
+    let args: Record<string, unknown> = {};
+    try {
+      args = JSON.parse(event.arguments) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    if (args.stop_loss != null) orders.stop++;
+    if (args.take_profit != null) orders.target++;
+    if (args.confidence != null) orders.confidence++;
+    if (typeof args.leverage === "number" && args.leverage > 1) orders.leveraged++;
+  }
+  const shorts = trades.filter((trade) => trade.action === "short").length;
+  const leveraged = trades.filter((trade) => (trade.leverage ?? 1) > 1).length;
+  const exits = trades.filter((trade) => trade.cause !== undefined).length;
+  return `${orders.all} orders: stop_loss in ${orders.stop}, take_profit in ${orders.target}, ` +
+    `confidence in ${orders.confidence}, leverage above 1 in ${orders.leveraged}; fills: ` +
+    `${shorts} short opens, ${leveraged} leveraged, ${exits} engine exits`;
 }
 
 const model = await servedModel();
@@ -140,6 +176,7 @@ for (const protocol of protocols) {
     },
     protocol,
     promptFormat,
+    tradeConfig,
     replyTimeoutMs: 5_400_000,
     log,
   });
@@ -172,6 +209,7 @@ for (const protocol of protocols) {
       per(completionTokens)
     } | ${(seconds / Math.max(1, decisions.length)).toFixed(1)} |`,
   );
+  console.error(`${protocol}: ${exitPlanUse(activity.events, result.report.json.trades)}`);
   const errors = activity.events.filter((event) => event.kind === "error").map((event) =>
     event.kind === "error" ? `${event.agent}@${event.tick}: ${event.message.slice(0, 160)}` : ""
   );
@@ -198,5 +236,6 @@ for (const protocol of protocols) {
 console.log(
   `\nSettings: ${ticks} lockstep ticks of the ${replaySet} replay set, 5 min apart, three ` +
     `default agents, ${promptFormat} prompt, temperature 0, seed 42, max tokens ${maxTokens}, ` +
-    "one model call at a time.",
+    `one model call at a time; shorts ${tradeConfig.allowShort ? "on" : "off"}, ` +
+    `leverage up to ${tradeConfig.maxLeverage}.`,
 );
