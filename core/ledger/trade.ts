@@ -12,6 +12,7 @@ import {
 import type { DeskTerms } from "../contracts/desk.ts";
 import type { PriceTick } from "../contracts/market.ts";
 import { type Account, marginOf, reduction } from "./account.ts";
+import { belowMaintenance, liquidationPrice, type MarginedPosition } from "./margin.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
 
 /**
@@ -434,6 +435,23 @@ export function executeTrade(
     }
     cashAfter = account.cash.plus(reduction(position, { quantity, notional, fee }).returned);
   }
+  const after: MarginedPosition | undefined = opens
+    ? {
+      side: positionSide,
+      quantity: (held?.quantity ?? ZERO).plus(quantity),
+      costBasis: (held?.costBasis ?? ZERO).plus(notional),
+      margin: (held?.margin ?? ZERO).plus(margin!),
+      takerFeeBps: config.takerFeeBps,
+    }
+    // A partial close keeps the liquidation price (margin and cost leave pro rata).
+    : held!.quantity.gt(quantity)
+    ? held
+    : undefined;
+  const stopRefusal = after && stopPastLiquidation(after, terms.plan.stopLoss, {
+    productId,
+    leveraged: opens && terms.leverage > 1,
+  });
+  if (stopRefusal) return { ok: false, reason: stopRefusal };
   const spot = positionSide === "long" && terms.leverage === 1;
   return {
     ok: true,
@@ -461,6 +479,24 @@ export function executeTrade(
       ...terms.plan,
     },
   };
+}
+
+/**
+ * Why a stop cannot fire on the position it is set for: at the stop the position is already at or
+ * below its maintenance margin, so the engine liquidates it first. Undefined when the stop is
+ * reachable (or absent; a spot long is never liquidated).
+ */
+function stopPastLiquidation(
+  position: MarginedPosition,
+  stopLoss: string | undefined,
+  options: { productId: string; leveraged: boolean },
+): string | undefined {
+  if (stopLoss === undefined || !belowMaintenance(position, new Money(stopLoss))) return undefined;
+  const line = moneyString(liquidationPrice(position)!);
+  return `stop_loss ${stopLoss} is past the liquidation price ${line} of this ${position.side} ` +
+    `${options.productId} position: it would be liquidated first and the stop never fire; set ` +
+    `the stop ${position.side === "long" ? "above" : "below"} ${line}` +
+    (options.leveraged ? " or use less leverage" : "");
 }
 
 /** The exit plan and confidence fields a trade writes (decimal strings), when valid. */

@@ -312,3 +312,37 @@ Deno.test("the portfolio marks a short at the ask with its margin, liquidation p
   assert.equal(view.equity, "100140");
   assert.equal(new Money(view.cash).toString(), "97440");
 });
+
+Deno.test("a stop past the liquidation price is refused with the line; a stop just inside it is set", () => {
+  const state = ledgerWith("margin");
+  const account = state.accounts.get("margin")!;
+  const decide = (request: Partial<TradeRequest>) =>
+    executeTrade(account, {
+      agent: "margin",
+      toolCallId: "stop",
+      productId: "BTC-USD",
+      action: "buy",
+      quantity: "1",
+      leverage: 10,
+      ...request,
+    }, { price: tick("BTC-USD", { bid: "4999", ask: "5000" }), config: MARGIN_DESK });
+  // A 10x long of 1 at 5000 locks 500: liquidated at (5000 - 500) / (1 - 0.011) = 4550.0505...
+  const long = decide({ stopLoss: "4550" });
+  assert.equal(long.ok, false);
+  assert.match(
+    long.ok ? "" : long.reason,
+    /^stop_loss 4550 is past the liquidation price 4550\.05055612 of this long BTC-USD position: .*set the stop above 4550\.05055612 or use less leverage$/,
+  );
+  assert.ok(decide({ stopLoss: "4551" }).ok);
+  // A 10x short of 1 at 4999 locks 499.9: liquidated at (4999 + 499.9) / 1.011 = 5439.0702...
+  const short = decide({ action: "sell", stopLoss: "5440" });
+  assert.equal(short.ok, false);
+  assert.match(
+    short.ok ? "" : short.reason,
+    /past the liquidation price 5439\.0702275 .*below 5439\.0702275 /,
+  );
+  assert.ok(decide({ action: "sell", stopLoss: "5439" }).ok);
+  // A spot long cannot be liquidated: any stop under the bid is reachable.
+  assert.ok(decide({ leverage: 1, stopLoss: "1" }).ok);
+  assert.equal(state.applied, 1, "nothing was applied");
+});
