@@ -26,6 +26,14 @@ import type { MarketSnapshot } from "../contracts/market.ts";
 import type { PortfolioView } from "../contracts/portfolio.ts";
 import { createPrng, randomInt, seedFrom } from "../prng.ts";
 import {
+  afterEntry,
+  marginOf,
+  type Position,
+  type PositionAmounts,
+  reduction,
+} from "../ledger/account.ts";
+import { Money, toMoney } from "../ledger/money.ts";
+import {
   roundDownQuantity,
   type RulesDecision,
   type RulesOrder,
@@ -56,15 +64,8 @@ export interface RandomDecisionOptions {
   maxLeverage?: number;
 }
 
-/** One holding as the trader tracks it within a decision. */
-interface Holding {
-  quantity: Decimal;
-  side: "long" | "short";
-  /** Average entry price. */
-  averageCost: Decimal;
-  /** Margin locked per unit (the average cost for a spot long). */
-  marginPerUnit: Decimal;
-}
+/** One holding as the trader tracks it within a decision (the ledger's amounts). */
+type Holding = PositionAmounts & Pick<Position, "side">;
 
 /**
  * The least whole leverage from 1 to `maxLeverage` at which `notional` plus its fee fits `cash`
@@ -128,10 +129,10 @@ export function decideRandom(
     const quantity = new Decimal(position.quantity);
     if (quantity.lte(0)) continue;
     held.set(position.productId, {
-      quantity,
       side: position.side,
-      averageCost: new Decimal(position.averageCost),
-      marginPerUnit: new Decimal(position.margin).div(quantity),
+      quantity: toMoney(position.quantity),
+      costBasis: toMoney(position.costBasis),
+      margin: toMoney(position.margin),
     });
   }
   const maxLeverage = options.maxLeverage ?? 1;
@@ -163,14 +164,17 @@ export function decideRandom(
         quantity: quantity.toFixed(),
         reason: "coin flip",
       });
-      holding.quantity = have.minus(quantity);
+      const notional = quantity.times(price);
+      const closed = reduction(holding, {
+        quantity: new Money(quantity),
+        notional: new Money(notional),
+        fee: new Money(notional.times(feeRate)),
+      });
+      cash = cash.plus(closed.returned);
+      holding.quantity = holding.quantity.minus(quantity);
+      holding.costBasis = holding.costBasis.minus(closed.removed);
+      holding.margin = holding.margin.minus(closed.released);
       if (holding.quantity.lte(0)) held.delete(productId);
-      // Cash back: the margin released plus the P&L of the units closed, less the fee.
-      const pnl = quantity.times(
-        short ? holding.averageCost.minus(price) : price.minus(holding.averageCost),
-      );
-      const released = Decimal.max(0, quantity.times(holding.marginPerUnit).plus(pnl));
-      cash = cash.plus(released).minus(quantity.times(price).times(feeRate));
       continue;
     }
     if (!canBuy) continue;
@@ -194,21 +198,12 @@ export function decideRandom(
       ...(leverage > 1 ? { leverage } : {}),
       confidence: signalConfidence(confidence(), 1),
     });
-    const notional = quantity.times(price);
-    const margin = notional.div(leverage);
-    if (holding) {
-      const total = holding.quantity.plus(quantity);
-      holding.averageCost = holding.quantity.times(holding.averageCost).plus(notional).div(total);
-      holding.marginPerUnit = holding.quantity.times(holding.marginPerUnit).plus(margin).div(total);
-      holding.quantity = total;
-    } else {
-      held.set(product.productId, {
-        quantity,
-        side: short ? "short" : "long",
-        averageCost: price,
-        marginPerUnit: margin.div(quantity),
-      });
-    }
+    const notional = new Money(quantity.times(price));
+    const margin = marginOf(notional, leverage);
+    held.set(product.productId, {
+      side: short ? "short" : "long",
+      ...afterEntry(holding, { quantity: new Money(quantity), notional, margin }),
+    });
     cash = cash.minus(margin).minus(notional.times(feeRate));
   }
   if (orders.length === 0) return { orders, summary: "random: nothing to trade, holding" };

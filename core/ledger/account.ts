@@ -247,12 +247,10 @@ export function applyTrade(account: Account, trade: TradeExecuted): void {
     account.cash = cash;
     const plan = exitPlanOf(trade);
     if (position) {
-      const total = position.quantity.plus(quantity);
+      const added = afterEntry(position, { quantity, notional, margin });
       const weighted = position.quantity.times(position.averageOpenTimeMs)
-        .plus(quantity.times(timeMs)).div(total);
-      position.quantity = total;
-      position.costBasis = position.costBasis.plus(notional);
-      position.margin = position.margin.plus(margin);
+        .plus(quantity.times(timeMs)).div(added.quantity);
+      Object.assign(position, added);
       position.averageOpenTimeMs = weighted.round().toNumber();
       position.lastTradeTimeMs = timeMs;
       position.takerFeeBps = trade.takerFeeBps;
@@ -311,6 +309,25 @@ export interface Reduction {
   returned: Money;
   /** What the reduction would take beyond that (absorbed by the house), else zero. */
   badDebt: Money;
+}
+
+/** The amounts of a position an entry changes. */
+export type PositionAmounts = Pick<Position, "quantity" | "costBasis" | "margin">;
+
+/**
+ * A position's quantity, cost basis and margin after an entry of `quantity` units for `notional`
+ * locking `margin` (from nothing when `position` is undefined): the one place the ledger and trade
+ * execution add to a position.
+ */
+export function afterEntry(
+  position: PositionAmounts | undefined,
+  entry: { quantity: Money; notional: Money; margin: Money },
+): PositionAmounts {
+  return {
+    quantity: (position?.quantity ?? ZERO).plus(entry.quantity),
+    costBasis: (position?.costBasis ?? ZERO).plus(entry.notional),
+    margin: (position?.margin ?? ZERO).plus(entry.margin),
+  };
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 } from "../contracts/ledger.ts";
 import type { DeskTerms } from "../contracts/desk.ts";
 import type { PriceTick } from "../contracts/market.ts";
-import { type Account, marginOf, reduction } from "./account.ts";
+import { type Account, afterEntry, marginOf, reduction } from "./account.ts";
 import { belowMaintenance, liquidationPrice, type MarginedPosition } from "./margin.ts";
 import { bps, Money, moneyString, roundedString, ZERO } from "./money.ts";
 
@@ -438,9 +438,7 @@ export function executeTrade(
   const after: MarginedPosition | undefined = opens
     ? {
       side: positionSide,
-      quantity: (held?.quantity ?? ZERO).plus(quantity),
-      costBasis: (held?.costBasis ?? ZERO).plus(notional),
-      margin: (held?.margin ?? ZERO).plus(margin!),
+      ...afterEntry(held, { quantity, notional, margin: margin! }),
       takerFeeBps: config.takerFeeBps,
     }
     // A partial close keeps the liquidation price (margin and cost leave pro rata).
